@@ -1,0 +1,151 @@
+import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
+import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
+import {
+  HEADERS,
+  STREAMS,
+  answerSchema,
+  answerSubject,
+  commandSubject,
+  type Answer,
+  type CommandDefinition,
+  type RequestOf,
+  type ResponseOf,
+  type Role,
+} from "@sdn/contracts";
+import { randomUUID } from "node:crypto";
+import type { TSchema } from "typebox";
+import { CommandTimeoutError } from "./errors.js";
+import { injectTrace, withProducerSpan } from "./trace.js";
+import { assertValid, parseJson } from "./validation.js";
+
+export interface SendOptions {
+  /** Reuse an id to make a resend a duplicate; a fresh UUID otherwise. */
+  commandId?: string;
+  accountId?: string;
+  role?: Role;
+  timeoutMs?: number;
+}
+
+export interface Published {
+  commandId: string;
+  /** True when JetStream already held a command with this id: it will not run again. */
+  duplicate: boolean;
+}
+
+const answerSchemas = new WeakMap<TSchema, TSchema>();
+const answerSchemaOf = (def: CommandDefinition): TSchema => {
+  let s = answerSchemas.get(def.response);
+  if (s === undefined) {
+    s = answerSchema(def.response);
+    answerSchemas.set(def.response, s);
+  }
+  return s;
+};
+
+export const commandHeaders = (commandId: string, opts: SendOptions): MsgHdrs => {
+  const h = injectTrace(natsHeaders());
+  h.set(HEADERS.commandId, commandId);
+  if (opts.accountId !== undefined) h.set(HEADERS.accountId, opts.accountId);
+  h.set(HEADERS.role, opts.role ?? "tenant");
+  return h;
+};
+
+/**
+ * Sends durable commands and reads their answers. The answer subject is subscribed
+ * before the command is published, so a fast answer cannot be missed; a command whose id
+ * JetStream already holds is answered from the answer stream.
+ */
+export class CommandClient {
+  private readonly js: JetStreamClient;
+
+  constructor(private readonly nc: NatsConnection) {
+    this.js = jetstream(nc);
+  }
+
+  /** Publishes without waiting for the answer (an async job). */
+  async publish<C extends CommandDefinition>(def: C, body: RequestOf<C>, opts: SendOptions = {}): Promise<Published> {
+    const commandId = opts.commandId ?? randomUUID();
+    const subject = commandSubject(def.service, def.name);
+    return withProducerSpan(
+      `${def.name} send`,
+      { "messaging.destination.name": subject, "sdn.command_id": commandId },
+      async () => {
+        const ack = await this.js.publish(subject, JSON.stringify(body), {
+          msgID: commandId,
+          headers: commandHeaders(commandId, opts),
+        });
+        return { commandId, duplicate: ack.duplicate };
+      },
+    );
+  }
+
+  /** Publishes and waits for the answer; throws CommandTimeoutError naming command and subject. */
+  async send<C extends CommandDefinition>(
+    def: C,
+    body: RequestOf<C>,
+    opts: SendOptions = {},
+  ): Promise<Answer<ResponseOf<C>>> {
+    const commandId = opts.commandId ?? randomUUID();
+    const timeoutMs = opts.timeoutMs ?? 5_000;
+    const waiting = this.awaitAnswer(def, commandId, timeoutMs);
+    try {
+      const { duplicate } = await this.publish(def, body, { ...opts, commandId });
+      if (duplicate) {
+        const stored = await this.findAnswer(def, commandId);
+        if (stored !== undefined) return stored;
+      }
+      return await waiting.answer;
+    } finally {
+      waiting.cancel();
+    }
+  }
+
+  /** Reads a stored answer, e.g. to report on a job after the sender stopped waiting. */
+  async findAnswer<C extends CommandDefinition>(def: C, commandId: string): Promise<Answer<ResponseOf<C>> | undefined> {
+    const jsm = await jetstreamManager(this.nc);
+    const stored = await jsm.streams
+      .getMessage(STREAMS.answers.name, { last_by_subj: answerSubject(def.service, commandId) })
+      .catch(() => null);
+    return stored === null ? undefined : this.decode(def, stored.data);
+  }
+
+  /** Waits for the answer of a command that is already published. */
+  awaitAnswer<C extends CommandDefinition>(
+    def: C,
+    commandId: string,
+    timeoutMs: number,
+  ): { answer: Promise<Answer<ResponseOf<C>>>; cancel: () => void } {
+    const subject = answerSubject(def.service, commandId);
+    const sub = this.nc.subscribe(subject, { max: 1 });
+    let timer: NodeJS.Timeout | undefined;
+    const answer = new Promise<Answer<ResponseOf<C>>>((resolve, reject) => {
+      timer = setTimeout(() => {
+        sub.unsubscribe();
+        reject(new CommandTimeoutError(def.name, commandSubject(def.service, def.name), timeoutMs));
+      }, timeoutMs);
+      void (async () => {
+        for await (const m of sub) {
+          try {
+            resolve(this.decode(def, m.data));
+          } catch (err) {
+            reject(err instanceof Error ? err : new Error(String(err)));
+          }
+        }
+      })();
+    });
+    // The caller may cancel before awaiting; keep an unobserved rejection from crashing the process.
+    answer.catch(() => undefined);
+    return {
+      answer,
+      cancel: () => {
+        clearTimeout(timer);
+        sub.unsubscribe();
+      },
+    };
+  }
+
+  private decode<C extends CommandDefinition>(def: C, data: Uint8Array): Answer<ResponseOf<C>> {
+    const what = `answer to ${def.name}`;
+    return assertValid(answerSchemaOf(def), parseJson(data, what), what) as Answer<ResponseOf<C>>;
+  }
+}

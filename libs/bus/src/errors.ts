@@ -1,0 +1,58 @@
+import type { ErrorBody, ErrorCode } from "@sdn/contracts";
+
+/** Base of every error the bus raises itself; `code` is an answer/HTTP error code. */
+export class BusError extends Error {
+  override readonly name: string = "BusError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** No answer arrived in time. Names the command and subject so an operator can look. */
+export class CommandTimeoutError extends BusError {
+  override readonly name = "CommandTimeoutError";
+  constructor(
+    readonly command: string,
+    readonly subject: string,
+    readonly timeoutMs: number,
+  ) {
+    super("TIMEOUT", `no answer to ${command} on ${subject} within ${timeoutMs} ms`);
+  }
+}
+
+/** Nothing is subscribed to a request/reply subject (e.g. the host's agent is down). */
+export class NoResponderError extends BusError {
+  override readonly name = "NoResponderError";
+  constructor(
+    readonly command: string,
+    readonly subject: string,
+  ) {
+    super("UNAVAILABLE", `nothing is serving ${command} on ${subject}`);
+  }
+}
+
+/** The answer said `ok: false`; carries its code and message unchanged. */
+export class CommandFailedError extends BusError {
+  override readonly name = "CommandFailedError";
+  constructor(
+    readonly command: string,
+    readonly error: ErrorBody,
+  ) {
+    super(error.code, `${command} failed: ${error.message}`);
+  }
+}
+
+/** A message on the bus that does not match its contract. */
+export class MalformedMessageError extends BusError {
+  override readonly name = "MalformedMessageError";
+  constructor(
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super("INVALID_COMMAND", message);
+  }
+}

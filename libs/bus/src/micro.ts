@@ -1,0 +1,41 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import { Svcm, type Service } from "@nats-io/services";
+import { serviceEndpointGroup } from "@sdn/contracts";
+import type { BusLogger } from "./logger.js";
+
+export interface MicroRegistration {
+  name: string;
+  version: string;
+  description: string;
+  instanceId: string;
+  /** Returns the health report served on `sdn.svc.<name>.Health`. */
+  health: () => object;
+  logger: BusLogger;
+}
+
+/**
+ * Registers the service with the NATS services ("micro") framework so `$SRV.PING`,
+ * `$SRV.INFO` and `$SRV.STATS` answer for it, and serves its Health endpoint.
+ */
+export const registerMicro = async (nc: NatsConnection, reg: MicroRegistration): Promise<Service> => {
+  const svc = await new Svcm(nc).add({
+    name: reg.name,
+    version: reg.version,
+    description: reg.description,
+    metadata: { instance: reg.instanceId },
+    // Health must reach every replica's own queue group member; a shared queue is right:
+    // readiness asks "is any replica answering".
+    queue: reg.name,
+  });
+  svc.addGroup(serviceEndpointGroup(reg.name)).addEndpoint("Health", {
+    handler: (err, m) => {
+      if (err !== null) {
+        reg.logger.warn({ err }, "health endpoint error");
+        return;
+      }
+      m.respond(JSON.stringify(reg.health()));
+    },
+    metadata: { description: "Liveness report of one replica" },
+  });
+  return svc;
+};

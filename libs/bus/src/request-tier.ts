@@ -1,0 +1,66 @@
+import { errors, headers as natsHeaders, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { HEADERS, type Answer, type CommandDefinition, type RequestOf, type ResponseOf } from "@sdn/contracts";
+import { randomUUID } from "node:crypto";
+import { commandHeaders, type SendOptions } from "./command-client.js";
+import { contextFromHeaders } from "./context.js";
+import { dispatch, type BoundHandler } from "./dispatch.js";
+import { CommandTimeoutError, NoResponderError } from "./errors.js";
+import type { BusLogger } from "./logger.js";
+import { injectTrace, withConsumerSpan } from "./trace.js";
+import { parseJson } from "./validation.js";
+
+/**
+ * The request/reply tier (CloudStack's AgentManager.send): the caller waits, with a
+ * timeout, for whichever subscriber answers. Handlers on this tier must be idempotent so
+ * the caller may retry; desired state stays with the caller.
+ */
+export const request = async <C extends CommandDefinition>(
+  nc: NatsConnection,
+  def: C,
+  subject: string,
+  body: RequestOf<C>,
+  opts: SendOptions = {},
+): Promise<Answer<ResponseOf<C>>> => {
+  const commandId = opts.commandId ?? randomUUID();
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  try {
+    const reply = await nc.request(subject, JSON.stringify(body), {
+      timeout: timeoutMs,
+      headers: commandHeaders(commandId, opts),
+    });
+    return parseJson(reply.data, `answer to ${def.name}`) as Answer<ResponseOf<C>>;
+  } catch (err) {
+    if (err instanceof errors.RequestError && err.isNoResponders()) throw new NoResponderError(def.name, subject);
+    if (err instanceof errors.TimeoutError) throw new CommandTimeoutError(def.name, subject, timeoutMs);
+    throw err;
+  }
+};
+
+export interface RequestServerOptions {
+  /** Subject prefix; the command name is the token after it (`<prefix>.<Command>`). */
+  prefix: string;
+  handlers: readonly BoundHandler[];
+  logger: BusLogger;
+  /** Queue group, so that replicas share the subject; omit for one subscriber per subject. */
+  queue?: string;
+}
+
+/** Serves `<prefix>.*` request/reply commands with the same validation and answers as the durable tier. */
+export const serveRequests = (nc: NatsConnection, opts: RequestServerOptions): Subscription => {
+  const byName = new Map(opts.handlers.map((h) => [h.definition.name, h]));
+  return nc.subscribe(`${opts.prefix}.*`, {
+    ...(opts.queue === undefined ? {} : { queue: opts.queue }),
+    callback: (err, m) => {
+      if (err !== null) {
+        opts.logger.warn({ err }, "request subscription error");
+        return;
+      }
+      const name = m.subject.slice(opts.prefix.length + 1);
+      const ctx = contextFromHeaders(m.headers, m.headers?.get(HEADERS.commandId) || randomUUID(), 1);
+      void withConsumerSpan(`${name} process`, m.headers, { "messaging.destination.name": m.subject }, async () => {
+        const answer = await dispatch(byName.get(name), name, m.data, ctx, opts.logger);
+        m.respond(JSON.stringify(answer), { headers: injectTrace(natsHeaders()) });
+      }).catch((e: unknown) => opts.logger.error({ err: e, subject: m.subject }, "could not reply"));
+    },
+  });
+};

@@ -1,0 +1,52 @@
+import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, type StreamConfig } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { STREAMS } from "@sdn/contracts";
+
+const seconds = (s: number) => s * 1_000_000_000;
+
+/**
+ * Stream settings. The command stream's duplicate window is what makes a resent command
+ * id a no-op; answers are kept long enough for a job to be polled after a gateway restart.
+ */
+const STREAM_CONFIGS: (Partial<StreamConfig> & { name: string })[] = [
+  {
+    name: STREAMS.commands.name,
+    subjects: [...STREAMS.commands.subjects],
+    duplicate_window: seconds(15 * 60),
+    max_age: seconds(7 * 24 * 3600),
+  },
+  {
+    name: STREAMS.answers.name,
+    subjects: [...STREAMS.answers.subjects],
+    duplicate_window: seconds(15 * 60),
+    max_age: seconds(24 * 3600),
+    // One answer per command id: a later one replaces an older one.
+    max_msgs_per_subject: 1,
+  },
+  {
+    name: STREAMS.events.name,
+    subjects: [...STREAMS.events.subjects],
+    duplicate_window: seconds(15 * 60),
+    max_age: seconds(30 * 24 * 3600),
+  },
+];
+
+/** Creates the streams, or updates them in place; safe for every replica to run at start. */
+export const ensureStreams = async (nc: NatsConnection): Promise<void> => {
+  const jsm = await jetstreamManager(nc);
+  for (const cfg of STREAM_CONFIGS) {
+    const name = cfg.name;
+    try {
+      await jsm.streams.info(name);
+      await jsm.streams.update(name, cfg);
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError) || err.code !== JetStreamApiCodes.StreamNotFound) throw err;
+      try {
+        await jsm.streams.add(cfg);
+      } catch (addErr) {
+        // Another replica created it between our info and add: fine.
+        if (!(addErr instanceof JetStreamApiError)) throw addErr;
+      }
+    }
+  }
+};

@@ -1,0 +1,51 @@
+import Type, { type Static } from "typebox";
+
+/**
+ * Machine-readable error codes used in answers and HTTP errors alike. Each maps to one
+ * HTTP status at the gateway (see `httpStatusOf`).
+ */
+export const ERROR_CODES = {
+  INVALID_COMMAND: 400,
+  VALIDATION_FAILED: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  UNPROCESSABLE: 422,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+  TIMEOUT: 504,
+} as const;
+export type ErrorCode = keyof typeof ERROR_CODES;
+const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as ErrorCode[];
+
+export const httpStatusOf = (code: ErrorCode): number => ERROR_CODES[code];
+
+export const ErrorBody = Type.Object(
+  {
+    code: Type.Enum(ERROR_CODE_LIST, { description: "Machine-readable error code" }),
+    message: Type.String({ description: "What went wrong, for a person" }),
+    details: Type.Optional(Type.Unknown({ description: "Structured context, e.g. failing fields" })),
+  },
+  { additionalProperties: false, $id: "ErrorBody" },
+);
+export type ErrorBody = Static<typeof ErrorBody>;
+
+/**
+ * An error a handler throws on purpose: it becomes an answer with `ok: false` and this
+ * code, and its message is shown to the caller. Anything else thrown is reported as
+ * `INTERNAL` without its message, so internals never leak.
+ */
+export class CommandError extends Error {
+  override readonly name = "CommandError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}

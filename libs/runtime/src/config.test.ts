@@ -1,0 +1,49 @@
+import Type from "typebox";
+import { describe, expect, it } from "vitest";
+import { BaseConfig, ConfigError, loadConfig } from "./config.js";
+
+const Schema = Type.Object({
+  ...BaseConfig.properties,
+  SDN_HTTP_PORT: Type.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
+  SDN_FEATURE: Type.Boolean({ default: false }),
+});
+
+describe("loadConfig", () => {
+  it("applies defaults when nothing is set", () => {
+    const c = loadConfig(Schema, {});
+    expect(c.NATS_URL).toBe("nats://127.0.0.1:4222");
+    expect(c.SDN_HTTP_PORT).toBe(8080);
+    expect(c.LOG_LEVEL).toBe("info");
+    expect(c.OTEL_TRACES_EXPORTER).toBe("none");
+  });
+
+  it("converts numbers and booleans from their text", () => {
+    const c = loadConfig(Schema, { SDN_HTTP_PORT: "9090", SDN_FEATURE: "true" });
+    expect(c.SDN_HTTP_PORT).toBe(9090);
+    expect(c.SDN_FEATURE).toBe(true);
+  });
+
+  it("names every bad variable and what was given", () => {
+    let error: unknown;
+    try {
+      loadConfig(Schema, { SDN_HTTP_PORT: "eighty", LOG_LEVEL: "loud" });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toContain("SDN_HTTP_PORT");
+    expect(message).toContain("'eighty'");
+    expect(message).toContain("LOG_LEVEL");
+    expect((error as ConfigError).problems.map((p) => p.variable).sort()).toEqual(["LOG_LEVEL", "SDN_HTTP_PORT"]);
+  });
+
+  it("refuses a port out of range", () => {
+    expect(() => loadConfig(Schema, { SDN_HTTP_PORT: "70000" })).toThrow(/SDN_HTTP_PORT/);
+  });
+
+  it("reports a missing required variable by name", () => {
+    const Required = Type.Object({ SDN_SECRET_KEY_FILE: Type.String() });
+    expect(() => loadConfig(Required, {})).toThrow("SDN_SECRET_KEY_FILE: is required");
+  });
+});

@@ -1,0 +1,49 @@
+import { Writable } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { createLogger } from "./logger.js";
+import { REDACTED } from "./redact.js";
+
+const capture = () => {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(chunk.toString());
+      cb();
+    },
+  });
+  return { lines, logger: createLogger("test", "debug", stream) };
+};
+
+describe("logger redaction", () => {
+  it("removes secrets at any depth, in arrays and in errors", () => {
+    const { lines, logger } = capture();
+    const password = `pw-${Math.random().toString(36).slice(2)}`;
+    const key = `-----BEGIN OPENSSH PRIVATE KEY-----\n${Math.random().toString(36)}\n-----END OPENSSH PRIVATE KEY-----`;
+    const token = Math.random().toString(36).slice(2);
+    logger.info(
+      {
+        host: { address: "10.0.0.1", password, nested: [{ privateKey: key }] },
+        headers: { authorization: `Bearer ${token}` },
+        note: `tried Bearer ${token} and it failed`,
+        err: new Error(`login with ${key} failed`),
+      },
+      `host add failed, Bearer ${token}`,
+    );
+    const out = lines.join("");
+    expect(out).not.toContain(password);
+    expect(out).not.toContain(token);
+    expect(out).not.toContain("PRIVATE KEY-----\n");
+    expect(out).toContain(REDACTED);
+    expect(out).toContain("10.0.0.1");
+    expect(out).toContain("host add failed");
+  });
+
+  it("leaves ordinary fields alone", () => {
+    const { lines, logger } = capture();
+    logger.info({ networkId: "n-1", cidr: "10.1.0.0/24" }, "network designed");
+    const entry = JSON.parse(lines[0] ?? "{}") as Record<string, unknown>;
+    expect(entry["networkId"]).toBe("n-1");
+    expect(entry["cidr"]).toBe("10.1.0.0/24");
+    expect(entry["service"]).toBe("test");
+  });
+});

@@ -1,0 +1,184 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Service } from "@nats-io/services";
+import {
+  bindHandler,
+  CommandClient,
+  CommandServer,
+  connectBus,
+  ensureStreams,
+  EventPublisher,
+  registerMicro,
+  type BoundHandler,
+} from "@sdn/bus";
+import {
+  CheckHealth,
+  COMMAND_SERVICES,
+  ServiceStarted,
+  type CommandServiceName,
+  type ServiceName,
+} from "@sdn/contracts";
+import { randomUUID } from "node:crypto";
+import type { Static, TObject, TProperties } from "typebox";
+import { BaseConfig, ConfigError, loadConfig } from "./config.js";
+import { ComponentContext, RunLevel, type Component } from "./lifecycle.js";
+import { createLogger, type Logger } from "./logger.js";
+import { onShutdownSignal } from "./shutdown.js";
+import { setupTelemetry, type Telemetry } from "./telemetry.js";
+
+/** What a service's components are built from. */
+export interface ServiceContext<C extends BaseConfig> {
+  readonly name: ServiceName;
+  readonly version: string;
+  readonly instanceId: string;
+  readonly config: C;
+  readonly logger: Logger;
+  readonly nc: NatsConnection;
+  readonly commands: CommandClient;
+  readonly events: EventPublisher;
+}
+
+export interface ServiceSpec<P extends TProperties> {
+  name: ServiceName;
+  version: string;
+  description: string;
+  /** The service's configuration; must include BaseConfig's properties. */
+  config: TObject<P>;
+  /** The service's own components (managers, stores, servers). */
+  components?(ctx: ServiceContext<Static<TObject<P>> & BaseConfig>): Component[] | Promise<Component[]>;
+  /** Handlers of this service's durable commands. CheckHealth is added for every command service. */
+  handlers?(ctx: ServiceContext<Static<TObject<P>> & BaseConfig>): BoundHandler[];
+}
+
+export interface RunningService<C extends BaseConfig> {
+  readonly context: ServiceContext<C>;
+  stop(): Promise<void>;
+}
+
+const isCommandService = (name: ServiceName): name is CommandServiceName =>
+  (COMMAND_SERVICES as readonly string[]).includes(name);
+
+const healthHandler = (name: CommandServiceName, version: string, instanceId: string, startedAt: number) =>
+  bindHandler(CheckHealth[name], async () => ({
+    data: { service: name, version, instanceId, uptimeSeconds: (Date.now() - startedAt) / 1000 },
+    details: `${name} ${version} (${instanceId}) is serving commands`,
+  }));
+
+/**
+ * Starts a service: config, logging, tracing, NATS, streams, the service's components,
+ * then its durable command consumer and its NATS micro registration, in run-level order.
+ */
+export const startService = async <P extends TProperties>(
+  spec: ServiceSpec<P>,
+  env: Record<string, string | undefined> = process.env,
+): Promise<RunningService<Static<TObject<P>> & BaseConfig>> => {
+  type C = Static<TObject<P>> & BaseConfig;
+  const config = loadConfig(spec.config, env) as C;
+  const logger = createLogger(spec.name, config.LOG_LEVEL);
+  const startedAt = Date.now();
+  const instanceId = `${spec.name}-${randomUUID().slice(0, 8)}`;
+  const telemetry: Telemetry = setupTelemetry({
+    service: spec.name,
+    version: spec.version,
+    exporter: config.OTEL_TRACES_EXPORTER,
+    otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+  });
+  const nc = await connectBus({
+    servers: config.NATS_URL,
+    name: instanceId,
+    logger,
+    ...(config.NATS_USER === undefined ? {} : { user: config.NATS_USER }),
+    ...(config.NATS_PASSWORD === undefined ? {} : { pass: config.NATS_PASSWORD }),
+    ...(config.NATS_TOKEN === undefined ? {} : { token: config.NATS_TOKEN }),
+  });
+  const context: ServiceContext<C> = {
+    name: spec.name,
+    version: spec.version,
+    instanceId,
+    config,
+    logger,
+    nc,
+    commands: new CommandClient(nc),
+    events: new EventPublisher(nc),
+  };
+  const handlers = [
+    ...(isCommandService(spec.name) ? [healthHandler(spec.name, spec.version, instanceId, startedAt)] : []),
+    ...(spec.handlers?.(context) ?? []),
+  ];
+  const commandServer = new CommandServer(nc, { service: spec.name, handlers, logger });
+  let micro: Service | undefined;
+  const components: Component[] = [
+    {
+      name: "nats",
+      runLevel: RunLevel.SystemBootstrap,
+      // Draining answers what is in flight before the connection closes.
+      stop: async () => {
+        await nc.drain();
+        await telemetry.shutdown();
+      },
+    },
+    { name: "streams", runLevel: RunLevel.FrameworkBootstrap, start: () => ensureStreams(nc) },
+    ...((await spec.components?.(context)) ?? []),
+    ...(handlers.length > 0 && isCommandService(spec.name)
+      ? [
+          {
+            name: "command-server",
+            runLevel: RunLevel.ApplicationMainLoop,
+            start: () => commandServer.start(),
+            stop: () => commandServer.stop(),
+          },
+        ]
+      : []),
+    {
+      name: "micro-registration",
+      runLevel: RunLevel.ApplicationMainLoop,
+      start: async () => {
+        micro = await registerMicro(nc, {
+          name: spec.name,
+          version: spec.version,
+          description: spec.description,
+          instanceId,
+          logger,
+          health: () => ({
+            status: "up",
+            service: spec.name,
+            version: spec.version,
+            instanceId,
+            uptimeSeconds: (Date.now() - startedAt) / 1000,
+          }),
+        });
+        await context.events.publish(ServiceStarted[spec.name], { version: spec.version, instanceId });
+      },
+      stop: async () => {
+        await micro?.stop();
+      },
+    },
+  ];
+  const lifecycle = new ComponentContext(components, logger);
+  try {
+    await lifecycle.configureAndStart();
+  } catch (err) {
+    await nc.close().catch(() => undefined);
+    await telemetry.shutdown();
+    throw err;
+  }
+  logger.info({ instanceId, version: spec.version }, `${spec.name} started`);
+  return { context, stop: () => lifecycle.stop() };
+};
+
+/**
+ * The `main` of every service: start, stop gracefully on SIGTERM/SIGINT, and on a bad
+ * configuration print which variable is wrong and exit non-zero.
+ */
+export const runServiceMain = <P extends TProperties>(spec: ServiceSpec<P>): void => {
+  startService(spec).then(
+    (running) => onShutdownSignal(() => running.stop(), running.context.logger),
+    (err: unknown) => {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`${spec.name}: ${err.message}\n`);
+        process.exit(2);
+      }
+      process.stderr.write(`${spec.name}: failed to start: ${(err as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+};

@@ -1,0 +1,3 @@
+export * from "./ports.js";
+export * from "./wait.js";
+export * from "./nats-server.js";

@@ -1,0 +1,17 @@
+import { BaseConfig } from "@sdn/runtime";
+import Type from "typebox";
+
+export const GatewayConfig = Type.Object({
+  ...BaseConfig.properties,
+  SDN_HTTP_HOST: Type.String({ default: "127.0.0.1", description: "Address the HTTP API listens on" }),
+  SDN_HTTP_PORT: Type.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
+  SDN_COMMAND_WAIT_MS: Type.Integer({
+    default: 5000,
+    minimum: 0,
+    maximum: 120_000,
+    description: "How long a mutating call waits for its answer before answering 202 with a job",
+  }),
+  SDN_BODY_LIMIT_BYTES: Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 64 * 1_048_576 }),
+  SDN_READY_TIMEOUT_MS: Type.Integer({ default: 1500, minimum: 100, maximum: 30_000 }),
+});
+export type GatewayConfig = typeof GatewayConfig;

@@ -1,0 +1,2 @@
+export { apiGatewaySpec } from "./service.js";
+export { buildGateway, type GatewayApp } from "./app.js";

@@ -1,0 +1,4 @@
+import { runServiceMain } from "@sdn/runtime";
+import { apiGatewaySpec } from "./service.js";
+
+runServiceMain(apiGatewaySpec);

@@ -1,0 +1,35 @@
+import { packageVersion, RunLevel, type ServiceSpec } from "@sdn/runtime";
+import { buildGateway, type GatewayApp } from "./app.js";
+import { GatewayConfig } from "./config.js";
+
+/** The API gateway as the runtime starts it: an HTTP server at the main-loop run level. */
+export const apiGatewaySpec: ServiceSpec<GatewayConfig["properties"]> = {
+  name: "api-gateway",
+  version: packageVersion(import.meta.url),
+  description: "HTTP API: turns calls into bus commands and answers into responses",
+  config: GatewayConfig,
+  components: (ctx) => {
+    let app: GatewayApp | undefined;
+    return [
+      {
+        name: "http",
+        runLevel: RunLevel.ApplicationMainLoop,
+        start: async () => {
+          app = await buildGateway({
+            bus: { nc: ctx.nc, commands: ctx.commands },
+            logger: ctx.logger,
+            version: ctx.version,
+            bodyLimitBytes: ctx.config.SDN_BODY_LIMIT_BYTES,
+            commandWaitMs: ctx.config.SDN_COMMAND_WAIT_MS,
+            readyTimeoutMs: ctx.config.SDN_READY_TIMEOUT_MS,
+          });
+          const address = await app.listen({ host: ctx.config.SDN_HTTP_HOST, port: ctx.config.SDN_HTTP_PORT });
+          ctx.logger.info({ address }, `HTTP API listening on ${address} (docs at ${address}/docs)`);
+        },
+        stop: async () => {
+          await app?.close();
+        },
+      },
+    ];
+  },
+};

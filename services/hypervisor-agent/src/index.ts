@@ -1,0 +1,1 @@
+export { hypervisorAgentSpec } from "./service.js";

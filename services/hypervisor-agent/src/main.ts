@@ -1,0 +1,4 @@
+import { runServiceMain } from "@sdn/runtime";
+import { hypervisorAgentSpec } from "./service.js";
+
+runServiceMain(hypervisorAgentSpec);

@@ -1,0 +1,1 @@
+export { networkGuruSpec } from "./service.js";

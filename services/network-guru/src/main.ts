@@ -1,0 +1,4 @@
+import { runServiceMain } from "@sdn/runtime";
+import { networkGuruSpec } from "./service.js";
+
+runServiceMain(networkGuruSpec);

@@ -1,0 +1,1 @@
+export { ovsElementSpec } from "./service.js";

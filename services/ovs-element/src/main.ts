@@ -1,0 +1,4 @@
+import { runServiceMain } from "@sdn/runtime";
+import { ovsElementSpec } from "./service.js";
+
+runServiceMain(ovsElementSpec);

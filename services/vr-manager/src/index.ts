@@ -1,0 +1,1 @@
+export { vrManagerSpec } from "./service.js";

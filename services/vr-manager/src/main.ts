@@ -1,0 +1,4 @@
+import { runServiceMain } from "@sdn/runtime";
+import { vrManagerSpec } from "./service.js";
+
+runServiceMain(vrManagerSpec);

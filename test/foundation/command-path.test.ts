@@ -1,0 +1,137 @@
+import { headers as natsHeaders, connect, type NatsConnection } from "@nats-io/transport-node";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { apiGatewaySpec } from "@sdn/api-gateway";
+import { CommandClient } from "@sdn/bus";
+import { CheckHealth, HEADERS, answerSubject, commandSubject } from "@sdn/contracts";
+import { hypervisorAgentSpec } from "@sdn/hypervisor-agent";
+import { networkGuruSpec } from "@sdn/network-guru";
+import { ovsElementSpec } from "@sdn/ovs-element";
+import { startService, type RunningService } from "@sdn/runtime";
+import { freePort, TestNatsServer, waitFor } from "@sdn/testkit";
+import { vrManagerSpec } from "@sdn/vr-manager";
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+// Registered before any service starts, so the runtime's own set-up leaves it in place.
+const spans = new InMemorySpanExporter();
+new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }).register({
+  propagator: new W3CTraceContextPropagator(),
+});
+
+let nats: TestNatsServer;
+let nc: NatsConnection;
+let baseUrl: string;
+const running: RunningService<never>[] = [];
+
+const start = async (spec: Parameters<typeof startService>[0], extra: Record<string, string> = {}) => {
+  const svc = await startService(spec, { NATS_URL: nats.url, LOG_LEVEL: "silent", ...extra });
+  running.push(svc as unknown as RunningService<never>);
+  return svc;
+};
+
+beforeAll(async () => {
+  nats = await TestNatsServer.start();
+  nc = await connect({ servers: nats.url });
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  await start(apiGatewaySpec, { SDN_HTTP_PORT: String(port), SDN_READY_TIMEOUT_MS: "300" });
+  await start(networkGuruSpec);
+});
+
+afterAll(async () => {
+  for (const svc of running.reverse()) await svc.stop();
+  await nc?.close();
+  await nats?.dispose();
+});
+
+describe("the command path from HTTP to a service and back", () => {
+  it("turns an HTTP call into a durable command answered by the service, in the caller's trace", async () => {
+    const traceId = randomBytes(16).toString("hex");
+    const res = await fetch(`${baseUrl}/v1/services/network-guru/health-checks`, {
+      method: "POST",
+      headers: { traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ service: "network-guru", version: "0.1.0" });
+    const processed = await waitFor("the guru's span", () =>
+      spans.getFinishedSpans().find((s) => s.name === "CheckHealth process"),
+    );
+    expect(processed.spanContext().traceId).toBe(traceId);
+  });
+
+  it("answers a malformed command published straight on the bus, and the service stays up", async () => {
+    const h = natsHeaders();
+    h.set(HEADERS.commandId, "raw-1");
+    const answer = nc.subscribe(answerSubject("network-guru", "raw-1"), { max: 1 });
+    nc.publish(commandSubject("network-guru", "CheckHealth"), JSON.stringify({ surprise: 1 }), { headers: h });
+    for await (const m of answer) {
+      expect(m.json()).toMatchObject({
+        commandId: "raw-1",
+        ok: false,
+        error: { code: "INVALID_COMMAND", message: "CheckHealth is invalid: /: unknown property 'surprise'" },
+      });
+    }
+    const res = await fetch(`${baseUrl}/v1/services/network-guru/health-checks`, { method: "POST" });
+    expect(res.status).toBe(200);
+  });
+
+  it("processes a duplicate command id once", async () => {
+    const client = new CommandClient(nc);
+    const first = await client.send(CheckHealth["network-guru"], {}, { commandId: "dup-42" });
+    await new Promise((r) => setTimeout(r, 50));
+    const second = await client.send(CheckHealth["network-guru"], {}, { commandId: "dup-42" });
+    // The uptime is taken when the handler runs: equal answers mean one run.
+    expect(second).toEqual(first);
+  });
+
+  it("answers a command sent while its service is down once the service starts", async () => {
+    const client = new CommandClient(nc);
+    const { commandId } = await client.publish(CheckHealth["ovs-element"], {});
+    const waiting = client.awaitAnswer(CheckHealth["ovs-element"], commandId, 20_000);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await client.findAnswer(CheckHealth["ovs-element"], commandId)).toBeUndefined();
+    await start(ovsElementSpec);
+    expect(await waiting.answer).toMatchObject({ ok: true, commandId, data: { service: "ovs-element" } });
+  });
+
+  it("reports not ready, naming the silent services, until every service answers", async () => {
+    const notReady = await fetch(`${baseUrl}/readyz`);
+    expect(notReady.status).toBe(503);
+    const body = (await notReady.json()) as { services: Record<string, { ok: boolean }> };
+    expect(body.services["vr-manager"]?.ok).toBe(false);
+    expect(body.services["network-guru"]?.ok).toBe(true);
+    await start(vrManagerSpec);
+    await start(hypervisorAgentSpec);
+    const ready = await fetch(`${baseUrl}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ ready: true, nats: { ok: true } });
+    expect((await fetch(`${baseUrl}/healthz`)).status).toBe(200);
+  });
+
+  it("serves an OpenAPI 3.1 document and the interactive docs", async () => {
+    const doc = (await (await fetch(`${baseUrl}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(["/healthz", "/readyz", "/v1/services/{service}/health-checks"]),
+    );
+    const docs = await fetch(`${baseUrl}/docs/`);
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).toContain("swagger");
+  });
+
+  it("answers an unknown route and a bad parameter in the error model", async () => {
+    const missing = await fetch(`${baseUrl}/v1/nothing-here`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ error: { code: "NOT_FOUND", message: "no route GET /v1/nothing-here" } });
+    const bad = await fetch(`${baseUrl}/v1/services/mainframe/health-checks`, { method: "POST" });
+    expect(bad.status).toBe(400);
+    const body = (await bad.json()) as { error: { code: string; details: { issues: { path: string }[] } } };
+    expect(body.error.code).toBe("VALIDATION_FAILED");
+    expect(body.error.details.issues[0]?.path).toBe("params/service");
+  });
+});

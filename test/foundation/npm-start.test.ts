@@ -1,0 +1,58 @@
+import { spawn } from "node:child_process";
+import { freePort, TestNatsServer, waitFor } from "@sdn/testkit";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const launcher = fileURLToPath(new URL("../../libs/launcher/dist/main.js", import.meta.url));
+let nats: TestNatsServer;
+
+beforeAll(async () => {
+  nats = await TestNatsServer.start();
+});
+afterAll(async () => {
+  await nats?.dispose();
+});
+
+describe("npm start (the launcher, built)", () => {
+  it("starts every service as its own process, becomes ready, and stops cleanly on SIGTERM", async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [launcher], {
+      env: { ...process.env, NATS_URL: nats.url, SDN_HTTP_PORT: String(port), LOG_LEVEL: "warn" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    try {
+      const ready = await waitFor(
+        "readiness",
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+          return res?.status === 200 ? ((await res.json()) as { ready: boolean }) : undefined;
+        },
+        30_000,
+        200,
+      );
+      expect(ready.ready).toBe(true);
+      expect(output).toContain(`using NATS at ${nats.url}`);
+    } finally {
+      const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      child.kill("SIGTERM");
+      expect(await exit).toBe(0);
+    }
+    // Every service process is gone with it: the port no longer answers.
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  });
+
+  it("refuses a bad setting, naming the variable, instead of restarting in a loop", async () => {
+    const child = spawn(process.execPath, [launcher], {
+      env: { ...process.env, NATS_URL: nats.url, SDN_HTTP_PORT: "not-a-port" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+    expect(code).toBe(2);
+    expect(output).toContain("SDN_HTTP_PORT");
+  });
+});
