@@ -6,3 +6,7 @@ export * from "./definitions.js";
 export * from "./catalog.js";
 export * from "./commands/health.js";
 export * from "./events/lifecycle.js";
+export * from "./resources/hosts.js";
+export * from "./commands/hosts.js";
+export * from "./commands/agent.js";
+export * from "./events/hosts.js";
