@@ -108,10 +108,14 @@ beforeAll(async () => {
   nc = await connect({ servers: nats.url });
   nc.subscribe("sdn.evt.hypervisor-agent.>", { callback: (_e, m) => void events.push(m.string()) });
   agent = AgentProcess.start(agentEnv());
-  await waitFor("the agent", async () => {
-    const a = await new CommandClient(nc).send(CheckHealth["hypervisor-agent"], {}, { timeoutMs: 1000 });
-    return a.ok ? true : undefined;
-  }, 30_000);
+  await waitFor(
+    "the agent",
+    async () => {
+      const a = await new CommandClient(nc).send(CheckHealth["hypervisor-agent"], {}, { timeoutMs: 1000 });
+      return a.ok ? true : undefined;
+    },
+    30_000,
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -196,7 +200,9 @@ describe("hypervisor-agent in the emulated lab", () => {
       expect(await vsctlGet(h.lab, "Bridge", setup.bridge, "datapath_type")).toBe("netdev");
 
       const others = hosts.filter((o) => o !== h).map((o) => ({ ip: o.lab.address, hostId: o.id }));
-      const applied = ok(await agentCall(h.id, ApplyTunnels, { networkId: "net-a", greKey: 4294967295, remotes: others }));
+      const applied = ok(
+        await agentCall(h.id, ApplyTunnels, { networkId: "net-a", greKey: 4294967295, remotes: others }),
+      );
       expect(applied.added).toHaveLength(2);
       const ports = (await h.lab.vsctl("list-ports", setup.bridge)).trim().split("\n").sort();
       expect(ports).toEqual([...applied.added].sort());
@@ -246,13 +252,26 @@ describe("hypervisor-agent in the emulated lab", () => {
     const vmA = await xen.addVm("vm-a", "192.168.77.1/24");
     const vmB = await kvm.addVm("vm-b", "192.168.77.2/24");
     ok(await agentCall(x, PlugVif, { networkId: "net-p", device: vmA.hostDevice, nicId: "nic-a", mac: vmA.mac }));
-    ok(await agentCall(k, PlugVif, { networkId: "net-p", device: vmB.hostDevice, nicId: "nic-b", mac: vmB.mac, vmId: "vm-b" }));
+    ok(
+      await agentCall(k, PlugVif, {
+        networkId: "net-p",
+        device: vmB.hostDevice,
+        nicId: "nic-b",
+        mac: vmB.mac,
+        vmId: "vm-b",
+      }),
+    );
     expect(await vmA.ping(vmB.ip)).toBe(true);
     expect(await vmB.ping(vmA.ip)).toBe(true);
 
     const xenVms = ok(await agentCall(x, ListVms, {})).vms;
     expect(xenVms).toEqual([
-      expect.objectContaining({ id: vmA.uuid, name: "vm-a", powerState: "Running", nics: [expect.objectContaining({ device: vmA.hostDevice, mac: vmA.mac })] }),
+      expect.objectContaining({
+        id: vmA.uuid,
+        name: "vm-a",
+        powerState: "Running",
+        nics: [expect.objectContaining({ device: vmA.hostDevice, mac: vmA.mac })],
+      }),
     ]);
     expect(ok(await agentCall(k, ListVms, {})).vms).toEqual([
       expect.objectContaining({ id: "vm-b", nics: [{ device: vmB.hostDevice, mac: vmB.mac }] }),
@@ -273,7 +292,11 @@ describe("hypervisor-agent in the emulated lab", () => {
       [xapiHost(bridgeless, { password: "not-the-password-41" }), "UNPROCESSABLE", "AUTHENTICATION_FAILED"],
       [kvmHost(kvm, { name: "nowhere", address: lab.unusedAddress }), "UNAVAILABLE", "UNREACHABLE"],
       [xapiHost(xen, { name: "nowhere-x", address: lab.unusedAddress }), "UNAVAILABLE", "UNREACHABLE"],
-      [kvmHost(kvm2, { name: "kvm2", hostKeyFingerprint: kvm.hostKeyFingerprint }), "UNPROCESSABLE", "HOST_KEY_MISMATCH"],
+      [
+        kvmHost(kvm2, { name: "kvm2", hostKeyFingerprint: kvm.hostKeyFingerprint }),
+        "UNPROCESSABLE",
+        "HOST_KEY_MISMATCH",
+      ],
       [xapiHost(bridgeless), "UNPROCESSABLE", "NOT_AN_OVS_HOST"],
       [xapiHost(bridgeless, { tlsCertificate: xen.caCertificate }), "UNPROCESSABLE", "TLS_VERIFICATION_FAILED"],
     ];
@@ -297,7 +320,8 @@ describe("hypervisor-agent in the emulated lab", () => {
         ok: false,
         error: {
           code: "UNPROCESSABLE",
-          message: "host plugin sdn-ovs (ovs_state) exited with an error: ModuleNotFoundError: No module named 'sdn_ovs'",
+          message:
+            "host plugin sdn-ovs (ovs_state) exited with an error: ModuleNotFoundError: No module named 'sdn_ovs'",
           details: { hostError: "XENAPI_PLUGIN_FAILURE" },
         },
       });
@@ -305,16 +329,29 @@ describe("hypervisor-agent in the emulated lab", () => {
       renameSync(`${lib}.away`, lib);
     }
     // A refusal of our own host program keeps its code.
-    const missing = await agentCall(ids["xcp"] as string, ApplyTunnels, { networkId: "no-such-net", greKey: 1, remotes: [] });
-    expect(missing).toMatchObject({ ok: false, error: { code: "NOT_FOUND", details: { hostError: "BRIDGE_NOT_FOUND" } } });
+    const missing = await agentCall(ids["xcp"] as string, ApplyTunnels, {
+      networkId: "no-such-net",
+      greKey: 1,
+      remotes: [],
+    });
+    expect(missing).toMatchObject({
+      ok: false,
+      error: { code: "NOT_FOUND", details: { hostError: "BRIDGE_NOT_FOUND" } },
+    });
   }, 60_000);
 
   it("answers truthfully from the KVM script: exit status and answer agree", async () => {
     const script = join(kvm.programDir, "sdn-ovs-kvm");
-    const failed = await kvm.exec([script, "apply_tunnels"], JSON.stringify({ networkId: "nope", key: 1, remotes: [] }));
+    const failed = await kvm.exec(
+      [script, "apply_tunnels"],
+      JSON.stringify({ networkId: "nope", key: 1, remotes: [] }),
+    );
     expect(failed.code).toBe(1);
     expect(JSON.parse(failed.stdout)).toMatchObject({ ok: false, error: { code: "BRIDGE_NOT_FOUND" } });
-    const bad = await kvm.exec([script, "apply_tunnels"], JSON.stringify({ networkId: "nope", key: 2 ** 32, remotes: [] }));
+    const bad = await kvm.exec(
+      [script, "apply_tunnels"],
+      JSON.stringify({ networkId: "nope", key: 2 ** 32, remotes: [] }),
+    );
     expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, error: { code: "INVALID_ARGUMENT" } });
     const fine = await kvm.exec([script, "ovs_state"], "{}");
     expect(fine.code).toBe(0);
@@ -337,12 +374,20 @@ describe("hypervisor-agent in the emulated lab", () => {
     expect(kv.some((v) => v.includes('"credentials":"v1:'))).toBe(true);
     expect(agent.output).toContain("took charge of host");
     for (const [where, texts] of Object.entries({ logs: [agent.output], answers, events, kv })) {
-      for (const s of secrets) expect(texts.some((t) => t.includes(s)), `${where} leak`).toBe(false);
+      for (const s of secrets)
+        expect(
+          texts.some((t) => t.includes(s)),
+          `${where} leak`,
+        ).toBe(false);
     }
   });
 
   it("lets one replica at a time drive a host, and another take over when it stops", async () => {
-    replica = (await startService(hypervisorAgentSpec, { ...agentEnv(), LOG_LEVEL: "silent", SDN_DATA_DIR: lab.dir })) as unknown as RunningService<never>;
+    replica = (await startService(hypervisorAgentSpec, {
+      ...agentEnv(),
+      LOG_LEVEL: "silent",
+      SDN_DATA_DIR: lab.dir,
+    })) as unknown as RunningService<never>;
     const second = hostManagerOf(replica.context) as NonNullable<ReturnType<typeof hostManagerOf>>;
     const hostIds = Object.values(ids);
     const first = ok(await agentCall(ids["kvm"] as string, Ping, {})).agentInstanceId;

@@ -10,11 +10,16 @@ export type XapiValue = string | boolean | number | null | XapiValue[] | { [k: s
 
 const escape = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
+/** A scalar parameter as text (refs, names, numbers sent as strings); structures as JSON. */
+export const str = (v: XapiValue | undefined): string =>
+  typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" ? `${v}` : JSON.stringify(v ?? "");
+
 export const encodeValue = (v: XapiValue): string => {
   if (typeof v === "string") return `<value>${escape(v)}</value>`;
   if (typeof v === "boolean") return `<value><boolean>${v ? 1 : 0}</boolean></value>`;
   // int64 travels as a bare string; only non-integral numbers are doubles.
-  if (typeof v === "number") return Number.isInteger(v) ? `<value>${v}</value>` : `<value><double>${v}</double></value>`;
+  if (typeof v === "number")
+    return Number.isInteger(v) ? `<value>${v}</value>` : `<value><double>${v}</double></value>`;
   if (v === null) return "<value><nil/></value>";
   if (Array.isArray(v)) return `<value><array><data>${v.map(encodeValue).join("")}</data></array></value>`;
   const members = Object.entries(v)
@@ -39,7 +44,10 @@ export const failure = (description: readonly string[]): XapiValue => ({
 
 interface XmlrpcDeserializer {
   deserializeMethodCall(stream: Readable, cb: (err: Error | null, method?: string, params?: XapiValue[]) => void): void;
-  deserializeMethodResponse(stream: Readable, cb: (err: (Error & { faultCode?: unknown }) | null, v?: XapiValue) => void): void;
+  deserializeMethodResponse(
+    stream: Readable,
+    cb: (err: (Error & { faultCode?: unknown }) | null, v?: XapiValue) => void,
+  ): void;
 }
 const Deserializer = createRequire(import.meta.url)("xmlrpc/lib/deserializer") as new () => XmlrpcDeserializer;
 

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { methodCall, parseMethodResponse, type XapiValue } from "./codec.js";
+import { methodCall, parseMethodResponse, str, type XapiValue } from "./codec.js";
 
 /** What host.call_plugin answers: the plugin's string value, or an XAPI error description. */
 export type PluginOutcome = { ok: true; value: string } | { ok: false; error: string[] };
@@ -45,9 +45,12 @@ export const runPlugin = async (
   try {
     parsed = await parseMethodResponse(stdout);
   } catch (err) {
-    const fault = err as { faultCode?: unknown; faultString?: unknown };
+    const fault = err as { faultCode?: XapiValue; faultString?: XapiValue };
     if (fault.faultCode !== undefined) {
-      return { ok: false, error: ["XENAPI_PLUGIN_FAILURE", "fault", String(fault.faultCode), String(fault.faultString)] };
+      return {
+        ok: false,
+        error: ["XENAPI_PLUGIN_FAILURE", "fault", str(fault.faultCode), str(fault.faultString)],
+      };
     }
     return { ok: false, error: ["XENAPI_PLUGIN_FAILURE", "failed to parse plugin output", stdout, stderr] };
   }

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { failure, methodResponse, parseMethodCall, success, type XapiValue } from "./codec.js";
+import { failure, methodResponse, parseMethodCall, str, success, type XapiValue } from "./codec.js";
 import { NULL_REF, XapiDatabase, XapiFailure, type XapiRecord } from "./model.js";
 import { runPlugin } from "./plugins.js";
 
@@ -61,6 +61,8 @@ const SOFTWARE_VERSION: Record<XapiFlavour, Record<string, string>> = {
 export class XapiEmulator {
   readonly db = new XapiDatabase();
   private readonly sessions = new Set<string>();
+  /** Successful logins so far (tests check session reuse with it). */
+  logins = 0;
   private server: Server | undefined;
   private readonly handlers = new Map<string, { arity: number; run: Handler; noSession?: boolean }>();
   readonly hostRef: string;
@@ -168,6 +170,10 @@ export class XapiEmulator {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  get openSessions(): number {
+    return this.sessions.size;
+  }
+
   /** Invalidates every session, as a toolstack restart does. */
   expireSessions(): void {
     this.sessions.clear();
@@ -175,7 +181,7 @@ export class XapiEmulator {
 
   /** Adds a running guest with VIFs (lab only; a real host gets them from VM.create/start). */
   addVm(name: string, vifs: { device: string; mac: string }[]): { ref: string; uuid: string; domid: string } {
-    const domid = String(this.nextDomid++);
+    const domid = `${this.nextDomid++}`;
     const ref = this.db.insert("VM", {
       name_label: name,
       is_control_domain: false,
@@ -216,7 +222,9 @@ export class XapiEmulator {
     try {
       call = await parseMethodCall(body);
     } catch {
-      res.writeHead(500, { "content-type": "text/html" }).end("<html><body><h1>Internal Server Error</h1></body></html>");
+      res
+        .writeHead(500, { "content-type": "text/html" })
+        .end("<html><body><h1>Internal Server Error</h1></body></html>");
       return;
     }
     const out = call.method === "system.listMethods" ? [...this.handlers.keys()] : await this.invoke(call);
@@ -224,7 +232,8 @@ export class XapiEmulator {
   }
 
   private serveLab(url: string, body: string, res: ServerResponse): void {
-    const reply = (v: unknown) => void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(v ?? null));
+    const reply = (v: unknown) =>
+      void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(v ?? null));
     if (url === "/lab/expire-sessions") {
       this.expireSessions();
       return reply(null);
@@ -242,15 +251,10 @@ export class XapiEmulator {
       const h = this.handlers.get(call.method) ?? this.generic(call.method);
       if (h === undefined) throw new XapiFailure(["MESSAGE_METHOD_UNKNOWN", call.method]);
       if (h.arity >= 0 && call.params.length !== h.arity) {
-        throw new XapiFailure([
-          "MESSAGE_PARAMETER_COUNT_MISMATCH",
-          call.method,
-          String(h.arity),
-          String(call.params.length),
-        ]);
+        throw new XapiFailure(["MESSAGE_PARAMETER_COUNT_MISMATCH", call.method, `${h.arity}`, `${call.params.length}`]);
       }
-      if (h.noSession !== true && !this.sessions.has(String(call.params[0]))) {
-        throw new XapiFailure(["SESSION_INVALID", String(call.params[0])]);
+      if (h.noSession !== true && !this.sessions.has(str(call.params[0]))) {
+        throw new XapiFailure(["SESSION_INVALID", str(call.params[0])]);
       }
       return success(await h.run(call.params));
     } catch (err) {
@@ -265,13 +269,13 @@ export class XapiEmulator {
     if (op === undefined || !this.db.hasClass(cls)) return undefined;
     if (op === "get_all_records") return { arity: 1, run: () => this.db.all(cls) };
     if (op === "get_all") return { arity: 1, run: () => this.db.refs(cls) };
-    if (op === "get_record") return { arity: 2, run: ([, ref]) => this.db.get(cls, String(ref)) };
+    if (op === "get_record") return { arity: 2, run: ([, ref]) => this.db.get(cls, str(ref)) };
     if (op === "get_by_uuid") {
       return {
         arity: 2,
         run: ([, uuid]) => {
           const ref = this.db.refs(cls, (r) => r["uuid"] === uuid)[0];
-          if (ref === undefined) throw new XapiFailure(["UUID_INVALID", cls, String(uuid)]);
+          if (ref === undefined) throw new XapiFailure(["UUID_INVALID", cls, str(uuid)]);
           return ref;
         },
       };
@@ -281,7 +285,7 @@ export class XapiEmulator {
       return {
         arity: 2,
         run: ([, ref]) => {
-          const v = this.db.get(cls, String(ref))[field];
+          const v = this.db.get(cls, str(ref))[field];
           if (v === undefined) throw new XapiFailure(["MESSAGE_METHOD_UNKNOWN", method]);
           return v;
         },
@@ -298,10 +302,11 @@ export class XapiEmulator {
     const login: Handler = async ([user, pwd]) => {
       if (user !== this.config.username || pwd !== this.config.password) {
         await new Promise((r) => setTimeout(r, this.config.badPasswordDelayMs ?? 5_000));
-        throw new XapiFailure(["SESSION_AUTHENTICATION_FAILED", String(user), "Authentication failure"]);
+        throw new XapiFailure(["SESSION_AUTHENTICATION_FAILED", str(user), "Authentication failure"]);
       }
       const ref = `OpaqueRef:${randomUUID()}`;
       this.sessions.add(ref);
+      this.logins++;
       return ref;
     };
     // version and originator are optional: 2 to 4 arguments are valid (arity checked here).
@@ -314,25 +319,25 @@ export class XapiEmulator {
             "MESSAGE_PARAMETER_COUNT_MISMATCH",
             "session.login_with_password",
             "2",
-            String(params.length),
+            `${params.length}`,
           ]);
         }
         return login(params);
       },
     });
     this.on("session.logout", 1, ([s]) => {
-      this.sessions.delete(String(s));
+      this.sessions.delete(str(s));
       return "";
     });
     this.on("session.get_this_host", 2, () => this.hostRef);
     this.on("host.call_plugin", 5, async ([session, host, plugin, fn, args]) => {
-      this.db.get("host", String(host));
+      this.db.get("host", str(host));
       const outcome = await runPlugin(
         this.config.pluginsDir,
-        String(plugin),
-        String(fn),
-        String(session),
-        Object.fromEntries(Object.entries((args ?? {}) as Record<string, XapiValue>).map(([k, v]) => [k, String(v)])),
+        str(plugin),
+        str(fn),
+        str(session),
+        Object.fromEntries(Object.entries((args ?? {}) as Record<string, XapiValue>).map(([k, v]) => [k, str(v)])),
       );
       if (!outcome.ok) throw new XapiFailure(outcome.error);
       return outcome.value;
@@ -345,7 +350,7 @@ export class XapiEmulator {
       return this.db.insert("network", {
         name_label: r["name_label"],
         name_description: (r["name_description"] as string) ?? "",
-        MTU: String(r["MTU"] ?? "1500"),
+        MTU: str(r["MTU"] ?? "1500"),
         other_config: (r["other_config"] as XapiRecord) ?? {},
         bridge: `xapi${this.nextBridge++}`,
         PIFs: [],
@@ -353,25 +358,23 @@ export class XapiEmulator {
         managed: true,
       });
     });
-    this.on("network.get_by_name_label", 2, ([, label]) =>
-      this.db.refs("network", (r) => r["name_label"] === label),
-    );
+    this.on("network.get_by_name_label", 2, ([, label]) => this.db.refs("network", (r) => r["name_label"] === label));
     this.on("network.destroy", 2, ([, ref]) => {
-      const vifs = this.db.get("network", String(ref))["VIFs"] as string[];
+      const vifs = this.db.get("network", str(ref))["VIFs"] as string[];
       if (vifs.length > 0) throw new XapiFailure(["NETWORK_CONTAINS_VIF", ...vifs]);
-      this.db.remove("network", String(ref));
+      this.db.remove("network", str(ref));
       return "";
     });
     this.on("VIF.create", 2, ([, rec]) => {
       const r = (rec ?? {}) as XapiRecord;
-      const vm = String(r["VM"]);
-      const network = String(r["network"]);
+      const vm = str(r["VM"]);
+      const network = str(r["network"]);
       this.db.get("VM", vm);
       this.db.get("network", network);
       const ref = this.db.insert("VIF", {
-        device: String(r["device"] ?? "0"),
-        MAC: String(r["MAC"] ?? ""),
-        MTU: String(r["MTU"] ?? "1500"),
+        device: str(r["device"] ?? "0"),
+        MAC: str(r["MAC"] ?? ""),
+        MTU: str(r["MTU"] ?? "1500"),
         network,
         VM: vm,
         currently_attached: false,
@@ -382,35 +385,35 @@ export class XapiEmulator {
       return ref;
     });
     this.on("VIF.plug", 2, async ([, ref]) => {
-      const vif = this.db.get("VIF", String(ref));
+      const vif = this.db.get("VIF", str(ref));
       if (vif["VM"] === this.dom0Ref) {
         if (this.config.flavour !== "xenserver") {
           throw new XapiFailure(["OPERATION_NOT_ALLOWED", "VIFs of the control domain cannot be plugged on this host"]);
         }
         // What xcp-networkd does when a VIF is plugged: the network's bridge comes to life.
-        const bridge = String(this.db.get("network", String(vif["network"]))["bridge"]);
+        const bridge = str(this.db.get("network", str(vif["network"]))["bridge"]);
         await this.vsctl("--may-exist", "add-br", bridge, "--", "set", "Bridge", bridge, "datapath_type=netdev");
       }
       vif["currently_attached"] = true;
       return "";
     });
     this.on("VIF.unplug", 2, ([, ref]) => {
-      this.db.get("VIF", String(ref))["currently_attached"] = false;
+      this.db.get("VIF", str(ref))["currently_attached"] = false;
       return "";
     });
     this.on("VIF.destroy", 2, ([, ref]) => {
-      const vif = this.db.get("VIF", String(ref));
-      if (vif["currently_attached"] === true) throw new XapiFailure(["VIF_IS_ATTACHED", String(ref)]);
-      this.db.removeFrom("VM", String(vif["VM"]), "VIFs", String(ref));
-      this.db.removeFrom("network", String(vif["network"]), "VIFs", String(ref));
-      this.db.remove("VIF", String(ref));
+      const vif = this.db.get("VIF", str(ref));
+      if (vif["currently_attached"] === true) throw new XapiFailure(["VIF_IS_ATTACHED", str(ref)]);
+      this.db.removeFrom("VM", str(vif["VM"]), "VIFs", str(ref));
+      this.db.removeFrom("network", str(vif["network"]), "VIFs", str(ref));
+      this.db.remove("VIF", str(ref));
       return "";
     });
     this.on("VM.get_allowed_VIF_devices", 2, ([, vm]) => {
       const used = new Set(
-        ((this.db.get("VM", String(vm))["VIFs"] as string[]) ?? []).map((v) => this.db.get("VIF", v)["device"]),
+        ((this.db.get("VM", str(vm))["VIFs"] as string[]) ?? []).map((v) => this.db.get("VIF", v)["device"]),
       );
-      return Array.from({ length: 7 }, (_, i) => String(i)).filter((d) => !used.has(d));
+      return Array.from({ length: 7 }, (_, i) => `${i}`).filter((d) => !used.has(d));
     });
   }
 

@@ -21,7 +21,10 @@ export const NetworkId = Type.String({
 export const InterfaceName = Type.String({ pattern: "^[A-Za-z0-9_.-]{1,15}$", examples: ["br-phy", "vif3.0"] });
 
 export const Ipv4 = Type.String({ format: "ipv4", examples: ["10.0.0.11"] });
-export const MacAddress = Type.String({ pattern: "^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$", examples: ["02:16:3e:4a:00:01"] });
+export const MacAddress = Type.String({
+  pattern: "^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$",
+  examples: ["02:16:3e:4a:00:01"],
+});
 
 /** OpenSSH's SHA-256 host key fingerprint, as `ssh-keygen -l -E sha256` prints it. */
 export const HostKeyFingerprint = Type.String({
@@ -36,7 +39,10 @@ export type HostState = Static<typeof HostState>;
 
 export const Platform = Type.Object(
   {
-    name: Type.String({ description: "Product (XenServer), platform (XCP) or OS of a KVM host", examples: ["XenServer"] }),
+    name: Type.String({
+      description: "Product (XenServer), platform (XCP) or OS of a KVM host",
+      examples: ["XenServer"],
+    }),
     version: Type.String({ examples: ["8.4.0"] }),
     ovsVersion: Type.Optional(Type.String({ examples: ["3.1.0"] })),
   },

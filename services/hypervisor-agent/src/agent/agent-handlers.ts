@@ -58,13 +58,18 @@ export const agentHandlers = (served: ServedHost): BoundHandler[] => {
     }),
     bindHandler(SetupBridge, async (req) => {
       const data = await drive((d) => d.setupBridge(req));
-      return { data, details: `bridge ${data.bridge} of network ${req.networkId} ${data.created ? "created" : "present"} on ${name}` };
+      return {
+        data,
+        details: `bridge ${data.bridge} of network ${req.networkId} ${data.created ? "created" : "present"} on ${name}`,
+      };
     }),
     bindHandler(DestroyBridge, async (req) => {
       const data = await drive((d) => d.destroyBridge(req));
       return {
         data,
-        details: data.destroyed ? `bridge ${data.bridge} removed from ${name}` : `no bridge of ${req.networkId} on ${name}`,
+        details: data.destroyed
+          ? `bridge ${data.bridge} removed from ${name}`
+          : `no bridge of ${req.networkId} on ${name}`,
       };
     }),
     bindHandler(ApplyTunnels, async (req) => {
@@ -84,7 +89,10 @@ export const agentHandlers = (served: ServedHost): BoundHandler[] => {
     }),
     bindHandler(UnplugVif, async (req) => {
       const data = await drive((d) => d.unplugVif(req));
-      return { data, details: data.removed ? `${data.port} unplugged on ${name}` : `${data.port} was not plugged on ${name}` };
+      return {
+        data,
+        details: data.removed ? `${data.port} unplugged on ${name}` : `${data.port} was not plugged on ${name}`,
+      };
     }),
     bindHandler(GetOvsState, async (req) => {
       const data = await drive((d) => d.ovsState(req));

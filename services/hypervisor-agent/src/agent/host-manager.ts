@@ -109,9 +109,11 @@ export class HostManager {
 
   /** Runs lease work one pass at a time. */
   private schedule(): void {
-    this.ticking = this.ticking.then(() => this.tick()).catch((err: unknown) => {
-      this.d.logger.warn({ err }, "host lease pass failed");
-    });
+    this.ticking = this.ticking
+      .then(() => this.tick())
+      .catch((err: unknown) => {
+        this.d.logger.warn({ err }, "host lease pass failed");
+      });
   }
 
   private async tick(): Promise<void> {
@@ -188,9 +190,8 @@ export class HostManager {
     const h = c.host;
     await this.d.store.setState(h.id, up ? "Up" : "Disconnected").catch(() => undefined);
     const base = { id: h.id, name: h.name, agentInstanceId: this.d.instanceId };
-    await (up
-      ? this.d.events.publish(HostConnected, base)
-      : this.d.events.publish(HostDisconnected, { ...base, reason })
+    await (
+      up ? this.d.events.publish(HostConnected, base) : this.d.events.publish(HostDisconnected, { ...base, reason })
     ).catch((err: unknown) => this.d.logger.warn({ err }, "cannot publish host state event"));
     if (up) this.d.logger.info({ hostId: h.id }, "host connected");
     else this.d.logger.warn({ hostId: h.id, reason }, "host disconnected");

@@ -29,7 +29,8 @@ const checkNewHost = (req: NewHost): void => {
   }
   if (req.privateKey === undefined) throw invalid("privateKey is required for kvm hosts");
   if (req.password !== undefined) throw invalid("kvm hosts use key authentication only; password is not accepted");
-  if (req.tlsCertificate !== undefined || req.tlsInsecure !== undefined) throw invalid("TLS settings are for XAPI hosts");
+  if (req.tlsCertificate !== undefined || req.tlsInsecure !== undefined)
+    throw invalid("TLS settings are for XAPI hosts");
   if (req.hostKeyFingerprint === undefined && req.trustHostKeyOnFirstContact !== true) {
     throw invalid("hostKeyFingerprint is required unless trustHostKeyOnFirstContact is true");
   }
@@ -64,7 +65,8 @@ export class HostRegistry {
       ["address", address],
     ] as const) {
       const holder = await this.store.holder(kind, value);
-      if (holder !== undefined && holder !== id) throw new CommandError("CONFLICT", `a host with ${kind} ${value} exists`);
+      if (holder !== undefined && holder !== id)
+        throw new CommandError("CONFLICT", `a host with ${kind} ${value} exists`);
     }
     const credentials: Credentials = {
       ...(req.password === undefined ? {} : { password: req.password }),
@@ -125,7 +127,8 @@ export class HostRegistry {
       ...(req.tlsCertificate === undefined ? {} : { tlsCertificate: req.tlsCertificate }),
       ...(req.tlsInsecure === true ? { tlsInsecure: true } : {}),
     };
-    if (!(await this.store.claim("name", req.name, id))) throw new CommandError("CONFLICT", `a host named ${req.name} exists`);
+    if (!(await this.store.claim("name", req.name, id)))
+      throw new CommandError("CONFLICT", `a host named ${req.name} exists`);
     if (!(await this.store.claim("address", address, id))) {
       await this.store.unclaim("name", req.name, id);
       throw new CommandError("CONFLICT", `a host at ${address} exists`);

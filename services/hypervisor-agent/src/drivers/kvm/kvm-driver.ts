@@ -48,7 +48,10 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
       version = await this.ping();
     }
     if (version !== HOST_PROGRAMS_VERSION) {
-      throw new HostFailure("PROGRAMS_OUTDATED", `${this.opts.ssh.host} runs host programs ${version}, not ${HOST_PROGRAMS_VERSION}`);
+      throw new HostFailure(
+        "PROGRAMS_OUTDATED",
+        `${this.opts.ssh.host} runs host programs ${version}, not ${HOST_PROGRAMS_VERSION}`,
+      );
     }
     const info = await this.run<{ ovsVersion: string; os: string; osVersion: string }>("host_info", {}).catch(
       (err: unknown) => {
@@ -77,7 +80,11 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
       throw new HostFailure("HOST_PROGRAM_FAILED", `cannot create ${this.opts.programDir}: ${mk.stderr.trim()}`);
     }
     for (const file of KVM_FILES) {
-      await this.ssh.writeFile(`${this.opts.programDir}/${file}`, readProgram(file), file === KVM_SCRIPT ? 0o755 : 0o644);
+      await this.ssh.writeFile(
+        `${this.opts.programDir}/${file}`,
+        readProgram(file),
+        file === KVM_SCRIPT ? 0o755 : 0o644,
+      );
     }
   }
 
@@ -122,13 +129,19 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
       answer = JSON.parse(r.stdout) as typeof answer;
     } catch {
       const detail = r.stderr.trim().split("\n").pop() ?? "";
-      throw new HostProgramError("BAD_OUTPUT", `${KVM_SCRIPT} ${fn} exited with ${r.code ?? r.signal} and no answer: ${detail}`);
+      throw new HostProgramError(
+        "BAD_OUTPUT",
+        `${KVM_SCRIPT} ${fn} exited with ${r.code ?? r.signal} and no answer: ${detail}`,
+      );
     }
     // The exit status and the answer must agree; either alone is not trusted.
     if (answer.ok === true && r.code === 0) return answer.result as T;
     if (answer.ok === false && r.code !== 0) {
       throw new HostProgramError(answer.error?.code ?? "HOST_ERROR", answer.error?.message ?? `${fn} failed`);
     }
-    throw new HostProgramError("BAD_OUTPUT", `${KVM_SCRIPT} ${fn} answered ok=${String(answer.ok)} with exit status ${r.code}`);
+    throw new HostProgramError(
+      "BAD_OUTPUT",
+      `${KVM_SCRIPT} ${fn} answered ok=${String(answer.ok)} with exit status ${r.code}`,
+    );
   }
 }

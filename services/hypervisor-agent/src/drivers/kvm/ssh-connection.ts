@@ -122,7 +122,9 @@ export class SshConnection {
           let signal: string | undefined;
           const timer = setTimeout(() => {
             ch.close();
-            reject(new HostFailure("UNREACHABLE", `${command.split(" ")[0]} on ${this.opts.host} took over ${timeoutMs} ms`));
+            reject(
+              new HostFailure("UNREACHABLE", `${command.split(" ")[0]} on ${this.opts.host} took over ${timeoutMs} ms`),
+            );
           }, timeoutMs);
           ch.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
           ch.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
@@ -152,7 +154,8 @@ export class SshConnection {
           }
           const done = (e?: Error | null) => {
             sftp.end();
-            if (e) reject(new HostFailure("HOST_PROGRAM_FAILED", `cannot write ${path} on ${this.opts.host}: ${e.message}`));
+            if (e)
+              reject(new HostFailure("HOST_PROGRAM_FAILED", `cannot write ${path} on ${this.opts.host}: ${e.message}`));
             else resolve();
           };
           sftp.writeFile(path, data, { mode }, (e) => (e ? done(e) : sftp.chmod(path, mode, done)));

@@ -14,6 +14,9 @@ export interface XapiDriverOptions extends XapiClientOptions {
   tunnelNetworkLabel?: string;
 }
 
+const bridgeOf = (network: Rec | undefined): string | null =>
+  typeof network?.["bridge"] === "string" && network["bridge"] !== "" ? network["bridge"] : null;
+
 const prefixOf = (netmask: string): number =>
   netmask.split(".").reduce((n, octet) => n + (Number(octet) >>> 0).toString(2).replace(/0/g, "").length, 0);
 
@@ -109,7 +112,8 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
       this.call<Rec>("host.get_record", hostRef),
     ]);
     const own = Object.values(pifs).filter((p) => p["host"] === hostRef && typeof p["IP"] === "string" && p["IP"]);
-    let pif = label === undefined ? undefined : own.find((p) => networks[p["network"] as string]?.["name_label"] === label);
+    let pif =
+      label === undefined ? undefined : own.find((p) => networks[p["network"] as string]?.["name_label"] === label);
     if (pif === undefined && label !== undefined && !this.xcp) {
       throw new HostFailure(
         "TUNNEL_INTERFACE_NOT_FOUND",
@@ -163,10 +167,12 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
   private async ensureDom0Vif(hostRef: string, netRef: string): Promise<boolean> {
     const vms = await this.call<Record<string, Rec>>("VM.get_all_records");
     const dom0 = Object.entries(vms).find(([, v]) => v["is_control_domain"] === true && v["resident_on"] === hostRef);
-    if (dom0 === undefined) throw new HostProgramError("NO_CONTROL_DOMAIN", `no control domain on ${this.opts.address}`);
+    if (dom0 === undefined)
+      throw new HostProgramError("NO_CONTROL_DOMAIN", `no control domain on ${this.opts.address}`);
     const vifs = await this.call<Record<string, Rec>>("VIF.get_all_records");
     const existing = Object.entries(vifs).find(
-      ([, v]) => v["VM"] === dom0[0] && v["network"] === netRef && (v["other_config"] as Rec)?.[DOM0_VIF_TAG] === "true",
+      ([, v]) =>
+        v["VM"] === dom0[0] && v["network"] === netRef && (v["other_config"] as Rec)?.[DOM0_VIF_TAG] === "true",
     );
     if (existing !== undefined && existing[1]["currently_attached"] === true) return false;
     let vifRef = existing?.[0];
@@ -234,7 +240,7 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
             // The port Xen creates in dom0 for the VIF: vif<domid>.<device>.
             device: `vif${String(v["domid"])}.${String(n["device"])}`,
             mac: typeof n["MAC"] === "string" ? n["MAC"] : null,
-            bridge: n["network"] === NULL_REF ? null : String(networks[n["network"] as string]?.["bridge"] ?? "") || null,
+            bridge: n["network"] === NULL_REF ? null : bridgeOf(networks[n["network"] as string]),
           })),
       })),
     };
@@ -286,12 +292,16 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
   private translate(err: unknown, method?: string): never {
     const where = `${this.opts.address}:${this.opts.port}`;
     if (err instanceof XapiTransportError) {
-      if (err.tls) throw new HostFailure("TLS_VERIFICATION_FAILED", `TLS verification of ${where} failed: ${err.message}`);
+      if (err.tls)
+        throw new HostFailure("TLS_VERIFICATION_FAILED", `TLS verification of ${where} failed: ${err.message}`);
       throw new HostFailure("UNREACHABLE", `cannot reach XAPI at ${err.message}`);
     }
     if (err instanceof XapiError) {
       if (err.code === "SESSION_AUTHENTICATION_FAILED") {
-        throw new HostFailure("AUTHENTICATION_FAILED", `XAPI at ${where} refused the credentials of '${this.opts.username}'`);
+        throw new HostFailure(
+          "AUTHENTICATION_FAILED",
+          `XAPI at ${where} refused the credentials of '${this.opts.username}'`,
+        );
       }
       if (err.code === "HOST_OFFLINE" || err.code === "HOST_STILL_BOOTING") {
         throw new HostFailure("UNREACHABLE", `XAPI says the host is not available: ${err.message}`);
