@@ -7,6 +7,7 @@ import {
   ReserveNicAddress,
   ShutdownNetwork,
   UpdateNetwork,
+  eventSubject,
   type EventEnvelope,
 } from "@sdn/contracts";
 import { networkGuruSpec } from "@sdn/network-guru";
@@ -21,7 +22,7 @@ const events: EventEnvelope<Record<string, unknown>>[] = [];
 beforeAll(async () => {
   // Two keys, both above 2^31-1, so exhaustion and reuse are reachable.
   h = await GuruHarness.start(1, { SDN_GRE_KEY_MIN: "4294967294", SDN_GRE_KEY_MAX: "4294967295" });
-  h.nc.subscribe("sdn.evt.network-guru.>", {
+  h.nc.subscribe(eventSubject("network-guru", ">"), {
     callback: (_e, m) => {
       events.push(m.json<EventEnvelope<Record<string, unknown>>>());
     },
