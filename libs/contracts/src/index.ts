@@ -6,3 +6,5 @@ export * from "./definitions.js";
 export * from "./catalog.js";
 export * from "./commands/health.js";
 export * from "./events/lifecycle.js";
+export * from "./resources/accounts.js";
+export * from "./resources/jobs.js";
