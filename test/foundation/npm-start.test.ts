@@ -23,7 +23,13 @@ describe("npm start (the launcher, built)", () => {
   it("starts every service as its own process, becomes ready, and stops cleanly on SIGTERM", async () => {
     const port = await freePort();
     const child = spawn(process.execPath, [launcher], {
-      env: { ...process.env, NATS_URL: nats.url, SDN_HTTP_PORT: String(port), SDN_DATA_DIR: dataDir, LOG_LEVEL: "warn" },
+      env: {
+        ...process.env,
+        NATS_URL: nats.url,
+        SDN_HTTP_PORT: String(port),
+        SDN_DATA_DIR: dataDir,
+        LOG_LEVEL: "warn",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
