@@ -22,7 +22,7 @@ const spawnGuru = (natsUrl: string): ChildProcess =>
       ...(process.env["SDN_BENCH_CPU_PROF"] ? ["--cpu-prof", "--cpu-prof-dir=.data/bench-profiles"] : []),
       "--import",
       "tsx",
-      "--conditions=source",
+      "--conditions=sdn-source",
       guruMain,
     ],
     {
