@@ -21,7 +21,7 @@ export class AgentProcess {
     const dataDir = mkdtempSync(join(tmpdir(), "sdn-agent-"));
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", "--conditions=source", "services/hypervisor-agent/src/main.ts"],
+      ["--import", "tsx", "--conditions=sdn-source", "services/hypervisor-agent/src/main.ts"],
       {
         cwd: repoRoot,
         env: { ...process.env, SDN_DATA_DIR: dataDir, ...env },

@@ -1,4 +1,4 @@
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { CommandClient, JsonBucket, NoResponderError, request } from "@sdn/bus";
 import {
   AddHost,
@@ -6,7 +6,6 @@ import {
   ApplyTunnels,
   CheckHealth,
   DestroyBridge,
-  GetHost,
   GetOvsState,
   ListHosts,
   ListVms,
@@ -22,11 +21,13 @@ import {
 } from "@sdn/contracts";
 import { hostManagerOf, hypervisorAgentSpec } from "@sdn/hypervisor-agent";
 import { startService, type RunningService } from "@sdn/runtime";
-import { TestNatsServer, waitFor } from "@sdn/testkit";
+import { waitFor } from "@sdn/testkit";
+import { randomUUID } from "node:crypto";
 import { readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KVM_PROGRAM_DIR, Lab, type KvmLabHost, type XapiLabHost } from "../lab/index.js";
+import { bearer, startHarness, type Harness } from "../../services/api-gateway/src/test-support/harness.js";
 import { AgentProcess } from "./agent-process.js";
 
 let lab: Lab;
@@ -35,16 +36,17 @@ let xcp: XapiLabHost;
 let kvm: KvmLabHost;
 let kvm2: KvmLabHost;
 let bridgeless: XapiLabHost;
-let nats: TestNatsServer;
+let gateway: Harness;
 let nc: NatsConnection;
 let agent: AgentProcess;
 let replica: RunningService<never> | undefined;
 const events: string[] = [];
 const answers: string[] = [];
 const ids: Record<string, string> = {};
+const [NET_A, NET_P] = [randomUUID(), randomUUID()];
 
 const agentEnv = () => ({
-  NATS_URL: nats.url,
+  NATS_URL: gateway.nats.url,
   LOG_LEVEL: "debug",
   SDN_HOST_CONNECT_TIMEOUT_MS: "3000",
   SDN_HOST_COMMAND_TIMEOUT_MS: "15000",
@@ -59,6 +61,18 @@ const send = async <C extends CommandDefinition>(def: C, body: RequestOf<C>, rol
   const a = await new CommandClient(nc).send(def, body, { role, timeoutMs: 40_000 });
   answers.push(JSON.stringify(a));
   return a;
+};
+
+/** A call to the HTTP API, as the admin unless a token is given. */
+const http = async (method: "GET" | "POST" | "DELETE", url: string, payload?: object, token?: string) => {
+  const res = await gateway.app.inject({
+    method,
+    url,
+    headers: bearer(token ?? gateway.adminToken),
+    ...(payload === undefined ? {} : { payload }),
+  });
+  answers.push(res.body);
+  return res;
 };
 
 const agentCall = async <C extends CommandDefinition>(hostId: string, def: C, body: RequestOf<C>) => {
@@ -104,8 +118,9 @@ beforeAll(async () => {
   kvm = await lab.addKvmHost("kvm");
   kvm2 = await lab.addKvmHost("kvm2");
   bridgeless = await lab.addXapiHost("linuxbr", { flavour: "xenserver", networkBackend: "bridge" });
-  nats = await TestNatsServer.start();
-  nc = await connect({ servers: nats.url });
+  // The gateway's harness: a real nats-server and the HTTP API (called with inject).
+  gateway = await startHarness({ commandWaitMs: 30_000 });
+  nc = gateway.nc;
   nc.subscribe("sdn.evt.hypervisor-agent.>", { callback: (_e, m) => void events.push(m.string()) });
   agent = AgentProcess.start(agentEnv());
   await waitFor(
@@ -121,14 +136,18 @@ beforeAll(async () => {
 afterAll(async () => {
   await replica?.stop();
   await agent?.stop();
-  await nc?.close();
-  await nats?.dispose();
+  await gateway?.close();
   await lab?.dispose();
 });
 
 describe("hypervisor-agent in the emulated lab", () => {
   it("adds a XenServer, an XCP-ng and a KVM host, each Up with its platform and tunnel address", async () => {
-    const x = ok(await send(AddHost, xapiHost(xen, { tunnelNetworkLabel: xen.tunnelNetworkLabel })));
+    const add = async (req: NewHost) => {
+      const res = await http("POST", "/v1/hosts", req);
+      expect(res.statusCode, res.body).toBe(201);
+      return res.json<Host>();
+    };
+    const x = await add(xapiHost(xen, { tunnelNetworkLabel: xen.tunnelNetworkLabel }));
     expect(x).toMatchObject({
       state: "Up",
       hypervisor: "xenserver",
@@ -139,14 +158,14 @@ describe("hypervisor-agent in the emulated lab", () => {
     });
     // XCP has no product_version (platform_version is used) and no network name-labels (the
     // interface holding the host's address is used).
-    const c = ok(await send(AddHost, xapiHost(xcp, { tunnelNetworkLabel: "Pool-wide network associated with eth0" })));
+    const c = await add(xapiHost(xcp, { tunnelNetworkLabel: "Pool-wide network associated with eth0" }));
     expect(c).toMatchObject({
       state: "Up",
       platform: { name: "XCP", version: "3.4.0" },
       tunnelInterface: { ip: xcp.address, device: "br-phy", netmask: "255.255.255.0" },
     });
     expect(c.tunnelInterface.label).toBeUndefined();
-    const k = ok(await send(AddHost, kvmHost(kvm)));
+    const k = await add(kvmHost(kvm));
     expect(k).toMatchObject({
       state: "Up",
       platform: { name: "Debian GNU/Linux", ovsVersion: "3.1.0" },
@@ -157,9 +176,11 @@ describe("hypervisor-agent in the emulated lab", () => {
     expect(readFileSync(join(kvm.programDir, "sdn-ovs-kvm"), "utf8")).toContain("sdn-ovs-kvm <function>");
     Object.assign(ids, { xen: x.id, xcp: c.id, kvm: k.id });
 
-    const listed = ok(await send(ListHosts, {})).hosts;
-    expect(listed.map((h: Host) => h.name).sort()).toEqual(["kvm", "xcp", "xen"]);
-    expect(ok(await send(GetHost, { id: k.id })).name).toBe("kvm");
+    const listed = (await http("GET", "/v1/hosts")).json<{ hosts: Host[] }>().hosts;
+    expect(listed.map((h) => h.name).sort()).toEqual(["kvm", "xcp", "xen"]);
+    expect((await http("GET", `/v1/hosts/${k.id}`)).json<Host>().name).toBe("kvm");
+    const tenant = await gateway.tenant();
+    expect((await http("GET", "/v1/hosts", undefined, tenant.token)).statusCode).toBe(403);
     for (const id of Object.values(ids)) {
       const pong = await waitFor(`agent serving ${id}`, async () => {
         const a = await agentCall(id, Ping, {}).catch(() => undefined);
@@ -190,18 +211,18 @@ describe("hypervisor-agent in the emulated lab", () => {
       { id: ids["kvm"] as string, lab: kvm },
     ];
     for (const h of hosts) {
-      const setup = ok(await agentCall(h.id, SetupBridge, { networkId: "net-a" }));
+      const setup = ok(await agentCall(h.id, SetupBridge, { networkId: NET_A }));
       expect(setup.created).toBe(true);
       expect(setup.bridge.length).toBeLessThanOrEqual(15);
       if (h.lab.hypervisor === "kvm") expect(setup.bridge).toMatch(/^sdn[0-9a-f]{12}$/);
       else expect(setup.bridge).toMatch(/^xapi\d+$/);
-      expect(ok(await agentCall(h.id, SetupBridge, { networkId: "net-a" }))).toEqual({ ...setup, created: false });
-      expect(await vsctlGet(h.lab, "Bridge", setup.bridge, "external_ids:sdn-network-id")).toBe("net-a");
+      expect(ok(await agentCall(h.id, SetupBridge, { networkId: NET_A }))).toEqual({ ...setup, created: false });
+      expect(await vsctlGet(h.lab, "Bridge", setup.bridge, "external_ids:sdn-network-id")).toBe(NET_A);
       expect(await vsctlGet(h.lab, "Bridge", setup.bridge, "datapath_type")).toBe("netdev");
 
       const others = hosts.filter((o) => o !== h).map((o) => ({ ip: o.lab.address, hostId: o.id }));
       const applied = ok(
-        await agentCall(h.id, ApplyTunnels, { networkId: "net-a", greKey: 4294967295, remotes: others }),
+        await agentCall(h.id, ApplyTunnels, { networkId: NET_A, greKey: 4294967295, remotes: others }),
       );
       expect(applied.added).toHaveLength(2);
       const ports = (await h.lab.vsctl("list-ports", setup.bridge)).trim().split("\n").sort();
@@ -215,27 +236,27 @@ describe("hypervisor-agent in the emulated lab", () => {
         expect(await vsctlGet(h.lab, "Port", t.port, "external_ids:sdn-role")).toBe("tunnel");
       }
       // The whole set each time: one remote left means one tunnel removed; again changes nothing.
-      const one = { networkId: "net-a", greKey: 4294967295, remotes: others.slice(0, 1) };
+      const one = { networkId: NET_A, greKey: 4294967295, remotes: others.slice(0, 1) };
       const shrunk = ok(await agentCall(h.id, ApplyTunnels, one));
       const dropped = applied.tunnels.find((t) => t.remoteIp === others[1]?.ip)?.port;
       expect(shrunk).toMatchObject({ added: [], removed: [dropped] });
       expect(ok(await agentCall(h.id, ApplyTunnels, one))).toMatchObject({ added: [], removed: [] });
       expect((await h.lab.vsctl("list-ports", setup.bridge)).trim()).toBe(shrunk.tunnels[0]?.port);
 
-      const state = ok(await agentCall(h.id, GetOvsState, { networkId: "net-a" }));
+      const state = ok(await agentCall(h.id, GetOvsState, { networkId: NET_A }));
       expect(state.bridges).toHaveLength(1);
-      expect(state.bridges[0]).toMatchObject({ name: setup.bridge, managed: true, networkId: "net-a" });
+      expect(state.bridges[0]).toMatchObject({ name: setup.bridge, managed: true, networkId: NET_A });
       const reported = state.bridges[0]?.ports.filter((p) => p.externalIds["sdn-role"] === "tunnel") ?? [];
       expect(reported.map((p) => [p.name, p.protected, p.interfaces[0]?.options["key"]])).toEqual([
         [shrunk.tunnels[0]?.port, true, "4294967295"],
       ]);
 
-      expect(ok(await agentCall(h.id, DestroyBridge, { networkId: "net-a" }))).toEqual({
+      expect(ok(await agentCall(h.id, DestroyBridge, { networkId: NET_A }))).toEqual({
         bridge: setup.bridge,
         destroyed: true,
       });
       expect((await h.lab.exec(["ovs-vsctl", "br-exists", setup.bridge])).code).toBe(2);
-      expect(ok(await agentCall(h.id, DestroyBridge, { networkId: "net-a" })).destroyed).toBe(false);
+      expect(ok(await agentCall(h.id, DestroyBridge, { networkId: NET_A })).destroyed).toBe(false);
     }
   }, 90_000);
 
@@ -246,15 +267,15 @@ describe("hypervisor-agent in the emulated lab", () => {
       [x, kvm.address],
       [k, xen.address],
     ] as const) {
-      ok(await agentCall(id, SetupBridge, { networkId: "net-p" }));
-      ok(await agentCall(id, ApplyTunnels, { networkId: "net-p", greKey: key, remotes: [{ ip: peer }] }));
+      ok(await agentCall(id, SetupBridge, { networkId: NET_P }));
+      ok(await agentCall(id, ApplyTunnels, { networkId: NET_P, greKey: key, remotes: [{ ip: peer }] }));
     }
     const vmA = await xen.addVm("vm-a", "192.168.77.1/24");
     const vmB = await kvm.addVm("vm-b", "192.168.77.2/24");
-    ok(await agentCall(x, PlugVif, { networkId: "net-p", device: vmA.hostDevice, nicId: "nic-a", mac: vmA.mac }));
+    ok(await agentCall(x, PlugVif, { networkId: NET_P, device: vmA.hostDevice, nicId: "nic-a", mac: vmA.mac }));
     ok(
       await agentCall(k, PlugVif, {
-        networkId: "net-p",
+        networkId: NET_P,
         device: vmB.hostDevice,
         nicId: "nic-b",
         mac: vmB.mac,
@@ -277,32 +298,28 @@ describe("hypervisor-agent in the emulated lab", () => {
       expect.objectContaining({ id: "vm-b", nics: [{ device: vmB.hostDevice, mac: vmB.mac }] }),
     ]);
 
-    expect(ok(await agentCall(k, UnplugVif, { networkId: "net-p", device: vmB.hostDevice }))).toEqual({
+    expect(ok(await agentCall(k, UnplugVif, { networkId: NET_P, device: vmB.hostDevice }))).toEqual({
       port: vmB.hostDevice,
       removed: true,
     });
     expect(await vmA.ping(vmB.ip, 2)).toBe(false);
-    expect(ok(await agentCall(k, UnplugVif, { networkId: "net-p", device: vmB.hostDevice })).removed).toBe(false);
+    expect(ok(await agentCall(k, UnplugVif, { networkId: NET_P, device: vmB.hostDevice })).removed).toBe(false);
   }, 90_000);
 
   it("refuses a wrong password, an unreachable address, a wrong host key and a non-OVS host, storing nothing", async () => {
     const bucket = await JsonBucket.open<unknown>(nc, "sdn-hosts");
     const before = (await bucket.keys()).sort();
-    const cases: [NewHost, string, string][] = [
-      [xapiHost(bridgeless, { password: "not-the-password-41" }), "UNPROCESSABLE", "AUTHENTICATION_FAILED"],
-      [kvmHost(kvm, { name: "nowhere", address: lab.unusedAddress }), "UNAVAILABLE", "UNREACHABLE"],
-      [xapiHost(xen, { name: "nowhere-x", address: lab.unusedAddress }), "UNAVAILABLE", "UNREACHABLE"],
-      [
-        kvmHost(kvm2, { name: "kvm2", hostKeyFingerprint: kvm.hostKeyFingerprint }),
-        "UNPROCESSABLE",
-        "HOST_KEY_MISMATCH",
-      ],
-      [xapiHost(bridgeless), "UNPROCESSABLE", "NOT_AN_OVS_HOST"],
-      [xapiHost(bridgeless, { tlsCertificate: xen.caCertificate }), "UNPROCESSABLE", "TLS_VERIFICATION_FAILED"],
+    const cases: [NewHost, number, string][] = [
+      [xapiHost(bridgeless, { password: "not-the-password-41" }), 422, "AUTHENTICATION_FAILED"],
+      [kvmHost(kvm, { name: "nowhere", address: lab.unusedAddress }), 503, "UNREACHABLE"],
+      [xapiHost(xen, { name: "nowhere-x", address: lab.unusedAddress }), 503, "UNREACHABLE"],
+      [kvmHost(kvm2, { name: "kvm2", hostKeyFingerprint: kvm.hostKeyFingerprint }), 422, "HOST_KEY_MISMATCH"],
+      [xapiHost(bridgeless), 422, "NOT_AN_OVS_HOST"],
+      [xapiHost(bridgeless, { tlsCertificate: xen.caCertificate }), 422, "TLS_VERIFICATION_FAILED"],
     ];
-    for (const [req, code, reason] of cases) {
-      const a = await send(AddHost, req);
-      expect(a, req.name).toMatchObject({ ok: false, error: { code, details: { reason } } });
+    for (const [req, status, reason] of cases) {
+      const res = await http("POST", "/v1/hosts", req);
+      expect([res.statusCode, res.json()], req.name).toMatchObject([status, { error: { details: { reason } } }]);
     }
     const mismatch = answers.find((a) => a.includes("HOST_KEY_MISMATCH")) ?? "";
     expect(mismatch).toContain(kvm2.hostKeyFingerprint);
@@ -330,7 +347,7 @@ describe("hypervisor-agent in the emulated lab", () => {
     }
     // A refusal of our own host program keeps its code.
     const missing = await agentCall(ids["xcp"] as string, ApplyTunnels, {
-      networkId: "no-such-net",
+      networkId: randomUUID(),
       greKey: 1,
       remotes: [],
     });
@@ -403,7 +420,7 @@ describe("hypervisor-agent in the emulated lab", () => {
       expect(pong.agentInstanceId).toBe(replica.context.instanceId);
     }
     // Removal: the replica in charge stops serving the host (and logs out of XAPI).
-    ok(await send(RemoveHost, { id: ids["xen"] as string }));
+    expect((await http("DELETE", `/v1/hosts/${ids["xen"]}`)).statusCode).toBe(204);
     await waitFor("xen no longer served", () => (second.served().includes(ids["xen"] as string) ? undefined : true));
     await expect(agentCall(ids["xen"] as string, Ping, {})).rejects.toBeInstanceOf(NoResponderError);
     expect(events.some((e) => e.includes('"type":"HostRemoved"'))).toBe(true);

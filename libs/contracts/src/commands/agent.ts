@@ -1,6 +1,7 @@
 import Type, { type TSchema } from "typebox";
 import { defineCommand } from "../definitions.js";
-import { HostId, InterfaceName, Ipv4, MacAddress, NetworkId, Platform, TunnelInterface } from "../resources/hosts.js";
+import { HostId, InterfaceName, Ipv4, MacAddress, Platform, TunnelInterface } from "../resources/hosts.js";
+import { GreKey, NetworkId } from "../resources/networks.js";
 import { agentSubject } from "../subjects.js";
 
 /*
@@ -27,8 +28,6 @@ const agentCommand = <N extends string, Req extends TSchema, Res extends TSchema
 
 const obj = <P extends Parameters<typeof Type.Object>[0]>(props: P) =>
   Type.Object(props, { additionalProperties: false });
-
-export const GreKey = Type.Integer({ minimum: 0, maximum: 4294967295, description: "GRE key: the full 32-bit range" });
 
 export const Ping = agentCommand(
   "Ping",

@@ -11,12 +11,6 @@ export const HostId = Type.String({
   examples: ["3f6c0d0e-4b9a-5a8e-9c1f-2d7e8b6a1c40"],
 });
 
-export const NetworkId = Type.String({
-  pattern: "^[A-Za-z0-9_-]{1,128}$",
-  description: "Id of a guest network; host programs tag its bridge, tunnels and ports with it",
-  examples: ["net-42"],
-});
-
 /** A Linux interface name: at most 15 characters (IFNAMSIZ - 1). */
 export const InterfaceName = Type.String({ pattern: "^[A-Za-z0-9_.-]{1,15}$", examples: ["br-phy", "vif3.0"] });
 
