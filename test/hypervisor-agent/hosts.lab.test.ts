@@ -153,7 +153,7 @@ describe("hypervisor-agent in the emulated lab", () => {
       hypervisor: "xenserver",
       platform: { name: "XenServer", version: "8.4.0", ovsVersion: "3.1.0" },
       tunnelInterface: { ip: xen.address, device: "br-phy", label: xen.tunnelNetworkLabel, prefixLength: 24 },
-      programsVersion: "1.0.0",
+      programsVersion: "1.1.0",
       tls: "pinned",
     });
     // XCP has no product_version (platform_version is used) and no network name-labels (the
@@ -186,7 +186,7 @@ describe("hypervisor-agent in the emulated lab", () => {
         const a = await agentCall(id, Ping, {}).catch(() => undefined);
         return a?.ok === true ? a.data : undefined;
       });
-      expect(pong).toMatchObject({ hostId: id, programsVersion: "1.0.0" });
+      expect(pong).toMatchObject({ hostId: id, programsVersion: "1.1.0" });
     }
     expect(events.some((e) => e.includes('"type":"HostAdded"') && e.includes(k.id))).toBe(true);
   }, 90_000);

@@ -12,16 +12,20 @@ Rules kept here (and broken by CloudStack's ovstunnel, see the project notes):
 - process output is decoded text, exit status is checked, failures are raised.
 """
 
+import base64
+import gzip
 import hashlib
 import ipaddress
 import json
 import os
 import platform
 import re
+import shlex
 import socket
 import subprocess
+import tempfile
 
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 VSCTL = os.environ.get("SDN_OVS_VSCTL", "ovs-vsctl")
 VSCTL_TIMEOUT_S = 20
@@ -422,6 +426,83 @@ def list_vms(_args):
     return {"vms": sorted(vms.values(), key=lambda v: v["id"])}
 
 
+# ---------------------------------------------------------------- router relay
+#
+# Not an OVS operation: the vr-manager's path to a virtual router that only this host can
+# reach (XenServer's link-local control network), as CloudStack's router_proxy.sh was --
+# but the router's host key is pinned (router_proxy.sh used StrictHostKeyChecking=no).
+# The key offered is the host's relay key, provisioned by the operator.
+
+RELAY_IDENTITY = "/root/.ssh/id_sdn_router"
+FINGERPRINT_RE = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
+USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+PATH_RE = re.compile(r"^/[A-Za-z0-9_./-]{1,255}$")
+
+
+def _ssh_fingerprint(blob_b64):
+    digest = hashlib.sha256(base64.b64decode(blob_b64)).digest()
+    return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
+
+
+def _pinned_known_host(address, port, fingerprint):
+    """The router's host key line for known_hosts, if it presents the pinned key."""
+    try:
+        scan = subprocess.run(
+            ["ssh-keyscan", "-p", str(port), "-T", "5", address], capture_output=True, text=True, timeout=15
+        )
+    except subprocess.TimeoutExpired:
+        scan = None
+    keys = [l.split() for l in (scan.stdout if scan else "").splitlines() if l.strip() and not l.startswith("#")]
+    keys = [k for k in keys if len(k) >= 3]
+    if not keys:
+        raise HostError("ROUTER_UNREACHABLE", "no SSH server answers at %s:%d from this host" % (address, port))
+    for _host, key_type, blob in keys:
+        if _ssh_fingerprint(blob) == fingerprint:
+            return "[%s]:%d %s %s\n" % (address, port, key_type, blob)
+    seen = ", ".join(sorted(_ssh_fingerprint(k[2]) for k in keys))
+    raise HostError("ROUTER_HOST_KEY_MISMATCH", "%s:%d presents %s, not %s" % (address, port, seen, fingerprint))
+
+
+def router_relay(args):
+    address = _ip(args.get("address"), "address")
+    port = args.get("port")
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        raise HostError("INVALID_ARGUMENT", "argument 'port' must be a port number")
+    user = _str(args, "username", USER_RE)
+    fingerprint = _str(args, "hostKeyFingerprint", FINGERPRINT_RE)
+    identity = _str(args, "identityFile", PATH_RE, required=False) or RELAY_IDENTITY
+    argv = args.get("argv")
+    if not isinstance(argv, list) or not 1 <= len(argv) <= 32 or not all(isinstance(a, str) for a in argv):
+        raise HostError("INVALID_ARGUMENT", "argument 'argv' must be a list of 1 to 32 strings")
+    packed = args.get("stdinGzipBase64") or ""
+    try:
+        stdin = gzip.decompress(base64.b64decode(packed, validate=True)) if packed else b""
+    except (ValueError, OSError, EOFError):
+        raise HostError("INVALID_ARGUMENT", "argument 'stdinGzipBase64' is not base64 of gzip data")
+    timeout = min(int(args.get("timeoutMs", 60000)), 600000) / 1000.0
+    if not os.path.exists(identity):
+        raise HostError("RELAY_KEY_MISSING", "the relay key %s is not on this host" % identity)
+    with tempfile.TemporaryDirectory(prefix="sdn-relay-") as tmp:
+        known_hosts = os.path.join(tmp, "known_hosts")
+        with open(known_hosts, "w") as f:
+            f.write(_pinned_known_host(address, port, fingerprint))
+        ssh = [
+            "ssh", "-F", "/dev/null", "-p", str(port), "-l", user, "-i", identity,
+            "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
+            "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=" + known_hosts,
+            "-o", "GlobalKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+            address, "--", " ".join(shlex.quote(a) for a in argv),
+        ]  # fmt: skip
+        try:
+            p = subprocess.run(ssh, input=stdin, capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise HostError("ROUTER_TIMEOUT", "the command on %s took over %.0f s" % (address, timeout))
+    stderr = p.stderr.decode("utf-8", "replace")
+    if p.returncode == 255:  # ssh's own failure: the command never ran
+        raise HostError("ROUTER_SSH_FAILED", "SSH from this host to %s:%d failed: %s" % (address, port, stderr.strip()[-500:]))
+    return {"exitCode": p.returncode, "stdout": p.stdout.decode("utf-8", "replace"), "stderr": stderr}
+
+
 FUNCTIONS = {
     "version": version,
     "host_info": host_info,
@@ -433,4 +514,5 @@ FUNCTIONS = {
     "ovs_state": ovs_state,
     "fetch_interface": fetch_interface,
     "list_vms": list_vms,
+    "router_relay": router_relay,
 }

@@ -7,6 +7,7 @@ import {
   ListVms,
   Ping,
   PlugVif,
+  RelayToRouter,
   SetupBridge,
   UnplugVif,
   type Host,
@@ -97,6 +98,10 @@ export const agentHandlers = (served: ServedHost): BoundHandler[] => {
     bindHandler(GetOvsState, async (req) => {
       const data = await drive((d) => d.ovsState(req));
       return { data, details: `${data.bridges.length} bridges on ${name}` };
+    }),
+    bindHandler(RelayToRouter, async (req) => {
+      const data = await drive((d) => d.relayToRouter(req));
+      return { data, details: `${req.argv[0] ?? ""} on router ${req.address} via ${name} exited ${data.exitCode}` };
     }),
     bindHandler(ListVms, async () => {
       const data = await drive((d) => d.listVms());

@@ -5,6 +5,7 @@ import type {
   GetOvsState,
   ListVms,
   PlugVif,
+  RelayToRouter,
   SetupBridge,
   TunnelInterface,
   UnplugVif,
@@ -28,6 +29,8 @@ export interface HostDriver {
   unplugVif(req: RequestOf<typeof UnplugVif>): Promise<ResponseOf<typeof UnplugVif>>;
   ovsState(req: RequestOf<typeof GetOvsState>): Promise<ResponseOf<typeof GetOvsState>>;
   listVms(): Promise<ResponseOf<typeof ListVms>>;
+  /** Runs a command on a router reachable from the host only (the vr-manager's relay). */
+  relayToRouter(req: RequestOf<typeof RelayToRouter>): Promise<ResponseOf<typeof RelayToRouter>>;
   /** Ends the session/connection (XAPI: session.logout). */
   close(): Promise<void>;
 }
@@ -57,5 +60,9 @@ export abstract class ProgramDriver {
 
   ovsState(req: RequestOf<typeof GetOvsState>): Promise<ResponseOf<typeof GetOvsState>> {
     return this.run("ovs_state", req);
+  }
+
+  relayToRouter(req: RequestOf<typeof RelayToRouter>): Promise<ResponseOf<typeof RelayToRouter>> {
+    return this.run("router_relay", req);
   }
 }

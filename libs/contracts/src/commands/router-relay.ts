@@ -1,0 +1,51 @@
+import Type from "typebox";
+import { defineCommand } from "../definitions.js";
+import { HostKeyFingerprint, Ipv4 } from "../resources/hosts.js";
+
+/**
+ * The agent command through which the vr-manager reaches a router that only its host can
+ * reach (XenServer's link-local control network), as CloudStack's router_proxy.sh did but
+ * with the router's host key pinned. The agent runs the host programs' `router_relay`
+ * (XAPI: host.call_plugin; KVM: the host script), which opens SSH from the host to the
+ * router with the host's relay key, checks the router's host key against the fingerprint,
+ * and runs `argv` with the given stdin. Request/reply on sdn.agent.<hostId>.RelayToRouter.
+ */
+export const RelayToRouter = defineCommand({
+  service: "hypervisor-agent",
+  name: "RelayToRouter",
+  delivery: "request",
+  summary:
+    "Runs a command on a router over SSH from the host (pinned host key, the host's relay key); answers its exit " +
+    "status and output. UNPROCESSABLE (details.hostError) when SSH from the host fails or the key does not match.",
+  request: Type.Object(
+    {
+      address: { ...Ipv4, description: "The router's control (link-local) address as the host sees it" },
+      port: Type.Integer({ minimum: 1, maximum: 65535, examples: [3922] }),
+      username: Type.String({ pattern: "^[a-z_][a-z0-9_-]{0,31}$", examples: ["root"] }),
+      hostKeyFingerprint: HostKeyFingerprint,
+      identityFile: Type.Optional(
+        Type.String({
+          pattern: "^/[A-Za-z0-9_./-]{1,255}$",
+          description: "Path ON THE HOST of the private key routers accept (default /root/.ssh/id_sdn_router)",
+        }),
+      ),
+      argv: Type.Array(Type.String({ maxLength: 4096 }), { minItems: 1, maxItems: 32 }),
+      stdinGzipBase64: Type.Optional(
+        Type.String({
+          maxLength: 700_000,
+          description: "stdin for the command, gzip-compressed then base64 (XAPI plugin arguments are bounded)",
+        }),
+      ),
+      timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
+    },
+    { additionalProperties: false },
+  ),
+  response: Type.Object(
+    {
+      exitCode: Type.Union([Type.Integer(), Type.Null()], { description: "null when killed by a signal" }),
+      stdout: Type.String(),
+      stderr: Type.String(),
+    },
+    { additionalProperties: false },
+  ),
+});
