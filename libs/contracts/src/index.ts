@@ -15,3 +15,7 @@ export * from "./resources/hosts.js";
 export * from "./commands/hosts.js";
 export * from "./commands/agent.js";
 export * from "./events/hosts.js";
+export * from "./resources/routers.js";
+export * from "./commands/routers.js";
+export * from "./commands/router-relay.js";
+export * from "./events/routers.js";

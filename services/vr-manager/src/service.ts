@@ -1,9 +1,103 @@
-import { BaseConfig, packageVersion, type ServiceSpec } from "@sdn/runtime";
+import { packageVersion, RunLevel, type ServiceContext, type ServiceSpec } from "@sdn/runtime";
+import { Pusher } from "./apply/pusher.js";
+import { PushLock } from "./apply/push-lock.js";
+import { VrConfig } from "./config.js";
+import { GuruClient } from "./guru-client.js";
+import { vrHandlers, type VrParts } from "./handlers.js";
+import { loadIdentity } from "./identity.js";
+import { RouterRegistry } from "./routers/router-registry.js";
+import { RouterWatch } from "./routers/router-watch.js";
+import { RuleManager } from "./rules/rule-manager.js";
+import { loadSecretKey, SecretBox } from "./secrets/secret-box.js";
+import { VrStore } from "./store.js";
+import { Channels } from "./transport/channels.js";
+import { RouterProgram } from "./transport/router-program.js";
+
+type Ctx = ServiceContext<VrConfig>;
+
+/** The parts of one running vr-manager, built in its components and used by its handlers. */
+class VrManager {
+  parts: VrParts | undefined;
+  private secrets: SecretBox | undefined;
+  private channels: Channels | undefined;
+  private watch: RouterWatch | undefined;
+
+  constructor(private readonly ctx: Ctx) {}
+
+  components() {
+    const c = this.ctx.config;
+    return [
+      {
+        name: "secret-key",
+        runLevel: RunLevel.System,
+        configure: () => {
+          this.secrets = new SecretBox(loadSecretKey(c.SDN_SECRET_KEY, c.SDN_DATA_DIR, "vr-manager.key"));
+        },
+      },
+      {
+        name: "vr-state",
+        runLevel: RunLevel.Framework,
+        start: async () => {
+          const store = await VrStore.open(this.ctx.nc);
+          const identity = await loadIdentity(c.SDN_VR_SSH_KEY_FILE, store, this.secrets as SecretBox);
+          const guru = new GuruClient(this.ctx.commands);
+          this.channels = new Channels({
+            nc: this.ctx.nc,
+            identity,
+            connectTimeoutMs: c.SDN_VR_CONNECT_TIMEOUT_MS,
+            commandTimeoutMs: c.SDN_VR_COMMAND_TIMEOUT_MS,
+            ...(c.SDN_VR_RELAY_KEY_FILE === undefined ? {} : { relayKeyFile: c.SDN_VR_RELAY_KEY_FILE }),
+          });
+          const pusher = new Pusher({
+            store,
+            guru,
+            channels: this.channels,
+            program: new RouterProgram(c.SDN_VR_PROGRAM_DIR),
+            lock: new PushLock(store, this.ctx.instanceId, c.SDN_VR_LOCK_MS),
+            events: this.ctx.events,
+            logger: this.ctx.logger,
+            lockWaitMs: c.SDN_VR_LOCK_MS,
+          });
+          this.watch = new RouterWatch(store, pusher, this.ctx.logger, c.SDN_VR_CHECK_INTERVAL_MS);
+          this.parts = {
+            registry: new RouterRegistry(store, guru, pusher, this.ctx.events),
+            rules: new RuleManager(store, guru, pusher),
+            identity,
+          };
+        },
+        stop: () => this.channels?.closeAll(),
+      },
+      {
+        name: "router-watch",
+        runLevel: RunLevel.Component,
+        start: () => this.watch?.start(),
+        stop: () => this.watch?.stop(),
+      },
+    ];
+  }
+}
+
+const managers = new WeakMap<object, VrManager>();
+const managerOf = (ctx: Ctx): VrManager => {
+  let m = managers.get(ctx);
+  if (m === undefined) {
+    m = new VrManager(ctx);
+    managers.set(ctx, m);
+  }
+  return m;
+};
 
 /** The vr-manager service as the runtime starts it; tests start it in-process from here. */
-export const vrManagerSpec: ServiceSpec<typeof BaseConfig.properties> = {
+export const vrManagerSpec: ServiceSpec<typeof VrConfig.properties> = {
   name: "vr-manager",
   version: packageVersion(import.meta.url),
   description: "Virtual routers and their L3 rules, applied over SSH",
-  config: BaseConfig,
+  config: VrConfig,
+  components: (ctx) => managerOf(ctx).components(),
+  handlers: (ctx) =>
+    vrHandlers(() => {
+      const parts = managerOf(ctx).parts;
+      if (parts === undefined) throw new Error("the vr-manager is not started");
+      return parts;
+    }),
 };

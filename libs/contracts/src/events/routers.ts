@@ -1,0 +1,57 @@
+import Type from "typebox";
+import { defineEvent } from "../definitions.js";
+import { Router, RouterId } from "../resources/routers.js";
+
+const service = "vr-manager" as const;
+const closed = { additionalProperties: false } as const;
+
+export const RouterRegistered = defineEvent({
+  service,
+  name: "RouterRegistered",
+  summary: "A virtual router was registered and runs its networks' configuration.",
+  data: Type.Object({ router: Router }, closed),
+});
+
+export const RouterDeleted = defineEvent({
+  service,
+  name: "RouterDeleted",
+  summary: "A virtual router was forgotten.",
+  data: Type.Object({ routerId: RouterId, name: Type.String() }, closed),
+});
+
+export const RulesApplied = defineEvent({
+  service,
+  name: "RulesApplied",
+  summary: "A router confirmed a whole configuration (generation) and runs it.",
+  data: Type.Object(
+    {
+      routerId: RouterId,
+      generation: Type.Integer({ minimum: 1 }),
+      hash: Type.String(),
+      summary: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), {
+        description: "Counts per kind of rule, as the router reports them",
+      }),
+    },
+    closed,
+  ),
+});
+
+export const RulesFailed = defineEvent({
+  service,
+  name: "RulesFailed",
+  summary:
+    "A push did not become the router's configuration: the router refused it (it keeps the previous one) or " +
+    "could not be reached (it gets the current one when back).",
+  data: Type.Object(
+    {
+      routerId: RouterId,
+      generation: Type.Integer({ minimum: 1 }),
+      code: Type.String({ examples: ["HAPROXY_RELOAD_FAILED", "UNREACHABLE"] }),
+      message: Type.String(),
+      runningGeneration: Type.Optional(Type.Integer({ minimum: 0, description: "What the router still runs" })),
+    },
+    closed,
+  ),
+});
+
+export const VR_MANAGER_EVENTS = [RouterRegistered, RouterDeleted, RulesApplied, RulesFailed] as const;

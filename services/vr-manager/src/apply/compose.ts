@@ -1,0 +1,166 @@
+import type { Network, PublicIp, PublicIpRange } from "@sdn/contracts";
+import { createHash } from "node:crypto";
+import type { GuruClient } from "../guru-client.js";
+import { contains, parseCidr, parseIpv4 } from "../ipv4.js";
+import { emptyRuleBook, pairKey, type RouterRecord, type RuleBook, type VrStore } from "../store.js";
+
+/**
+ * A router's whole desired configuration, as the router program takes it (its input
+ * format; services/vr-manager/router/sdn-router checks it again). The generation is added
+ * when it is pushed.
+ */
+export interface RouterConfig {
+  control: { port: number; address: string };
+  public: { interface: string; gateway: string | null; addresses: { ip: string; prefixLength: number }[] };
+  networks: {
+    id: string;
+    cidr: string;
+    gateway: string;
+    interface: string | null;
+    mac: string | null;
+    sourceNatIp: string | null;
+    egress: { default: "allow" | "deny"; rules: object[] };
+  }[];
+  staticNats: { id: string; publicIp: string; privateIp: string }[];
+  portForwards: object[];
+  firewallRules: object[];
+  loadBalancers: object[];
+  interNetworkRoutes: [string, string][];
+}
+
+/** Digest of a configuration (without generation): equal digests, equal configurations. */
+export const digestOf = (c: RouterConfig): string =>
+  `sha256:${createHash("sha256").update(JSON.stringify(c)).digest("hex")}`;
+
+/** Counts of the rules in a configuration, as the events report them. */
+export const ruleCount = (c: RouterConfig): number =>
+  c.staticNats.length +
+  c.portForwards.length +
+  c.firewallRules.length +
+  c.loadBalancers.length +
+  c.interNetworkRoutes.length +
+  c.networks.reduce((n, x) => n + x.egress.rules.length, 0);
+
+const traffic = (r: {
+  protocol: string;
+  startPort?: number | undefined;
+  endPort?: number | undefined;
+  icmpType?: number | undefined;
+  icmpCode?: number | undefined;
+}) => ({
+  protocol: r.protocol,
+  ...((r.protocol === "tcp" || r.protocol === "udp") && r.startPort !== undefined
+    ? { startPort: r.startPort, endPort: r.endPort ?? r.startPort }
+    : {}),
+  ...(r.protocol === "icmp" ? { icmpType: r.icmpType ?? -1, icmpCode: r.icmpCode ?? -1 } : {}),
+});
+
+const rangeOf = (ranges: PublicIpRange[], ip: string): PublicIpRange | undefined => {
+  const n = parseIpv4(ip) ?? -1;
+  return ranges.find((r) => {
+    const p = parseCidr(r.cidr);
+    return p !== undefined && contains(p, n);
+  });
+};
+
+/**
+ * Reads everything a router's configuration is made of — its networks and public IPs (from
+ * the network-guru), their rule books and routes (from KV) — and builds it. Rules whose
+ * public IP the network no longer holds are left out; a network that is gone is left out.
+ */
+export const composeConfig = async (router: RouterRecord, guru: GuruClient, store: VrStore): Promise<RouterConfig> => {
+  const parts = await Promise.all(
+    router.networkIds.map(async (id) => {
+      const network = await guru.network(id);
+      if (network === undefined) return undefined;
+      const [publicIps, book] = await Promise.all([guru.publicIps(id), store.rules.get(id)]);
+      return { network, publicIps, book: book?.value ?? emptyRuleBook(id, network.accountId) };
+    }),
+  );
+  const present = parts.filter(
+    (p): p is { network: Network; publicIps: PublicIp[]; book: RuleBook } => p !== undefined,
+  );
+  const allIps = present.flatMap((p) => p.publicIps).sort((a, b) => (parseIpv4(a.ip) ?? 0) - (parseIpv4(b.ip) ?? 0));
+  const ranges = allIps.length > 0 ? await guru.publicIpRanges() : [];
+  const sourceNat = allIps.find((p) => p.isSourceNat) ?? allIps[0];
+  const gateway =
+    router.publicGateway ?? (sourceNat === undefined ? undefined : rangeOf(ranges, sourceNat.ip)?.gateway);
+
+  const config: RouterConfig = {
+    control: { port: router.controlPort, address: router.controlAddress },
+    public: {
+      interface: router.publicInterface,
+      gateway: gateway ?? null,
+      addresses: allIps.map((p) => ({
+        ip: p.ip,
+        prefixLength: Number(rangeOf(ranges, p.ip)?.cidr.split("/")[1] ?? 32),
+      })),
+    },
+    networks: [],
+    staticNats: [],
+    portForwards: [],
+    firewallRules: [],
+    loadBalancers: [],
+    interNetworkRoutes: [],
+  };
+  for (const { network, publicIps, book } of present) {
+    const ipOf = new Map(publicIps.map((p) => [p.id, p.ip]));
+    const held = <T extends { publicIpId: string }>(rules: T[]) =>
+      rules.flatMap((r) => {
+        const ip = ipOf.get(r.publicIpId);
+        return ip === undefined ? [] : [{ rule: r, publicIp: ip }];
+      });
+    const nic = router.nics.find((n) => n.networkId === network.id);
+    config.networks.push({
+      id: network.id,
+      cidr: network.cidr,
+      gateway: network.gateway,
+      interface: nic?.interface ?? null,
+      mac: nic?.mac ?? null,
+      sourceNatIp: publicIps.find((p) => p.isSourceNat)?.ip ?? null,
+      egress: {
+        default: book.egressDefault,
+        rules: book.egressRules.map((r) => ({ id: r.id, ...traffic(r), destinationCidrs: r.destinationCidrs })),
+      },
+    });
+    for (const { rule, publicIp } of held(book.staticNats)) {
+      config.staticNats.push({ id: rule.id, publicIp, privateIp: rule.privateIp });
+    }
+    for (const { rule, publicIp } of held(book.portForwards)) {
+      config.portForwards.push({
+        id: rule.id,
+        publicIp,
+        protocol: rule.protocol,
+        publicStartPort: rule.publicStartPort,
+        publicEndPort: rule.publicEndPort,
+        privateIp: rule.privateIp,
+        privateStartPort: rule.privateStartPort,
+        privateEndPort: rule.privateEndPort,
+      });
+    }
+    for (const { rule, publicIp } of held(book.firewallRules)) {
+      config.firewallRules.push({ id: rule.id, publicIp, ...traffic(rule), sourceCidrs: rule.sourceCidrs });
+    }
+    for (const { rule, publicIp } of held(book.loadBalancers)) {
+      config.loadBalancers.push({
+        id: rule.id,
+        publicIp,
+        publicPort: rule.publicPort,
+        privatePort: rule.privatePort,
+        algorithm: rule.algorithm,
+        members: rule.members,
+        healthCheck: { intervalMs: 2000, fall: 2, rise: 2, ...rule.healthCheck },
+      });
+    }
+  }
+  const served = new Set(present.map((p) => p.network.id));
+  const pairs = new Map<string, [string, string]>();
+  for (const id of served) {
+    for (const route of await store.routesOf(id)) {
+      const [a, b] = route.networkIds as [string, string];
+      if (served.has(a) && served.has(b)) pairs.set(pairKey(a, b), [a, b]);
+    }
+  }
+  config.interNetworkRoutes = [...pairs.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([, p]) => p);
+  return config;
+};

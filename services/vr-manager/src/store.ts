@@ -1,0 +1,85 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import { JsonBucket } from "@sdn/bus";
+import type { InterNetworkRoute, Router, RuleKind, RuleOfKind } from "@sdn/contracts";
+
+/**
+ * A router as stored: the resource plus the digests (configuration without generation)
+ * of what the router last confirmed and of what it last refused, so a check can tell
+ * whether the desired configuration moved on since.
+ */
+export type RouterRecord = Router & { pushedDigest?: string; refusedDigest?: string };
+
+/** `<networkId>` → the router serving it; created atomically, so a network gets one router. */
+export interface NetworkClaim {
+  routerId: string;
+}
+
+/** `<networkId>` → every L3 rule of the network, changed by compare-and-swap. */
+export type RuleBook = { networkId: string; accountId: string; egressDefault: "allow" | "deny" } & {
+  [K in RuleKind]: RuleOfKind[K][];
+};
+
+/** `<routerId>` → which replica pushes to the router now, and until when (a push lock). */
+export interface PushLock {
+  holder: string;
+  until: number;
+}
+
+/** `ssh` → the vr-manager's SSH key, the private half sealed. */
+export interface StoredIdentity {
+  sealedPrivateKey: string;
+  publicKey: string;
+}
+
+export const emptyRuleBook = (networkId: string, accountId: string): RuleBook => ({
+  networkId,
+  accountId,
+  egressDefault: "allow",
+  portForwards: [],
+  staticNats: [],
+  firewallRules: [],
+  egressRules: [],
+  loadBalancers: [],
+});
+
+/** Key of a pair of networks: the two ids sorted, so either side finds it. */
+export const pairKey = (a: string, b: string): string => (a < b ? `${a}.${b}` : `${b}.${a}`);
+
+/**
+ * The vr-manager's state in JetStream KV: one bucket per kind of record, every write a
+ * compare-and-swap or an atomic create, nothing cached, so replicas never contradict.
+ */
+export class VrStore {
+  private constructor(
+    readonly routers: JsonBucket<RouterRecord>,
+    readonly networkRouters: JsonBucket<NetworkClaim>,
+    readonly rules: JsonBucket<RuleBook>,
+    readonly routes: JsonBucket<InterNetworkRoute>,
+    readonly locks: JsonBucket<PushLock>,
+    readonly identity: JsonBucket<StoredIdentity>,
+  ) {}
+
+  static async open(nc: NatsConnection): Promise<VrStore> {
+    return new VrStore(
+      await JsonBucket.open<RouterRecord>(nc, "sdn_vr_routers"),
+      await JsonBucket.open<NetworkClaim>(nc, "sdn_vr_network_routers"),
+      await JsonBucket.open<RuleBook>(nc, "sdn_vr_rules"),
+      await JsonBucket.open<InterNetworkRoute>(nc, "sdn_vr_routes"),
+      await JsonBucket.open<PushLock>(nc, "sdn_vr_locks"),
+      await JsonBucket.open<StoredIdentity>(nc, "sdn_vr_identity"),
+    );
+  }
+
+  async allRouters(): Promise<RouterRecord[]> {
+    const keys = await this.routers.keys();
+    const read = await Promise.all(keys.map((k) => this.routers.get(k)));
+    return read.flatMap((e) => (e === undefined ? [] : [e.value]));
+  }
+
+  /** The routes that involve a network (either side of the pair). */
+  async routesOf(networkId: string): Promise<InterNetworkRoute[]> {
+    const keys = [...(await this.routes.keys(`${networkId}.*`)), ...(await this.routes.keys(`*.${networkId}`))];
+    const read = await Promise.all(keys.map((k) => this.routes.get(k)));
+    return read.flatMap((e) => (e === undefined ? [] : [e.value]));
+  }
+}

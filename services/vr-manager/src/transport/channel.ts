@@ -1,0 +1,22 @@
+/** What a command run on a router printed, and how it ended. */
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * A way to run commands on one router: direct SSH, or a relay through its host. The
+ * router program is the same either way.
+ */
+export interface RouterChannel {
+  /** Runs argv (quoted for the router's shell) with `stdin`. */
+  run(argv: readonly string[], stdin: string): Promise<RunResult>;
+  /** Creates or replaces a file on the router with the given mode. */
+  writeFile(path: string, data: Buffer, mode: number): Promise<void>;
+  close(): void;
+}
+
+/** Quotes one word for a POSIX shell. */
+export const shellQuote = (word: string): string =>
+  /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;

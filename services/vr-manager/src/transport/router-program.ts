@@ -1,0 +1,117 @@
+import { readFileSync } from "node:fs";
+import { posix } from "node:path";
+import { RouterFailure } from "../errors.js";
+import type { RouterChannel, RunResult } from "./channel.js";
+
+/** The router program shipped with this service (services/vr-manager/router/sdn-router). */
+const SOURCE_URL = new URL("../../router/sdn-router", import.meta.url);
+export const ROUTER_PROGRAM: Buffer = readFileSync(SOURCE_URL);
+export const ROUTER_PROGRAM_VERSION: string = (() => {
+  const m = /^VERSION = "([^"]+)"$/m.exec(ROUTER_PROGRAM.toString("utf8"));
+  if (m === null) throw new Error("sdn-router declares no VERSION");
+  return m[1] as string;
+})();
+
+/** The router program's answer to `apply`. */
+export interface Applied {
+  generation: number;
+  hash: string;
+  changed: boolean;
+  summary: Record<string, number>;
+}
+
+/** The router program's answer to `state`. */
+export interface RouterProgramState {
+  version: string;
+  generation: number;
+  hash: string | null;
+  summary: Record<string, number>;
+  haproxyRunning: boolean;
+}
+
+type ProgramAnswer<T> =
+  { ok: true; result: T } | { ok: false; error: { code: string; message: string }; generation?: number };
+
+/** A router refused a configuration; `runningGeneration` is what it still runs. */
+export class ConfigurationRefused extends RouterFailure {
+  constructor(
+    routerCode: string,
+    message: string,
+    readonly runningGeneration: number | undefined,
+  ) {
+    super("ROUTER_REFUSED", message, routerCode);
+  }
+}
+
+/**
+ * Runs the router program over a channel: deploys it when it is missing or of another
+ * version (then checks again), applies whole configurations and reads the router's state.
+ */
+export class RouterProgram {
+  constructor(private readonly dir: string) {}
+
+  get path(): string {
+    return posix.join(this.dir, "sdn-router");
+  }
+
+  /** Makes sure the router runs this program's version; answers the version. */
+  async ensureDeployed(channel: RouterChannel): Promise<string> {
+    const found = await this.version(channel);
+    if (found === ROUTER_PROGRAM_VERSION) return found;
+    const mk = await channel.run(["mkdir", "-p", this.dir], "");
+    if (mk.code !== 0)
+      throw new RouterFailure("PROGRAM_FAILED", `cannot create ${this.dir} on the router: ${mk.stderr.trim()}`);
+    await channel.writeFile(this.path, ROUTER_PROGRAM, 0o755);
+    const now = await this.version(channel);
+    if (now !== ROUTER_PROGRAM_VERSION) {
+      throw new RouterFailure(
+        "PROGRAM_FAILED",
+        `the router runs sdn-router ${now ?? "(not at all)"} after deploying ${ROUTER_PROGRAM_VERSION}: is python3 installed?`,
+      );
+    }
+    return now;
+  }
+
+  private async version(channel: RouterChannel): Promise<string | undefined> {
+    const r = await channel.run([this.path, "version"], "");
+    if (r.code !== 0) return undefined;
+    try {
+      return (JSON.parse(r.stdout) as ProgramAnswer<{ version: string }> & { ok: true }).result.version;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async apply(channel: RouterChannel, config: object): Promise<Applied> {
+    const answer = this.decode<Applied>(await channel.run([this.path, "apply"], JSON.stringify(config)), "apply");
+    if (!answer.ok) throw new ConfigurationRefused(answer.error.code, answer.error.message, answer.generation);
+    return answer.result;
+  }
+
+  async state(channel: RouterChannel): Promise<RouterProgramState> {
+    const answer = this.decode<RouterProgramState>(await channel.run([this.path, "state"], ""), "state");
+    if (!answer.ok)
+      throw new RouterFailure("PROGRAM_FAILED", `sdn-router state failed: ${answer.error.message}`, answer.error.code);
+    return answer.result;
+  }
+
+  /** The program's JSON answer; its exit status must agree with it. */
+  private decode<T>(r: RunResult, what: string): ProgramAnswer<T> {
+    let answer: ProgramAnswer<T>;
+    try {
+      answer = JSON.parse(r.stdout) as ProgramAnswer<T>;
+    } catch {
+      throw new RouterFailure(
+        "PROGRAM_FAILED",
+        `sdn-router ${what} printed no answer (exit ${r.code}): ${(r.stderr || r.stdout).trim().slice(-500)}`,
+      );
+    }
+    if (answer.ok !== (r.code === 0)) {
+      throw new RouterFailure(
+        "PROGRAM_FAILED",
+        `sdn-router ${what} answered ok=${answer.ok} with exit status ${r.code}`,
+      );
+    }
+    return answer;
+  }
+}
