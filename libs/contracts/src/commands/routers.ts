@@ -1,4 +1,4 @@
-import Type, { type TSchema } from "typebox";
+import Type, { type TObject, type TProperties } from "typebox";
 import { defineCommand } from "../definitions.js";
 import { NetworkId } from "../resources/networks.js";
 import {
@@ -114,19 +114,15 @@ const Deleted = obj(
   { ...closed, $id: "DeletedRule" },
 );
 
-const withApply = <T extends TSchema & { properties: Record<string, TSchema> }>(schema: T, id: string) =>
+const withApply = <P extends TProperties>(schema: TObject<P>, id: string) =>
   obj({ ...schema.properties, apply: ApplyOutcome }, { ...closed, $id: id });
 
 /** Create, list and delete commands of one kind of per-network rule. */
-const ruleCommands = <
-  K extends string,
-  N extends TSchema & { properties: Record<string, TSchema> },
-  R extends TSchema & { properties: Record<string, TSchema> },
->(
+const ruleCommands = <K extends string, N extends TProperties, R extends TProperties>(
   kind: K,
   what: string,
-  create: N,
-  resource: R,
+  create: TObject<N>,
+  resource: TObject<R>,
 ) => {
   const created = withApply(resource, `${kind}Applied`);
   const list = obj({ [`${kind[0]?.toLowerCase()}${kind.slice(1)}s`]: Type.Array(resource) }, closed);

@@ -136,7 +136,8 @@ export const routerRoutes = async (app: GatewayApp): Promise<void> => {
         "error.details.reason ROUTER_REFUSED and routerCode.",
       params: NetworkParams,
       body,
-      toCommand: ({ params, body: b }) => ({ networkId: params.id, ...(b as object) }),
+      // The body schema is the rule's own; the command adds the network from the path.
+      toCommand: ({ params, body: b }) => ({ networkId: params.id, ...(b as object) }) as never,
     });
     commandRoute(app, {
       method: "GET",
