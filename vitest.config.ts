@@ -1,14 +1,18 @@
 import { configDefaults, defineConfig } from "vitest/config";
 
 /**
- * Workspace packages export their TypeScript sources under the "source" condition, so
- * tests run against src/ without a build.
+ * Workspace packages export their TypeScript sources under the "sdn-source" condition (a
+ * name no third-party package uses), so tests run against src/ without a build. Vite's
+ * "module" condition is left out on purpose: it picks ESM builds that Node itself cannot
+ * load (@opentelemetry/api, @stoplight/*), and those are loaded by Node as externals.
  */
-const conditions = ["source", "node", "import", "default"];
-
 export default defineConfig({
-  resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: conditions } },
+  ssr: {
+    resolve: {
+      conditions: ["sdn-source", "node", "development|production"],
+      externalConditions: ["node"],
+    },
+  },
   test: {
     include: ["libs/*/src/**/*.test.ts", "services/*/src/**/*.test.ts", "test/**/*.test.ts"],
     // The container suite needs an engine and images: `npm run test:containers` runs it.

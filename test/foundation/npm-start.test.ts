@@ -1,23 +1,35 @@
 import { spawn } from "node:child_process";
 import { freePort, TestNatsServer, waitFor } from "@sdn/testkit";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const launcher = fileURLToPath(new URL("../../libs/launcher/dist/main.js", import.meta.url));
 let nats: TestNatsServer;
+let dataDir: string;
 
 beforeAll(async () => {
   nats = await TestNatsServer.start();
+  dataDir = mkdtempSync(join(tmpdir(), "sdn-start-"));
 });
 afterAll(async () => {
   await nats?.dispose();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe("npm start (the launcher, built)", () => {
   it("starts every service as its own process, becomes ready, and stops cleanly on SIGTERM", async () => {
     const port = await freePort();
     const child = spawn(process.execPath, [launcher], {
-      env: { ...process.env, NATS_URL: nats.url, SDN_HTTP_PORT: String(port), LOG_LEVEL: "warn" },
+      env: {
+        ...process.env,
+        NATS_URL: nats.url,
+        SDN_HTTP_PORT: String(port),
+        SDN_DATA_DIR: dataDir,
+        LOG_LEVEL: "warn",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
@@ -35,6 +47,7 @@ describe("npm start (the launcher, built)", () => {
       );
       expect(ready.ready).toBe(true);
       expect(output).toContain(`using NATS at ${nats.url}`);
+      expect(output).toContain(`generated an admin token; it is in ${join(dataDir, "admin-token")}`);
     } finally {
       const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
       child.kill("SIGTERM");
@@ -46,7 +59,7 @@ describe("npm start (the launcher, built)", () => {
 
   it("refuses a bad setting, naming the variable, instead of restarting in a loop", async () => {
     const child = spawn(process.execPath, [launcher], {
-      env: { ...process.env, NATS_URL: nats.url, SDN_HTTP_PORT: "not-a-port" },
+      env: { ...process.env, NATS_URL: nats.url, SDN_HTTP_PORT: "not-a-port", SDN_DATA_DIR: dataDir },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";

@@ -1,6 +1,7 @@
 import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import {
+  AnyAnswer,
   HEADERS,
   STREAMS,
   answerSchema,
@@ -102,11 +103,23 @@ export class CommandClient {
 
   /** Reads a stored answer, e.g. to report on a job after the sender stopped waiting. */
   async findAnswer<C extends CommandDefinition>(def: C, commandId: string): Promise<Answer<ResponseOf<C>> | undefined> {
+    const data = await this.storedAnswer(def.service, commandId);
+    return data === undefined ? undefined : this.decode(def, data);
+  }
+
+  /** Reads a stored answer knowing only the service (e.g. for a job), checked against the envelope only. */
+  async findAnyAnswer(service: string, commandId: string): Promise<AnyAnswer | undefined> {
+    const data = await this.storedAnswer(service, commandId);
+    const what = `answer to command ${commandId}`;
+    return data === undefined ? undefined : assertValid(AnyAnswer, parseJson(data, what), what);
+  }
+
+  private async storedAnswer(service: string, commandId: string): Promise<Uint8Array | undefined> {
     const jsm = await jetstreamManager(this.nc);
     const stored = await jsm.streams
-      .getMessage(STREAMS.answers.name, { last_by_subj: answerSubject(def.service, commandId) })
+      .getMessage(STREAMS.answers.name, { last_by_subj: answerSubject(service, commandId) })
       .catch(() => null);
-    return stored === null ? undefined : this.decode(def, stored.data);
+    return stored?.data;
   }
 
   /** Waits for the answer of a command that is already published. */

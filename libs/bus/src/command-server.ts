@@ -100,7 +100,7 @@ export class CommandServer {
         async () => {
           if (m.info.redelivered && (await this.alreadyAnswered(commandId))) return;
           const answer = await dispatch(this.byName.get(commandName), commandName, m.data, ctx, this.opts.logger);
-          await this.publishAnswer(answer);
+          await this.publishAnswer(answer, ctx.accountId);
           this.opts.logger.debug({ command: commandName, commandId, ok: answer.ok }, "command answered");
         },
       );
@@ -114,9 +114,11 @@ export class CommandServer {
     }
   }
 
-  private async publishAnswer(answer: Answer<unknown>): Promise<void> {
+  /** The account header lets event streams show each tenant the answers to its own commands. */
+  private async publishAnswer(answer: Answer<unknown>, accountId: string | undefined): Promise<void> {
     const h = injectTrace(natsHeaders());
     h.set(HEADERS.commandId, answer.commandId);
+    if (accountId !== undefined) h.set(HEADERS.accountId, accountId);
     await this.js.publish(answerSubject(this.opts.service, answer.commandId), JSON.stringify(answer), {
       msgID: `answer-${answer.commandId}`,
       headers: h,

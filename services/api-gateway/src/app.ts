@@ -1,14 +1,26 @@
 import { FastifyOtelInstrumentation } from "@fastify/otel";
+import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { Logger } from "@sdn/runtime";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from "fastify";
+import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AccountStore } from "./auth/account-store.js";
+import { authenticate } from "./auth/authenticate.js";
+import "./auth/principal.js";
+import type { TokenStore } from "./auth/token-store.js";
+import { buildAsyncApi } from "./asyncapi.js";
 import type { GatewayBus } from "./gateway-bus.js";
-import { errorHandler, sendError } from "./http-errors.js";
+import { errorHandler, HttpError, sendError } from "./http-errors.js";
+import type { IdempotencyStore, JobStore } from "./jobs/job-store.js";
+import { accountRoutes } from "./routes/accounts.js";
 import { diagnosticsRoutes } from "./routes/diagnostics.js";
+import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
+import { jobRoutes } from "./routes/jobs.js";
+import { networkRoutes } from "./routes/networks.js";
 import { validatorCompiler } from "./validator.js";
 
 export type GatewayApp = FastifyInstance<
@@ -19,9 +31,19 @@ export type GatewayApp = FastifyInstance<
   TypeBoxTypeProvider
 >;
 
+export interface GatewaySettings {
+  commandWaitMs: number;
+  readyTimeoutMs: number;
+}
+
 declare module "fastify" {
   interface FastifyInstance {
     bus: GatewayBus;
+    settings: GatewaySettings;
+    tokens: TokenStore;
+    accounts: AccountStore;
+    jobs: JobStore;
+    idempotency: IdempotencyStore;
   }
 }
 
@@ -29,9 +51,10 @@ export interface GatewayOptions {
   bus: GatewayBus;
   logger: Logger;
   version: string;
+  settings: GatewaySettings;
   bodyLimitBytes: number;
-  commandWaitMs: number;
-  readyTimeoutMs: number;
+  rateLimitPerMinute: number;
+  stores: { tokens: TokenStore; accounts: AccountStore; jobs: JobStore; idempotency: IdempotencyStore };
 }
 
 /** Builds the HTTP API; `listen` is the caller's business so tests can `inject`. */
@@ -43,9 +66,21 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
     bodyLimit: opts.bodyLimitBytes,
     connectionTimeout: 30_000,
     requestTimeout: 60_000,
+    routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
+    // Errors Fastify raises before routing (a URL that does not decode, bad headers) skip the
+    // error handler; give them the same error model.
+    frameworkErrors: (err, _req, reply) => {
+      void sendError(reply, { code: "VALIDATION_FAILED", message: err.message });
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate("bus", opts.bus);
+  app.decorate("settings", opts.settings);
+  app.decorate("tokens", opts.stores.tokens);
+  app.decorate("accounts", opts.stores.accounts);
+  app.decorate("jobs", opts.stores.jobs);
+  app.decorate("idempotency", opts.stores.idempotency);
+  app.decorateRequest("principal", undefined);
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) =>
@@ -56,6 +91,26 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
   // commands a route sends continue the caller's trace.
   await app.register(new FastifyOtelInstrumentation({ registerOnInitialization: false }).plugin());
 
+  // Per-token (else per-address) request budget, in a bounded in-memory LRU.
+  await app.register(rateLimit, {
+    global: true,
+    max: opts.rateLimitPerMinute,
+    timeWindow: 60_000,
+    cache: 10_000,
+    keyGenerator: (req) => {
+      const auth = req.headers.authorization;
+      return typeof auth === "string" ? createHash("sha256").update(auth).digest("hex") : req.ip;
+    },
+    errorResponseBuilder: (_req, ctx) =>
+      new HttpError("RATE_LIMITED", `too many requests: at most ${ctx.max} per minute; retry in ${ctx.after}`),
+  });
+  app.addHook("onRequest", authenticate(opts.stores.tokens));
+
+  // Documentation is public: mark every route the docs plugins add.
+  app.addHook("onRoute", (route) => {
+    if (route.url.startsWith("/docs")) route.config = { ...(route.config as object), public: true };
+  });
+
   await app.register(swagger, {
     openapi: {
       openapi: "3.1.0",
@@ -63,11 +118,19 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
         title: "GRE SDN controller API",
         version: opts.version,
         description:
-          "Guest networks over a GRE overlay on Open vSwitch hosts. Mutating calls send a command on the bus and wait for its answer.",
+          "Guest networks over a GRE overlay on Open vSwitch hosts. Every route but health and docs needs " +
+          "`Authorization: Bearer <token>`. Mutating calls wait for their answer up to a limit, then answer 202 " +
+          "with a job to poll at /v1/jobs/{id}; send `Idempotency-Key` to make retries safe. Errors are " +
+          "`{ error: { code, message, details? } }`.",
       },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+      security: [{ bearer: [] }],
       tags: [
-        { name: "Health", description: "Liveness and readiness" },
-        { name: "Diagnostics", description: "Command-path checks" },
+        { name: "Health", description: "Liveness and readiness (no token needed)" },
+        { name: "Accounts", description: "Tenants and their tokens" },
+        { name: "Jobs", description: "Async jobs of calls that outlived their wait time" },
+        { name: "Events", description: "Server-sent events" },
+        { name: "Diagnostics", description: "Command-path checks (admin)" },
       ],
     },
     refResolver: {
@@ -76,9 +139,15 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
     convertConstToEnum: false,
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
-  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  const asyncApi = buildAsyncApi(opts.version);
+  app.get("/openapi.json", { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  app.get("/asyncapi.json", { config: { public: true }, schema: { hide: true } }, async () => asyncApi);
 
-  await app.register(healthRoutes, { readyTimeoutMs: opts.readyTimeoutMs });
-  await app.register(diagnosticsRoutes, { waitMs: opts.commandWaitMs });
+  await app.register(healthRoutes, { readyTimeoutMs: opts.settings.readyTimeoutMs });
+  await app.register(accountRoutes);
+  await app.register(jobRoutes);
+  await app.register(eventRoutes);
+  await app.register(diagnosticsRoutes);
+  await app.register(networkRoutes);
   return app;
 };

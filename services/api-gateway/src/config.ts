@@ -5,13 +5,17 @@ export const GatewayConfig = Type.Object({
   ...BaseConfig.properties,
   SDN_HTTP_HOST: Type.String({ default: "127.0.0.1", description: "Address the HTTP API listens on" }),
   SDN_HTTP_PORT: Type.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
+  SDN_ADMIN_TOKEN: Type.Optional(
+    Type.String({ minLength: 20, description: "Admin bearer token; when unset one is generated into SDN_DATA_DIR" }),
+  ),
   SDN_COMMAND_WAIT_MS: Type.Integer({
     default: 5000,
     minimum: 0,
     maximum: 120_000,
-    description: "How long a mutating call waits for its answer before answering 202 with a job",
+    description: "How long a call waits for its answer before answering 202 with a job (reads: 504)",
   }),
   SDN_BODY_LIMIT_BYTES: Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 64 * 1_048_576 }),
+  SDN_RATE_LIMIT_PER_MINUTE: Type.Integer({ default: 1200, minimum: 1, description: "Requests per token per minute" }),
   SDN_READY_TIMEOUT_MS: Type.Integer({ default: 1500, minimum: 100, maximum: 30_000 }),
 });
 export type GatewayConfig = typeof GatewayConfig;

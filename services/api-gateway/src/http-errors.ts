@@ -35,6 +35,17 @@ const FASTIFY_MESSAGES: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: "content-length does not match the body",
 };
 
+/** Errors the NATS client raises when the bus is away or JetStream does not answer. */
+const NATS_FAILURES = new Set([
+  "TimeoutError",
+  "RequestError",
+  "ConnectionError",
+  "ClosedConnectionError",
+  "DrainingConnectionError",
+  "NoRespondersError",
+  "JetStreamError",
+]);
+
 /**
  * The one error handler: every failure leaves as `{ error: { code, message, details? } }`
  * with the status of its code. Only INTERNAL hides its cause (which is logged).
@@ -60,6 +71,10 @@ export const errorHandler = (err: FastifyError, req: FastifyRequest, reply: Fast
   }
   if (err instanceof CommandFailedError) return sendError(reply, err.error);
   if (err instanceof BusError) return sendError(reply, { code: err.code, message: err.message });
+  if (NATS_FAILURES.has(err.name)) {
+    req.log.warn({ err }, "message bus unavailable");
+    return sendError(reply, { code: "UNAVAILABLE", message: "the message bus is not answering; retry shortly" });
+  }
   const status = err.statusCode ?? 500;
   if (status < 500) {
     const code = codeForStatus(status);

@@ -1,28 +1,22 @@
-import { CheckHealth, COMMAND_SERVICES, HealthReport } from "@sdn/contracts";
-import Type from "typebox";
+import { CheckHealth, COMMAND_SERVICES } from "@sdn/contracts";
 import type { GatewayApp } from "../app.js";
-import { replyWithAnswer } from "../answers.js";
-import { errorResponses } from "../schemas.js";
+import { commandRoute } from "../command-route.js";
 
 /**
- * `POST /v1/services/{service}/health-checks`: sends CheckHealth through the durable
- * command tier and returns the service's answer, proving the whole command path.
+ * `POST /v1/services/{service}/health-checks` (admin): a CheckHealth command through the
+ * durable tier, proving the whole command path to one service.
  */
-export const diagnosticsRoutes = async (app: GatewayApp, opts: { waitMs: number }): Promise<void> => {
-  app.post(
-    "/v1/services/:service/health-checks",
-    {
-      schema: {
-        tags: ["Diagnostics"],
-        summary: "Send a CheckHealth command to a service over the durable command path",
-        params: Type.Object({ service: Type.Enum([...COMMAND_SERVICES]) }, { additionalProperties: false }),
-        response: { 200: HealthReport, ...errorResponses(400, 504) },
-      },
-    },
-    async (req, reply) => {
-      const service = req.params.service;
-      const answer = await app.bus.commands.send(CheckHealth[service], {}, { timeoutMs: opts.waitMs });
-      return replyWithAnswer(reply, answer);
-    },
-  );
+export const diagnosticsRoutes = async (app: GatewayApp): Promise<void> => {
+  for (const service of COMMAND_SERVICES) {
+    commandRoute(app, {
+      method: "POST",
+      url: `/v1/services/${service}/health-checks`,
+      command: CheckHealth[service],
+      kind: "read",
+      adminOnly: true,
+      tags: ["Diagnostics"],
+      summary: `Send a CheckHealth command to ${service} over the durable command path`,
+      toCommand: () => ({}),
+    });
+  }
 };

@@ -18,6 +18,7 @@ export const healthRoutes = async (app: GatewayApp, opts: { readyTimeoutMs: numb
   app.get(
     "/healthz",
     {
+      config: { public: true },
       schema: {
         tags: ["Health"],
         summary: "Liveness: the gateway process is running",
@@ -30,6 +31,7 @@ export const healthRoutes = async (app: GatewayApp, opts: { readyTimeoutMs: numb
   app.get(
     "/readyz",
     {
+      config: { public: true },
       schema: {
         tags: ["Health"],
         summary: "Readiness: NATS reachable and every service answering its Health endpoint",

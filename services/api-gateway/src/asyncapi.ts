@@ -1,0 +1,131 @@
+import {
+  ALL_COMMANDS,
+  ALL_EVENTS,
+  AnyAnswer,
+  HEADERS,
+  answerSchema,
+  eventEnvelopeSchema,
+  type CommandDefinition,
+  type EventDefinition,
+} from "@sdn/contracts";
+import type { TSchema } from "typebox";
+
+/** Plain JSON Schema: TypeBox's ids and symbols removed, so every tool reads it as is. */
+const plain = (schema: TSchema): Record<string, unknown> =>
+  JSON.parse(JSON.stringify(schema), (key, value: unknown) => (key === "$id" ? undefined : value)) as Record<
+    string,
+    unknown
+  >;
+
+const commandHeaders = {
+  type: "object",
+  properties: {
+    [HEADERS.commandId]: {
+      type: "string",
+      description: "Command id; answers carry it back. Resending an id is a no-op.",
+    },
+    [HEADERS.natsMsgId]: { type: "string", description: "Set to the command id on durable commands (JetStream dedup)" },
+    [HEADERS.accountId]: { type: "string", description: "Tenant the command runs for" },
+    [HEADERS.role]: { type: "string", enum: ["admin", "tenant"], description: "Caller's role; missing means tenant" },
+    [HEADERS.traceparent]: { type: "string", description: "W3C trace context" },
+  },
+};
+
+const id = (...parts: string[]) => parts.join("_").replace(/[^A-Za-z0-9_.-]/g, "_");
+
+/**
+ * The AsyncAPI 3 document of the bus, generated from libs/contracts: every command with
+ * its subject, payload and answer, and every event. Another system can publish commands
+ * from this alone.
+ */
+export const buildAsyncApi = (version: string): Record<string, unknown> => {
+  const channels: Record<string, unknown> = {};
+  const operations: Record<string, unknown> = {};
+  const messages: Record<string, unknown> = {};
+  const ref = (kind: string, name: string) => ({ $ref: `#/${kind}/${name}` });
+
+  const addCommand = (c: CommandDefinition) => {
+    const base = id(c.service, c.name);
+    messages[`${base}_command`] = {
+      name: c.name,
+      title: `${c.name} command`,
+      summary: c.summary,
+      headers: commandHeaders,
+      payload: plain(c.request),
+    };
+    messages[`${base}_answer`] = {
+      name: `${c.name}Answer`,
+      title: `Answer to ${c.name}`,
+      headers: {
+        type: "object",
+        properties: { [HEADERS.commandId]: { type: "string" }, [HEADERS.accountId]: { type: "string" } },
+      },
+      payload: plain(answerSchema(c.response)),
+    };
+    const durable = c.delivery === "durable";
+    channels[base] = {
+      address: durable ? `sdn.cmd.${c.service}.${c.name}` : `sdn.agent.{hostId}.${c.name}`,
+      title: `${c.service} ${c.name}`,
+      description: durable
+        ? "Durable command (JetStream stream SDN_COMMANDS); publish with Nats-Msg-Id = command id."
+        : "Request/reply command to one host's agent; the reply comes on the request's inbox.",
+      ...(durable ? {} : { parameters: { hostId: { description: "Host id from the host registry" } } }),
+      messages: { command: ref("components/messages", `${base}_command`) },
+    };
+    channels[`${base}_answer`] = {
+      address: durable ? `sdn.ans.${c.service}.{commandId}` : null,
+      description: durable
+        ? "Answer event (stream SDN_ANSWERS, one per command id); subscribe before publishing, or read it back by subject."
+        : "The NATS reply inbox of the request.",
+      ...(durable ? { parameters: { commandId: { description: "The command's id" } } } : {}),
+      messages: { answer: ref("components/messages", `${base}_answer`) },
+    };
+    operations[`${base}_send`] = {
+      action: "send",
+      title: `Send ${c.name}`,
+      summary: c.summary,
+      channel: ref("channels", base),
+      messages: [ref(`channels/${base}/messages`, "command")],
+      reply: {
+        channel: ref("channels", `${base}_answer`),
+        messages: [ref(`channels/${base}_answer/messages`, "answer")],
+      },
+    };
+  };
+
+  const addEvent = (e: EventDefinition) => {
+    const base = id("event", e.service, e.name);
+    messages[base] = { name: e.name, title: e.name, summary: e.summary, payload: plain(eventEnvelopeSchema(e.data)) };
+    channels[base] = {
+      address: `sdn.evt.${e.service}.${e.name}`,
+      description: `${e.summary} (stream SDN_EVENTS)`,
+      messages: { event: ref("components/messages", base) },
+    };
+    operations[`${base}_receive`] = {
+      action: "receive",
+      title: `Receive ${e.name}`,
+      channel: ref("channels", base),
+      messages: [ref(`channels/${base}/messages`, "event")],
+    };
+  };
+
+  ALL_COMMANDS.forEach(addCommand);
+  ALL_EVENTS.forEach(addEvent);
+
+  return {
+    asyncapi: "3.0.0",
+    info: {
+      title: "GRE SDN controller bus",
+      version,
+      description:
+        "Commands, answers and events on NATS. Durable commands go to JetStream (stream SDN_COMMANDS) and are " +
+        "answered on sdn.ans.<service>.<commandId>; agent commands are request/reply. Every answer is " +
+        "{ commandId, ok, details, data | error: { code, message } }.",
+    },
+    defaultContentType: "application/json",
+    servers: { nats: { host: "127.0.0.1:4222", protocol: "nats", description: "Set by NATS_URL in a deployment" } },
+    channels,
+    operations,
+    components: { messages, schemas: { Answer: plain(AnyAnswer) } },
+  };
+};

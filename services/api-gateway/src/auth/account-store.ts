@@ -1,0 +1,31 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import { JsonBucket } from "@sdn/bus";
+import type { Account } from "@sdn/contracts";
+import { randomUUID } from "node:crypto";
+
+/** Tenant accounts, owned by the gateway (identity is its concern). */
+export class AccountStore {
+  private constructor(private readonly bucket: JsonBucket<Account>) {}
+
+  static async open(nc: NatsConnection): Promise<AccountStore> {
+    return new AccountStore(await JsonBucket.open<Account>(nc, "gw_accounts"));
+  }
+
+  async create(name: string): Promise<Account> {
+    const account: Account = { id: randomUUID(), name, createdAt: new Date().toISOString() };
+    await this.bucket.createIfAbsent(account.id, account);
+    return account;
+  }
+
+  async get(id: string): Promise<Account | undefined> {
+    return (await this.bucket.get(id))?.value;
+  }
+
+  async list(): Promise<Account[]> {
+    const keys = await this.bucket.keys();
+    const found = await Promise.all(keys.map((k) => this.bucket.get(k)));
+    return found
+      .flatMap((f) => (f === undefined ? [] : [f.value]))
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+}

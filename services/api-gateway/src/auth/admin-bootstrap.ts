@@ -1,0 +1,46 @@
+import { ADMIN_ACCOUNT_ID } from "@sdn/contracts";
+import type { Logger } from "@sdn/runtime";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { generateToken } from "./token-secret.js";
+import type { TokenStore } from "./token-store.js";
+
+const ENV_TOKEN_ID = "bootstrap-env";
+const FILE_TOKEN_ID = "bootstrap-file";
+
+/**
+ * Makes sure an admin can log in on first start: SDN_ADMIN_TOKEN when set, otherwise a
+ * generated token written to `<dataDir>/admin-token` (mode 0600) whose path is logged —
+ * never the token itself.
+ */
+export const bootstrapAdminToken = async (
+  tokens: TokenStore,
+  opts: { envToken: string | undefined; dataDir: string; logger: Logger },
+): Promise<void> => {
+  if (opts.envToken !== undefined) {
+    await tokens.install(opts.envToken, ENV_TOKEN_ID, ADMIN_ACCOUNT_ID, "admin");
+    opts.logger.info({}, "admin token taken from SDN_ADMIN_TOKEN");
+    return;
+  }
+  const path = resolve(join(opts.dataDir, "admin-token"));
+  const existing = readToken(path);
+  if (existing !== undefined && (await tokens.verify(existing))?.role === "admin") {
+    opts.logger.info({ path }, `admin token is in ${path}`);
+    return;
+  }
+  const token = generateToken();
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  writeFileSync(path, `${token}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  await tokens.install(token, FILE_TOKEN_ID, ADMIN_ACCOUNT_ID, "admin");
+  opts.logger.warn({ path }, `generated an admin token; it is in ${path} (mode 0600)`);
+};
+
+const readToken = (path: string): string | undefined => {
+  try {
+    const t = readFileSync(path, "utf8").trim();
+    return t === "" ? undefined : t;
+  } catch {
+    return undefined;
+  }
+};

@@ -1,0 +1,83 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import { JsonBucket } from "@sdn/bus";
+import type { Role, TokenInfo } from "@sdn/contracts";
+import { randomUUID } from "node:crypto";
+import { generateToken, hashToken } from "./token-secret.js";
+
+interface TokenRecord extends TokenInfo {
+  hash: string;
+}
+
+/**
+ * Tokens in KV, stored only as hashes. Two keys per token: `h.<hash>` answers "who is
+ * this?" in one read per request; `i.<accountId>.<tokenId>` lists and revokes.
+ */
+export class TokenStore {
+  private constructor(private readonly bucket: JsonBucket<TokenRecord>) {}
+
+  static async open(nc: NatsConnection): Promise<TokenStore> {
+    return new TokenStore(await JsonBucket.open<TokenRecord>(nc, "gw_tokens"));
+  }
+
+  async issue(accountId: string, role: Role, name?: string): Promise<TokenInfo & { token: string }> {
+    const token = generateToken();
+    const info = await this.store(token, {
+      id: randomUUID(),
+      accountId,
+      role,
+      ...(name === undefined ? {} : { name }),
+    });
+    return { ...info, token };
+  }
+
+  /**
+   * Makes `token` valid under a fixed id (the bootstrap admin token), replacing whatever
+   * token held that id before, so a changed SDN_ADMIN_TOKEN retires the old one.
+   */
+  async install(token: string, id: string, accountId: string, role: Role): Promise<void> {
+    const previous = await this.bucket.get(`i.${accountId}.${id}`);
+    const hash = hashToken(token);
+    if (previous?.value.hash === hash) return;
+    if (previous !== undefined) await this.bucket.delete(`h.${previous.value.hash}`);
+    await this.store(token, { id, accountId, role, name: "bootstrap" });
+  }
+
+  async verify(token: string): Promise<TokenInfo | undefined> {
+    const found = await this.bucket.get(`h.${hashToken(token)}`);
+    return found === undefined ? undefined : this.info(found.value);
+  }
+
+  async list(accountId: string): Promise<TokenInfo[]> {
+    const keys = await this.bucket.keys(`i.${accountId}.*`);
+    const records = await Promise.all(keys.map((k) => this.bucket.get(k)));
+    return records.flatMap((r) => (r === undefined ? [] : [this.info(r.value)]));
+  }
+
+  /** Finds a token by id in any account (admins revoke across accounts). */
+  async find(tokenId: string): Promise<TokenInfo | undefined> {
+    const [key] = await this.bucket.keys(`i.*.${tokenId}`);
+    if (key === undefined) return undefined;
+    const found = await this.bucket.get(key);
+    return found === undefined ? undefined : this.info(found.value);
+  }
+
+  async revoke(token: TokenInfo): Promise<void> {
+    const found = await this.bucket.get(`i.${token.accountId}.${token.id}`);
+    if (found === undefined) return;
+    // Hash first: once it is gone the token no longer authenticates, whatever happens next.
+    await this.bucket.delete(`h.${found.value.hash}`);
+    await this.bucket.delete(`i.${token.accountId}.${token.id}`);
+  }
+
+  private async store(token: string, base: Omit<TokenInfo, "createdAt">): Promise<TokenInfo> {
+    const record: TokenRecord = { ...base, createdAt: new Date().toISOString(), hash: hashToken(token) };
+    await this.bucket.kv.put(`h.${record.hash}`, JSON.stringify(record));
+    await this.bucket.kv.put(`i.${record.accountId}.${record.id}`, JSON.stringify(record));
+    return this.info(record);
+  }
+
+  private info(r: TokenRecord): TokenInfo {
+    const { hash: _hash, ...info } = r;
+    return info;
+  }
+}

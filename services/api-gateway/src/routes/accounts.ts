@@ -1,0 +1,137 @@
+import {
+  ADMIN_ACCOUNT_ID,
+  Account,
+  AccountWithToken,
+  CreateAccountBody,
+  CreateTokenBody,
+  IssuedToken,
+  TokenInfo,
+} from "@sdn/contracts";
+import type { FastifyRequest } from "fastify";
+import Type from "typebox";
+import type { GatewayApp } from "../app.js";
+import { principalOf } from "../auth/authenticate.js";
+import { HttpError } from "../http-errors.js";
+import { errorResponses } from "../schemas.js";
+
+const IdParams = Type.Object(
+  { id: Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9-]+$" }) },
+  { additionalProperties: false },
+);
+
+/** A tenant may act on its own account only; anything else is "not found". */
+const ownAccount = async (app: GatewayApp, req: FastifyRequest, id: string): Promise<Account> => {
+  const principal = principalOf(req);
+  const account = await app.accounts.get(id);
+  if (account === undefined || (principal.role !== "admin" && principal.accountId !== id)) {
+    throw new HttpError("NOT_FOUND", `account ${id} not found`);
+  }
+  return account;
+};
+
+/** Accounts (tenants) and their tokens. Identity is the gateway's own state. */
+export const accountRoutes = async (app: GatewayApp): Promise<void> => {
+  app.post(
+    "/v1/accounts",
+    {
+      config: { adminOnly: true },
+      schema: {
+        tags: ["Accounts"],
+        summary: "Create an account and its first token (admin)",
+        body: CreateAccountBody,
+        response: { 201: AccountWithToken, ...errorResponses(400, 401, 403, 429) },
+      },
+    },
+    async (req, reply) => {
+      const account = await app.accounts.create(req.body.name);
+      const token = await app.tokens.issue(account.id, "tenant", "initial");
+      return reply.status(201).send({ account, token });
+    },
+  );
+
+  app.get(
+    "/v1/accounts",
+    {
+      config: { adminOnly: true },
+      schema: {
+        tags: ["Accounts"],
+        summary: "List accounts (admin)",
+        response: { 200: Type.Object({ items: Type.Array(Account) }), ...errorResponses(401, 403, 429) },
+      },
+    },
+    async () => ({ items: await app.accounts.list() }),
+  );
+
+  app.get(
+    "/v1/accounts/:id",
+    {
+      schema: {
+        tags: ["Accounts"],
+        summary: "Get an account (admin, or the account's own token)",
+        params: IdParams,
+        response: { 200: Account, ...errorResponses(400, 401, 404, 429) },
+      },
+    },
+    async (req) => ownAccount(app, req, req.params.id),
+  );
+
+  app.post(
+    "/v1/accounts/:id/tokens",
+    {
+      schema: {
+        tags: ["Accounts"],
+        summary: "Issue another token for an account (rotation); the token is shown only in this answer",
+        params: IdParams,
+        body: CreateTokenBody,
+        response: { 201: IssuedToken, ...errorResponses(400, 401, 404, 429) },
+      },
+    },
+    async (req, reply) => {
+      const account = await ownAccount(app, req, req.params.id);
+      return reply.status(201).send(await app.tokens.issue(account.id, "tenant", req.body.name));
+    },
+  );
+
+  app.get(
+    "/v1/accounts/:id/tokens",
+    {
+      schema: {
+        tags: ["Accounts"],
+        summary: "List an account's tokens (never their secrets)",
+        params: IdParams,
+        response: { 200: Type.Object({ items: Type.Array(TokenInfo) }), ...errorResponses(400, 401, 404, 429) },
+      },
+    },
+    async (req) => {
+      const account = await ownAccount(app, req, req.params.id);
+      return { items: await app.tokens.list(account.id) };
+    },
+  );
+
+  app.delete(
+    "/v1/tokens/:id",
+    {
+      schema: {
+        tags: ["Accounts"],
+        summary: "Revoke a token (admin, or a token of the same account)",
+        params: IdParams,
+        response: { 204: { type: "null", description: "Revoked" }, ...errorResponses(400, 401, 404, 429) },
+      },
+    },
+    async (req, reply) => {
+      const principal = principalOf(req);
+      const token = await app.tokens.find(req.params.id);
+      if (token === undefined || (principal.role !== "admin" && token.accountId !== principal.accountId)) {
+        throw new HttpError("NOT_FOUND", `token ${req.params.id} not found`);
+      }
+      if (token.accountId === ADMIN_ACCOUNT_ID && token.name === "bootstrap") {
+        throw new HttpError(
+          "CONFLICT",
+          "the bootstrap admin token is managed by SDN_ADMIN_TOKEN or the admin-token file; change it there",
+        );
+      }
+      await app.tokens.revoke(token);
+      return reply.status(204).send(null);
+    },
+  );
+};
