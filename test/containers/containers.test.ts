@@ -1,14 +1,17 @@
 import { SERVICE_NAMES } from "@sdn/contracts";
 import { afterAll, afterEach, beforeAll, describe } from "vitest";
+import { newScenario } from "./scenario.js";
+import { accountSteps } from "./steps/accounts.js";
 import { deploymentSteps } from "./steps/deployment.js";
 import { faultSteps } from "./steps/faults.js";
+import { networkSteps } from "./steps/networks.js";
 import { ContainerSystem } from "./system.js";
 
 /*
  * The containerized integration suite (`npm run test:containers`): NATS and every service
  * as containers built from ./Dockerfile, driven over HTTP and the bus. The steps run in
- * order on one system; later areas (accounts, networks, NICs, rules) add their step module
- * between the deployment and the faults, so that the faults also check their data.
+ * order on one system and share a Scenario; later areas (NICs, rules) add their step
+ * module before the faults, and their data to the Scenario, so the faults check it too.
  */
 
 let running: ContainerSystem | undefined;
@@ -34,5 +37,8 @@ afterEach(async ({ task }) => {
   }
 });
 
+const scenario = newScenario();
 describe("deployment", () => deploymentSteps(system));
-describe("faults", () => faultSteps(system));
+describe("accounts", () => accountSteps(system, scenario));
+describe("networks", () => networkSteps(system, scenario));
+describe("faults", () => faultSteps(system, scenario));

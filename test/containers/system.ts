@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { COMMAND_SERVICES, type CommandServiceName, type ServiceName } from "@sdn/contracts";
 import { freePort, waitFor } from "@sdn/testkit";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import {
   GenericContainer,
   Network,
@@ -10,6 +10,7 @@ import {
   type StartedNetwork,
   type StartedTestContainer,
 } from "testcontainers";
+import { callApi, type ApiResponse } from "./api.js";
 import { buildServiceImages, images, removeVolume, requireEngine, requireImage } from "./engine.js";
 
 /** The flags of docker-compose.yml's nats service: JetStream, data on the volume at /data. */
@@ -34,6 +35,8 @@ export class ContainerSystem {
     /** `nats://127.0.0.1:<port>`; the port stays the same across NATS restarts. */
     readonly natsUrl: string,
     readonly gatewayUrl: string,
+    /** The gateway's admin bearer token (SDN_ADMIN_TOKEN). */
+    readonly adminToken: string,
   ) {}
 
   static async start(): Promise<ContainerSystem> {
@@ -46,6 +49,7 @@ export class ContainerSystem {
     const network = await new Network().start();
     const volume = `sdn-it-nats-${randomUUID().slice(0, 8)}`;
     const natsPort = await freePort();
+    const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
     const started: StartedTestContainer[] = [];
     try {
       const nats = await new GenericContainer(natsImage)
@@ -74,7 +78,10 @@ export class ContainerSystem {
           services.set(name, c);
         }),
       );
-      const gateway = await service("api-gateway").withExposedPorts(GATEWAY_PORT).start();
+      const gateway = await service("api-gateway")
+        .withEnvironment({ SDN_ADMIN_TOKEN: adminToken })
+        .withExposedPorts(GATEWAY_PORT)
+        .start();
       started.push(gateway);
       services.set("api-gateway", gateway);
       return new ContainerSystem(
@@ -85,6 +92,7 @@ export class ContainerSystem {
         services,
         `nats://127.0.0.1:${natsPort}`,
         `http://${gateway.getHost()}:${gateway.getMappedPort(GATEWAY_PORT)}`,
+        adminToken,
       );
     } catch (err) {
       await Promise.allSettled(started.map((c) => c.stop()));
@@ -97,6 +105,11 @@ export class ContainerSystem {
   /** A NATS connection from the test, reconnecting for as long as it is open. */
   connectNats(): Promise<NatsConnection> {
     return connect({ servers: this.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  }
+
+  /** Calls the HTTP API with `token` (the admin's unless given). */
+  api(method: string, path: string, opts: { token?: string; body?: unknown } = {}): Promise<ApiResponse> {
+    return callApi(this.gatewayUrl, method, path, opts.token ?? this.adminToken, opts.body);
   }
 
   /** Stops a service's container: SIGTERM and a graceful drain, or SIGKILL when `kill`. */

@@ -12,11 +12,11 @@ export const deploymentSteps = (system: () => ContainerSystem): void => {
     });
   });
 
-  it("answers a durable CheckHealth sent over HTTP by every service", async () => {
+  it("answers a durable CheckHealth sent over HTTP (admin) by every service", async () => {
     for (const service of COMMAND_SERVICES) {
-      const res = await fetch(`${system().gatewayUrl}/v1/services/${service}/health-checks`, { method: "POST" });
+      const res = await system().api("POST", `/v1/services/${service}/health-checks`);
       expect(res.status, service).toBe(200);
-      expect(await res.json()).toMatchObject({ service, version: "0.1.0", instanceId: expect.stringMatching(service) });
+      expect(res.body).toMatchObject({ service, version: "0.1.0", instanceId: expect.stringMatching(service) });
     }
   });
 

@@ -4,6 +4,7 @@ import { CommandClient, JsonBucket } from "@sdn/bus";
 import { CheckHealth, COMMAND_SERVICES, STREAMS, type CommandServiceName } from "@sdn/contracts";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { collectAnswers, CommandStream } from "../command-stream.js";
+import type { Scenario } from "../scenario.js";
 import type { ContainerSystem } from "../system.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -11,9 +12,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * Faults under load. Commands go straight onto the bus from the test (as another system
  * would publish them); the claim checked each time: every command JetStream accepted is
- * answered, whatever happened to the service or to NATS meanwhile.
+ * answered, whatever happened to the service or to NATS meanwhile; and afterwards
+ * everything the scenario created reads back unchanged.
  */
-export const faultSteps = (system: () => ContainerSystem): void => {
+export const faultSteps = (system: () => ContainerSystem, scenario: Scenario): void => {
   let nc: NatsConnection;
   let client: CommandClient;
 
@@ -97,8 +99,20 @@ export const faultSteps = (system: () => ContainerSystem): void => {
     const answersAfter = (await (await jetstreamManager(nc)).streams.info(STREAMS.answers.name)).state.messages;
     expect(answersAfter).toBeGreaterThanOrEqual(answersBefore + accepted.length);
     for (const service of COMMAND_SERVICES) {
-      const res = await fetch(`${system().gatewayUrl}/v1/services/${service}/health-checks`, { method: "POST" });
-      expect(res.status, service).toBe(200);
+      expect((await system().api("POST", `/v1/services/${service}/health-checks`)).status, service).toBe(200);
+    }
+  });
+
+  it("still holds every account, token and network the scenario created", async () => {
+    for (const [name, { accountId, token }] of scenario.tenants) {
+      const res = await system().api("GET", `/v1/accounts/${accountId}`, { token });
+      expect(res.status, name).toBe(200);
+      expect(res.body).toMatchObject({ id: accountId, name });
+    }
+    for (const [key, { token, network }] of scenario.networks) {
+      const res = await system().api("GET", `/v1/networks/${String(network["id"])}`, { token });
+      expect(res.status, key).toBe(200);
+      expect(res.body, key).toEqual(network);
     }
   });
 };
