@@ -60,7 +60,13 @@ stop)
     pid=$(cat "$pidfile")
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 60); do
-      kill -0 "$pid" 2>/dev/null || exit 0
+      if ! kill -0 "$pid" 2>/dev/null; then
+        # The engine leaves its view of the host's network namespace mounted, and its
+        # default bridge in place: remove both (the bridge only if it has our address).
+        umount "$exec_root/netns/default" 2>/dev/null || true
+        if ip -4 addr show dev docker0 2>/dev/null | grep -q "inet $bip"; then ip link delete docker0; fi
+        exit 0
+      fi
       sleep 0.5
     done
     echo "dockerd ($pid) did not stop within 30 s" >&2
