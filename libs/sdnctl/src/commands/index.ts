@@ -1,0 +1,19 @@
+import { accountsCommands } from "./accounts.js";
+import { eventsCommands } from "./events.js";
+import { healthCommands } from "./health.js";
+import { jobsCommands } from "./jobs.js";
+import { loginCommands } from "./login.js";
+import type { CommandModule } from "./registry.js";
+import { servicesCommands } from "./services.js";
+import { tokensCommands } from "./tokens.js";
+
+/** The command tree, in the order `sdnctl --help` lists it. A new resource adds one line. */
+export const COMMAND_MODULES: readonly CommandModule[] = [
+  loginCommands,
+  healthCommands,
+  accountsCommands,
+  tokensCommands,
+  jobsCommands,
+  eventsCommands,
+  servicesCommands,
+];
