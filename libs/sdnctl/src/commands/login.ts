@@ -11,8 +11,8 @@ export const loginCommands: CommandModule = (program, deps) => {
     .option("--token-stdin", "read the token from stdin, so that it stays out of the shell history")
     .addHelpText(
       "after",
-      "\nTakes the global --url and --token (or --token-stdin); writes --config PATH or " +
-        "~/.config/sdnctl/config.json.\n" +
+      "\nTakes the global --url and --token (or --token-stdin). Writes --config PATH, else\n" +
+        "$XDG_CONFIG_HOME/sdnctl/config.json or ~/.config/sdnctl/config.json.\n" +
         examples(
           "sdnctl login --url http://127.0.0.1:8080 --token-stdin < .data/admin-token",
           "sdnctl login --url https://sdn.example.org --token sdn_...",

@@ -8,7 +8,7 @@ export const tokensCommands: CommandModule = (program, deps) => {
   tokens
     .command("create")
     .description("issue another token for an account (the token is shown only once)")
-    .requiredOption("--account <id>", "the account the token is for")
+    .requiredOption("--account <id>", "the account the token is for (required)")
     .option("--name <name>", "what the token is for, e.g. ci")
     .addHelpText("after", examples("sdnctl tokens create --account 3b0c1d9e-... --name ci"))
     .action(async (opts, cmd) => {
@@ -34,7 +34,7 @@ export const tokensCommands: CommandModule = (program, deps) => {
   tokens
     .command("list")
     .description("list an account's tokens (never their secrets)")
-    .requiredOption("--account <id>", "the account whose tokens to list")
+    .requiredOption("--account <id>", "the account whose tokens to list (required)")
     .action(async (opts, cmd) => {
       const { client, out } = await deps.session(cmd);
       const body = await client.get<{ items: TokenInfo[] }>(`/v1/accounts/${encodeURIComponent(opts.account)}/tokens`);
