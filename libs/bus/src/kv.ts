@@ -63,6 +63,37 @@ export class JsonBucket<T> {
     throw new CasExhaustedError(key, attempts);
   }
 
+  /** Creates the key; its revision, or undefined when the key exists. */
+  async tryCreate(key: string, value: T): Promise<number | undefined> {
+    try {
+      return await this.kv.create(key, JSON.stringify(value));
+    } catch (err) {
+      if (isRevisionConflict(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Writes only if the key is still at `revision`; the new revision, or undefined on a lost race. */
+  async tryUpdate(key: string, value: T, revision: number): Promise<number | undefined> {
+    try {
+      return await this.kv.update(key, JSON.stringify(value), revision);
+    } catch (err) {
+      if (isRevisionConflict(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Deletes only if the key is still at `revision`; false on a lost race. */
+  async tryDelete(key: string, revision: number): Promise<boolean> {
+    try {
+      await this.kv.delete(key, { previousSeq: revision });
+      return true;
+    } catch (err) {
+      if (isRevisionConflict(err)) return false;
+      throw err;
+    }
+  }
+
   async delete(key: string): Promise<void> {
     await this.kv.delete(key);
   }

@@ -1,8 +1,10 @@
 import { CheckHealth } from "./commands/health.js";
+import { NETWORK_GURU_COMMANDS } from "./commands/networks.js";
 import type { CommandDefinition, EventDefinition } from "./definitions.js";
 import { ServiceStarted } from "./events/lifecycle.js";
+import { NETWORK_GURU_EVENTS } from "./events/networks.js";
 
 /** Every command and event in the contract, for documentation (AsyncAPI) and tests. */
-export const ALL_COMMANDS: readonly CommandDefinition[] = [...Object.values(CheckHealth)];
+export const ALL_COMMANDS: readonly CommandDefinition[] = [...Object.values(CheckHealth), ...NETWORK_GURU_COMMANDS];
 
-export const ALL_EVENTS: readonly EventDefinition[] = [...Object.values(ServiceStarted)];
+export const ALL_EVENTS: readonly EventDefinition[] = [...Object.values(ServiceStarted), ...NETWORK_GURU_EVENTS];

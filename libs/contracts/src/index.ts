@@ -8,3 +8,6 @@ export * from "./commands/health.js";
 export * from "./events/lifecycle.js";
 export * from "./resources/accounts.js";
 export * from "./resources/jobs.js";
+export * from "./resources/networks.js";
+export * from "./commands/networks.js";
+export * from "./events/networks.js";

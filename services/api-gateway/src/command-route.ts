@@ -112,6 +112,22 @@ const finish = <C extends CommandDefinition>(
   return replyWithAnswer(reply, answer, status);
 };
 
+/** Sends and waits the configured time; undefined when the wait ran out (the command may still run). */
+const sendAndWait = async <C extends CommandDefinition>(
+  app: GatewayApp,
+  spec: CommandRouteSpec<C, TSchema, TSchema, TSchema>,
+  body: RequestOf<C>,
+  req: FastifyRequest,
+  commandId: string,
+) => {
+  try {
+    return await app.bus.commands.send(spec.command, body, sendOptions(req, commandId, app.settings.commandWaitMs));
+  } catch (err) {
+    if (err instanceof CommandTimeoutError) return undefined;
+    throw err;
+  }
+};
+
 const sendRead = async <C extends CommandDefinition>(
   app: GatewayApp,
   spec: CommandRouteSpec<C, TSchema, TSchema, TSchema>,
@@ -119,22 +135,14 @@ const sendRead = async <C extends CommandDefinition>(
   req: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FastifyReply> => {
-  try {
-    const answer = await app.bus.commands.send(
-      spec.command,
-      body,
-      sendOptions(req, randomUUID(), app.settings.commandWaitMs),
+  const answer = await sendAndWait(app, spec, body, req, randomUUID());
+  if (answer === undefined) {
+    throw new HttpError(
+      "TIMEOUT",
+      `${spec.command.service} did not answer ${spec.command.name} within ${app.settings.commandWaitMs} ms; try again`,
     );
-    return finish(spec, reply, answer);
-  } catch (err) {
-    if (err instanceof CommandTimeoutError) {
-      throw new HttpError(
-        "TIMEOUT",
-        `${spec.command.service} did not answer ${spec.command.name} within ${err.timeoutMs} ms; try again`,
-      );
-    }
-    throw err;
   }
+  return finish(spec, reply, answer);
 };
 
 const sendMutation = async <C extends CommandDefinition>(
@@ -146,16 +154,8 @@ const sendMutation = async <C extends CommandDefinition>(
 ): Promise<FastifyReply> => {
   const principal = principalOf(req);
   const commandId = await commandIdFor(app, req, principal.accountId, body);
-  try {
-    const answer = await app.bus.commands.send(
-      spec.command,
-      body,
-      sendOptions(req, commandId, app.settings.commandWaitMs),
-    );
-    return finish(spec, reply, answer);
-  } catch (err) {
-    if (!(err instanceof CommandTimeoutError)) throw err;
-  }
+  const answer = await sendAndWait(app, spec, body, req, commandId);
+  if (answer !== undefined) return finish(spec, reply, answer);
   await app.jobs.createPending({
     id: commandId,
     accountId: principal.accountId,

@@ -1,0 +1,81 @@
+import Type from "typebox";
+import { defineEvent } from "../definitions.js";
+import { GreKey, Network, NetworkId, NicAddress, NicId, PublicIp } from "../resources/networks.js";
+
+const service = "network-guru" as const;
+const closed = { additionalProperties: false } as const;
+
+export const NetworkDesigned = defineEvent({
+  service,
+  name: "NetworkDesigned",
+  summary: "A network was designed (state Allocated).",
+  data: Type.Object({ network: Network }, closed),
+});
+
+export const NetworkUpdated = defineEvent({
+  service,
+  name: "NetworkUpdated",
+  summary: "A network's name, description, DNS, MTU or excluded ranges changed.",
+  data: Type.Object({ network: Network }, closed),
+});
+
+export const NetworkImplemented = defineEvent({
+  service,
+  name: "NetworkImplemented",
+  summary: "A network took a GRE key (state Implemented).",
+  data: Type.Object({ network: Network }, closed),
+});
+
+export const NetworkShutdown = defineEvent({
+  service,
+  name: "NetworkShutdown",
+  summary: "A network returned its GRE key to the pool (state Shutdown).",
+  data: Type.Object({ network: Network, releasedGreKey: GreKey }, closed),
+});
+
+export const NetworkDeleted = defineEvent({
+  service,
+  name: "NetworkDeleted",
+  summary: "A network was trashed.",
+  data: Type.Object({ networkId: NetworkId, releasedGreKey: Type.Optional(GreKey) }, closed),
+});
+
+export const NicAddressReserved = defineEvent({
+  service,
+  name: "NicAddressReserved",
+  summary: "A guest address was reserved for a NIC.",
+  data: Type.Object({ address: NicAddress }, closed),
+});
+
+export const NicAddressReleased = defineEvent({
+  service,
+  name: "NicAddressReleased",
+  summary: "A NIC's guest address was released.",
+  data: Type.Object({ networkId: NetworkId, nicId: NicId, ip: Type.String({ format: "ipv4" }) }, closed),
+});
+
+export const PublicIpAcquired = defineEvent({
+  service,
+  name: "PublicIpAcquired",
+  summary: "A network acquired a public address.",
+  data: Type.Object({ publicIp: PublicIp }, closed),
+});
+
+export const PublicIpReleased = defineEvent({
+  service,
+  name: "PublicIpReleased",
+  summary: "A public address returned to its range.",
+  data: Type.Object({ publicIp: PublicIp }, closed),
+});
+
+export const NETWORK_GURU_EVENTS = [
+  NetworkDesigned,
+  NetworkUpdated,
+  NetworkImplemented,
+  NetworkShutdown,
+  NetworkDeleted,
+  NicAddressReserved,
+  NicAddressReleased,
+  PublicIpAcquired,
+  PublicIpReleased,
+] as const;

@@ -1,0 +1,108 @@
+import { bindHandler, type BoundHandler } from "@sdn/bus";
+import {
+  AcquirePublicIp,
+  AddExcludedRange,
+  CreateNetwork,
+  CreatePublicIpRange,
+  DeleteNetwork,
+  DeletePublicIpRange,
+  GetNetwork,
+  ImplementNetwork,
+  ListNetworks,
+  ListNicAddresses,
+  ListPublicIpRanges,
+  ListPublicIps,
+  ReleaseNicAddress,
+  ReleasePublicIp,
+  RemoveExcludedRange,
+  ReserveNicAddress,
+  ShutdownNetwork,
+  UpdateNetwork,
+} from "@sdn/contracts";
+import type { Guru } from "./guru.js";
+import { toNetwork } from "./network-manager.js";
+import { requireAdmin } from "./tenancy.js";
+
+/** The network-guru's durable command handlers; each answer carries a one-line summary. */
+export const guruHandlers = (guru: Guru): BoundHandler[] => [
+  bindHandler(CreateNetwork, async (req, ctx) => {
+    const n = await guru.networks.design(req, ctx);
+    return { data: n, details: `network ${n.name} (${n.id}) designed on ${n.cidr}, gateway ${n.gateway}` };
+  }),
+  bindHandler(GetNetwork, async (req, ctx) => {
+    const n = toNetwork((await guru.networks.getVisible(req.networkId, ctx)).record);
+    return { data: n, details: `network ${n.name} is ${n.state}` };
+  }),
+  bindHandler(ListNetworks, async (req, ctx) => {
+    const networks = await guru.networks.list(ctx, req.accountId);
+    return { data: { networks }, details: `${networks.length} network(s)` };
+  }),
+  bindHandler(UpdateNetwork, async (req, ctx) => {
+    const n = await guru.networks.update(req, ctx);
+    return { data: n, details: `network ${n.name} updated` };
+  }),
+  bindHandler(ImplementNetwork, async (req, ctx) => {
+    const n = await guru.networks.implement(req.networkId, ctx);
+    return { data: n, details: `network ${n.name} is implemented on GRE key ${n.greKey}` };
+  }),
+  bindHandler(ShutdownNetwork, async (req, ctx) => {
+    const n = await guru.networks.shutdown(req.networkId, ctx);
+    return { data: n, details: `network ${n.name} is shut down` };
+  }),
+  bindHandler(DeleteNetwork, async (req, ctx) => {
+    const d = await guru.networks.delete(req.networkId, ctx);
+    return { data: d, details: `network ${d.name} (${d.id}) deleted` };
+  }),
+  bindHandler(ReserveNicAddress, async (req, ctx) => {
+    const a = await guru.guestIpam.reserve(req, ctx);
+    return { data: a, details: `NIC ${a.nicId} holds ${a.ip}/${a.prefixLength}` };
+  }),
+  bindHandler(ReleaseNicAddress, async (req, ctx) => {
+    const ip = await guru.guestIpam.release(req.networkId, req.nicId, ctx);
+    return {
+      data: { networkId: req.networkId, nicId: req.nicId, ip },
+      details: ip === null ? `NIC ${req.nicId} held no address` : `NIC ${req.nicId} released ${ip}`,
+    };
+  }),
+  bindHandler(ListNicAddresses, async (req, ctx) => {
+    const addresses = await guru.guestIpam.list(req.networkId, ctx);
+    return { data: { addresses }, details: `${addresses.length} address(es) reserved` };
+  }),
+  bindHandler(AddExcludedRange, async (req, ctx) => {
+    requireAdmin(ctx, "AddExcludedRange");
+    const n = await guru.guestIpam.addExclusion(req, ctx);
+    return { data: n, details: `${req.start}-${req.end} excluded from network ${n.name}` };
+  }),
+  bindHandler(RemoveExcludedRange, async (req, ctx) => {
+    requireAdmin(ctx, "RemoveExcludedRange");
+    const n = await guru.guestIpam.removeExclusion(req, ctx);
+    return { data: n, details: `${req.start}-${req.end} is no longer excluded from network ${n.name}` };
+  }),
+  bindHandler(CreatePublicIpRange, async (req, ctx) => {
+    requireAdmin(ctx, "CreatePublicIpRange");
+    const r = await guru.publicIpam.createRange(req, ctx);
+    return { data: r, details: `public IP range ${r.startIp}-${r.endIp} (${r.size} addresses) created` };
+  }),
+  bindHandler(ListPublicIpRanges, async (_req, ctx) => {
+    requireAdmin(ctx, "ListPublicIpRanges");
+    const { ranges } = await guru.publicIpam.ranges();
+    return { data: { ranges }, details: `${ranges.length} public IP range(s)` };
+  }),
+  bindHandler(DeletePublicIpRange, async (req, ctx) => {
+    requireAdmin(ctx, "DeletePublicIpRange");
+    const r = await guru.publicIpam.deleteRange(req.rangeId);
+    return { data: r, details: `public IP range ${r.startIp}-${r.endIp} deleted` };
+  }),
+  bindHandler(AcquirePublicIp, async (req, ctx) => {
+    const p = await guru.publicIpam.acquire(req.networkId, ctx);
+    return { data: p, details: `network ${p.networkId} acquired ${p.ip}${p.isSourceNat ? " (source NAT)" : ""}` };
+  }),
+  bindHandler(ReleasePublicIp, async (req, ctx) => {
+    const p = await guru.publicIpam.release(req.publicIpId, ctx);
+    return { data: p, details: `${p.ip} released` };
+  }),
+  bindHandler(ListPublicIps, async (req, ctx) => {
+    const publicIps = await guru.publicIpam.list(ctx, req.networkId);
+    return { data: { publicIps }, details: `${publicIps.length} public IP(s)` };
+  }),
+];

@@ -1,0 +1,290 @@
+import type { CommandContext, EventPublisher } from "@sdn/bus";
+import {
+  DEFAULT_MTU,
+  NetworkDeleted,
+  NetworkDesigned,
+  NetworkImplemented,
+  NetworkShutdown,
+  NetworkUpdated,
+  type AddressRange,
+  type EventDefinition,
+  type EventDataOf,
+  type Network,
+  type RequestOf,
+  type CreateNetwork,
+  type UpdateNetwork,
+} from "@sdn/contracts";
+import { createHash } from "node:crypto";
+import type { GreKeyPool } from "./gre-key-pool.js";
+import { conflict, nameSome, notFound, tooMuchContention } from "./guru-errors.js";
+import { formatCidr, formatIpv4 } from "./ipv4.js";
+import { checkDns, designPlan } from "./network-plan.js";
+import { entries, type GuruStore, type NetworkRecord } from "./store.js";
+import { canSee, ownerFor } from "./tenancy.js";
+
+const ATTEMPTS = 10;
+
+/** A UUID derived from the command id: a redelivered CreateNetwork finds the network it made. */
+const idFromCommand = (commandId: string): string => {
+  const h = createHash("sha256").update(`network/${commandId}`).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+};
+
+/** The resource as answered: the stored record without its internal fields. */
+export const toNetwork = (r: NetworkRecord): Network => {
+  const { restoreState: _restore, ...network } = r;
+  return network;
+};
+
+/** What holds a network in place: NICs with addresses and public IPs. */
+export interface NetworkDependents {
+  nics: { nicId: string; ip: string }[];
+  publicIps: { id: string; ip: string }[];
+}
+
+/**
+ * CloudStack's NetworkGuru lifecycle: design (Allocated) → implement (takes a GRE key;
+ * Implemented) → shutdown (returns the key; Shutdown) → trash. Every transition is a
+ * compare-and-swap on the network's record; a lost race re-reads and decides again.
+ */
+export class NetworkManager {
+  constructor(
+    private readonly store: GuruStore,
+    private readonly keys: GreKeyPool,
+    private readonly events: EventPublisher,
+    /** The public IPs a network holds (owned by the public IPAM). */
+    private readonly publicIpsOf: (networkId: string) => Promise<{ id: string; ip: string }[]>,
+  ) {}
+
+  /** Reads a network the caller may see; NOT_FOUND otherwise (existence is never revealed). */
+  async getVisible(networkId: string, ctx: CommandContext): Promise<{ record: NetworkRecord; revision: number }> {
+    const e = await this.store.networks.get(networkId);
+    if (e === undefined || !canSee(ctx, e.value.accountId)) throw notFound("network", networkId);
+    return { record: e.value, revision: e.revision };
+  }
+
+  async design(req: RequestOf<typeof CreateNetwork>, ctx: CommandContext): Promise<Network> {
+    const accountId = ownerFor(ctx, req.accountId);
+    const plan = designPlan(req.cidr, req.gateway);
+    checkDns(req.dns ?? []);
+    const now = new Date().toISOString();
+    const record: NetworkRecord = {
+      id: idFromCommand(ctx.commandId),
+      accountId,
+      name: req.name,
+      ...(req.description === undefined ? {} : { description: req.description }),
+      cidr: formatCidr(plan.prefix),
+      gateway: formatIpv4(plan.gateway),
+      dns: req.dns ?? [],
+      mtu: req.mtu ?? DEFAULT_MTU,
+      encapsulation: req.encapsulation ?? "gre",
+      state: "Allocated",
+      excludedRanges: [],
+      createdAt: now,
+      updatedAt: now,
+    };
+    if ((await this.store.networks.tryCreate(record.id, record)) === undefined) {
+      // Redelivered: this command already designed it.
+      return toNetwork((await this.getVisible(record.id, ctx)).record);
+    }
+    await this.publish(NetworkDesigned, { network: toNetwork(record) }, ctx, accountId);
+    return toNetwork(record);
+  }
+
+  async list(ctx: CommandContext, accountId: string | undefined): Promise<Network[]> {
+    const all = await entries(this.store.networks);
+    return all
+      .map((e) => e.value)
+      .filter((n) => canSee(ctx, n.accountId) && (accountId === undefined || n.accountId === accountId))
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))
+      .map(toNetwork);
+  }
+
+  async update(req: RequestOf<typeof UpdateNetwork>, ctx: CommandContext): Promise<Network> {
+    if (req.dns !== undefined) checkDns(req.dns);
+    return this.change(req.networkId, ctx, (n) => ({
+      ...n,
+      ...(req.name === undefined ? {} : { name: req.name }),
+      ...(req.description === undefined ? {} : { description: req.description }),
+      ...(req.dns === undefined ? {} : { dns: req.dns }),
+      ...(req.mtu === undefined ? {} : { mtu: req.mtu }),
+    }));
+  }
+
+  /** Adds or removes an excluded range by a change function; refused while the network is being deleted. */
+  async changeExclusions(
+    networkId: string,
+    ctx: CommandContext,
+    change: (ranges: AddressRange[]) => AddressRange[] | undefined,
+  ): Promise<{ network: Network; changed: boolean }> {
+    let changed = false;
+    const network = await this.change(
+      networkId,
+      ctx,
+      (n) => {
+        const next = change(n.excludedRanges);
+        changed = next !== undefined;
+        return next === undefined ? undefined : { ...n, excludedRanges: next };
+      },
+      false,
+    );
+    return { network, changed };
+  }
+
+  async announceUpdate(network: Network, ctx: CommandContext): Promise<void> {
+    await this.publish(NetworkUpdated, { network }, ctx, network.accountId);
+  }
+
+  async implement(networkId: string, ctx: CommandContext): Promise<Network> {
+    let claimed: number | undefined;
+    try {
+      for (let i = 0; i < ATTEMPTS; i++) {
+        const { record, revision } = await this.getVisible(networkId, ctx);
+        if (record.state === "Implemented") return toNetwork(record);
+        if (record.state === "Destroy") throw this.beingDeleted(record);
+        // Shutdown with a key: a shutdown is in progress or was interrupted; keep the key.
+        const key = record.greKey ?? (claimed ??= await this.keys.claim(networkId, ctx.commandId));
+        const next: NetworkRecord = {
+          ...record,
+          state: "Implemented",
+          greKey: key,
+          broadcastUri: `gre://${key}`,
+          updatedAt: new Date().toISOString(),
+        };
+        if ((await this.store.networks.tryUpdate(networkId, next, revision)) !== undefined) {
+          if (key === claimed) claimed = undefined;
+          await this.publish(NetworkImplemented, { network: toNetwork(next) }, ctx, record.accountId);
+          return toNetwork(next);
+        }
+      }
+      throw tooMuchContention(`network ${networkId}`);
+    } finally {
+      // A key this command took but did not record (lost race, refusal): back to the pool.
+      if (claimed !== undefined) await this.keys.releaseOwnClaim(claimed, ctx.commandId);
+    }
+  }
+
+  async shutdown(networkId: string, ctx: CommandContext): Promise<Network> {
+    for (let i = 0; i < ATTEMPTS; i++) {
+      let { record, revision } = await this.getVisible(networkId, ctx);
+      if (record.state === "Allocated") {
+        throw conflict(`network ${record.name} (${networkId}) was never implemented; there is nothing to shut down`);
+      }
+      if (record.state === "Destroy") throw this.beingDeleted(record);
+      if (record.state === "Shutdown" && record.greKey === undefined) return toNetwork(record);
+      if (record.state === "Implemented") {
+        // Step 1: mark it Shutdown while it still records its key, so a NIC reserved from
+        // now on is seen by the check below or finds the network Shutdown.
+        const marked: NetworkRecord = { ...record, state: "Shutdown", updatedAt: new Date().toISOString() };
+        const rev = await this.store.networks.tryUpdate(networkId, marked, revision);
+        if (rev === undefined) continue;
+        ({ record, revision } = { record: marked, revision: rev });
+      }
+      const nics = await this.nicsOf(networkId);
+      if (nics.length > 0) {
+        await this.store.networks.tryUpdate(networkId, { ...record, state: "Implemented" }, revision);
+        throw conflict(
+          `network ${record.name} (${networkId}) still has ${nics.length} NIC address(es): ` +
+            `${nameSome(nics.map((n) => `${n.nicId} ${n.ip}`))}; release them before shutting it down`,
+          { nics },
+        );
+      }
+      const key = record.greKey as number;
+      const { greKey: _k, broadcastUri: _b, ...rest } = record;
+      const done: NetworkRecord = { ...rest, state: "Shutdown", updatedAt: new Date().toISOString() };
+      if ((await this.store.networks.tryUpdate(networkId, done, revision)) === undefined) continue;
+      // Only now that the record no longer names the key may another network take it.
+      await this.keys.release(key, networkId);
+      await this.publish(NetworkShutdown, { network: toNetwork(done), releasedGreKey: key }, ctx, record.accountId);
+      return toNetwork(done);
+    }
+    throw tooMuchContention(`network ${networkId}`);
+  }
+
+  async delete(networkId: string, ctx: CommandContext): Promise<{ id: string; name: string; releasedGreKey?: number }> {
+    for (let i = 0; i < ATTEMPTS; i++) {
+      let { record, revision } = await this.getVisible(networkId, ctx);
+      if (record.state !== "Destroy") {
+        // Mark first, check after: a NIC or public IP taken from now on sees Destroy and backs out.
+        const marked: NetworkRecord = { ...record, state: "Destroy", restoreState: record.state };
+        const rev = await this.store.networks.tryUpdate(networkId, marked, revision);
+        if (rev === undefined) continue;
+        ({ record, revision } = { record: marked, revision: rev });
+      }
+      const dependents: NetworkDependents = {
+        nics: await this.nicsOf(networkId),
+        publicIps: await this.publicIpsOf(networkId),
+      };
+      if (dependents.nics.length > 0 || dependents.publicIps.length > 0) {
+        const { restoreState, ...rest } = record;
+        await this.store.networks.tryUpdate(networkId, { ...rest, state: restoreState ?? "Allocated" }, revision);
+        throw conflict(this.dependentsMessage(record, dependents), dependents);
+      }
+      if (!(await this.store.networks.tryDelete(networkId, revision))) continue;
+      if (record.greKey !== undefined) await this.keys.release(record.greKey, networkId);
+      const released = record.greKey === undefined ? {} : { releasedGreKey: record.greKey };
+      await this.publish(NetworkDeleted, { networkId, ...released }, ctx, record.accountId);
+      return { id: networkId, name: record.name, ...released };
+    }
+    throw tooMuchContention(`network ${networkId}`);
+  }
+
+  /** NICs holding (or about to hold) an address on the network, from the NIC index. */
+  async nicsOf(networkId: string): Promise<{ nicId: string; ip: string }[]> {
+    const prefix = `${networkId}.`;
+    return (await entries(this.store.nics, `${networkId}.>`)).map((e) => ({
+      nicId: e.key.slice(prefix.length),
+      ip: e.value.ip,
+    }));
+  }
+
+  beingDeleted(record: NetworkRecord): Error {
+    return conflict(`network ${record.name} (${record.id}) is being deleted`);
+  }
+
+  private dependentsMessage(record: NetworkRecord, d: NetworkDependents): string {
+    const parts = [
+      ...(d.nics.length > 0
+        ? [`${d.nics.length} NIC address(es) (${nameSome(d.nics.map((n) => `${n.nicId} ${n.ip}`))})`]
+        : []),
+      ...(d.publicIps.length > 0
+        ? [`${d.publicIps.length} public IP(s) (${nameSome(d.publicIps.map((p) => `${p.id} ${p.ip}`))})`]
+        : []),
+    ];
+    return `network ${record.name} (${record.id}) still has ${parts.join(" and ")}; release them before deleting it`;
+  }
+
+  private async change(
+    networkId: string,
+    ctx: CommandContext,
+    change: (n: NetworkRecord) => NetworkRecord | undefined,
+    announce = true,
+  ): Promise<Network> {
+    for (let i = 0; i < ATTEMPTS; i++) {
+      const { record, revision } = await this.getVisible(networkId, ctx);
+      if (record.state === "Destroy") throw this.beingDeleted(record);
+      const next = change(record);
+      if (next === undefined) return toNetwork(record);
+      const updated = { ...next, updatedAt: new Date().toISOString() };
+      if ((await this.store.networks.tryUpdate(networkId, updated, revision)) !== undefined) {
+        if (announce) await this.announceUpdate(toNetwork(updated), ctx);
+        return toNetwork(updated);
+      }
+    }
+    throw tooMuchContention(`network ${networkId}`);
+  }
+
+  private async publish<E extends EventDefinition>(
+    def: E,
+    data: EventDataOf<E>,
+    ctx: CommandContext,
+    accountId: string,
+  ): Promise<void> {
+    // Deterministic id: a redelivered command's event is dropped as a duplicate.
+    await this.events.publish(def, data, {
+      accountId,
+      commandId: ctx.commandId,
+      eventId: `${ctx.commandId}.${def.name}`,
+    });
+  }
+}

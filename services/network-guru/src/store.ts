@@ -1,0 +1,81 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import { JsonBucket } from "@sdn/bus";
+import type { Network, NetworkState, PublicIpRange } from "@sdn/contracts";
+
+/** A network as stored: the resource plus the state to go back to if a delete is refused. */
+export type NetworkRecord = Network & { restoreState?: NetworkState };
+
+/** `<greKey>` → who holds it. The command id lets a redelivered Implement adopt its own claim. */
+export interface KeyClaim {
+  networkId: string;
+  commandId: string;
+  claimedAt: string;
+}
+
+/** `<networkId>.<nicId>` → the address the NIC holds (or is about to hold). */
+export interface NicIndex {
+  ip: string;
+}
+
+/** `<networkId>.<a.b.c.d>` → the NIC holding the address. Created atomically: the uniqueness guard. */
+export interface AddressClaim {
+  nicId: string;
+  reservedAt: string;
+}
+
+/** `<a.b.c.d>` → the public IP held (uniqueness guard and record in one). */
+export interface PublicIpClaim {
+  id: string;
+  rangeId: string;
+  accountId: string;
+  networkId: string;
+  acquiredAt: string;
+}
+
+/** `<networkId>` → its source NAT address; created once, so two first acquisitions cannot both win. */
+export interface SourceNat {
+  ip: string;
+}
+
+export interface PublicRanges {
+  ranges: PublicIpRange[];
+}
+
+export const PUBLIC_RANGES_KEY = "ranges";
+
+/**
+ * The guru's state: one JetStream KV bucket per kind of record, every write a
+ * compare-and-swap or an atomic create. Nothing is cached, so any number of replicas can
+ * serve at once. One key per claimed address/key (not one document per network) keeps
+ * concurrent reservations from fighting over a single revision.
+ */
+export class GuruStore {
+  private constructor(
+    readonly networks: JsonBucket<NetworkRecord>,
+    readonly greKeys: JsonBucket<KeyClaim>,
+    readonly nics: JsonBucket<NicIndex>,
+    readonly addresses: JsonBucket<AddressClaim>,
+    readonly publicRanges: JsonBucket<PublicRanges>,
+    readonly publicIps: JsonBucket<PublicIpClaim>,
+    readonly sourceNat: JsonBucket<SourceNat>,
+  ) {}
+
+  static async open(nc: NatsConnection): Promise<GuruStore> {
+    return new GuruStore(
+      await JsonBucket.open<NetworkRecord>(nc, "sdn_guru_networks"),
+      await JsonBucket.open<KeyClaim>(nc, "sdn_guru_gre_keys"),
+      await JsonBucket.open<NicIndex>(nc, "sdn_guru_nics"),
+      await JsonBucket.open<AddressClaim>(nc, "sdn_guru_addresses"),
+      await JsonBucket.open<PublicRanges>(nc, "sdn_guru_public_ranges"),
+      await JsonBucket.open<PublicIpClaim>(nc, "sdn_guru_public_ips"),
+      await JsonBucket.open<SourceNat>(nc, "sdn_guru_source_nat"),
+    );
+  }
+}
+
+/** Every live entry under a key filter, with its key; for listings, not for hot paths. */
+export const entries = async <T>(bucket: JsonBucket<T>, filter = ">"): Promise<{ key: string; value: T }[]> => {
+  const keys = await bucket.keys(filter);
+  const read = await Promise.all(keys.map(async (key) => ({ key, entry: await bucket.get(key) })));
+  return read.flatMap(({ key, entry }) => (entry === undefined ? [] : [{ key, value: entry.value }]));
+};

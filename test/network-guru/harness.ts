@@ -1,0 +1,69 @@
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { CommandClient } from "@sdn/bus";
+import type { Answer, CommandDefinition, ErrorBody, RequestOf, ResponseOf, Role } from "@sdn/contracts";
+import { networkGuruSpec } from "@sdn/network-guru";
+import { startService, type RunningService } from "@sdn/runtime";
+import { TestNatsServer } from "@sdn/testkit";
+
+export interface Caller {
+  role: Role;
+  accountId?: string;
+}
+
+export const ADMIN: Caller = { role: "admin", accountId: "ops" };
+export const tenant = (accountId: string): Caller => ({ role: "tenant", accountId });
+
+/** A real nats-server, N network-guru replicas started in-process, and a command client. */
+export class GuruHarness {
+  private constructor(
+    readonly nats: TestNatsServer,
+    readonly nc: NatsConnection,
+    readonly replicas: RunningService<never>[],
+    readonly client: CommandClient,
+  ) {}
+
+  static async start(replicas = 1, env: Record<string, string> = {}): Promise<GuruHarness> {
+    const nats = await TestNatsServer.start();
+    const started: RunningService<never>[] = [];
+    try {
+      for (let i = 0; i < replicas; i++) {
+        const svc = await startService(networkGuruSpec, { NATS_URL: nats.url, LOG_LEVEL: "silent", ...env });
+        started.push(svc as unknown as RunningService<never>);
+      }
+      const nc = await connect({ servers: nats.url });
+      return new GuruHarness(nats, nc, started, new CommandClient(nc));
+    } catch (err) {
+      for (const s of started) await s.stop();
+      await nats.dispose();
+      throw err;
+    }
+  }
+
+  async send<C extends CommandDefinition>(def: C, body: RequestOf<C>, as: Caller): Promise<Answer<ResponseOf<C>>> {
+    return this.client.send(def, body, {
+      role: as.role,
+      ...(as.accountId === undefined ? {} : { accountId: as.accountId }),
+      timeoutMs: 60_000,
+    });
+  }
+
+  /** Sends and returns the data of a successful answer; throws with the error otherwise. */
+  async ok<C extends CommandDefinition>(def: C, body: RequestOf<C>, as: Caller): Promise<ResponseOf<C>> {
+    const a = await this.send(def, body, as);
+    if (!a.ok) throw new Error(`${def.name} failed: ${a.error.code} ${a.error.message}`);
+    return a.data;
+  }
+
+  /** Sends a command that must fail and returns its error. */
+  async fail<C extends CommandDefinition>(def: C, body: RequestOf<C>, as: Caller): Promise<ErrorBody> {
+    const a = await this.send(def, body, as);
+    if (a.ok) throw new Error(`${def.name} succeeded but was expected to fail: ${JSON.stringify(a.data)}`);
+    return a.error;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.replicas) await s.stop().catch(() => undefined);
+    await this.nc.close().catch(() => undefined);
+    await this.nats.dispose();
+  }
+}

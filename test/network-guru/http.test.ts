@@ -1,0 +1,100 @@
+import { apiGatewaySpec } from "@sdn/api-gateway";
+import { networkGuruSpec } from "@sdn/network-guru";
+import { startService, type RunningService } from "@sdn/runtime";
+import { freePort, TestNatsServer } from "@sdn/testkit";
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+let nats: TestNatsServer;
+let baseUrl: string;
+const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
+const running: RunningService<never>[] = [];
+
+const call = async (method: string, path: string, token: string, body?: unknown) => {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text === "" ? undefined : JSON.parse(text)) as Record<string, unknown> };
+};
+
+const newTenant = async (name: string): Promise<string> => {
+  const res = await call("POST", "/v1/accounts", adminToken, { name });
+  expect(res.status).toBe(201);
+  return (res.body["token"] as { token: string }).token;
+};
+
+beforeAll(async () => {
+  nats = await TestNatsServer.start();
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  const env = { NATS_URL: nats.url, LOG_LEVEL: "silent" };
+  for (const [spec, extra] of [
+    [apiGatewaySpec, { SDN_HTTP_PORT: String(port), SDN_ADMIN_TOKEN: adminToken }],
+    [networkGuruSpec, {}],
+  ] as const) {
+    running.push((await startService(spec as never, { ...env, ...extra })) as RunningService<never>);
+  }
+});
+
+afterAll(async () => {
+  for (const svc of running.reverse()) await svc.stop();
+  await nats?.dispose();
+});
+
+describe("network and public IP routes", () => {
+  it("creates, reads, updates, lists and deletes a network over HTTP, in the error model", async () => {
+    const token = await newTenant("http-net");
+    const created = await call("POST", "/v1/networks", token, { name: "web", cidr: "10.9.0.0/24" });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: "web", state: "Allocated", gateway: "10.9.0.1" });
+    const id = created.body["id"] as string;
+
+    expect((await call("GET", `/v1/networks/${id}`, token)).body).toEqual(created.body);
+    const patched = await call("PATCH", `/v1/networks/${id}`, token, { mtu: 1400 });
+    expect(patched.status).toBe(200);
+    expect(patched.body["mtu"]).toBe(1400);
+    const listed = await call("GET", "/v1/networks", token);
+    expect((listed.body["networks"] as { id: string }[]).map((n) => n.id)).toEqual([id]);
+
+    const bad = await call("POST", "/v1/networks", token, { name: "bad", cidr: "10.9.0.5/24" });
+    expect(bad.status).toBe(422);
+    expect(bad.body).toMatchObject({
+      error: { code: "UNPROCESSABLE", details: { issues: [{ path: "/cidr" }] } },
+    });
+    const other = await newTenant("http-other");
+    expect((await call("GET", `/v1/networks/${id}`, other)).status).toBe(404);
+
+    expect((await call("DELETE", `/v1/networks/${id}`, token)).status).toBe(200);
+    expect((await call("GET", `/v1/networks/${id}`, token)).status).toBe(404);
+  });
+
+  it("lets admins define ranges and tenants acquire and release public IPs; a held IP blocks the delete (409)", async () => {
+    const token = await newTenant("http-pip");
+    const range = { cidr: "192.0.2.0/24", gateway: "192.0.2.1", startIp: "192.0.2.10", endIp: "192.0.2.20" };
+    expect((await call("POST", "/v1/public-ip-ranges", token, range)).status).toBe(403);
+    const made = await call("POST", "/v1/public-ip-ranges", adminToken, range);
+    expect(made.status).toBe(201);
+    expect(((await call("GET", "/v1/public-ip-ranges", adminToken)).body["ranges"] as unknown[]).length).toBe(1);
+
+    const net = (await call("POST", "/v1/networks", token, { name: "edge", cidr: "10.10.0.0/24" })).body;
+    const ip = await call("POST", "/v1/public-ips", token, { networkId: net["id"] });
+    expect(ip.status).toBe(201);
+    expect(ip.body).toMatchObject({ isSourceNat: true, networkId: net["id"] });
+    const listed = await call("GET", `/v1/public-ips?networkId=${String(net["id"])}`, token);
+    expect((listed.body["publicIps"] as { id: string }[]).map((p) => p.id)).toEqual([ip.body["id"]]);
+
+    const held = await call("DELETE", `/v1/networks/${String(net["id"])}`, token);
+    expect(held.status).toBe(409);
+    expect((held.body["error"] as { message: string }).message).toContain(String(ip.body["ip"]));
+
+    expect((await call("DELETE", `/v1/public-ips/${String(ip.body["id"])}`, token)).status).toBe(200);
+    expect((await call("DELETE", `/v1/networks/${String(net["id"])}`, token)).status).toBe(200);
+    expect((await call("DELETE", `/v1/public-ip-ranges/${String(made.body["id"])}`, adminToken)).status).toBe(200);
+  });
+});

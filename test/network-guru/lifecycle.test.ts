@@ -1,0 +1,143 @@
+import {
+  CreateNetwork,
+  DeleteNetwork,
+  GetNetwork,
+  ImplementNetwork,
+  ReleaseNicAddress,
+  ReserveNicAddress,
+  ShutdownNetwork,
+  UpdateNetwork,
+  eventSubject,
+  type EventEnvelope,
+} from "@sdn/contracts";
+import { networkGuruSpec } from "@sdn/network-guru";
+import { startService } from "@sdn/runtime";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GuruHarness, tenant } from "./harness.js";
+
+const alice = tenant("alice");
+let h: GuruHarness;
+const events: EventEnvelope<Record<string, unknown>>[] = [];
+
+beforeAll(async () => {
+  // Two keys, both above 2^31-1, so exhaustion and reuse are reachable.
+  h = await GuruHarness.start(1, { SDN_GRE_KEY_MIN: "4294967294", SDN_GRE_KEY_MAX: "4294967295" });
+  h.nc.subscribe(eventSubject("network-guru", ">"), {
+    callback: (_e, m) => {
+      events.push(m.json<EventEnvelope<Record<string, unknown>>>());
+    },
+  });
+});
+
+afterAll(async () => {
+  await h?.stop();
+});
+
+const design = (name: string, cidr = "10.1.0.0/24") => h.ok(CreateNetwork, { name, cidr }, alice);
+
+describe("network lifecycle", () => {
+  it("designs a network as Allocated with defaults: first usable gateway, MTU 1450, GRE, no key", async () => {
+    const n = await design("web");
+    expect(n).toMatchObject({
+      name: "web",
+      accountId: "alice",
+      cidr: "10.1.0.0/24",
+      gateway: "10.1.0.1",
+      dns: [],
+      mtu: 1450,
+      encapsulation: "gre",
+      state: "Allocated",
+      excludedRanges: [],
+    });
+    expect(n.greKey).toBeUndefined();
+    expect(await h.ok(GetNetwork, { networkId: n.id }, alice)).toEqual(n);
+  });
+
+  it("implements with a key above 2^31-1, idempotently, and updates what may change", async () => {
+    const n = await design("app");
+    const impl = await h.ok(ImplementNetwork, { networkId: n.id }, alice);
+    expect(impl.state).toBe("Implemented");
+    expect(impl.greKey).toBeGreaterThan(2 ** 31 - 1);
+    expect(impl.broadcastUri).toBe(`gre://${impl.greKey}`);
+    expect(await h.ok(ImplementNetwork, { networkId: n.id }, alice)).toEqual(impl);
+    const updated = await h.ok(UpdateNetwork, { networkId: n.id, mtu: 1400, dns: ["9.9.9.9"] }, alice);
+    expect(updated).toMatchObject({ mtu: 1400, dns: ["9.9.9.9"], greKey: impl.greKey, state: "Implemented" });
+    await h.ok(ShutdownNetwork, { networkId: n.id }, alice);
+    await h.ok(DeleteNetwork, { networkId: n.id }, alice);
+  });
+
+  it("answers CONFLICT when the key pool is exhausted and reuses a key after shutdown", async () => {
+    const a = await h.ok(ImplementNetwork, { networkId: (await design("a")).id }, alice);
+    const b = await h.ok(ImplementNetwork, { networkId: (await design("b")).id }, alice);
+    expect(new Set([a.greKey, b.greKey])).toEqual(new Set([4294967294, 4294967295]));
+    const c = await design("c");
+    const err = await h.fail(ImplementNetwork, { networkId: c.id }, alice);
+    expect(err.code).toBe("CONFLICT");
+    expect(err.message).toContain("GRE key pool 4294967294..4294967295 is exhausted");
+    expect((await h.ok(GetNetwork, { networkId: c.id }, alice)).state).toBe("Allocated");
+
+    const down = await h.ok(ShutdownNetwork, { networkId: a.id }, alice);
+    expect(down.state).toBe("Shutdown");
+    expect(down.greKey).toBeUndefined();
+    expect(down.broadcastUri).toBeUndefined();
+    expect(await h.ok(ShutdownNetwork, { networkId: a.id }, alice)).toEqual(down);
+    expect((await h.ok(ImplementNetwork, { networkId: c.id }, alice)).greKey).toBe(a.greKey);
+
+    // a, shut down, can come back only when a key is free again.
+    expect((await h.fail(ImplementNetwork, { networkId: a.id }, alice)).code).toBe("CONFLICT");
+    await h.ok(DeleteNetwork, { networkId: c.id }, alice);
+    expect((await h.ok(ImplementNetwork, { networkId: a.id }, alice)).greKey).toBe(c.greKey ?? a.greKey);
+    for (const id of [a.id, b.id]) await h.ok(DeleteNetwork, { networkId: id }, alice);
+  });
+
+  it("refuses illegal transitions with CONFLICT or NOT_FOUND and changes nothing", async () => {
+    const n = await design("strict");
+    const never = await h.fail(ShutdownNetwork, { networkId: n.id }, alice);
+    expect(never).toMatchObject({ code: "CONFLICT", message: expect.stringContaining("never implemented") });
+
+    await h.ok(ImplementNetwork, { networkId: n.id }, alice);
+    await h.ok(ReserveNicAddress, { networkId: n.id, nicId: "nic-1", ip: "10.1.0.10" }, alice);
+    const busy = await h.fail(ShutdownNetwork, { networkId: n.id }, alice);
+    expect(busy.code).toBe("CONFLICT");
+    expect(busy.message).toContain("nic-1 10.1.0.10");
+    const held = await h.fail(DeleteNetwork, { networkId: n.id }, alice);
+    expect(held.code).toBe("CONFLICT");
+    expect(held.message).toContain("nic-1 10.1.0.10");
+    expect(held.details).toEqual({ nics: [{ nicId: "nic-1", ip: "10.1.0.10" }], publicIps: [] });
+    const still = await h.ok(GetNetwork, { networkId: n.id }, alice);
+    expect(still.state).toBe("Implemented");
+
+    await h.ok(ReleaseNicAddress, { networkId: n.id, nicId: "nic-1" }, alice);
+    const deleted = await h.ok(DeleteNetwork, { networkId: n.id }, alice);
+    expect(deleted).toMatchObject({ id: n.id, name: "strict", releasedGreKey: still.greKey });
+    for (const cmd of [GetNetwork, ImplementNetwork, ShutdownNetwork, DeleteNetwork] as const) {
+      expect((await h.fail(cmd, { networkId: n.id }, alice)).code).toBe("NOT_FOUND");
+    }
+    expect((await h.fail(ReserveNicAddress, { networkId: n.id, nicId: "nic-2" }, alice)).code).toBe("NOT_FOUND");
+  });
+
+  it("publishes an event for each transition", async () => {
+    const n = await design("audited");
+    await h.ok(ImplementNetwork, { networkId: n.id }, alice);
+    await h.ok(ShutdownNetwork, { networkId: n.id }, alice);
+    await h.ok(DeleteNetwork, { networkId: n.id }, alice);
+    await expect
+      .poll(() => events.filter((e) => JSON.stringify(e.data).includes(n.id)).map((e) => e.type))
+      .toEqual(["NetworkDesigned", "NetworkImplemented", "NetworkShutdown", "NetworkDeleted"]);
+    expect(events.find((e) => e.type === "NetworkDeleted" && e.data["networkId"] === n.id)?.accountId).toBe("alice");
+  });
+
+  it("refuses to start with a key range whose minimum is above its maximum, naming the variable", async () => {
+    await expect(
+      startService(networkGuruSpec, {
+        NATS_URL: h.nats.url,
+        LOG_LEVEL: "silent",
+        SDN_GRE_KEY_MIN: "10",
+        SDN_GRE_KEY_MAX: "9",
+      }),
+    ).rejects.toThrow(/SDN_GRE_KEY_MIN: 10 is above SDN_GRE_KEY_MAX/);
+    await expect(
+      startService(networkGuruSpec, { NATS_URL: h.nats.url, LOG_LEVEL: "silent", SDN_GRE_KEY_MAX: "4294967296" }),
+    ).rejects.toThrow(/SDN_GRE_KEY_MAX/);
+  });
+});
