@@ -83,7 +83,7 @@ export class Output {
 }
 
 const cellText = (value: unknown): string => {
-  if (value === undefined || value === null) return "-";
+  if (value === undefined || value === null || value === "") return "-";
   if (typeof value === "string") return value.replace(/[\r\n\t]+/g, " ");
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   return JSON.stringify(value);

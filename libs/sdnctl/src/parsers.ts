@@ -12,3 +12,10 @@ export const positiveInteger = (value: string): number => {
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("expected a whole number above 0.");
   return n;
 };
+
+/** A comma-separated list, e.g. `--dns 1.1.1.1,9.9.9.9`; empty items are dropped. */
+export const commaList = (value: string): string[] =>
+  value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");

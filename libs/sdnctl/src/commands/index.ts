@@ -3,6 +3,9 @@ import { eventsCommands } from "./events.js";
 import { healthCommands } from "./health.js";
 import { jobsCommands } from "./jobs.js";
 import { loginCommands } from "./login.js";
+import { networksCommands } from "./networks.js";
+import { publicIpRangesCommands } from "./public-ip-ranges.js";
+import { publicIpsCommands } from "./public-ips.js";
 import type { CommandModule } from "./registry.js";
 import { servicesCommands } from "./services.js";
 import { tokensCommands } from "./tokens.js";
@@ -13,6 +16,9 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   healthCommands,
   accountsCommands,
   tokensCommands,
+  networksCommands,
+  publicIpsCommands,
+  publicIpRangesCommands,
   jobsCommands,
   eventsCommands,
   servicesCommands,
