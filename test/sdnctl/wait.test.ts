@@ -10,6 +10,7 @@ import { CommandError, defineCommand, defineEvent } from "@sdn/contracts";
 import { COMMAND_MODULES, runMutation, withMutationOptions, type CommandModule } from "@sdn/sdnctl";
 import type { AddressInfo } from "node:net";
 import Type from "typebox";
+import { freePort } from "@sdn/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commandRoute } from "../../services/api-gateway/src/command-route.js";
 import { startHarness, type Harness } from "../../services/api-gateway/src/test-support/harness.js";
@@ -110,6 +111,31 @@ describe("a mutation answered at once", () => {
     const res = await cli(["widgets", "create", "quick", "--delay-ms", "0", "--wait"]);
     expect(res).toMatchObject({ code: 0, stdout: expect.stringMatching(/^id {4}w-\d+\nname {2}quick\n$/) });
     expect(res.stderr).toBe("");
+  });
+});
+
+describe("a mutation that fails before any job exists", () => {
+  it("with a bad token says only that (exit 3)", async () => {
+    const res = await sdnctl(["widgets", "create", "x", "--delay-ms", "0", "--wait"], {
+      env: { ...env, SDN_TOKEN: "sdn_bad" },
+      modules,
+    });
+    expect(res).toEqual({ code: 3, stdout: "", stderr: "UNAUTHORIZED: the token is not valid: unknown or revoked\n" });
+  });
+
+  it("retries a dropped connection with the same key, then says how to retry safely (exit 4)", async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const res = await sdnctl(["widgets", "create", "x", "--delay-ms", "0", "--idempotency-key", "k-1"], {
+      env: { ...env, SDN_URL: url },
+      modules,
+    });
+    expect(res.code).toBe(4);
+    expect(res.stderr.trimEnd().split("\n")).toEqual([
+      expect.stringMatching(new RegExp(`^cannot reach the API at ${url}/v1/widgets: .*; retrying in 0.25 s$`)),
+      expect.stringMatching(/; retrying in 1 s$/),
+      expect.stringMatching(new RegExp(`^error: cannot reach the API at ${url}/v1/widgets: connect ECONNREFUSED`)),
+      "  to retry safely, run the same command with --idempotency-key k-1",
+    ]);
   });
 });
 

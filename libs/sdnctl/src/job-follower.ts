@@ -29,6 +29,8 @@ export class JobWatcher {
   private readonly wakeUp = new Wakeup();
   private readonly early: ServerEvent[] = [];
   private eventsUp = false;
+  /** Why the event stream is not used, told when following starts (not before: the request may fail). */
+  private streamProblem: string | undefined;
   private jobId: string | undefined;
 
   private constructor(
@@ -49,6 +51,7 @@ export class JobWatcher {
     const deadline = started + timeoutSeconds * 1000;
     this.jobId = jobId;
     this.progress(`waiting for job ${jobId}${this.eventsUp ? "" : " (polling)"}...`);
+    if (this.streamProblem !== undefined) this.progress(this.streamProblem);
     for (const e of this.early.splice(0)) this.route(e);
     for (;;) {
       const job = await this.client.get<Job>(jobPath(jobId));
@@ -79,7 +82,9 @@ export class JobWatcher {
     } catch (err) {
       if (this.abort.signal.aborted) return;
       this.eventsUp = false;
-      this.progress(`  event stream unavailable (${(err as Error).message}); polling`);
+      const problem = `  event stream unavailable (${(err as Error).message}); polling`;
+      if (this.jobId === undefined) this.streamProblem = problem;
+      else this.progress(problem);
       connected();
     }
   }
