@@ -1,10 +1,22 @@
+import { AGENT_COMMANDS } from "./commands/agent.js";
 import { CheckHealth } from "./commands/health.js";
+import { HOST_COMMANDS } from "./commands/hosts.js";
 import { NETWORK_GURU_COMMANDS } from "./commands/networks.js";
 import type { CommandDefinition, EventDefinition } from "./definitions.js";
+import { HOST_EVENTS } from "./events/hosts.js";
 import { ServiceStarted } from "./events/lifecycle.js";
 import { NETWORK_GURU_EVENTS } from "./events/networks.js";
 
 /** Every command and event in the contract, for documentation (AsyncAPI) and tests. */
-export const ALL_COMMANDS: readonly CommandDefinition[] = [...Object.values(CheckHealth), ...NETWORK_GURU_COMMANDS];
+export const ALL_COMMANDS: readonly CommandDefinition[] = [
+  ...Object.values(CheckHealth),
+  ...NETWORK_GURU_COMMANDS,
+  ...HOST_COMMANDS,
+  ...AGENT_COMMANDS,
+];
 
-export const ALL_EVENTS: readonly EventDefinition[] = [...Object.values(ServiceStarted), ...NETWORK_GURU_EVENTS];
+export const ALL_EVENTS: readonly EventDefinition[] = [
+  ...Object.values(ServiceStarted),
+  ...NETWORK_GURU_EVENTS,
+  ...HOST_EVENTS,
+];

@@ -11,3 +11,7 @@ export * from "./resources/jobs.js";
 export * from "./resources/networks.js";
 export * from "./commands/networks.js";
 export * from "./events/networks.js";
+export * from "./resources/hosts.js";
+export * from "./commands/hosts.js";
+export * from "./commands/agent.js";
+export * from "./events/hosts.js";

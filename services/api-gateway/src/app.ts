@@ -20,6 +20,7 @@ import { diagnosticsRoutes } from "./routes/diagnostics.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
 import { jobRoutes } from "./routes/jobs.js";
+import { hostRoutes } from "./routes/hosts.js";
 import { networkRoutes } from "./routes/networks.js";
 import { validatorCompiler } from "./validator.js";
 
@@ -149,5 +150,6 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
   await app.register(eventRoutes);
   await app.register(diagnosticsRoutes);
   await app.register(networkRoutes);
+  await app.register(hostRoutes);
   return app;
 };

@@ -1,0 +1,39 @@
+import Type from "typebox";
+import { defineEvent } from "../definitions.js";
+import { Host, HostId } from "../resources/hosts.js";
+
+export const HostAdded = defineEvent({
+  service: "hypervisor-agent",
+  name: "HostAdded",
+  summary: "A host was added and is Up.",
+  data: Type.Object({ host: Host }, { additionalProperties: false }),
+});
+
+export const HostRemoved = defineEvent({
+  service: "hypervisor-agent",
+  name: "HostRemoved",
+  summary: "A host was removed from the registry.",
+  data: Type.Object({ id: HostId, name: Type.String() }, { additionalProperties: false }),
+});
+
+export const HostConnected = defineEvent({
+  service: "hypervisor-agent",
+  name: "HostConnected",
+  summary: "An agent replica took charge of a host and reached it; the orchestrator may reconcile it now.",
+  data: Type.Object(
+    { id: HostId, name: Type.String(), agentInstanceId: Type.String() },
+    { additionalProperties: false },
+  ),
+});
+
+export const HostDisconnected = defineEvent({
+  service: "hypervisor-agent",
+  name: "HostDisconnected",
+  summary: "The agent in charge of a host cannot reach it (or its programs) any more.",
+  data: Type.Object(
+    { id: HostId, name: Type.String(), agentInstanceId: Type.String(), reason: Type.String() },
+    { additionalProperties: false },
+  ),
+});
+
+export const HOST_EVENTS = [HostAdded, HostRemoved, HostConnected, HostDisconnected] as const;

@@ -1,0 +1,436 @@
+"""Open vSwitch operations of the SDN controller's host programs.
+
+Shared by the XAPI plugin (sdn-ovs) and the KVM script (sdn-ovs-kvm); both only decode
+their arguments and encode the answer. Every function takes one dict of arguments and
+returns a JSON-serialisable dict, or raises HostError with a stable code.
+
+Rules kept here (and broken by CloudStack's ovstunnel, see the project notes):
+- all writes of one call go to ovs-vsctl in ONE invocation, i.e. one OVSDB transaction;
+- everything we create is tagged in external_ids (sdn-managed, sdn-network-id, sdn-role),
+  so state can be found, reported and cleaned up, and nothing untagged is ever removed;
+- --may-exist / --if-exists make every call idempotent;
+- process output is decoded text, exit status is checked, failures are raised.
+"""
+
+import hashlib
+import ipaddress
+import json
+import os
+import platform
+import re
+import socket
+import subprocess
+
+VERSION = "1.0.0"
+
+VSCTL = os.environ.get("SDN_OVS_VSCTL", "ovs-vsctl")
+VSCTL_TIMEOUT_S = 20
+MAX_KEY = 2**32 - 1
+NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")  # Linux IFNAMSIZ - 1
+ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
+
+TAG_MANAGED = "sdn-managed"
+TAG_NETWORK = "sdn-network-id"
+TAG_ROLE = "sdn-role"
+
+
+class HostError(Exception):
+    """A failure the caller can act on; `code` is stable, the message is for people."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+class OvsError(HostError):
+    def __init__(self, message):
+        super().__init__("OVS_COMMAND_FAILED", message)
+
+
+# ---------------------------------------------------------------- argument checks
+
+
+def _str(args, name, pattern=None, required=True):
+    value = args.get(name)
+    if value is None or value == "":
+        if required:
+            raise HostError("INVALID_ARGUMENT", "missing argument '%s'" % name)
+        return None
+    if not isinstance(value, str):
+        raise HostError("INVALID_ARGUMENT", "argument '%s' must be a string" % name)
+    if pattern is not None and not pattern.match(value):
+        raise HostError("INVALID_ARGUMENT", "argument '%s' is not valid: %r" % (name, value))
+    return value
+
+
+def _key(args):
+    value = args.get("key")
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_KEY:
+        raise HostError("INVALID_ARGUMENT", "argument 'key' must be an integer from 0 to %d" % MAX_KEY)
+    return value
+
+
+def _ip(value, name):
+    try:
+        return str(ipaddress.IPv4Address(value))
+    except (ipaddress.AddressValueError, ValueError):
+        raise HostError("INVALID_ARGUMENT", "argument '%s' is not an IPv4 address: %r" % (name, value))
+
+
+# ---------------------------------------------------------------- ovs-vsctl
+
+
+def vsctl(*commands):
+    """Runs the commands in one ovs-vsctl invocation (one OVSDB transaction).
+
+    Each command is a list of words. Returns one parsed JSON table per command that
+    prints one (list/find), in order.
+    """
+    argv = [VSCTL, "--timeout=%d" % VSCTL_TIMEOUT_S, "--format=json", "--data=json"]
+    for command in commands:
+        argv.append("--")
+        argv.extend(command)
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=VSCTL_TIMEOUT_S + 5)
+    except FileNotFoundError:
+        raise HostError("NOT_AN_OVS_HOST", "%s is not installed on this host" % VSCTL)
+    except subprocess.TimeoutExpired:
+        raise OvsError("ovs-vsctl did not finish within %d s" % (VSCTL_TIMEOUT_S + 5))
+    if proc.returncode != 0:
+        raise OvsError((proc.stderr.strip() or proc.stdout.strip() or "exit status %d" % proc.returncode))
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+
+
+def _value(v):
+    """Decodes an OVSDB JSON datum: maps to dicts, sets to lists, uuids to strings."""
+    if isinstance(v, list) and len(v) == 2 and isinstance(v[0], str):
+        kind, body = v
+        if kind == "map":
+            return {k: _value(x) for k, x in body}
+        if kind == "set":
+            return [_value(x) for x in body]
+        if kind in ("uuid", "named-uuid"):
+            return body
+    return v
+
+
+def _rows(table):
+    heads = table["headings"]
+    return [{h: _value(cell) for h, cell in zip(heads, row)} for row in table["data"]]
+
+
+def _as_list(v):
+    return v if isinstance(v, list) else [v]
+
+
+def _single(v):
+    """An optional column: an empty set means absent."""
+    if isinstance(v, list):
+        return v[0] if v else None
+    return v
+
+
+def _tags(prefix, mapping):
+    return ["%s:%s=%s" % (prefix, k, json.dumps(str(v))) for k, v in mapping.items()]
+
+
+def _bridges():
+    (table,) = vsctl(["--columns=name,datapath_type,external_ids", "list", "Bridge"])
+    return _rows(table)
+
+
+def _bridge_of(network_id, required=True):
+    for b in _bridges():
+        if b["external_ids"].get(TAG_NETWORK) == network_id:
+            return b["name"]
+    if required:
+        raise HostError("BRIDGE_NOT_FOUND", "no bridge for network %s on this host; set it up first" % network_id)
+    return None
+
+
+def ovs_version():
+    try:
+        proc = subprocess.run([VSCTL, "--version"], capture_output=True, text=True, timeout=10)
+    except FileNotFoundError:
+        raise HostError("NOT_AN_OVS_HOST", "%s is not installed on this host" % VSCTL)
+    first = proc.stdout.splitlines()[0] if proc.stdout else ""
+    return first.rsplit(" ", 1)[-1] if first else "unknown"
+
+
+# ---------------------------------------------------------------- functions
+
+
+def version(_args):
+    return {"version": VERSION, "python": platform.python_version()}
+
+
+def host_info(_args):
+    ovs = ovs_version()
+    try:
+        bridges = _bridges()
+    except OvsError as e:
+        raise HostError("NOT_AN_OVS_HOST", "Open vSwitch does not answer on this host: %s" % e)
+    os_name, os_version = _os_release()
+    return {
+        "version": VERSION,
+        "ovsVersion": ovs,
+        "hostname": socket.gethostname(),
+        "os": os_name,
+        "osVersion": os_version,
+        "kernel": platform.release(),
+        "bridges": sorted(b["name"] for b in bridges),
+    }
+
+
+def _os_release():
+    fields = {}
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                k, _, v = line.strip().partition("=")
+                fields[k] = v.strip('"')
+    except OSError:
+        pass
+    return fields.get("NAME", platform.system()), fields.get("VERSION_ID", platform.release())
+
+
+def setup_bridge(args):
+    bridge = _str(args, "bridge", NAME_RE)
+    network_id = _str(args, "networkId", ID_RE)
+    bridges = _bridges()
+    for b in bridges:
+        owner = b["external_ids"].get(TAG_NETWORK)
+        if b["name"] == bridge and owner not in (None, network_id):
+            raise HostError("BRIDGE_CONFLICT", "bridge %s already belongs to network %s" % (bridge, owner))
+        if b["name"] != bridge and owner == network_id:
+            raise HostError("BRIDGE_CONFLICT", "network %s already has bridge %s on this host" % (network_id, b["name"]))
+    created = not any(b["name"] == bridge for b in bridges)
+    cmds = [["--may-exist", "add-br", bridge]]
+    settings = _tags("external_ids", {TAG_MANAGED: "true", TAG_NETWORK: network_id, TAG_ROLE: "network"})
+    if created:
+        # Tunnels only work inside the datapath that holds the underlay (netdev in a
+        # userspace lab, system on a real host): new bridges follow the existing ones.
+        kinds = [b["datapath_type"] for b in bridges if b["datapath_type"]]
+        if kinds:
+            settings.append("datapath_type=%s" % kinds[0])
+    cmds.append(["set", "Bridge", bridge] + settings)
+    vsctl(*cmds)
+    return {"bridge": bridge, "created": created}
+
+
+def destroy_bridge(args):
+    network_id = _str(args, "networkId", ID_RE)
+    bridge = _bridge_of(network_id, required=False)
+    if bridge is None:
+        return {"bridge": None, "destroyed": False}
+    vsctl(["--if-exists", "del-br", bridge])
+    return {"bridge": bridge, "destroyed": True}
+
+
+def tunnel_port_name(key, remote_ip):
+    """A stable name within Linux's 15 characters, unique per (key, remote address)."""
+    return "gre-" + hashlib.sha1(("%d/%s" % (key, remote_ip)).encode()).hexdigest()[:11]
+
+
+def _tagged_ports(network_id, role):
+    (table,) = vsctl(
+        ["--columns=name,external_ids", "find", "Port", "external_ids:%s=%s" % (TAG_NETWORK, network_id)]
+    )
+    return {p["name"]: p["external_ids"] for p in _rows(table) if p["external_ids"].get(TAG_ROLE) == role}
+
+
+def apply_tunnels(args):
+    network_id = _str(args, "networkId", ID_RE)
+    key = _key(args)
+    remotes = args.get("remotes")
+    if not isinstance(remotes, list):
+        raise HostError("INVALID_ARGUMENT", "argument 'remotes' must be a list")
+    desired = {}
+    for r in remotes:
+        if not isinstance(r, dict):
+            raise HostError("INVALID_ARGUMENT", "each remote must be an object with an 'ip'")
+        ip = _ip(r.get("ip"), "remotes[].ip")
+        peer = _str(r, "hostId", ID_RE, required=False)
+        name = tunnel_port_name(key, ip)
+        if name in desired:
+            raise HostError("INVALID_ARGUMENT", "remote %s is listed twice" % ip)
+        desired[name] = (ip, peer)
+    bridge = _bridge_of(network_id)
+    existing = _tagged_ports(network_id, "tunnel")
+    removed = sorted(n for n in existing if n not in desired)
+    added = sorted(n for n in desired if n not in existing)
+    cmds = [["--if-exists", "del-port", n] for n in removed]
+    for name, (ip, peer) in sorted(desired.items()):
+        # Re-stating every desired tunnel repairs drift (a lost option, protected reset).
+        port_tags = {TAG_MANAGED: "true", TAG_NETWORK: network_id, TAG_ROLE: "tunnel", "sdn-remote-ip": ip}
+        if peer:
+            port_tags["sdn-peer-host-id"] = peer
+        cmds.append(["--may-exist", "add-port", bridge, name])
+        cmds.append(
+            ["set", "Interface", name, "type=gre", "options:remote_ip=%s" % ip, "options:key=%d" % key]
+            + _tags("external_ids", {TAG_MANAGED: "true", TAG_NETWORK: network_id})
+        )
+        # protected: split horizon, a frame from one tunnel never leaves by another.
+        cmds.append(["set", "Port", name, "protected=true"] + _tags("external_ids", port_tags))
+    if cmds:
+        vsctl(*cmds)
+    return {
+        "bridge": bridge,
+        "added": added,
+        "removed": removed,
+        "tunnels": [{"port": n, "remoteIp": ip} for n, (ip, _p) in sorted(desired.items())],
+    }
+
+
+def plug_vif(args):
+    network_id = _str(args, "networkId", ID_RE)
+    device = _str(args, "device", NAME_RE)
+    nic_id = _str(args, "nicId", ID_RE)
+    mac = _str(args, "mac", MAC_RE, required=False)
+    vm_id = _str(args, "vmId", ID_RE, required=False)
+    if not os.path.exists("/sys/class/net/%s" % device):
+        raise HostError("DEVICE_NOT_FOUND", "network device %s does not exist on this host" % device)
+    bridge = _bridge_of(network_id)
+    iface_tags = {"iface-id": nic_id, "sdn-nic-id": nic_id}
+    if mac:
+        iface_tags["attached-mac"] = mac.lower()
+    if vm_id:
+        iface_tags["vm-id"] = vm_id
+    port_tags = {TAG_MANAGED: "true", TAG_NETWORK: network_id, TAG_ROLE: "vif", "sdn-nic-id": nic_id}
+    vsctl(
+        ["--may-exist", "add-port", bridge, device],
+        ["set", "Interface", device] + _tags("external_ids", iface_tags),
+        ["set", "Port", device] + _tags("external_ids", port_tags),
+    )
+    return {"bridge": bridge, "port": device}
+
+
+def unplug_vif(args):
+    network_id = _str(args, "networkId", ID_RE)
+    device = _str(args, "device", NAME_RE)
+    (table,) = vsctl(["--columns=name,external_ids", "find", "Port", "name=%s" % device])
+    rows = _rows(table)
+    if not rows:
+        return {"port": device, "removed": False}
+    owner = rows[0]["external_ids"].get(TAG_NETWORK)
+    if owner != network_id:
+        raise HostError("NOT_MANAGED", "port %s is not a port of network %s" % (device, network_id))
+    vsctl(["--if-exists", "del-port", device])
+    return {"port": device, "removed": True}
+
+
+def ovs_state(args):
+    network_id = _str(args, "networkId", ID_RE, required=False)
+    bridges, ports, ifaces = vsctl(
+        ["--columns=_uuid,name,datapath_type,external_ids,ports", "list", "Bridge"],
+        ["--columns=_uuid,name,protected,external_ids,interfaces", "list", "Port"],
+        ["--columns=_uuid,name,type,options,ofport,error,mac_in_use,external_ids", "list", "Interface"],
+    )
+    iface_by_id = {}
+    for i in _rows(ifaces):
+        iface_by_id[i["_uuid"]] = {
+            "name": i["name"],
+            "type": i["type"] or "system",
+            "options": i["options"],
+            "ofport": _single(i["ofport"]),
+            "error": _single(i["error"]),
+            "mac": _single(i["mac_in_use"]),
+            "externalIds": i["external_ids"],
+        }
+    port_by_id = {}
+    for p in _rows(ports):
+        port_by_id[p["_uuid"]] = {
+            "name": p["name"],
+            "protected": bool(p["protected"]),
+            "externalIds": p["external_ids"],
+            "interfaces": sorted(
+                (iface_by_id[u] for u in _as_list(p["interfaces"]) if u in iface_by_id), key=lambda x: x["name"]
+            ),
+        }
+    out = []
+    for b in _rows(bridges):
+        owner = b["external_ids"].get(TAG_NETWORK)
+        if network_id is not None and owner != network_id:
+            continue
+        out.append(
+            {
+                "name": b["name"],
+                "datapathType": b["datapath_type"] or "system",
+                "managed": b["external_ids"].get(TAG_MANAGED) == "true",
+                "networkId": owner,
+                "externalIds": b["external_ids"],
+                "ports": sorted(
+                    (port_by_id[u] for u in _as_list(b["ports"]) if u in port_by_id), key=lambda x: x["name"]
+                ),
+            }
+        )
+    return {"bridges": sorted(out, key=lambda x: x["name"])}
+
+
+def _netmask(prefix):
+    return str(ipaddress.IPv4Network("0.0.0.0/%d" % prefix).netmask)
+
+
+def fetch_interface(args):
+    """The tunnel endpoint: the interface named `label`, or the one holding `address`."""
+    label = _str(args, "label", NAME_RE, required=False)
+    address = args.get("address")
+    if label is None and not address:
+        raise HostError("INVALID_ARGUMENT", "give 'label' or 'address'")
+    if address:
+        address = _ip(address, "address")
+    proc = subprocess.run(["ip", "-j", "-4", "addr", "show"], capture_output=True, text=True, timeout=10)
+    if proc.returncode != 0:
+        raise HostError("COMMAND_FAILED", "ip addr failed: %s" % proc.stderr.strip())
+    for link in json.loads(proc.stdout or "[]"):
+        for a in link.get("addr_info", []):
+            if a.get("family") != "inet":
+                continue
+            if (label is not None and link["ifname"] == label) or (label is None and a.get("local") == address):
+                return {
+                    "device": link["ifname"],
+                    "ip": a["local"],
+                    "prefixLength": a["prefixlen"],
+                    "netmask": _netmask(a["prefixlen"]),
+                    "mac": _mac_of(link["ifname"]),
+                }
+    what = "interface %s with an IPv4 address" % label if label is not None else "interface holding %s" % address
+    raise HostError("INTERFACE_NOT_FOUND", "no %s on this host" % what)
+
+
+def _mac_of(device):
+    try:
+        with open("/sys/class/net/%s/address" % device) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def list_vms(_args):
+    """VMs as seen by Open vSwitch: libvirt (and PlugVif) tag their ports with vm-id."""
+    (table,) = vsctl(["--columns=name,external_ids", "list", "Interface"])
+    vms = {}
+    for i in _rows(table):
+        vm_id = i["external_ids"].get("vm-id")
+        if not vm_id:
+            continue
+        vm = vms.setdefault(vm_id, {"id": vm_id, "name": vm_id, "powerState": "Running", "nics": []})
+        vm["nics"].append({"device": i["name"], "mac": i["external_ids"].get("attached-mac")})
+    return {"vms": sorted(vms.values(), key=lambda v: v["id"])}
+
+
+FUNCTIONS = {
+    "version": version,
+    "host_info": host_info,
+    "setup_bridge": setup_bridge,
+    "destroy_bridge": destroy_bridge,
+    "apply_tunnels": apply_tunnels,
+    "plug_vif": plug_vif,
+    "unplug_vif": unplug_vif,
+    "ovs_state": ovs_state,
+    "fetch_interface": fetch_interface,
+    "list_vms": list_vms,
+}

@@ -1,0 +1,106 @@
+import { bindHandler, type BoundHandler } from "@sdn/bus";
+import {
+  ApplyTunnels,
+  DestroyBridge,
+  FetchInterface,
+  GetOvsState,
+  ListVms,
+  Ping,
+  PlugVif,
+  SetupBridge,
+  UnplugVif,
+  type Host,
+} from "@sdn/contracts";
+import type { HostDriver } from "../drivers/driver.js";
+import { HostFailure, toCommandError } from "../drivers/errors.js";
+
+/** What the handlers of one host need from the manager that serves it. */
+export interface ServedHost {
+  readonly host: Host;
+  readonly agentInstanceId: string;
+  driver(): HostDriver;
+  /** Called when the host stopped answering (UNREACHABLE), with why. */
+  lost(reason: string): void;
+  /** Called when a command reached the host. */
+  reached(): void;
+}
+
+/**
+ * The agent commands of one host, on sdn.agent.<hostId>.*. Driver errors become answers
+ * with codes (HostFailure, HostProgramError); losing the host marks it Disconnected.
+ */
+export const agentHandlers = (served: ServedHost): BoundHandler[] => {
+  const drive = async <T>(work: (d: HostDriver) => Promise<T>): Promise<T> => {
+    try {
+      const out = await work(served.driver());
+      served.reached();
+      return out;
+    } catch (err) {
+      if (err instanceof HostFailure && err.reason === "UNREACHABLE") served.lost(err.message);
+      return toCommandError(err);
+    }
+  };
+  const name = served.host.name;
+  return [
+    bindHandler(Ping, async () => {
+      const started = performance.now();
+      const version = await drive((d) => d.ping());
+      return {
+        data: {
+          hostId: served.host.id,
+          agentInstanceId: served.agentInstanceId,
+          platform: served.host.platform,
+          programsVersion: version,
+          roundTripMs: performance.now() - started,
+        },
+        details: `${name} answers (programs ${version})`,
+      };
+    }),
+    bindHandler(SetupBridge, async (req) => {
+      const data = await drive((d) => d.setupBridge(req));
+      return {
+        data,
+        details: `bridge ${data.bridge} of network ${req.networkId} ${data.created ? "created" : "present"} on ${name}`,
+      };
+    }),
+    bindHandler(DestroyBridge, async (req) => {
+      const data = await drive((d) => d.destroyBridge(req));
+      return {
+        data,
+        details: data.destroyed
+          ? `bridge ${data.bridge} removed from ${name}`
+          : `no bridge of ${req.networkId} on ${name}`,
+      };
+    }),
+    bindHandler(ApplyTunnels, async (req) => {
+      const data = await drive((d) => d.applyTunnels(req));
+      return {
+        data,
+        details: `${data.tunnels.length} tunnels on ${data.bridge} of ${name} (${data.added.length} added, ${data.removed.length} removed)`,
+      };
+    }),
+    bindHandler(FetchInterface, async (req) => {
+      const data = await drive((d) => d.fetchInterface(req.label));
+      return { data, details: `tunnel endpoint of ${name} is ${data.ip} on ${data.device}` };
+    }),
+    bindHandler(PlugVif, async (req) => {
+      const data = await drive((d) => d.plugVif(req));
+      return { data, details: `${data.port} plugged into ${data.bridge} on ${name}` };
+    }),
+    bindHandler(UnplugVif, async (req) => {
+      const data = await drive((d) => d.unplugVif(req));
+      return {
+        data,
+        details: data.removed ? `${data.port} unplugged on ${name}` : `${data.port} was not plugged on ${name}`,
+      };
+    }),
+    bindHandler(GetOvsState, async (req) => {
+      const data = await drive((d) => d.ovsState(req));
+      return { data, details: `${data.bridges.length} bridges on ${name}` };
+    }),
+    bindHandler(ListVms, async () => {
+      const data = await drive((d) => d.listVms());
+      return { data, details: `${data.vms.length} VMs on ${name}` };
+    }),
+  ];
+};

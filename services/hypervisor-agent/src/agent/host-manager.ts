@@ -1,0 +1,199 @@
+import type { Subscription } from "@nats-io/transport-node";
+import { serveRequests, type EventPublisher } from "@sdn/bus";
+import { HostConnected, HostDisconnected, agentPrefix, type Host } from "@sdn/contracts";
+import type { Logger } from "@sdn/runtime";
+import type { AgentConfig } from "../config.js";
+import type { HostDriver } from "../drivers/driver.js";
+import { createDriver } from "../drivers/factory.js";
+import type { HostRegistry } from "../registry/host-registry.js";
+import type { HostStore, StoredHost } from "../registry/host-store.js";
+import { agentHandlers, type ServedHost } from "./agent-handlers.js";
+import type { HostLeases } from "./lease.js";
+import type { NatsConnection } from "@nats-io/transport-node";
+
+/** A host this replica serves: its driver, its subscription and what it last saw of it. */
+class Charge implements ServedHost {
+  sub: Subscription | undefined;
+  private current: HostDriver | undefined;
+  up: boolean | undefined;
+
+  constructor(
+    public stored: StoredHost,
+    readonly agentInstanceId: string,
+    private readonly make: (s: StoredHost) => HostDriver,
+    private readonly onState: (c: Charge, up: boolean, reason: string) => void,
+  ) {}
+
+  get host(): Host {
+    return this.stored.host;
+  }
+  driver(): HostDriver {
+    this.current ??= this.make(this.stored);
+    return this.current;
+  }
+  lost(reason: string): void {
+    this.onState(this, false, reason);
+  }
+  reached(): void {
+    this.onState(this, true, "");
+  }
+  async close(): Promise<void> {
+    this.sub?.unsubscribe();
+    this.sub = undefined;
+    const d = this.current;
+    this.current = undefined;
+    await d?.close().catch(() => undefined);
+  }
+}
+
+export interface HostManagerDeps {
+  nc: NatsConnection;
+  logger: Logger;
+  events: EventPublisher;
+  config: AgentConfig;
+  instanceId: string;
+  store: HostStore;
+  registry: HostRegistry;
+  leases: HostLeases;
+}
+
+/**
+ * Serves the agent commands of the hosts this replica holds the lease of. Every replica
+ * watches the registry and, every third of the lease, tries to take or renew each host's
+ * lease: only the holder subscribes to sdn.agent.<hostId>.*, so two replicas never drive
+ * one host. A replica that fails to renew drops the host at once; a removed host is
+ * dropped and logged out of. The holder checks its hosts periodically and reports
+ * HostConnected / HostDisconnected on changes.
+ */
+export class HostManager {
+  private readonly known = new Map<string, StoredHost>();
+  private readonly charges = new Map<string, Charge>();
+  private stopWatch: (() => void) | undefined;
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private checkTimer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(private readonly d: HostManagerDeps) {}
+
+  async start(): Promise<void> {
+    this.stopWatch = await this.d.store.watch(
+      (s) => {
+        this.known.set(s.host.id, s);
+        const c = this.charges.get(s.host.id);
+        if (c !== undefined) c.stored = s;
+        this.schedule();
+      },
+      (id) => {
+        this.known.delete(id);
+        this.schedule();
+      },
+    );
+    this.leaseTimer = setInterval(() => this.schedule(), Math.floor(this.d.config.SDN_AGENT_LEASE_MS / 3));
+    this.checkTimer = setInterval(() => void this.checkAll(), this.d.config.SDN_HOST_CHECK_INTERVAL_MS);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stopWatch?.();
+    clearInterval(this.leaseTimer);
+    clearInterval(this.checkTimer);
+    await this.ticking;
+    for (const id of [...this.charges.keys()]) await this.drop(id, true);
+  }
+
+  /** Host ids this replica serves now. */
+  served(): string[] {
+    return [...this.charges.keys()];
+  }
+
+  /** Runs lease work one pass at a time. */
+  private schedule(): void {
+    this.ticking = this.ticking
+      .then(() => this.tick())
+      .catch((err: unknown) => {
+        this.d.logger.warn({ err }, "host lease pass failed");
+      });
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    for (const id of [...this.charges.keys()]) {
+      if (!this.known.has(id)) await this.drop(id, true);
+    }
+    for (const [id, stored] of this.known) {
+      let held = false;
+      try {
+        held = await this.d.leases.acquire(id);
+      } catch (err) {
+        this.d.logger.warn({ err, hostId: id }, "cannot renew host lease");
+      }
+      if (held && !this.charges.has(id)) await this.take(stored);
+      if (!held && this.charges.has(id)) await this.drop(id, false);
+    }
+  }
+
+  private async take(stored: StoredHost): Promise<void> {
+    const id = stored.host.id;
+    const charge = new Charge(
+      stored,
+      this.d.instanceId,
+      (s) =>
+        createDriver(
+          {
+            host: s.host,
+            credentials: this.d.registry.credentialsOf(s),
+            ...(s.tlsCertificate === undefined ? {} : { tlsCertificate: s.tlsCertificate }),
+            ...(s.tlsInsecure === true ? { tlsInsecure: true } : {}),
+          },
+          this.d.config,
+          `sdn-hypervisor-agent/${this.d.instanceId}`,
+        ),
+      (c, up, reason) => void this.setState(c, up, reason),
+    );
+    charge.sub = serveRequests(this.d.nc, {
+      prefix: agentPrefix(id),
+      handlers: agentHandlers(charge),
+      logger: this.d.logger,
+    });
+    this.charges.set(id, charge);
+    this.d.logger.info({ hostId: id, host: stored.host.name }, "took charge of host");
+    void this.check(charge);
+  }
+
+  private async drop(id: string, release: boolean): Promise<void> {
+    const charge = this.charges.get(id);
+    this.charges.delete(id);
+    await charge?.close();
+    if (release) await this.d.leases.release(id).catch(() => undefined);
+    if (charge !== undefined) this.d.logger.info({ hostId: id }, "no longer in charge of host");
+  }
+
+  private async checkAll(): Promise<void> {
+    for (const c of this.charges.values()) await this.check(c);
+  }
+
+  /** Reaches the host through its programs and records whether it answers. */
+  private async check(c: Charge): Promise<void> {
+    try {
+      await c.driver().identify();
+      await c.driver().ping();
+      await this.setState(c, true, "");
+    } catch (err) {
+      await this.setState(c, false, (err as Error).message);
+    }
+  }
+
+  private async setState(c: Charge, up: boolean, reason: string): Promise<void> {
+    if (c.up === up || this.charges.get(c.host.id) !== c) return;
+    c.up = up;
+    const h = c.host;
+    await this.d.store.setState(h.id, up ? "Up" : "Disconnected").catch(() => undefined);
+    const base = { id: h.id, name: h.name, agentInstanceId: this.d.instanceId };
+    await (
+      up ? this.d.events.publish(HostConnected, base) : this.d.events.publish(HostDisconnected, { ...base, reason })
+    ).catch((err: unknown) => this.d.logger.warn({ err }, "cannot publish host state event"));
+    if (up) this.d.logger.info({ hostId: h.id }, "host connected");
+    else this.d.logger.warn({ hostId: h.id, reason }, "host disconnected");
+  }
+}

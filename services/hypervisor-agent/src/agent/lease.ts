@@ -1,0 +1,46 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import { JsonBucket } from "@sdn/bus";
+
+interface LeaseRecord {
+  owner: string;
+  expiresAt: number;
+}
+
+/**
+ * Which agent replica drives which host: a KV record per host, taken and renewed with
+ * compare-and-swap. A replica holds a host while it renews in time; a record not renewed
+ * by its expiry may be taken by another replica. The replicas' clocks must roughly agree
+ * (the expiry is wall-clock time; the margin is a third of the lease).
+ */
+export class HostLeases {
+  private constructor(
+    private readonly bucket: JsonBucket<LeaseRecord>,
+    readonly owner: string,
+    readonly ttlMs: number,
+  ) {}
+
+  static async open(nc: NatsConnection, owner: string, ttlMs: number): Promise<HostLeases> {
+    return new HostLeases(await JsonBucket.open<LeaseRecord>(nc, "sdn-host-leases"), owner, ttlMs);
+  }
+
+  /** Takes or renews the lease on `hostId`; true when this replica holds it afterwards. */
+  async acquire(hostId: string): Promise<boolean> {
+    const now = Date.now();
+    const after = await this.bucket.update(hostId, (cur) =>
+      cur === undefined || cur.owner === this.owner || cur.expiresAt <= now
+        ? { owner: this.owner, expiresAt: now + this.ttlMs }
+        : undefined,
+    );
+    return after?.owner === this.owner;
+  }
+
+  /** Gives the lease up at once, so another replica can take the host without waiting. */
+  async release(hostId: string): Promise<void> {
+    await this.bucket.update(hostId, (cur) => (cur?.owner === this.owner ? { ...cur, expiresAt: 0 } : undefined));
+  }
+
+  async holder(hostId: string): Promise<string | undefined> {
+    const cur = (await this.bucket.get(hostId))?.value;
+    return cur !== undefined && cur.expiresAt > Date.now() ? cur.owner : undefined;
+  }
+}

@@ -1,0 +1,40 @@
+import { BaseConfig } from "@sdn/runtime";
+import Type, { type Static } from "typebox";
+
+export const AgentConfig = Type.Object({
+  ...BaseConfig.properties,
+  SDN_SECRET_KEY: Type.Optional(
+    Type.String({
+      description:
+        "base64 of 32 random bytes encrypting host credentials at rest; default: a key generated in SDN_DATA_DIR",
+    }),
+  ),
+  SDN_HOST_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000, description: "Connecting to a host" }),
+  SDN_HOST_COMMAND_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    default: 30_000,
+    description: "One XAPI call or host program run",
+  }),
+  SDN_AGENT_LEASE_MS: Type.Integer({
+    minimum: 1_000,
+    default: 15_000,
+    description: "How long a replica's claim on a host lasts without renewal (renewed every third of it)",
+  }),
+  SDN_HOST_CHECK_INTERVAL_MS: Type.Integer({
+    minimum: 200,
+    default: 30_000,
+    description: "How often the replica in charge of a host checks that it answers",
+  }),
+  SDN_KVM_PROGRAM_DIR: Type.String({
+    pattern: "^/[A-Za-z0-9_./-]+$",
+    default: "/opt/sdn-agent",
+    description: "Where the KVM host programs are deployed on each host",
+  }),
+  SDN_SSH_MAX_SESSIONS: Type.Integer({
+    minimum: 1,
+    maximum: 64,
+    default: 8,
+    description: "Parallel SSH channels per host (below sshd's MaxSessions)",
+  }),
+});
+export type AgentConfig = Static<typeof AgentConfig>;

@@ -1,0 +1,77 @@
+import { CommandError, type ErrorCode } from "@sdn/contracts";
+
+/** Why a host could not be added or driven; shown to admins in details.reason. */
+export type HostFailureReason =
+  | "UNREACHABLE"
+  | "AUTHENTICATION_FAILED"
+  | "HOST_KEY_MISMATCH"
+  | "TLS_VERIFICATION_FAILED"
+  | "NOT_AN_OVS_HOST"
+  | "PROGRAMS_MISSING"
+  | "PROGRAMS_OUTDATED"
+  | "TUNNEL_INTERFACE_NOT_FOUND"
+  | "HOST_PROGRAM_FAILED";
+
+const CODE_OF: Record<HostFailureReason, ErrorCode> = {
+  UNREACHABLE: "UNAVAILABLE",
+  AUTHENTICATION_FAILED: "UNPROCESSABLE",
+  HOST_KEY_MISMATCH: "UNPROCESSABLE",
+  TLS_VERIFICATION_FAILED: "UNPROCESSABLE",
+  NOT_AN_OVS_HOST: "UNPROCESSABLE",
+  PROGRAMS_MISSING: "UNPROCESSABLE",
+  PROGRAMS_OUTDATED: "UNPROCESSABLE",
+  TUNNEL_INTERFACE_NOT_FOUND: "UNPROCESSABLE",
+  HOST_PROGRAM_FAILED: "UNPROCESSABLE",
+};
+
+/**
+ * A host-level failure of a driver. Messages are built by our code from what the host
+ * said (error codes, stderr of our programs) and never contain credentials.
+ */
+export class HostFailure extends Error {
+  override readonly name = "HostFailure";
+  constructor(
+    readonly reason: HostFailureReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  toCommandError(): CommandError {
+    return new CommandError(CODE_OF[this.reason], this.message, { reason: this.reason });
+  }
+}
+
+/** Maps host-program error codes (sdn_ovs.py HostError.code) to answer codes. */
+const PROGRAM_CODE: Record<string, ErrorCode> = {
+  BRIDGE_NOT_FOUND: "NOT_FOUND",
+  DEVICE_NOT_FOUND: "NOT_FOUND",
+  INTERFACE_NOT_FOUND: "NOT_FOUND",
+  BRIDGE_CONFLICT: "CONFLICT",
+  NOT_MANAGED: "CONFLICT",
+  INVALID_ARGUMENT: "INVALID_COMMAND",
+};
+
+/** A host program answered with an error (its own code, or XENAPI_PLUGIN_FAILURE). */
+export class HostProgramError extends Error {
+  override readonly name = "HostProgramError";
+  constructor(
+    readonly hostError: string,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  toCommandError(): CommandError {
+    return new CommandError(PROGRAM_CODE[this.hostError] ?? "UNPROCESSABLE", this.message, {
+      hostError: this.hostError,
+    });
+  }
+}
+
+/** Turns a driver error into the CommandError of an answer; anything else is rethrown. */
+export const toCommandError = (err: unknown): never => {
+  if (err instanceof HostFailure || err instanceof HostProgramError) throw err.toCommandError();
+  throw err;
+};

@@ -1,0 +1,39 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/** The host programs shipped with this service (services/hypervisor-agent/host). */
+export const HOST_PROGRAMS_DIR = fileURLToPath(new URL("../../host/", import.meta.url));
+
+/** The XAPI plugin's name in /etc/xapi.d/plugins, and the library it needs beside it. */
+export const XAPI_PLUGIN = "sdn-ovs";
+export const XAPI_PLUGIN_FILES = ["sdn-ovs", "sdn_ovs.py"] as const;
+
+/** The KVM script and its library, deployed over SFTP. */
+export const KVM_SCRIPT = "sdn-ovs-kvm";
+export const KVM_FILES = ["sdn-ovs-kvm", "sdn_ovs.py"] as const;
+
+/** The version the shipped programs declare (VERSION in sdn_ovs.py); hosts must run exactly it. */
+export const HOST_PROGRAMS_VERSION: string = (() => {
+  const source = readFileSync(new URL("sdn_ovs.py", `file://${HOST_PROGRAMS_DIR}`), "utf8");
+  const m = /^VERSION = "([^"]+)"$/m.exec(source);
+  if (m === null) throw new Error("sdn_ovs.py declares no VERSION");
+  return m[1] as string;
+})();
+
+export const readProgram = (file: string): Buffer => readFileSync(new URL(file, `file://${HOST_PROGRAMS_DIR}`));
+
+/** What every driver reports about a host once connected. */
+export interface HostFacts {
+  platform: { name: string; version: string; ovsVersion?: string };
+  programsVersion: string;
+  tunnelInterface: {
+    label?: string;
+    device: string;
+    ip: string;
+    netmask: string;
+    prefixLength: number;
+    mac?: string | null;
+  };
+  /** KVM: the host key seen (recorded when trusting on first contact). */
+  hostKeyFingerprint?: string;
+}

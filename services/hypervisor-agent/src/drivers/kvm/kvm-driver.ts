@@ -1,0 +1,147 @@
+import type { DestroyBridge, ListVms, RequestOf, ResponseOf, SetupBridge, TunnelInterface } from "@sdn/contracts";
+import { createHash } from "node:crypto";
+import { lookup } from "node:dns/promises";
+import { isIPv4 } from "node:net";
+import { ProgramDriver, type HostDriver } from "../driver.js";
+import { HostFailure, HostProgramError } from "../errors.js";
+import { HOST_PROGRAMS_VERSION, KVM_FILES, KVM_SCRIPT, readProgram, type HostFacts } from "../host-programs.js";
+import { SshConnection, type SshOptions } from "./ssh-connection.js";
+
+export interface KvmDriverOptions {
+  ssh: SshOptions;
+  /** Where the host programs live on the host (deployed there over SFTP). */
+  programDir: string;
+  tunnelNetworkLabel?: string;
+  commandTimeoutMs: number;
+  /** Deploy the programs on identify even when the host already runs this version. */
+  forceDeploy?: boolean;
+}
+
+/** A network's bridge on KVM hosts: stable, derived from the network id, 15 characters. */
+export const kvmBridgeName = (networkId: string): string =>
+  `sdn${createHash("sha1").update(networkId).digest("hex").slice(0, 12)}`;
+
+const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Drives a KVM host over SSH: the shared host programs run as `sdn-ovs-kvm <fn>` with JSON on stdin. */
+export class KvmDriver extends ProgramDriver implements HostDriver {
+  readonly ssh: SshConnection;
+  private facts: Promise<HostFacts> | undefined;
+
+  constructor(private readonly opts: KvmDriverOptions) {
+    super();
+    this.ssh = new SshConnection(opts.ssh);
+  }
+
+  identify(): Promise<HostFacts> {
+    this.facts ??= this.discover().catch((err: unknown) => {
+      this.facts = undefined;
+      throw err;
+    });
+    return this.facts;
+  }
+
+  private async discover(): Promise<HostFacts> {
+    let version = this.opts.forceDeploy === true ? undefined : await this.ping().catch(() => undefined);
+    if (version !== HOST_PROGRAMS_VERSION) {
+      await this.deploy();
+      version = await this.ping();
+    }
+    if (version !== HOST_PROGRAMS_VERSION) {
+      throw new HostFailure(
+        "PROGRAMS_OUTDATED",
+        `${this.opts.ssh.host} runs host programs ${version}, not ${HOST_PROGRAMS_VERSION}`,
+      );
+    }
+    const info = await this.run<{ ovsVersion: string; os: string; osVersion: string }>("host_info", {}).catch(
+      (err: unknown) => {
+        if (err instanceof HostProgramError && err.hostError === "NOT_AN_OVS_HOST") {
+          throw new HostFailure("NOT_AN_OVS_HOST", err.message);
+        }
+        throw err;
+      },
+    );
+    const tunnelInterface = await this.fetchInterface(this.opts.tunnelNetworkLabel).catch((err: unknown) => {
+      if (err instanceof HostProgramError) throw new HostFailure("TUNNEL_INTERFACE_NOT_FOUND", err.message);
+      throw err;
+    });
+    return {
+      platform: { name: info.os, version: info.osVersion, ovsVersion: info.ovsVersion },
+      programsVersion: version,
+      tunnelInterface,
+      ...(this.ssh.seenFingerprint === undefined ? {} : { hostKeyFingerprint: this.ssh.seenFingerprint }),
+    };
+  }
+
+  /** Copies the host programs into the program directory over SFTP. */
+  private async deploy(): Promise<void> {
+    const mk = await this.ssh.exec(`mkdir -p -- ${quote(this.opts.programDir)}`, "", this.opts.commandTimeoutMs);
+    if (mk.code !== 0) {
+      throw new HostFailure("HOST_PROGRAM_FAILED", `cannot create ${this.opts.programDir}: ${mk.stderr.trim()}`);
+    }
+    for (const file of KVM_FILES) {
+      await this.ssh.writeFile(
+        `${this.opts.programDir}/${file}`,
+        readProgram(file),
+        file === KVM_SCRIPT ? 0o755 : 0o644,
+      );
+    }
+  }
+
+  async fetchInterface(label?: string): Promise<TunnelInterface> {
+    const args = label !== undefined ? { label } : { address: await this.hostIp() };
+    return this.run("fetch_interface", args);
+  }
+
+  private async hostIp(): Promise<string> {
+    const host = this.opts.ssh.host;
+    return isIPv4(host) ? host : (await lookup(host, { family: 4 })).address;
+  }
+
+  setupBridge(req: RequestOf<typeof SetupBridge>): Promise<ResponseOf<typeof SetupBridge>> {
+    return this.run("setup_bridge", { bridge: kvmBridgeName(req.networkId), networkId: req.networkId });
+  }
+
+  destroyBridge(req: RequestOf<typeof DestroyBridge>): Promise<ResponseOf<typeof DestroyBridge>> {
+    return this.run("destroy_bridge", req);
+  }
+
+  listVms(): Promise<ResponseOf<typeof ListVms>> {
+    return this.run("list_vms", {});
+  }
+
+  async close(): Promise<void> {
+    this.facts = undefined;
+    this.ssh.close();
+  }
+
+  protected async run<T>(fn: string, args: object): Promise<T> {
+    const r = await this.ssh.exec(
+      `${quote(`${this.opts.programDir}/${KVM_SCRIPT}`)} ${fn}`,
+      JSON.stringify(args),
+      this.opts.commandTimeoutMs,
+    );
+    if (r.code === 126 || r.code === 127) {
+      throw new HostProgramError("PROGRAMS_MISSING", `${KVM_SCRIPT} is not installed in ${this.opts.programDir}`);
+    }
+    let answer: { ok?: boolean; result?: T; error?: { code?: string; message?: string } };
+    try {
+      answer = JSON.parse(r.stdout) as typeof answer;
+    } catch {
+      const detail = r.stderr.trim().split("\n").pop() ?? "";
+      throw new HostProgramError(
+        "BAD_OUTPUT",
+        `${KVM_SCRIPT} ${fn} exited with ${r.code ?? r.signal} and no answer: ${detail}`,
+      );
+    }
+    // The exit status and the answer must agree; either alone is not trusted.
+    if (answer.ok === true && r.code === 0) return answer.result as T;
+    if (answer.ok === false && r.code !== 0) {
+      throw new HostProgramError(answer.error?.code ?? "HOST_ERROR", answer.error?.message ?? `${fn} failed`);
+    }
+    throw new HostProgramError(
+      "BAD_OUTPUT",
+      `${KVM_SCRIPT} ${fn} answered ok=${String(answer.ok)} with exit status ${r.code}`,
+    );
+  }
+}

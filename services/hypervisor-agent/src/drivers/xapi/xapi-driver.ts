@@ -1,0 +1,313 @@
+import type { ListVms, RequestOf, ResponseOf, SetupBridge, DestroyBridge, TunnelInterface } from "@sdn/contracts";
+import { ProgramDriver, type HostDriver } from "../driver.js";
+import { HostFailure, HostProgramError } from "../errors.js";
+import { HOST_PROGRAMS_VERSION, XAPI_PLUGIN, type HostFacts } from "../host-programs.js";
+import { describePluginFailure } from "./plugin-failure.js";
+import { XapiClient, XapiError, XapiTransportError, type XapiClientOptions } from "./xapi-client.js";
+
+type Rec = Record<string, unknown>;
+const NULL_REF = "OpaqueRef:NULL";
+const NETWORK_TAG = "sdn-network-id";
+const DOM0_VIF_TAG = "sdn-dom0-vif";
+
+export interface XapiDriverOptions extends XapiClientOptions {
+  tunnelNetworkLabel?: string;
+}
+
+const bridgeOf = (network: Rec | undefined): string | null =>
+  typeof network?.["bridge"] === "string" && network["bridge"] !== "" ? network["bridge"] : null;
+
+const prefixOf = (netmask: string): number =>
+  netmask.split(".").reduce((n, octet) => n + (Number(octet) >>> 0).toString(2).replace(/0/g, "").length, 0);
+
+/**
+ * Drives a XenServer or XCP-ng host through XAPI: records for identity, networks, VIFs and
+ * PIFs, and host.call_plugin for everything done in Open vSwitch. The differences met by
+ * CloudStack are handled here: XCP-flavoured hosts have no product_version (platform_version
+ * is used), no network name-labels (the tunnel endpoint falls back to the interface holding
+ * the host's address), and must not get the dom0-VIF that makes XenServer build a bridge.
+ */
+export class XapiDriver extends ProgramDriver implements HostDriver {
+  private readonly client: XapiClient;
+  private facts: Promise<HostFacts> | undefined;
+  private hostRef: string | undefined;
+  private xcp = false;
+
+  constructor(private readonly opts: XapiDriverOptions) {
+    super();
+    this.client = new XapiClient(opts);
+  }
+
+  identify(): Promise<HostFacts> {
+    this.facts ??= this.discover().catch((err: unknown) => {
+      this.facts = undefined;
+      throw err;
+    });
+    return this.facts;
+  }
+
+  private async discover(): Promise<HostFacts> {
+    await this.xapi(() => this.client.login());
+    const hosts = await this.call<Record<string, Rec>>("host.get_all_records");
+    const entries = Object.entries(hosts);
+    const mine =
+      entries.find(([, h]) => h["address"] === this.opts.address) ??
+      entries.find(([, h]) => h["hostname"] === this.opts.address || h["name_label"] === this.opts.address) ??
+      (entries.length === 1 ? entries[0] : undefined);
+    if (mine === undefined) {
+      throw new HostFailure("UNREACHABLE", `the pool of ${this.opts.address} has no host with that address`);
+    }
+    this.hostRef = mine[0];
+    const sv = (mine[1]["software_version"] ?? {}) as Record<string, string>;
+    if (sv["network_backend"] !== "openvswitch") {
+      throw new HostFailure(
+        "NOT_AN_OVS_HOST",
+        `${this.opts.address} uses the '${sv["network_backend"] ?? "unknown"}' network backend, not openvswitch`,
+      );
+    }
+    // XCP-flavoured hosts omit the product_* keys.
+    this.xcp = sv["product_version"] === undefined;
+    const platform = {
+      name: sv["product_brand"] ?? sv["platform_name"] ?? "XAPI",
+      version: sv["product_version"] ?? sv["platform_version"] ?? "unknown",
+    };
+    const programsVersion = await this.ping().catch((err: unknown) => {
+      if (err instanceof HostProgramError && err.hostError === "XENAPI_MISSING_PLUGIN") {
+        throw new HostFailure(
+          "PROGRAMS_MISSING",
+          `XAPI plugin ${XAPI_PLUGIN} is not installed on ${this.opts.address}: copy services/hypervisor-agent/host/{sdn-ovs,sdn_ovs.py} to /etc/xapi.d/plugins`,
+        );
+      }
+      throw err;
+    });
+    if (programsVersion !== HOST_PROGRAMS_VERSION) {
+      throw new HostFailure(
+        "PROGRAMS_OUTDATED",
+        `XAPI plugin ${XAPI_PLUGIN} on ${this.opts.address} is version ${programsVersion}, this agent needs ${HOST_PROGRAMS_VERSION}`,
+      );
+    }
+    const info = await this.run<{ ovsVersion: string }>("host_info", {}).catch((err: unknown) => {
+      if (err instanceof HostProgramError && err.hostError === "NOT_AN_OVS_HOST") {
+        throw new HostFailure("NOT_AN_OVS_HOST", err.message);
+      }
+      throw err;
+    });
+    return {
+      platform: { ...platform, ovsVersion: info.ovsVersion },
+      programsVersion,
+      tunnelInterface: await this.fetchInterface(this.opts.tunnelNetworkLabel),
+    };
+  }
+
+  private async ref(): Promise<string> {
+    if (this.hostRef === undefined) await this.identify();
+    return this.hostRef as string;
+  }
+
+  async fetchInterface(label?: string): Promise<TunnelInterface> {
+    const hostRef = await this.ref();
+    const [pifs, networks, host] = await Promise.all([
+      this.call<Record<string, Rec>>("PIF.get_all_records"),
+      this.call<Record<string, Rec>>("network.get_all_records"),
+      this.call<Rec>("host.get_record", hostRef),
+    ]);
+    const own = Object.values(pifs).filter((p) => p["host"] === hostRef && typeof p["IP"] === "string" && p["IP"]);
+    let pif =
+      label === undefined ? undefined : own.find((p) => networks[p["network"] as string]?.["name_label"] === label);
+    if (pif === undefined && label !== undefined && !this.xcp) {
+      throw new HostFailure(
+        "TUNNEL_INTERFACE_NOT_FOUND",
+        `no network labelled '${label}' with an address on ${this.opts.address}`,
+      );
+    }
+    // XCP has no name-labels: the interface that carries the host's address is the endpoint.
+    pif ??= own.find((p) => p["IP"] === host["address"]) ?? own.find((p) => p["management"] === true);
+    if (pif === undefined) {
+      throw new HostFailure("TUNNEL_INTERFACE_NOT_FOUND", `no interface with an address on ${this.opts.address}`);
+    }
+    const network = networks[pif["network"] as string] ?? {};
+    const netmask = String(pif["netmask"]);
+    const foundLabel = network["name_label"];
+    return {
+      ...(typeof foundLabel === "string" && foundLabel !== "" ? { label: foundLabel } : {}),
+      device: String(network["bridge"] ?? pif["device"]),
+      ip: String(pif["IP"]),
+      netmask,
+      prefixLength: prefixOf(netmask),
+      mac: typeof pif["MAC"] === "string" && pif["MAC"] !== "" ? pif["MAC"] : null,
+    };
+  }
+
+  async setupBridge(req: RequestOf<typeof SetupBridge>): Promise<ResponseOf<typeof SetupBridge>> {
+    const hostRef = await this.ref();
+    let network = await this.findNetwork(req.networkId);
+    if (network === undefined) {
+      const ref = await this.call<string>("network.create", {
+        name_label: `sdn-${req.networkId}`,
+        name_description: "GRE overlay network of the SDN controller",
+        MTU: "1500",
+        other_config: { [NETWORK_TAG]: req.networkId, assume_network_is_shared: "true" },
+        tags: [],
+      });
+      network = [ref, await this.call<Rec>("network.get_record", ref)];
+    }
+    const [netRef, net] = network;
+    const plugged = !this.xcp && (await this.ensureDom0Vif(hostRef, netRef));
+    const result = await this.run<ResponseOf<typeof SetupBridge>>("setup_bridge", {
+      bridge: String(net["bridge"]),
+      networkId: req.networkId,
+    });
+    return { bridge: result.bridge, created: result.created || plugged };
+  }
+
+  /**
+   * XenServer builds a network's bridge on a host only once a VIF on it is plugged there:
+   * a VIF of the control domain does it. True when this call plugged it.
+   */
+  private async ensureDom0Vif(hostRef: string, netRef: string): Promise<boolean> {
+    const vms = await this.call<Record<string, Rec>>("VM.get_all_records");
+    const dom0 = Object.entries(vms).find(([, v]) => v["is_control_domain"] === true && v["resident_on"] === hostRef);
+    if (dom0 === undefined)
+      throw new HostProgramError("NO_CONTROL_DOMAIN", `no control domain on ${this.opts.address}`);
+    const vifs = await this.call<Record<string, Rec>>("VIF.get_all_records");
+    const existing = Object.entries(vifs).find(
+      ([, v]) =>
+        v["VM"] === dom0[0] && v["network"] === netRef && (v["other_config"] as Rec)?.[DOM0_VIF_TAG] === "true",
+    );
+    if (existing !== undefined && existing[1]["currently_attached"] === true) return false;
+    let vifRef = existing?.[0];
+    if (vifRef === undefined) {
+      const [device] = await this.call<string[]>("VM.get_allowed_VIF_devices", dom0[0]);
+      if (device === undefined) throw new HostProgramError("NO_VIF_DEVICE", "the control domain has no free VIF slot");
+      vifRef = await this.call<string>("VIF.create", {
+        device,
+        network: netRef,
+        VM: dom0[0],
+        MAC: "",
+        MTU: "1500",
+        other_config: { [DOM0_VIF_TAG]: "true" },
+        qos_algorithm_type: "",
+        qos_algorithm_params: {},
+      });
+    }
+    await this.call("VIF.plug", vifRef);
+    return true;
+  }
+
+  async destroyBridge(req: RequestOf<typeof DestroyBridge>): Promise<ResponseOf<typeof DestroyBridge>> {
+    const hostRef = await this.ref();
+    const result = await this.run<ResponseOf<typeof DestroyBridge>>("destroy_bridge", req);
+    const network = await this.findNetwork(req.networkId);
+    if (network === undefined) return result;
+    const [netRef, net] = network;
+    const vifs = await this.call<Record<string, Rec>>("VIF.get_all_records");
+    const vms = await this.call<Record<string, Rec>>("VM.get_all_records");
+    for (const [ref, v] of Object.entries(vifs)) {
+      const vm = vms[v["VM"] as string];
+      if (v["network"] !== netRef || vm?.["resident_on"] !== hostRef || vm["is_control_domain"] !== true) continue;
+      if (v["currently_attached"] === true) await this.call("VIF.unplug", ref);
+      await this.call("VIF.destroy", ref);
+    }
+    // The network is pool-wide: it goes once no host uses it any more.
+    if ((await this.call<string[]>("network.get_VIFs", netRef)).length === 0) {
+      await this.call("network.destroy", netRef);
+    }
+    return { bridge: result.bridge ?? String(net["bridge"]), destroyed: result.destroyed };
+  }
+
+  async listVms(): Promise<ResponseOf<typeof ListVms>> {
+    const hostRef = await this.ref();
+    const [vms, vifs, networks] = await Promise.all([
+      this.call<Record<string, Rec>>("VM.get_all_records"),
+      this.call<Record<string, Rec>>("VIF.get_all_records"),
+      this.call<Record<string, Rec>>("network.get_all_records"),
+    ]);
+    const guests = Object.entries(vms).filter(
+      ([, v]) =>
+        v["is_a_template"] !== true &&
+        v["is_control_domain"] !== true &&
+        v["is_a_snapshot"] !== true &&
+        v["resident_on"] === hostRef,
+    );
+    return {
+      vms: guests.map(([ref, v]) => ({
+        id: String(v["uuid"]),
+        name: String(v["name_label"]),
+        powerState: String(v["power_state"]),
+        nics: Object.values(vifs)
+          .filter((n) => n["VM"] === ref)
+          .map((n) => ({
+            // The port Xen creates in dom0 for the VIF: vif<domid>.<device>.
+            device: `vif${String(v["domid"])}.${String(n["device"])}`,
+            mac: typeof n["MAC"] === "string" ? n["MAC"] : null,
+            bridge: n["network"] === NULL_REF ? null : bridgeOf(networks[n["network"] as string]),
+          })),
+      })),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.facts = undefined;
+    await this.client.logout();
+  }
+
+  private async findNetwork(networkId: string): Promise<[string, Rec] | undefined> {
+    const networks = await this.call<Record<string, Rec>>("network.get_all_records");
+    return Object.entries(networks).find(([, n]) => (n["other_config"] as Rec)?.[NETWORK_TAG] === networkId);
+  }
+
+  protected async run<T>(fn: string, args: object): Promise<T> {
+    const hostRef = await this.ref();
+    try {
+      const value = await this.client.call<string>("host.call_plugin", hostRef, XAPI_PLUGIN, fn, {
+        args: JSON.stringify(args),
+      });
+      return JSON.parse(value) as T;
+    } catch (err) {
+      if (err instanceof XapiError && err.code === "SDN_HOST_ERROR") {
+        throw new HostProgramError(err.params[0] ?? "HOST_ERROR", err.params[1] ?? "the host program failed");
+      }
+      if (err instanceof XapiError && err.code === "XENAPI_PLUGIN_FAILURE") {
+        throw new HostProgramError("XENAPI_PLUGIN_FAILURE", describePluginFailure(XAPI_PLUGIN, fn, err.params));
+      }
+      if (err instanceof XapiError && err.code === "XENAPI_MISSING_PLUGIN") {
+        throw new HostProgramError("XENAPI_MISSING_PLUGIN", `XAPI plugin ${XAPI_PLUGIN} is missing on the host`);
+      }
+      return this.translate(err);
+    }
+  }
+
+  private async call<T>(method: string, ...params: unknown[]): Promise<T> {
+    return this.xapi(() => this.client.call<T>(method, ...params), method);
+  }
+
+  private async xapi<T>(fn: () => Promise<T>, method = "session.login_with_password"): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      return this.translate(err, method);
+    }
+  }
+
+  private translate(err: unknown, method?: string): never {
+    const where = `${this.opts.address}:${this.opts.port}`;
+    if (err instanceof XapiTransportError) {
+      if (err.tls)
+        throw new HostFailure("TLS_VERIFICATION_FAILED", `TLS verification of ${where} failed: ${err.message}`);
+      throw new HostFailure("UNREACHABLE", `cannot reach XAPI at ${err.message}`);
+    }
+    if (err instanceof XapiError) {
+      if (err.code === "SESSION_AUTHENTICATION_FAILED") {
+        throw new HostFailure(
+          "AUTHENTICATION_FAILED",
+          `XAPI at ${where} refused the credentials of '${this.opts.username}'`,
+        );
+      }
+      if (err.code === "HOST_OFFLINE" || err.code === "HOST_STILL_BOOTING") {
+        throw new HostFailure("UNREACHABLE", `XAPI says the host is not available: ${err.message}`);
+      }
+      throw new HostProgramError(err.code, `XAPI refused ${method ?? "the call"}: ${err.message}`);
+    }
+    throw err;
+  }
+}

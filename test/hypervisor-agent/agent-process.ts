@@ -1,0 +1,51 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const repoRoot = resolve(fileURLToPath(new URL(".", import.meta.url)), "../..");
+
+/**
+ * The hypervisor-agent run as its own process from its sources, the way `npm start` runs
+ * it, with every line it logs kept (tests look for secrets in them).
+ */
+export class AgentProcess {
+  output = "";
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly dataDir: string,
+  ) {}
+
+  static start(env: Record<string, string>): AgentProcess {
+    const dataDir = mkdtempSync(join(tmpdir(), "sdn-agent-"));
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "--conditions=sdn-source", "services/hypervisor-agent/src/main.ts"],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, SDN_DATA_DIR: dataDir, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    const agent = new AgentProcess(child, dataDir);
+    child.stdout?.on("data", (d: Buffer) => (agent.output += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (agent.output += d.toString()));
+    return agent;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Stops it gracefully (SIGTERM) and waits for it to exit. */
+  async stop(): Promise<void> {
+    if (this.running) {
+      await new Promise<void>((r) => {
+        this.child.once("exit", () => r());
+        this.child.kill("SIGTERM");
+      });
+    }
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}

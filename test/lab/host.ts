@@ -1,0 +1,149 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { exec, execQuiet, inNetns, type ExecResult } from "./exec.js";
+import { LabVm } from "./vm.js";
+
+/** The PATH of a plain host: programs on lab hosts must not see this machine's extras. */
+export const HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+export type LabHypervisor = "kvm" | "xenserver" | "xcp-ng";
+
+/** Where a host sits on the lab's underlay. */
+export interface HostPlacement {
+  ns: string;
+  dir: string;
+  address: string;
+  prefixLength: number;
+}
+
+/**
+ * A hypervisor host: a network namespace with its own ovsdb-server and ovs-vswitchd
+ * (userspace datapath, OVS_RUNDIR of its own) and the underlay port `eth0` inside the OVS
+ * bridge `br-phy`, which holds the host's address (where userspace GRE needs it).
+ */
+export class LabHost {
+  readonly rundir: string;
+  private vmCount = 0;
+
+  constructor(
+    readonly name: string,
+    readonly hypervisor: LabHypervisor,
+    readonly placement: HostPlacement,
+  ) {
+    this.rundir = join(placement.dir, "run");
+  }
+
+  get ns(): string {
+    return this.placement.ns;
+  }
+  get dir(): string {
+    return this.placement.dir;
+  }
+  /** The host's address on the underlay: management and tunnel endpoint. */
+  get address(): string {
+    return this.placement.address;
+  }
+  /** The interface that holds the address (the tunnel endpoint). */
+  get tunnelDevice(): string {
+    return "br-phy";
+  }
+
+  /** argv that runs `argv` in this host's namespace with its OVS_RUNDIR. */
+  argv(argv: readonly string[]): string[] {
+    return inNetns(this.ns, ["env", `OVS_RUNDIR=${this.rundir}`, `PATH=${HOST_PATH}`, ...argv]);
+  }
+
+  exec(argv: readonly string[], input?: string): Promise<ExecResult> {
+    return execQuiet(this.argv(argv), input);
+  }
+
+  /** ovs-vsctl against this host's database; throws on failure. */
+  vsctl(...args: string[]): Promise<string> {
+    return exec(this.argv(["ovs-vsctl", "--timeout=10", ...args]));
+  }
+
+  /** Starts the host's Open vSwitch and puts its underlay port and address on br-phy. */
+  async startOvs(): Promise<void> {
+    mkdirSync(this.rundir, { recursive: true });
+    const db = join(this.dir, "conf.db");
+    await exec(["ovsdb-tool", "create", db, "/usr/share/openvswitch/vswitch.ovsschema"]);
+    await this.startOvsDaemons();
+    await this.vsctl("--no-wait", "init");
+    await this.vsctl(
+      "--",
+      "add-br",
+      "br-phy",
+      "--",
+      "set",
+      "Bridge",
+      "br-phy",
+      "datapath_type=netdev",
+      "--",
+      "add-port",
+      "br-phy",
+      "eth0",
+    );
+    await exec(["ip", "-n", this.ns, "addr", "add", `${this.address}/${this.placement.prefixLength}`, "dev", "br-phy"]);
+    await exec(["ip", "-n", this.ns, "link", "set", "br-phy", "up"]);
+  }
+
+  /** (Re)starts ovsdb-server and ovs-vswitchd on the existing database. */
+  async startOvsDaemons(): Promise<void> {
+    const db = join(this.dir, "conf.db");
+    const common = (daemon: string) => [
+      `--pidfile=${join(this.rundir, `${daemon}.pid`)}`,
+      `--unixctl=${join(this.rundir, `${daemon}.ctl`)}`,
+      `--log-file=${join(this.dir, `${daemon}.log`)}`,
+      "--detach",
+      "--no-chdir",
+    ];
+    await exec(
+      this.argv(["ovsdb-server", db, `--remote=punix:${join(this.rundir, "db.sock")}`, ...common("ovsdb-server")]),
+    );
+    await exec(this.argv(["ovs-vswitchd", `unix:${join(this.rundir, "db.sock")}`, ...common("ovs-vswitchd")]));
+  }
+
+  /** Stops this host's ovsdb-server (to make the host's OVS fail). */
+  async stopOvsdb(): Promise<void> {
+    await exec(this.argv(["ovs-appctl", "-t", join(this.rundir, "ovsdb-server.ctl"), "exit"]));
+  }
+
+  /** The device name the hypervisor gives a VM's port; Xen names it after the domain id. */
+  protected vmDeviceName(index: number, domid?: string): string {
+    return domid === undefined ? `vnet${index}` : `vif${domid}.0`;
+  }
+
+  /** Registers the VM with the host's toolstack, if it has one (XAPI). */
+  protected async registerVm(_name: string, _mac: string): Promise<{ domid: string; uuid: string } | undefined> {
+    return undefined;
+  }
+
+  /**
+   * Creates a VM namespace wired to this host: its eth0 (address `cidr`) is a veth whose
+   * peer is the VM's port in the host namespace, not yet on any bridge (PlugVif does that).
+   */
+  async addVm(name: string, cidr: string, mac = randomMac()): Promise<LabVm> {
+    const index = this.vmCount++;
+    const registered = await this.registerVm(name, mac);
+    const device = this.vmDeviceName(index, registered?.domid);
+    const ns = `${this.ns}-vm${index}`;
+    await exec(["ip", "netns", "add", ns]);
+    await exec(["ip", "-n", this.ns, "link", "add", device, "type", "veth", "peer", "name", "eth0", "netns", ns]);
+    await exec(["ip", "-n", ns, "link", "set", "eth0", "address", mac]);
+    await exec(["ip", "-n", ns, "addr", "add", cidr, "dev", "eth0"]);
+    for (const [where, dev] of [
+      [ns, "lo"],
+      [ns, "eth0"],
+      [this.ns, device],
+    ] as const) {
+      await exec(["ip", "-n", where, "link", "set", dev, "up"]);
+    }
+    // The userspace datapath reads frames raw: they must carry complete checksums.
+    await exec(inNetns(ns, ["ethtool", "-K", "eth0", "tx", "off"]));
+    return new LabVm(name, ns, device, mac, cidr, registered?.uuid);
+  }
+}
+
+export const randomMac = (): string =>
+  ["02", ...Array.from(randomBytes(5), (b) => b.toString(16).padStart(2, "0"))].join(":");

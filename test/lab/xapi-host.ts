@@ -1,0 +1,152 @@
+import { spawn } from "node:child_process";
+import { request } from "node:https";
+import { copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { waitFor } from "@sdn/testkit";
+import { exec } from "./exec.js";
+import { LabHost, type HostPlacement } from "./host.js";
+import type { XapiEmulatorConfig, XapiFlavour } from "./xapi/server.js";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const repoRoot = resolve(here, "../..");
+/** The host programs shipped by the agent; the lab installs them as an operator would. */
+export const HOST_PROGRAMS_DIR = join(repoRoot, "services/hypervisor-agent/host");
+
+export interface XapiHostOptions {
+  flavour: XapiFlavour;
+  password?: string;
+  badPasswordDelayMs?: number;
+  networkBackend?: "openvswitch" | "bridge";
+  /** Leave the plugin directory empty. */
+  withoutPlugin?: boolean;
+}
+
+/**
+ * A XenServer or XCP-ng host: OVS plus the XAPI emulator, run in the host's namespace on
+ * https://<address>:443 with a self-signed certificate, executing the plugins of its own
+ * plugin directory (XAPI's /etc/xapi.d/plugins).
+ */
+export class XapiLabHost extends LabHost {
+  readonly username = "root";
+  readonly password: string;
+  readonly pluginDir: string;
+  caCertificate = "";
+  readonly port = 443;
+
+  constructor(
+    name: string,
+    placement: HostPlacement,
+    readonly options: XapiHostOptions,
+  ) {
+    super(name, options.flavour, placement);
+    this.password = options.password ?? `pw-${Math.random().toString(36).slice(2)}`;
+    this.pluginDir = join(placement.dir, "xapi.d", "plugins");
+  }
+
+  get url(): string {
+    return `https://${this.address}:${this.port}/`;
+  }
+
+  /** The name-label of the management network (XenServer only: XCP-flavoured hosts have none). */
+  get tunnelNetworkLabel(): string {
+    return "Pool-wide network associated with eth0";
+  }
+
+  /** Copies the agent's XAPI plugin and its library into the plugin directory. */
+  installPlugin(): void {
+    mkdirSync(this.pluginDir, { recursive: true });
+    for (const f of ["sdn-ovs", "sdn_ovs.py"]) copyFileSync(join(HOST_PROGRAMS_DIR, f), join(this.pluginDir, f));
+  }
+
+  async startXapi(): Promise<void> {
+    mkdirSync(this.pluginDir, { recursive: true });
+    if (this.options.withoutPlugin !== true) this.installPlugin();
+    const key = join(this.dir, "xapi-key.pem");
+    const cert = join(this.dir, "xapi-cert.pem");
+    await exec([
+      "openssl",
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      `/CN=${this.name}`,
+      "-addext",
+      `subjectAltName=IP:${this.address}`,
+      "-keyout",
+      key,
+      "-out",
+      cert,
+    ]);
+    this.caCertificate = readFileSync(cert, "utf8");
+    const mac = (await exec(["ip", "-n", this.ns, "-j", "link", "show", "br-phy"])).match(
+      /"address":"([0-9a-f:]{17})"/,
+    )?.[1];
+    const config: XapiEmulatorConfig = {
+      flavour: this.options.flavour,
+      listen: { host: this.address, port: this.port },
+      tls: { cert: this.caCertificate, key: readFileSync(key, "utf8") },
+      username: this.username,
+      password: this.password,
+      badPasswordDelayMs: this.options.badPasswordDelayMs ?? 200,
+      pluginsDir: this.pluginDir,
+      hostname: this.name,
+      address: this.address,
+      pif: { device: "eth0", bridge: "br-phy", netmask: prefixToNetmask(this.placement.prefixLength), mac: mac ?? "" },
+      ...(this.options.networkBackend === undefined ? {} : { networkBackend: this.options.networkBackend }),
+      vsctl: ["ovs-vsctl", "--timeout=10"],
+    };
+    const configFile = join(this.dir, "xapi.json");
+    writeFileSync(configFile, JSON.stringify(config), { mode: 0o600 });
+    const log = join(this.dir, "xapi.log");
+    const out = openSync(log, "a");
+    const child = spawn(
+      "ip",
+      this.argv([process.execPath, "--import", "tsx", join(here, "xapi", "main.ts"), configFile]).slice(1),
+      { cwd: repoRoot, stdio: ["ignore", out, out], detached: true },
+    );
+    child.unref();
+    await waitFor(
+      `XAPI emulator of ${this.name}`,
+      () => {
+        const text = readFileSync(log, "utf8");
+        if (child.exitCode !== null) throw new Error(`XAPI emulator exited: ${text}`);
+        return text.includes("listening on") ? true : undefined;
+      },
+      20_000,
+    );
+  }
+
+  /** Lab-only: registers a running guest with its VIF, as VM.start would. */
+  protected override async registerVm(name: string, mac: string): Promise<{ domid: string; uuid: string }> {
+    return (await this.lab("/lab/vms", { name, vifs: [{ device: "0", mac }] })) as { domid: string; uuid: string };
+  }
+
+  /** Lab-only: invalidates every XAPI session, as a toolstack restart does. */
+  async expireSessions(): Promise<void> {
+    await this.lab("/lab/expire-sessions", {});
+  }
+
+  private lab(path: string, body: unknown): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const req = request(new URL(path, this.url), { method: "POST", ca: this.caCertificate }, (res) => {
+        let text = "";
+        res.setEncoding("utf8").on("data", (d: string) => (text += d));
+        res.on("end", () => resolve(JSON.parse(text || "null") as unknown));
+      });
+      req.on("error", reject);
+      req.end(JSON.stringify(body));
+    });
+  }
+}
+
+const prefixToNetmask = (prefix: number): string => {
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return [mask >>> 24, (mask >>> 16) & 0xff, (mask >>> 8) & 0xff, mask & 0xff].join(".");
+};
