@@ -63,6 +63,8 @@ export const runMutation = async <T>(
   request: MutationRequest,
   flags: MutationFlags,
   show: (result: T) => void,
+  /** What to say when the API answers without a body (204). */
+  done = "done",
 ): Promise<void> => {
   const key = flags.idempotencyKey ?? randomUUID();
   const watcher =
@@ -75,7 +77,7 @@ export const runMutation = async <T>(
       headers: { "idempotency-key": key },
       retry: true,
     });
-    if (res.status !== 202) return showResult(s, res.body as T, show);
+    if (res.status !== 202) return showResult(s, res.body as T, show, done);
     const accepted = res.body as JobAccepted;
     if (watcher === undefined) {
       s.out.result(accepted, (a) =>
@@ -89,7 +91,7 @@ export const runMutation = async <T>(
     }
     const job = await watcher.follow(accepted.jobId, flags.timeout);
     if (job.status === "failed") throw jobError(job);
-    showResult(s, job.result as T, show);
+    showResult(s, job.result as T, show, done);
   } finally {
     watcher?.close();
   }
@@ -102,7 +104,7 @@ export const jobError = (job: Job): ApiError => {
   return new ApiError(status, error.code, error.message, error.details);
 };
 
-const showResult = <T>(s: Session, result: T, show: (result: T) => void): void => {
-  if (result === undefined) s.out.notice("done");
+const showResult = <T>(s: Session, result: T, show: (result: T) => void, done: string): void => {
+  if (result === undefined) s.out.notice(done);
   else s.out.result(result, show);
 };

@@ -1,6 +1,7 @@
 import { accountsCommands } from "./accounts.js";
 import { eventsCommands } from "./events.js";
 import { healthCommands } from "./health.js";
+import { hostsCommands } from "./hosts.js";
 import { jobsCommands } from "./jobs.js";
 import { loginCommands } from "./login.js";
 import { networksCommands } from "./networks.js";
@@ -16,6 +17,7 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   healthCommands,
   accountsCommands,
   tokensCommands,
+  hostsCommands,
   networksCommands,
   publicIpsCommands,
   publicIpRangesCommands,
