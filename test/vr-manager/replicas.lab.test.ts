@@ -1,4 +1,5 @@
-import { FirewallRuleCommands, GetRouter } from "@sdn/contracts";
+import { AcquirePublicIp, FirewallRuleCommands, GetRouter, ReleasePublicIp } from "@sdn/contracts";
+import { waitFor } from "@sdn/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RouterFixture } from "./router-fixture.js";
 
@@ -52,5 +53,17 @@ describe("vr-manager replicas", () => {
     expect(applied.length).toBeGreaterThan(1);
     expect([...applied].sort((a, b) => a - b)).toEqual(applied);
     expect(new Set(applied).size).toBe(applied.length);
+  });
+
+  it("put a public IP on the router as soon as the network acquires it, and take it away on release", async () => {
+    const admin = { role: "admin" as const };
+    const onRouter = async (ip: string) =>
+      (await fx.router.exec(["ip", "-4", "-br", "addr", "show", "eth1"])).stdout.includes(`${ip}/24`);
+    // The periodic check runs once a minute here: the guru's event is what brings it.
+    const extra = await fx.send(AcquirePublicIp, { networkId: fx.network.id }, admin);
+    await waitFor("the new address on the router", async () => ((await onRouter(extra.ip)) ? true : undefined), 5000);
+    expect(await onRouter(fx.publicIp.ip)).toBe(true);
+    await fx.send(ReleasePublicIp, { publicIpId: extra.id }, admin);
+    await waitFor("the address gone", async () => (!(await onRouter(extra.ip)) ? true : undefined), 5000);
   });
 });

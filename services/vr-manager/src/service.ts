@@ -1,4 +1,5 @@
 import { packageVersion, RunLevel, type ServiceContext, type ServiceSpec } from "@sdn/runtime";
+import { PublicIpWatch } from "./apply/public-ip-watch.js";
 import { Pusher } from "./apply/pusher.js";
 import { PushLock } from "./apply/push-lock.js";
 import { VrConfig } from "./config.js";
@@ -21,6 +22,7 @@ class VrManager {
   private secrets: SecretBox | undefined;
   private channels: Channels | undefined;
   private watch: RouterWatch | undefined;
+  private publicIps: PublicIpWatch | undefined;
 
   constructor(private readonly ctx: Ctx) {}
 
@@ -59,6 +61,7 @@ class VrManager {
             lockWaitMs: c.SDN_VR_LOCK_MS,
           });
           this.watch = new RouterWatch(store, pusher, this.ctx.logger, c.SDN_VR_CHECK_INTERVAL_MS);
+          this.publicIps = new PublicIpWatch(this.ctx.nc, pusher, this.ctx.logger);
           this.parts = {
             registry: new RouterRegistry(store, guru, pusher, this.ctx.events),
             rules: new RuleManager(store, guru, pusher),
@@ -70,8 +73,14 @@ class VrManager {
       {
         name: "router-watch",
         runLevel: RunLevel.Component,
-        start: () => this.watch?.start(),
-        stop: () => this.watch?.stop(),
+        start: () => {
+          this.watch?.start();
+          this.publicIps?.start();
+        },
+        stop: async () => {
+          await this.publicIps?.stop();
+          await this.watch?.stop();
+        },
       },
     ];
   }

@@ -78,10 +78,11 @@ export class Pusher {
   }
 
   /**
-   * The periodic check of one router: when it was unreachable, or runs something else than
-   * it was last given (rebooted, re-imaged, changed by hand), or the desired configuration
-   * moved on without a push reaching it, it gets a push. Skips a router another replica
-   * is pushing to.
+   * The periodic check of one router. It asks the router what it runs (no push, no new
+   * generation): an unreachable router is only marked so; one that runs something else
+   * than it was last given (rebooted, re-imaged, changed by hand, its program gone), or
+   * whose desired configuration moved on without a push reaching it (it was down, a public
+   * IP came or went), gets a push. Skips a router another replica is pushing to.
    */
   check(routerId: string): Promise<PushOutcome | undefined> {
     return this.serialized(routerId, async () => {
@@ -91,31 +92,33 @@ export class Pusher {
         const stored = await this.d.store.routers.get(routerId);
         if (stored === undefined) return undefined;
         const router = stored.value;
+        const running = await this.d.program.state(this.d.channels.for(router)).catch((err: unknown) => {
+          if (err instanceof RouterFailure) return err;
+          throw err;
+        });
+        if (running instanceof RouterFailure && running.reason !== "PROGRAM_FAILED") {
+          this.forget(router.id);
+          const marked =
+            router.state === "Unreachable"
+              ? router
+              : await this.record(router.id, { state: "Unreachable", lastError: this.lastError(running) });
+          return { status: "unreachable", router: marked, failure: running };
+        }
         const config = await composeConfig(router, this.d.guru, this.d.store);
         const digest = digestOf(config);
-        if (router.state !== "Unreachable") {
-          const running = await this.d.program.state(this.d.channels.for(router)).catch((err: unknown) => {
-            this.d.channels.drop(router.id);
-            if (err instanceof RouterFailure) return err;
-            throw err;
-          });
-          if (running instanceof RouterFailure) {
-            return {
-              status: "unreachable",
-              router: await this.record(router.id, { state: "Unreachable", lastError: this.lastError(running) }),
-              failure: running,
-            };
-          }
-          const runsIt = running.hash === router.appliedHash && running.generation === router.appliedGeneration;
-          if (runsIt && digest === router.pushedDigest) {
-            return {
-              status: "applied",
-              // It runs what is desired (e.g. a refused change was undone): it is fine again.
-              router: router.state === "Applied" ? router : await this.record(router.id, { state: "Applied" }, true),
-            };
-          }
-          if (runsIt && router.state === "Failed" && digest === router.refusedDigest) return undefined;
+        if (running instanceof RouterFailure) {
+          this.deployed.delete(router.id); // the program is missing or broken: the push deploys it
+          return await this.pushLocked(router, config);
         }
+        const runsIt = running.hash === router.appliedHash && running.generation === router.appliedGeneration;
+        if (runsIt && digest === router.pushedDigest) {
+          return {
+            status: "applied",
+            // It runs what is desired (it is back, or a refused change was undone): it is fine.
+            router: router.state === "Applied" ? router : await this.record(router.id, { state: "Applied" }, true),
+          };
+        }
+        if (runsIt && router.state === "Failed" && digest === router.refusedDigest) return undefined;
         return await this.pushLocked(router, config);
       } finally {
         await this.d.lock.release(routerId, revision);
