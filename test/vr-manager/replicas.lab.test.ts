@@ -1,4 +1,5 @@
-import { AcquirePublicIp, FirewallRuleCommands, GetRouter, ReleasePublicIp } from "@sdn/contracts";
+import { AcquirePublicIp, FirewallRuleCommands, GetRouter, ReleasePublicIp, SyncRouter } from "@sdn/contracts";
+import { JsonBucket } from "@sdn/bus";
 import { waitFor } from "@sdn/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RouterFixture } from "./router-fixture.js";
@@ -65,5 +66,17 @@ describe("vr-manager replicas", () => {
     expect(await onRouter(fx.publicIp.ip)).toBe(true);
     await fx.send(ReleasePublicIp, { publicIpId: extra.id }, admin);
     await waitFor("the address gone", async () => (!(await onRouter(extra.ip)) ? true : undefined), 5000);
+  });
+
+  it("catch up with a router that runs a newer generation than their record says (a restored record)", async () => {
+    const admin = { role: "admin" as const };
+    const running = fx.router.savedState().generation;
+    const routers = await JsonBucket.open<{ generation: number }>(fx.nc, "sdn_vr_routers");
+    await routers.update(fx.registered.id, (r) => (r === undefined ? undefined : { ...r, generation: 0 }));
+    const synced = await fx.send(SyncRouter, { routerId: fx.registered.id }, admin);
+    expect(synced.state).toBe("Applied");
+    expect(synced.appliedGeneration).toBeGreaterThan(running);
+    expect(fx.router.savedState().generation).toBe(synced.appliedGeneration);
+    await waitFor("RulesFailed STALE_GENERATION", () => (failed.includes("STALE_GENERATION") ? true : undefined));
   });
 });
