@@ -42,6 +42,14 @@ export const remotesOf = (m: Membership, hostId: string): { ip: string; hostId: 
     .map(([id, h]) => ({ ip: h.ip, hostId: id }))
     .sort((a, b) => a.hostId.localeCompare(b.hostId));
 
+export type MembershipChange = (current: Membership | undefined) => Membership | null | undefined;
+
+interface QueuedChange {
+  change: MembershipChange;
+  resolve: (m: Membership | undefined) => void;
+  reject: (err: unknown) => void;
+}
+
 export interface MeshDeps {
   store: ElementStore;
   agents: AgentClient;
@@ -60,30 +68,74 @@ export interface MeshDeps {
 export class Mesh {
   private readonly passes = new Coalescer<MeshPass>((networkId) => this.pass(networkId));
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
+  private readonly changes = new Map<string, QueuedChange[]>();
   private stopped = false;
 
   constructor(private readonly d: MeshDeps) {}
 
   /**
    * Compare-and-swap on a network's membership. `change` returns the next value, undefined
-   * to leave it, or null to delete it; it may throw to refuse. Returns the value written
-   * (or found) and its revision.
+   * to leave it, or null to delete it; it may throw to refuse (only its caller sees that).
+   * Changes to one network queued in this replica meanwhile are written together in one
+   * compare-and-swap (a group commit), so many plugs at once do not fight over the revision.
    */
-  async change(
+  change(networkId: string, change: MembershipChange): Promise<Membership | undefined> {
+    let queue = this.changes.get(networkId);
+    const queued = new Promise<Membership | undefined>((resolve, reject) => {
+      if (queue === undefined) {
+        queue = [];
+        this.changes.set(networkId, queue);
+        void this.commit(networkId, queue);
+      }
+      queue.push({ change, resolve, reject });
+    });
+    return queued;
+  }
+
+  private async commit(networkId: string, queue: QueuedChange[]): Promise<void> {
+    // Let the changes of this tick join the batch.
+    await Promise.resolve();
+    while (queue.length > 0) {
+      const batch = queue.splice(0, queue.length);
+      try {
+        const outcome = await this.write(networkId, batch);
+        batch.forEach((q, i) => {
+          const o = outcome[i] as { error?: unknown };
+          if ("error" in o) q.reject(o.error);
+          else q.resolve((o as { value: Membership | undefined }).value);
+        });
+      } catch (err) {
+        for (const q of batch) q.reject(err);
+      }
+    }
+    this.changes.delete(networkId);
+  }
+
+  private async write(
     networkId: string,
-    change: (current: Membership | undefined) => Membership | null | undefined,
-  ): Promise<Membership | undefined> {
+    batch: QueuedChange[],
+  ): Promise<({ value: Membership | undefined } | { error: unknown })[]> {
     const bucket = this.d.store.memberships;
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const cur = await bucket.get(networkId);
-      const next = change(cur?.value);
-      if (next === undefined) return cur?.value;
+      let value: Membership | null | undefined = cur?.value;
+      const outcome = batch.map((q) => {
+        try {
+          const next = q.change(value ?? undefined);
+          if (next !== undefined) value = next;
+          return { value: value ?? undefined };
+        } catch (error) {
+          return { error };
+        }
+      });
       let won: boolean;
-      if (next === null) won = cur === undefined || (await bucket.tryDelete(networkId, cur.revision));
-      else if (cur === undefined) won = (await bucket.tryCreate(networkId, next)) !== undefined;
-      else won = (await bucket.tryUpdate(networkId, next, cur.revision)) !== undefined;
-      if (won) return next ?? undefined;
-      // Many writers on one network: spread the retries out a little.
+      if (value === (cur?.value ?? undefined)) won = true;
+      else if (value === null || value === undefined) {
+        won = cur === undefined || (await bucket.tryDelete(networkId, cur.revision));
+      } else if (cur === undefined) won = (await bucket.tryCreate(networkId, value)) !== undefined;
+      else won = (await bucket.tryUpdate(networkId, value, cur.revision)) !== undefined;
+      if (won) return outcome;
+      // Another replica wrote first: spread the retries out a little.
       if (attempt > 3) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, attempt * 2)));
     }
     throw new CommandError("CONFLICT", `the membership of network ${networkId} kept changing; retry the request`);
