@@ -1,4 +1,4 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 /**
  * Workspace packages export their TypeScript sources under the "sdn-source" condition (a
@@ -15,6 +15,8 @@ export default defineConfig({
   },
   test: {
     include: ["libs/*/src/**/*.test.ts", "services/*/src/**/*.test.ts", "test/**/*.test.ts"],
+    // The container suite needs an engine and images: `npm run test:containers` runs it.
+    exclude: [...configDefaults.exclude, "test/containers/**"],
     environment: "node",
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -39,6 +39,7 @@ export class CommandServer {
   private readonly byName: Map<string, BoundHandler>;
   private readonly slots: Semaphore;
   private readonly js: JetStreamClient;
+  private readonly ackWaitMs: number;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -47,6 +48,9 @@ export class CommandServer {
     this.byName = new Map(opts.handlers.map((h) => [h.definition.name, h]));
     this.slots = new Semaphore(opts.concurrency ?? 64);
     this.js = jetstream(nc);
+    // Short: a handler in progress extends it (working()), so it only bounds how long a
+    // command pulled by a replica that then stopped or died waits before another takes it.
+    this.ackWaitMs = opts.ackWaitMs ?? 10_000;
   }
 
   async start(): Promise<void> {
@@ -56,7 +60,7 @@ export class CommandServer {
       durable_name: durable,
       ack_policy: AckPolicy.Explicit,
       filter_subject: commandFilter(this.opts.service),
-      ack_wait: ms(this.opts.ackWaitMs ?? 30_000),
+      ack_wait: ms(this.ackWaitMs),
       max_deliver: this.opts.maxDeliver ?? 5,
       max_ack_pending: 4096,
     };
@@ -91,7 +95,7 @@ export class CommandServer {
     const commandName = m.subject.slice(commandFilter(this.opts.service).length - 1);
     const commandId = this.commandIdOf(m);
     const ctx = contextFromHeaders(m.headers, commandId, m.info.deliveryCount);
-    const heartbeat = setInterval(() => m.working(), Math.max(1_000, (this.opts.ackWaitMs ?? 30_000) / 3));
+    const heartbeat = setInterval(() => m.working(), Math.max(1_000, this.ackWaitMs / 3));
     try {
       await withConsumerSpan(
         `${commandName} process`,

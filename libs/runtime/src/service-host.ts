@@ -20,7 +20,7 @@ import {
 import { randomUUID } from "node:crypto";
 import type { Static, TObject, TProperties } from "typebox";
 import { BaseConfig, ConfigError, loadConfig } from "./config.js";
-import { ComponentContext, RunLevel, type Component } from "./lifecycle.js";
+import { ComponentContext, LifecycleError, RunLevel, type Component } from "./lifecycle.js";
 import { createLogger, type Logger } from "./logger.js";
 import { onShutdownSignal } from "./shutdown.js";
 import { setupTelemetry, type Telemetry } from "./telemetry.js";
@@ -173,8 +173,10 @@ export const runServiceMain = <P extends TProperties>(spec: ServiceSpec<P>): voi
   startService(spec).then(
     (running) => onShutdownSignal(() => running.stop(), running.context.logger),
     (err: unknown) => {
-      if (err instanceof ConfigError) {
-        process.stderr.write(`${spec.name}: ${err.message}\n`);
+      // A component may find a bad setting only when it configures (e.g. a range whose ends are swapped).
+      const config = err instanceof LifecycleError && err.cause instanceof ConfigError ? err.cause : err;
+      if (config instanceof ConfigError) {
+        process.stderr.write(`${spec.name}: ${config.message}\n`);
         process.exit(2);
       }
       process.stderr.write(`${spec.name}: failed to start: ${(err as Error).message}\n`);

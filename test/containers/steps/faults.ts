@@ -1,0 +1,122 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { CommandClient, JsonBucket } from "@sdn/bus";
+import { CheckHealth, COMMAND_SERVICES, STREAMS, type CommandServiceName } from "@sdn/contracts";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { collectAnswers, CommandStream } from "../command-stream.js";
+import type { Scenario } from "../scenario.js";
+import type { ContainerSystem } from "../system.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Faults under load. Commands go straight onto the bus from the test (as another system
+ * would publish them); the claim checked each time: every command JetStream accepted is
+ * answered, whatever happened to the service or to NATS meanwhile; and afterwards
+ * everything the scenario created reads back unchanged.
+ */
+export const faultSteps = (system: () => ContainerSystem, scenario: Scenario): void => {
+  let nc: NatsConnection;
+  let client: CommandClient;
+
+  beforeAll(async () => {
+    nc = await system().connectNats();
+    client = new CommandClient(nc);
+  });
+
+  afterAll(async () => {
+    await nc?.close();
+  });
+
+  /** Stops `service` mid-load, keeps publishing while it is down, starts it again. */
+  const restartUnderLoad = async (service: CommandServiceName, kill: boolean) => {
+    const def = CheckHealth[service];
+    const before = await client.send(def, {}, { timeoutMs: 10_000 });
+    if (!before.ok) throw new Error(`${service} did not answer before the fault: ${before.error.message}`);
+    const stream = new CommandStream(client, def, {}).start();
+    await sleep(1_000);
+    await system().stopService(service, { kill });
+    const downFrom = Date.now();
+    await sleep(1_500);
+    const downUntil = Date.now();
+    await system().startService(service);
+    await sleep(1_000);
+    const accepted = await stream.stop();
+
+    // Commands delivered to the old process but never acknowledged (killed, or sent to it as
+    // it closed its consumer) come back after the consumer's ack wait (30 s).
+    const answers = await collectAnswers(
+      client,
+      def,
+      accepted.map((c) => c.commandId),
+      90_000,
+    );
+    expect(stream.refused, "NATS refused commands while only the service was down").toBe(0);
+    const failed = [...answers.values()].filter((a) => !a.ok);
+    expect(failed, "answers with ok: false").toEqual([]);
+    const whileDown = accepted.filter((c) => c.acceptedAt > downFrom && c.acceptedAt < downUntil);
+    expect(whileDown.length, "commands accepted while the service was down").toBeGreaterThan(10);
+    // Answered by the process that started after the fault.
+    const answeredBy = whileDown.map(({ commandId }) => {
+      const answer = answers.get(commandId);
+      return answer?.ok ? answer.data.instanceId : "no answer";
+    });
+    expect(new Set(answeredBy).size).toBe(1);
+    expect(answeredBy[0]).not.toBe("no answer");
+    expect(answeredBy[0]).not.toBe(before.data.instanceId);
+    return accepted.length;
+  };
+
+  it("answers every accepted command when a service is stopped and started mid-load", async () => {
+    expect(await restartUnderLoad("vr-manager", false)).toBeGreaterThan(50);
+  });
+
+  it("answers every accepted command when a service is killed mid-load", async () => {
+    expect(await restartUnderLoad("ovs-element", true)).toBeGreaterThan(50);
+  });
+
+  it("keeps streams and KV across a NATS restart; services reconnect and answer every accepted command", async () => {
+    const def = CheckHealth["network-guru"];
+    const probe = await JsonBucket.open<{ writtenAt: string }>(nc, "SDN_IT_PROBE");
+    const written = { writtenAt: new Date().toISOString() };
+    await probe.update("probe", () => written);
+    const earlier = await client.send(def, {}, { timeoutMs: 10_000 });
+    const jsm = await jetstreamManager(nc);
+    const answersBefore = (await jsm.streams.info(STREAMS.answers.name)).state.messages;
+
+    const stream = new CommandStream(client, def, {}).start();
+    await sleep(500);
+    await system().restartNats();
+    await system().waitUntilReady(60_000);
+    await sleep(500);
+    const accepted = await stream.stop();
+
+    const answers = await collectAnswers(
+      client,
+      def,
+      accepted.map((c) => c.commandId),
+      60_000,
+    );
+    expect([...answers.values()].filter((a) => !a.ok)).toEqual([]);
+    expect((await probe.get("probe"))?.value).toEqual(written);
+    expect(await client.findAnswer(def, earlier.commandId)).toEqual(earlier);
+    const answersAfter = (await (await jetstreamManager(nc)).streams.info(STREAMS.answers.name)).state.messages;
+    expect(answersAfter).toBeGreaterThanOrEqual(answersBefore + accepted.length);
+    for (const service of COMMAND_SERVICES) {
+      expect((await system().api("POST", `/v1/services/${service}/health-checks`)).status, service).toBe(200);
+    }
+  });
+
+  it("still holds every account, token and network the scenario created", async () => {
+    for (const [name, { accountId, token }] of scenario.tenants) {
+      const res = await system().api("GET", `/v1/accounts/${accountId}`, { token });
+      expect(res.status, name).toBe(200);
+      expect(res.body).toMatchObject({ id: accountId, name });
+    }
+    for (const [key, { token, network }] of scenario.networks) {
+      const res = await system().api("GET", `/v1/networks/${String(network["id"])}`, { token });
+      expect(res.status, key).toBe(200);
+      expect(res.body, key).toEqual(network);
+    }
+  });
+};
