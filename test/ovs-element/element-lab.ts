@@ -1,6 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { CommandClient } from "@sdn/bus";
-import { CheckHealth, type Host, type NewHost, type Nic } from "@sdn/contracts";
+import { CheckHealth, type CommandServiceName, type Host, type NewHost, type Nic } from "@sdn/contracts";
 import { hypervisorAgentSpec } from "@sdn/hypervisor-agent";
 import { networkGuruSpec } from "@sdn/network-guru";
 import { elementOfContext, ovsElementSpec } from "@sdn/ovs-element";
@@ -38,7 +38,8 @@ export class ElementLab {
     readonly gateway: Harness,
   ) {}
 
-  static async start(elementEnv: Record<string, string> = {}): Promise<ElementLab> {
+  /** Starts the lab and the services; `elementEnv: null` leaves the ovs-element to the test. */
+  static async start(elementEnv: Record<string, string> | null = {}): Promise<ElementLab> {
     const lab = await Lab.create();
     let gateway: Harness | undefined;
     try {
@@ -59,7 +60,7 @@ export class ElementLab {
             SDN_SECRET_KEY: Buffer.alloc(32, 9).toString("base64"),
           },
         ],
-        [ovsElementSpec, { SDN_AGENT_TIMEOUT_MS: "20000", ...elementEnv }],
+        ...(elementEnv === null ? [] : ([[ovsElementSpec, { SDN_AGENT_TIMEOUT_MS: "20000", ...elementEnv }]] as const)),
       ] as const;
       for (const [spec, env] of specs) {
         el.services.push((await startService(spec as never, { ...base, ...env })) as RunningService<never>);
@@ -68,7 +69,9 @@ export class ElementLab {
         "every service",
         async () => {
           const client = new CommandClient(gateway?.nc as NatsConnection);
-          for (const s of ["network-guru", "hypervisor-agent", "ovs-element"] as const) {
+          const names: CommandServiceName[] = ["network-guru", "hypervisor-agent"];
+          if (elementEnv !== null) names.push("ovs-element");
+          for (const s of names) {
             if (!(await client.send(CheckHealth[s], {}, { timeoutMs: 2000 })).ok) return undefined;
           }
           return true;
