@@ -2,10 +2,15 @@ import { AGENT_COMMANDS } from "./commands/agent.js";
 import { CheckHealth } from "./commands/health.js";
 import { HOST_COMMANDS } from "./commands/hosts.js";
 import { NETWORK_GURU_COMMANDS } from "./commands/networks.js";
+import { NIC_COMMANDS } from "./commands/nics.js";
+import { PROVIDER_COMMANDS } from "./commands/providers.js";
+import { TUNNEL_COMMANDS } from "./commands/tunnels.js";
 import type { CommandDefinition, EventDefinition } from "./definitions.js";
 import { HOST_EVENTS } from "./events/hosts.js";
 import { ServiceStarted } from "./events/lifecycle.js";
 import { NETWORK_GURU_EVENTS } from "./events/networks.js";
+import { NIC_EVENTS } from "./events/nics.js";
+import { TUNNEL_EVENTS } from "./events/tunnels.js";
 
 /** Every command and event in the contract, for documentation (AsyncAPI) and tests. */
 export const ALL_COMMANDS: readonly CommandDefinition[] = [
@@ -13,10 +18,15 @@ export const ALL_COMMANDS: readonly CommandDefinition[] = [
   ...NETWORK_GURU_COMMANDS,
   ...HOST_COMMANDS,
   ...AGENT_COMMANDS,
+  ...PROVIDER_COMMANDS,
+  ...NIC_COMMANDS,
+  ...TUNNEL_COMMANDS,
 ];
 
 export const ALL_EVENTS: readonly EventDefinition[] = [
   ...Object.values(ServiceStarted),
   ...NETWORK_GURU_EVENTS,
   ...HOST_EVENTS,
+  ...NIC_EVENTS,
+  ...TUNNEL_EVENTS,
 ];

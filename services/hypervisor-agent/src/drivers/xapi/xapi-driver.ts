@@ -58,6 +58,7 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
   private facts: Promise<HostFacts> | undefined;
   private hostRef: string | undefined;
   private xcp = false;
+  private readonly bridgeSetups = new Map<string, Promise<ResponseOf<typeof SetupBridge>>>();
 
   constructor(private readonly opts: XapiDriverOptions) {
     super();
@@ -200,7 +201,23 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
     };
   }
 
-  async setupBridge(req: RequestOf<typeof SetupBridge>): Promise<ResponseOf<typeof SetupBridge>> {
+  /**
+   * One at a time per network: two concurrent calls would both find no pool network and
+   * create one each (two bridges for one network).
+   */
+  setupBridge(req: RequestOf<typeof SetupBridge>): Promise<ResponseOf<typeof SetupBridge>> {
+    const before = this.bridgeSetups.get(req.networkId) ?? Promise.resolve();
+    const mine = before.catch(() => undefined).then(() => this.ensureBridge(req));
+    this.bridgeSetups.set(req.networkId, mine);
+    void mine
+      .finally(() => {
+        if (this.bridgeSetups.get(req.networkId) === mine) this.bridgeSetups.delete(req.networkId);
+      })
+      .catch(() => undefined);
+    return mine;
+  }
+
+  private async ensureBridge(req: RequestOf<typeof SetupBridge>): Promise<ResponseOf<typeof SetupBridge>> {
     const hostRef = await this.ref();
     let network = await this.findNetwork(req.networkId);
     if (network === undefined) {
