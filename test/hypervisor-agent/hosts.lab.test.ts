@@ -22,11 +22,11 @@ import {
 import { hostManagerOf, hypervisorAgentSpec } from "@sdn/hypervisor-agent";
 import { startService, type RunningService } from "@sdn/runtime";
 import { waitFor } from "@sdn/testkit";
-import { randomUUID } from "node:crypto";
-import { readFileSync, renameSync } from "node:fs";
+import { generateKeyPairSync, randomUUID } from "node:crypto";
+import { readdirSync, readFileSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KVM_PROGRAM_DIR, Lab, type KvmLabHost, type XapiLabHost } from "../lab/index.js";
+import { HOST_PROGRAMS_DIR, KVM_PROGRAM_DIR, Lab, type KvmLabHost, type XapiLabHost } from "../lab/index.js";
 import { bearer, startHarness, type Harness } from "../../services/api-gateway/src/test-support/harness.js";
 import { AgentProcess } from "./agent-process.js";
 
@@ -36,6 +36,7 @@ let xcp: XapiLabHost;
 let kvm: KvmLabHost;
 let kvm2: KvmLabHost;
 let bridgeless: XapiLabHost;
+let outdated: XapiLabHost;
 let gateway: Harness;
 let nc: NatsConnection;
 let agent: AgentProcess;
@@ -107,14 +108,27 @@ const kvmHost = (h: KvmLabHost, extra: Partial<NewHost> = {}): NewHost => ({
   ...extra,
 });
 
+/** The plugin folder of a XAPI lab host holds exactly the shipped plugin and library. */
+const expectShippedPlugin = (h: XapiLabHost) => {
+  expect(readdirSync(h.pluginDir).sort()).toEqual(["sdn-ovs", "sdn_ovs.py"]);
+  for (const f of ["sdn-ovs", "sdn_ovs.py"]) {
+    expect(readFileSync(join(h.pluginDir, f), "utf8")).toBe(readFileSync(join(HOST_PROGRAMS_DIR, f), "utf8"));
+  }
+  expect(statSync(join(h.pluginDir, "sdn-ovs")).mode & 0o777).toBe(0o755);
+  expect(statSync(join(h.pluginDir, "sdn_ovs.py")).mode & 0o777).toBe(0o644);
+};
+
 /** ovs-vsctl on the lab host, independent of our code. */
 const vsctlGet = async (h: { vsctl: (...a: string[]) => Promise<string> }, ...args: string[]) =>
   (await h.vsctl("get", ...args)).trim().replace(/^"(.*)"$/, "$1");
 
 beforeAll(async () => {
   lab = await Lab.create();
-  xen = await lab.addXapiHost("xen", { flavour: "xenserver" });
-  xcp = await lab.addXapiHost("xcp", { flavour: "xcp-ng" });
+  // Fresh hosts: AddHost deploys the plugin over SFTP.
+  xen = await lab.addXapiHost("xen", { flavour: "xenserver", withoutPlugin: true });
+  xcp = await lab.addXapiHost("xcp", { flavour: "xcp-ng", withoutPlugin: true });
+  outdated = await lab.addXapiHost("old", { flavour: "xcp-ng", withoutPlugin: true });
+  outdated.installPlugin("0.9.0");
   kvm = await lab.addKvmHost("kvm");
   kvm2 = await lab.addKvmHost("kvm2");
   bridgeless = await lab.addXapiHost("linuxbr", { flavour: "xenserver", networkBackend: "bridge" });
@@ -147,7 +161,11 @@ describe("hypervisor-agent in the emulated lab", () => {
       expect(res.statusCode, res.body).toBe(201);
       return res.json<Host>();
     };
-    const x = await add(xapiHost(xen, { tunnelNetworkLabel: xen.tunnelNetworkLabel }));
+    expect(readdirSync(xen.pluginDir)).toEqual([]);
+    // The plugin is deployed over SSH to dom0: password login, pinned host key ...
+    const x = await add(
+      xapiHost(xen, { tunnelNetworkLabel: xen.tunnelNetworkLabel, hostKeyFingerprint: xen.hostKeyFingerprint }),
+    );
     expect(x).toMatchObject({
       state: "Up",
       hypervisor: "xenserver",
@@ -155,16 +173,28 @@ describe("hypervisor-agent in the emulated lab", () => {
       tunnelInterface: { ip: xen.address, device: "br-phy", label: xen.tunnelNetworkLabel, prefixLength: 24 },
       programsVersion: "1.1.0",
       tls: "pinned",
+      hostKeyFingerprint: xen.hostKeyFingerprint,
     });
+    expectShippedPlugin(xen);
     // XCP has no product_version (platform_version is used) and no network name-labels (the
     // interface holding the host's address is used).
-    const c = await add(xapiHost(xcp, { tunnelNetworkLabel: "Pool-wide network associated with eth0" }));
+    // ... or key login, the host key recorded on first contact as asked.
+    const c = await add(
+      xapiHost(xcp, {
+        tunnelNetworkLabel: "Pool-wide network associated with eth0",
+        privateKey: xcp.clientPrivateKey,
+        trustHostKeyOnFirstContact: true,
+      }),
+    );
     expect(c).toMatchObject({
       state: "Up",
       platform: { name: "XCP", version: "3.4.0" },
       tunnelInterface: { ip: xcp.address, device: "br-phy", netmask: "255.255.255.0" },
+      programsVersion: "1.1.0",
+      hostKeyFingerprint: xcp.hostKeyFingerprint,
     });
     expect(c.tunnelInterface.label).toBeUndefined();
+    expectShippedPlugin(xcp);
     const k = await add(kvmHost(kvm));
     expect(k).toMatchObject({
       state: "Up",
@@ -174,6 +204,7 @@ describe("hypervisor-agent in the emulated lab", () => {
     });
     // Deployed over SFTP into the host's program directory.
     expect(readFileSync(join(kvm.programDir, "sdn-ovs-kvm"), "utf8")).toContain("sdn-ovs-kvm <function>");
+    expect(readdirSync(kvm.programDir).sort()).toEqual(["sdn-ovs-kvm", "sdn_ovs.py"]); // no temporary file left
     Object.assign(ids, { xen: x.id, xcp: c.id, kvm: k.id });
 
     const listed = (await http("GET", "/v1/hosts")).json<{ hosts: Host[] }>().hosts;
@@ -202,6 +233,56 @@ describe("hypervisor-agent in the emulated lab", () => {
     await waitFor("kvm2 no longer served", async () =>
       (await agentCall(trusted.id, Ping, {}).catch((e: unknown) => e)) instanceof NoResponderError ? true : undefined,
     );
+  }, 60_000);
+
+  it("replaces an outdated XAPI plugin over SSH, and refuses cleanly when the plugin is broken or SSH fails", async () => {
+    const bucket = await JsonBucket.open<unknown>(nc, "sdn-hosts");
+    const before = (await bucket.keys()).sort();
+    const lib = join(outdated.pluginDir, "sdn_ovs.py");
+    const refuse = async (req: NewHost, status: number, reason: string) => {
+      const res = await http("POST", "/v1/hosts", req);
+      expect([res.statusCode, res.json()], reason).toMatchObject([status, { error: { details: { reason } } }]);
+      return res.json<{ error: { message: string } }>().error.message;
+    };
+    // Without SSH the agent cannot deploy: the version check reports what it found.
+    renameSync(lib, `${lib}.away`);
+    try {
+      expect(await refuse(xapiHost(outdated), 422, "HOST_PROGRAM_FAILED")).toContain("No module named 'sdn_ovs'");
+    } finally {
+      renameSync(`${lib}.away`, lib);
+    }
+    expect(await refuse(xapiHost(outdated), 422, "PROGRAMS_OUTDATED")).toMatch(
+      /version 0\.9\.0, this agent needs 1\.0\.0; give the host's SSH hostKeyFingerprint/,
+    );
+    const pinned = xapiHost(outdated, { hostKeyFingerprint: outdated.hostKeyFingerprint });
+    expect(await refuse({ ...pinned, hostKeyFingerprint: xen.hostKeyFingerprint }, 422, "HOST_KEY_MISMATCH")).toBe(
+      `host key of ${outdated.address}:22 is ${outdated.hostKeyFingerprint}, expected ${xen.hostKeyFingerprint}`,
+    );
+    const stranger = generateKeyPairSync("rsa", {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: "pkcs1", format: "pem" },
+      publicKeyEncoding: { type: "spki", format: "pem" },
+    }).privateKey;
+    expect(await refuse({ ...pinned, privateKey: stranger }, 422, "AUTHENTICATION_FAILED")).toBe(
+      `SSH at ${outdated.address}:22 refused the key of 'root'`,
+    );
+    await outdated.sshd.stop();
+    try {
+      expect(await refuse(pinned, 503, "UNREACHABLE")).toContain(`cannot reach SSH at ${outdated.address}:22`);
+    } finally {
+      await outdated.sshd.start();
+    }
+    expect((await bucket.keys()).sort()).toEqual(before);
+    expect(readFileSync(lib, "utf8")).toContain('VERSION = "0.9.0"');
+
+    const added = ok(await send(AddHost, pinned));
+    expect(added).toMatchObject({
+      state: "Up",
+      programsVersion: "1.1.0",
+      hostKeyFingerprint: outdated.hostKeyFingerprint,
+    });
+    expectShippedPlugin(outdated);
+    ok(await send(RemoveHost, { id: added.id }));
   }, 60_000);
 
   it("leaves the bridges and tunnels it is asked for in each host's OVS database", async () => {
@@ -321,7 +402,7 @@ describe("hypervisor-agent in the emulated lab", () => {
       const res = await http("POST", "/v1/hosts", req);
       expect([res.statusCode, res.json()], req.name).toMatchObject([status, { error: { details: { reason } } }]);
     }
-    const mismatch = answers.find((a) => a.includes("HOST_KEY_MISMATCH")) ?? "";
+    const mismatch = [...answers].reverse().find((a) => a.includes("HOST_KEY_MISMATCH")) ?? "";
     expect(mismatch).toContain(kvm2.hostKeyFingerprint);
     expect((await bucket.keys()).sort()).toEqual(before);
     expect(ok(await send(ListHosts, {})).hosts).toHaveLength(3);

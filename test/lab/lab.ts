@@ -114,12 +114,18 @@ export class Lab {
     return host;
   }
 
-  /** A XenServer or XCP-ng host: OVS and the XAPI emulator with the agent's plugin installed. */
+  /**
+   * A XenServer or XCP-ng host: OVS, the XAPI emulator (with the agent's plugin installed
+   * unless `withoutPlugin`) and the control domain's sshd (root: the XAPI password, or the
+   * key `clientPrivateKey`).
+   */
   async addXapiHost(name: string, options: XapiHostOptions): Promise<XapiLabHost> {
-    const host = new XapiLabHost(name, await this.place(name), options);
+    const key = await this.clientKey();
+    const host = new XapiLabHost(name, await this.place(name), options, key.privateKey);
     this.hosts.push(host);
     await host.startOvs();
     await host.startXapi();
+    await host.startSshd(key.publicKeyFile);
     return host;
   }
 

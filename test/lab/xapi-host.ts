@@ -6,26 +6,30 @@ import { fileURLToPath } from "node:url";
 import { waitFor } from "@sdn/testkit";
 import { exec } from "./exec.js";
 import { LabHost, type HostPlacement } from "./host.js";
+import { LabSshd } from "./sshd.js";
 import type { XapiEmulatorConfig, XapiFlavour } from "./xapi/server.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const repoRoot = resolve(here, "../..");
 /** The host programs shipped by the agent; the lab installs them as an operator would. */
 export const HOST_PROGRAMS_DIR = join(repoRoot, "services/hypervisor-agent/host");
+/** Where XAPI runs plugins from; each lab host's sshd shows the host's plugin folder there. */
+export const XAPI_PLUGIN_DIR = "/etc/xapi.d/plugins";
 
 export interface XapiHostOptions {
   flavour: XapiFlavour;
   password?: string;
   badPasswordDelayMs?: number;
   networkBackend?: "openvswitch" | "bridge";
-  /** Leave the plugin directory empty. */
+  /** Leave the plugin directory empty (as on a fresh host: the agent deploys the plugin). */
   withoutPlugin?: boolean;
 }
 
 /**
  * A XenServer or XCP-ng host: OVS plus the XAPI emulator, run in the host's namespace on
  * https://<address>:443 with a self-signed certificate, executing the plugins of its own
- * plugin directory (XAPI's /etc/xapi.d/plugins).
+ * plugin directory (XAPI's /etc/xapi.d/plugins), and the control domain's sshd (root with
+ * the XAPI password or the lab's client key) in whose view that folder is XAPI_PLUGIN_DIR.
  */
 export class XapiLabHost extends LabHost {
   readonly username = "root";
@@ -33,11 +37,13 @@ export class XapiLabHost extends LabHost {
   readonly pluginDir: string;
   caCertificate = "";
   readonly port = 443;
+  readonly sshd = new LabSshd(this);
 
   constructor(
     name: string,
     placement: HostPlacement,
     readonly options: XapiHostOptions,
+    readonly clientPrivateKey: string,
   ) {
     super(name, options.flavour, placement);
     this.password = options.password ?? `pw-${Math.random().toString(36).slice(2)}`;
@@ -53,10 +59,30 @@ export class XapiLabHost extends LabHost {
     return "Pool-wide network associated with eth0";
   }
 
-  /** Copies the agent's XAPI plugin and its library into the plugin directory. */
-  installPlugin(): void {
+  /** The control domain's SSH host key. */
+  get hostKeyFingerprint(): string {
+    return this.sshd.hostKeyFingerprint;
+  }
+
+  /**
+   * Installs the agent's XAPI plugin and its library by hand, as an operator would; with
+   * `version`, as that version (an outdated install).
+   */
+  installPlugin(version?: string): void {
     mkdirSync(this.pluginDir, { recursive: true });
-    for (const f of ["sdn-ovs", "sdn_ovs.py"]) copyFileSync(join(HOST_PROGRAMS_DIR, f), join(this.pluginDir, f));
+    copyFileSync(join(HOST_PROGRAMS_DIR, "sdn-ovs"), join(this.pluginDir, "sdn-ovs"));
+    const lib = readFileSync(join(HOST_PROGRAMS_DIR, "sdn_ovs.py"), "utf8");
+    const versioned = version === undefined ? lib : lib.replace(/^VERSION = ".*"$/m, `VERSION = "${version}"`);
+    writeFileSync(join(this.pluginDir, "sdn_ovs.py"), versioned);
+  }
+
+  async startSshd(clientPublicKeyFile: string): Promise<void> {
+    mkdirSync(this.pluginDir, { recursive: true });
+    await this.sshd.start({
+      clientPublicKeyFile,
+      binds: [[this.pluginDir, XAPI_PLUGIN_DIR]],
+      rootPassword: this.password,
+    });
   }
 
   async startXapi(): Promise<void> {

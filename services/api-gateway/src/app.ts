@@ -22,6 +22,7 @@ import { healthRoutes } from "./routes/health.js";
 import { jobRoutes } from "./routes/jobs.js";
 import { hostRoutes } from "./routes/hosts.js";
 import { networkRoutes } from "./routes/networks.js";
+import { elementRoutes } from "./routes/element.js";
 import { routerRoutes } from "./routes/routers.js";
 import { validatorCompiler } from "./validator.js";
 
@@ -152,6 +153,7 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
   await app.register(diagnosticsRoutes);
   await app.register(networkRoutes);
   await app.register(hostRoutes);
+  await app.register(elementRoutes);
   await app.register(routerRoutes);
   return app;
 };

@@ -1,1 +1,2 @@
-export { ovsElementSpec } from "./service.js";
+export { ovsElementSpec, elementOfContext, type Element } from "./service.js";
+export { canHandle } from "./providers.js";

@@ -1,9 +1,87 @@
-import { BaseConfig, packageVersion, type ServiceSpec } from "@sdn/runtime";
+import { packageVersion, RunLevel, type ServiceContext, type ServiceSpec } from "@sdn/runtime";
+import { AgentClient } from "./agent-client.js";
+import { Collaborators } from "./collaborators.js";
+import { ElementConfig } from "./config.js";
+import { elementHandlers } from "./handlers.js";
+import { Mesh } from "./mesh.js";
+import { NicManager } from "./nic-manager.js";
+import { Reconciler } from "./reconciler.js";
+import { ElementStore } from "./store.js";
+
+type Ctx = ServiceContext<ElementConfig>;
+
+/** The parts of one running element, built when its state is open. */
+export class Element {
+  readonly agents: AgentClient;
+  readonly peers: Collaborators;
+  mesh: Mesh | undefined;
+  nics: NicManager | undefined;
+  reconciler: Reconciler | undefined;
+
+  constructor(private readonly ctx: Ctx) {
+    this.agents = new AgentClient(ctx.nc, ctx.config.SDN_AGENT_TIMEOUT_MS);
+    this.peers = new Collaborators(ctx.commands);
+  }
+
+  async open(): Promise<void> {
+    const { nc, events, config, logger } = this.ctx;
+    const store = await ElementStore.open(nc);
+    this.mesh = new Mesh({ store, agents: this.agents, events, config, logger });
+    this.nics = new NicManager({
+      store,
+      mesh: this.mesh,
+      agents: this.agents,
+      peers: this.peers,
+      events,
+      config,
+      logger,
+    });
+    this.reconciler = new Reconciler({ nc, store, mesh: this.mesh, agents: this.agents, events, config, logger });
+  }
+
+  nicManager(): NicManager {
+    if (this.nics === undefined) throw new Error("the element's state is not open");
+    return this.nics;
+  }
+}
+
+const elements = new WeakMap<object, Element>();
+const elementOf = (ctx: Ctx): Element => {
+  let e = elements.get(ctx);
+  if (e === undefined) {
+    e = new Element(ctx);
+    elements.set(ctx, e);
+  }
+  return e;
+};
+
+/** The running element (tests and the benchmark read its counters or run a reconciliation). */
+export const elementOfContext = (ctx: object): Element | undefined => elements.get(ctx);
 
 /** The ovs-element service as the runtime starts it; tests start it in-process from here. */
-export const ovsElementSpec: ServiceSpec<typeof BaseConfig.properties> = {
+export const ovsElementSpec: ServiceSpec<typeof ElementConfig.properties> = {
   name: "ovs-element",
   version: packageVersion(import.meta.url),
   description: "Ovs provider: capabilities, GRE tunnel mesh, NIC plug/unplug, reconciliation",
-  config: BaseConfig,
+  config: ElementConfig,
+  handlers: (ctx) =>
+    elementHandlers(
+      () => elementOf(ctx).nicManager(),
+      () => elementOf(ctx).peers,
+    ),
+  components: (ctx) => [
+    {
+      name: "element-state",
+      runLevel: RunLevel.Component,
+      start: () => elementOf(ctx).open(),
+      stop: () => elementOf(ctx).mesh?.stop(),
+    },
+    {
+      // After the command server: the desired state is open before anything is repaired.
+      name: "reconciler",
+      runLevel: RunLevel.ApplicationMainLoop,
+      start: () => elementOf(ctx).reconciler?.start(),
+      stop: () => elementOf(ctx).reconciler?.stop(),
+    },
+  ],
 };

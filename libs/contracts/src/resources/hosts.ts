@@ -21,10 +21,13 @@ export const MacAddress = Type.String({
 });
 
 /** OpenSSH's SHA-256 host key fingerprint, as `ssh-keygen -l -E sha256` prints it. */
-export const HostKeyFingerprint = Type.String({
-  pattern: "^SHA256:[A-Za-z0-9+/]{43}$",
-  examples: ["SHA256:e0LcbQspVwzoIQCjmHgYS+wTQbg9JzNsJOngJFXHWFw"],
-});
+const hostKeyFingerprint = (description: string) =>
+  Type.String({
+    pattern: "^SHA256:[A-Za-z0-9+/]{43}$",
+    description,
+    examples: ["SHA256:e0LcbQspVwzoIQCjmHgYS+wTQbg9JzNsJOngJFXHWFw"],
+  });
+export const HostKeyFingerprint = hostKeyFingerprint("The pinned SSH host key");
 
 export const HostState = Type.Enum(["Up", "Disconnected"], {
   description: "Up: the agent reaches the host and its programs; Disconnected: it does not (see the events)",
@@ -117,14 +120,28 @@ export const NewHost = Type.Object(
     }),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: "Default 443 (XAPI) or 22 (SSH)" })),
     username: Type.String({ minLength: 1, maxLength: 64 }),
-    password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: "XAPI password (write-only)" })),
+    password: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        description: "XAPI password, also used for SSH to the control domain unless privateKey is given (write-only)",
+      }),
+    ),
     privateKey: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 16384, description: "SSH private key, OpenSSH or PEM (write-only)" }),
+      Type.String({
+        minLength: 1,
+        maxLength: 16384,
+        description: "SSH private key, OpenSSH or PEM (write-only); required for KVM, optional for XAPI hosts' SSH",
+      }),
     ),
     passphrase: Type.Optional(Type.String({ maxLength: 1024, description: "Passphrase of the private key" })),
-    hostKeyFingerprint: Type.Optional(HostKeyFingerprint),
+    hostKeyFingerprint: Type.Optional(
+      hostKeyFingerprint(
+        "The host's SSH host key to pin (KVM: required unless trusted on first contact; XAPI: lets the agent deploy its plugin over SSH)",
+      ),
+    ),
     trustHostKeyOnFirstContact: Type.Optional(
-      Type.Boolean({ description: "KVM: record the host key seen on first contact instead of a given fingerprint" }),
+      Type.Boolean({ description: "Record the SSH host key seen on first contact instead of a given fingerprint" }),
     ),
     tunnelNetworkLabel: Type.Optional(
       Type.String({

@@ -43,10 +43,16 @@ export const hostsCommands: CommandModule = (program, deps) => {
       .requiredOption("--username <name>", "XAPI or SSH user (required)")
       .addOption(new Option("--port <port>", "default 443 (XAPI) or 22 (SSH)").argParser(positiveInteger))
       .option("--password-file <path>", "XAPI password, from a file or - for stdin")
-      .option("--private-key-file <path>", "KVM: SSH private key file (OpenSSH or PEM)")
-      .option("--passphrase-file <path>", "KVM: passphrase of the private key, from a file or - for stdin")
-      .option("--host-key-fingerprint <sha256>", "KVM: the host key's SHA256:... fingerprint to pin")
-      .option("--trust-host-key", "KVM: pin the host key seen on first contact instead")
+      .option(
+        "--private-key-file <path>",
+        "SSH private key file (OpenSSH or PEM); KVM: required, XAPI: instead of the password",
+      )
+      .option("--passphrase-file <path>", "passphrase of the private key, from a file or - for stdin")
+      .option(
+        "--host-key-fingerprint <sha256>",
+        "the SSH host key's SHA256:... fingerprint to pin (XAPI: to deploy the plugin)",
+      )
+      .option("--trust-host-key", "pin the SSH host key seen on first contact instead")
       .option("--tunnel-network <label>", "XAPI: name-label of the tunnel network; KVM: the interface")
       .option("--tls-certificate-file <path>", "XAPI: PEM of the CA or of the host's certificate (pinned)")
       .option("--tls-insecure", "XAPI: skip certificate checks (labs only)"),

@@ -3,6 +3,7 @@ import type { AgentConfig } from "../config.js";
 import type { Credentials } from "../registry/host-store.js";
 import type { HostDriver } from "./driver.js";
 import { KvmDriver } from "./kvm/kvm-driver.js";
+import type { SshOptions } from "./ssh/ssh-connection.js";
 import { XapiDriver } from "./xapi/xapi-driver.js";
 
 export interface DriverTarget {
@@ -10,9 +11,9 @@ export interface DriverTarget {
   credentials: Credentials;
   tlsCertificate?: string;
   tlsInsecure?: boolean;
-  /** KVM, first contact only: record the host key instead of checking it. */
+  /** First contact only: record the SSH host key instead of checking it. */
   trustOnFirstContact?: boolean;
-  /** KVM: deploy the programs even if the host runs this version. */
+  /** KVM: deploy the programs even if the host runs this version (XAPI: only when needed). */
   forceDeploy?: boolean;
 }
 
@@ -25,19 +26,23 @@ type DriverConfig = Pick<
 export const createDriver = (t: DriverTarget, config: DriverConfig, originator: string): HostDriver => {
   const h = t.host;
   const label = h.tunnelNetworkLabel === undefined ? {} : { tunnelNetworkLabel: h.tunnelNetworkLabel };
+  const c = t.credentials;
+  const ssh = (port: number): SshOptions => ({
+    host: h.address,
+    port,
+    username: h.username,
+    // A key when one was given; else (XAPI hosts) the password, dom0's root login as well.
+    ...(c.privateKey === undefined
+      ? { password: c.password ?? "" }
+      : { privateKey: c.privateKey, ...(c.passphrase === undefined ? {} : { passphrase: c.passphrase }) }),
+    ...(h.hostKeyFingerprint === undefined ? {} : { hostKeyFingerprint: h.hostKeyFingerprint }),
+    trustOnFirstContact: t.trustOnFirstContact === true && h.hostKeyFingerprint === undefined,
+    connectTimeoutMs: config.SDN_HOST_CONNECT_TIMEOUT_MS,
+    maxSessions: config.SDN_SSH_MAX_SESSIONS,
+  });
   if (h.hypervisor === "kvm") {
     return new KvmDriver({
-      ssh: {
-        host: h.address,
-        port: h.port,
-        username: h.username,
-        privateKey: t.credentials.privateKey ?? "",
-        ...(t.credentials.passphrase === undefined ? {} : { passphrase: t.credentials.passphrase }),
-        ...(h.hostKeyFingerprint === undefined ? {} : { hostKeyFingerprint: h.hostKeyFingerprint }),
-        trustOnFirstContact: t.trustOnFirstContact === true && h.hostKeyFingerprint === undefined,
-        connectTimeoutMs: config.SDN_HOST_CONNECT_TIMEOUT_MS,
-        maxSessions: config.SDN_SSH_MAX_SESSIONS,
-      },
+      ssh: ssh(h.port),
       programDir: config.SDN_KVM_PROGRAM_DIR,
       commandTimeoutMs: config.SDN_HOST_COMMAND_TIMEOUT_MS,
       forceDeploy: t.forceDeploy === true,
@@ -48,7 +53,7 @@ export const createDriver = (t: DriverTarget, config: DriverConfig, originator: 
     address: h.address,
     port: h.port,
     username: h.username,
-    password: t.credentials.password ?? "",
+    password: c.password ?? "",
     tls: {
       ...(t.tlsCertificate === undefined ? {} : { certificate: t.tlsCertificate }),
       ...(t.tlsInsecure === true ? { insecure: true } : {}),
@@ -56,6 +61,8 @@ export const createDriver = (t: DriverTarget, config: DriverConfig, originator: 
     // A login must wait out XAPI's delay after a bad password (5 s) and then some.
     timeoutMs: Math.max(config.SDN_HOST_COMMAND_TIMEOUT_MS, 1_000),
     originator,
+    // SSH (the control domain's sshd on port 22) only where its host key is pinned or may be recorded.
+    ...(h.hostKeyFingerprint !== undefined || t.trustOnFirstContact === true ? { ssh: ssh(22) } : {}),
     ...label,
   });
 };

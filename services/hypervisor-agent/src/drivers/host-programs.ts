@@ -4,7 +4,9 @@ import { fileURLToPath } from "node:url";
 /** The host programs shipped with this service (services/hypervisor-agent/host). */
 export const HOST_PROGRAMS_DIR = fileURLToPath(new URL("../../host/", import.meta.url));
 
-/** The XAPI plugin's name in /etc/xapi.d/plugins, and the library it needs beside it. */
+/** Where XAPI runs plugins from (host.call_plugin), on every XenServer / XCP-ng release. */
+export const XAPI_PLUGIN_DIR = "/etc/xapi.d/plugins";
+/** The XAPI plugin's name in XAPI_PLUGIN_DIR, and the library it needs beside it. */
 export const XAPI_PLUGIN = "sdn-ovs";
 export const XAPI_PLUGIN_FILES = ["sdn-ovs", "sdn_ovs.py"] as const;
 
@@ -34,6 +36,6 @@ export interface HostFacts {
     prefixLength: number;
     mac?: string | null;
   };
-  /** KVM: the host key seen (recorded when trusting on first contact). */
+  /** The SSH host key seen, if SSH was used (recorded when trusting on first contact). */
   hostKeyFingerprint?: string;
 }

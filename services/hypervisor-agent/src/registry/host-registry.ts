@@ -17,11 +17,13 @@ const invalid = (message: string) => new CommandError("VALIDATION_FAILED", messa
 
 /** Rules across fields that a schema cannot state. */
 const checkNewHost = (req: NewHost): void => {
+  if (req.hostKeyFingerprint !== undefined && req.trustHostKeyOnFirstContact === true) {
+    throw invalid("give hostKeyFingerprint or trustHostKeyOnFirstContact, not both");
+  }
+  if (req.passphrase !== undefined && req.privateKey === undefined) throw invalid("passphrase needs a privateKey");
   if (isXapiHypervisor(req.hypervisor)) {
+    // XAPI logs in with the password; SSH (deploying the plugin) uses the key if one is given.
     if (req.password === undefined) throw invalid(`password is required for ${req.hypervisor} hosts`);
-    for (const f of ["privateKey", "passphrase", "hostKeyFingerprint", "trustHostKeyOnFirstContact"] as const) {
-      if (req[f] !== undefined) throw invalid(`${f} is for kvm hosts only`);
-    }
     if (req.tlsCertificate !== undefined && req.tlsInsecure === true) {
       throw invalid("give tlsCertificate or tlsInsecure, not both");
     }
@@ -33,9 +35,6 @@ const checkNewHost = (req: NewHost): void => {
     throw invalid("TLS settings are for XAPI hosts");
   if (req.hostKeyFingerprint === undefined && req.trustHostKeyOnFirstContact !== true) {
     throw invalid("hostKeyFingerprint is required unless trustHostKeyOnFirstContact is true");
-  }
-  if (req.hostKeyFingerprint !== undefined && req.trustHostKeyOnFirstContact === true) {
-    throw invalid("give hostKeyFingerprint or trustHostKeyOnFirstContact, not both");
   }
 };
 
@@ -108,9 +107,7 @@ export class HostRegistry {
       id,
       name: req.name,
       ...base,
-      ...(facts.hostKeyFingerprint !== undefined && req.hypervisor === "kvm"
-        ? { hostKeyFingerprint: facts.hostKeyFingerprint }
-        : {}),
+      ...(facts.hostKeyFingerprint === undefined ? {} : { hostKeyFingerprint: facts.hostKeyFingerprint }),
       state: "Up",
       platform: facts.platform,
       tunnelInterface: facts.tunnelInterface,

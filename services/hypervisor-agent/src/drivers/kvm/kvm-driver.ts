@@ -4,8 +4,9 @@ import { lookup } from "node:dns/promises";
 import { isIPv4 } from "node:net";
 import { ProgramDriver, type HostDriver } from "../driver.js";
 import { HostFailure, HostProgramError } from "../errors.js";
-import { HOST_PROGRAMS_VERSION, KVM_FILES, KVM_SCRIPT, readProgram, type HostFacts } from "../host-programs.js";
-import { SshConnection, type SshOptions } from "./ssh-connection.js";
+import { HOST_PROGRAMS_VERSION, KVM_FILES, KVM_SCRIPT, type HostFacts } from "../host-programs.js";
+import { deployPrograms } from "../ssh/deploy-programs.js";
+import { SshConnection, type SshOptions } from "../ssh/ssh-connection.js";
 
 export interface KvmDriverOptions {
   ssh: SshOptions;
@@ -44,7 +45,7 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
   private async discover(): Promise<HostFacts> {
     let version = this.opts.forceDeploy === true ? undefined : await this.ping().catch(() => undefined);
     if (version !== HOST_PROGRAMS_VERSION) {
-      await this.deploy();
+      await deployPrograms(this.ssh, this.opts.programDir, KVM_FILES, KVM_SCRIPT, this.opts.commandTimeoutMs);
       version = await this.ping();
     }
     if (version !== HOST_PROGRAMS_VERSION) {
@@ -71,21 +72,6 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
       tunnelInterface,
       ...(this.ssh.seenFingerprint === undefined ? {} : { hostKeyFingerprint: this.ssh.seenFingerprint }),
     };
-  }
-
-  /** Copies the host programs into the program directory over SFTP. */
-  private async deploy(): Promise<void> {
-    const mk = await this.ssh.exec(`mkdir -p -- ${quote(this.opts.programDir)}`, "", this.opts.commandTimeoutMs);
-    if (mk.code !== 0) {
-      throw new HostFailure("HOST_PROGRAM_FAILED", `cannot create ${this.opts.programDir}: ${mk.stderr.trim()}`);
-    }
-    for (const file of KVM_FILES) {
-      await this.ssh.writeFile(
-        `${this.opts.programDir}/${file}`,
-        readProgram(file),
-        file === KVM_SCRIPT ? 0o755 : 0o644,
-      );
-    }
   }
 
   async fetchInterface(label?: string): Promise<TunnelInterface> {

@@ -1,7 +1,15 @@
 import type { ListVms, RequestOf, ResponseOf, SetupBridge, DestroyBridge, TunnelInterface } from "@sdn/contracts";
 import { ProgramDriver, type HostDriver } from "../driver.js";
 import { HostFailure, HostProgramError } from "../errors.js";
-import { HOST_PROGRAMS_VERSION, XAPI_PLUGIN, type HostFacts } from "../host-programs.js";
+import {
+  HOST_PROGRAMS_VERSION,
+  XAPI_PLUGIN,
+  XAPI_PLUGIN_DIR,
+  XAPI_PLUGIN_FILES,
+  type HostFacts,
+} from "../host-programs.js";
+import { deployPrograms } from "../ssh/deploy-programs.js";
+import { SshConnection, type SshOptions } from "../ssh/ssh-connection.js";
 import { describePluginFailure } from "./plugin-failure.js";
 import { XapiClient, XapiError, XapiTransportError, type XapiClientOptions } from "./xapi-client.js";
 
@@ -12,13 +20,30 @@ const DOM0_VIF_TAG = "sdn-dom0-vif";
 
 export interface XapiDriverOptions extends XapiClientOptions {
   tunnelNetworkLabel?: string;
+  /**
+   * SSH to the host's control domain, to deploy the plugin when it is missing, outdated or
+   * broken. Without it such a host is refused.
+   */
+  ssh?: SshOptions;
 }
+
+/** What the plugin on a host answers to `version`: its version, or why it cannot. */
+type PluginCheck = { version: string } | { problem: HostProgramError };
 
 const bridgeOf = (network: Rec | undefined): string | null =>
   typeof network?.["bridge"] === "string" && network["bridge"] !== "" ? network["bridge"] : null;
 
 const prefixOf = (netmask: string): number =>
   netmask.split(".").reduce((n, octet) => n + (Number(octet) >>> 0).toString(2).replace(/0/g, "").length, 0);
+
+/** SSH to a XAPI host is for deployment only: the connection closes once it is done. */
+const sshOnce = async <T>(ssh: SshConnection, fn: () => Promise<T>): Promise<T> => {
+  try {
+    return await fn();
+  } finally {
+    ssh.close();
+  }
+};
 
 /**
  * Drives a XenServer or XCP-ng host through XAPI: records for identity, networks, VIFs and
@@ -29,13 +54,16 @@ const prefixOf = (netmask: string): number =>
  */
 export class XapiDriver extends ProgramDriver implements HostDriver {
   private readonly client: XapiClient;
+  private readonly ssh: SshConnection | undefined;
   private facts: Promise<HostFacts> | undefined;
   private hostRef: string | undefined;
   private xcp = false;
+  private readonly bridgeSetups = new Map<string, Promise<ResponseOf<typeof SetupBridge>>>();
 
   constructor(private readonly opts: XapiDriverOptions) {
     super();
     this.client = new XapiClient(opts);
+    this.ssh = opts.ssh === undefined ? undefined : new SshConnection(opts.ssh);
   }
 
   identify(): Promise<HostFacts> {
@@ -71,21 +99,7 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
       name: sv["product_brand"] ?? sv["platform_name"] ?? "XAPI",
       version: sv["product_version"] ?? sv["platform_version"] ?? "unknown",
     };
-    const programsVersion = await this.ping().catch((err: unknown) => {
-      if (err instanceof HostProgramError && err.hostError === "XENAPI_MISSING_PLUGIN") {
-        throw new HostFailure(
-          "PROGRAMS_MISSING",
-          `XAPI plugin ${XAPI_PLUGIN} is not installed on ${this.opts.address}: copy services/hypervisor-agent/host/{sdn-ovs,sdn_ovs.py} to /etc/xapi.d/plugins`,
-        );
-      }
-      throw err;
-    });
-    if (programsVersion !== HOST_PROGRAMS_VERSION) {
-      throw new HostFailure(
-        "PROGRAMS_OUTDATED",
-        `XAPI plugin ${XAPI_PLUGIN} on ${this.opts.address} is version ${programsVersion}, this agent needs ${HOST_PROGRAMS_VERSION}`,
-      );
-    }
+    const programsVersion = await this.ensurePlugin();
     const info = await this.run<{ ovsVersion: string }>("host_info", {}).catch((err: unknown) => {
       if (err instanceof HostProgramError && err.hostError === "NOT_AN_OVS_HOST") {
         throw new HostFailure("NOT_AN_OVS_HOST", err.message);
@@ -96,7 +110,56 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
       platform: { ...platform, ovsVersion: info.ovsVersion },
       programsVersion,
       tunnelInterface: await this.fetchInterface(this.opts.tunnelNetworkLabel),
+      ...(this.ssh?.seenFingerprint === undefined ? {} : { hostKeyFingerprint: this.ssh.seenFingerprint }),
     };
+  }
+
+  /**
+   * Makes the host run this agent's plugin: when it is missing, of another version or
+   * broken (e.g. installed without its library), deploys it over SFTP into XAPI's plugin
+   * directory and checks again through XAPI, which is what will run it.
+   */
+  private async ensurePlugin(): Promise<string> {
+    const ssh = this.ssh;
+    let check = await this.checkPlugin();
+    if ("version" in check && check.version === HOST_PROGRAMS_VERSION) {
+      // Asked to record the SSH host key on first contact: this is the first contact.
+      if (ssh !== undefined && this.opts.ssh?.trustOnFirstContact === true) await sshOnce(ssh, () => ssh.reach());
+      return check.version;
+    }
+    if (ssh === undefined) {
+      throw this.pluginRefusal(
+        check,
+        `; give the host's SSH hostKeyFingerprint (or trustHostKeyOnFirstContact) for the agent to deploy it, or copy services/hypervisor-agent/host/{${XAPI_PLUGIN_FILES.join(",")}} to ${XAPI_PLUGIN_DIR}`,
+      );
+    }
+    await sshOnce(ssh, () => deployPrograms(ssh, XAPI_PLUGIN_DIR, XAPI_PLUGIN_FILES, XAPI_PLUGIN, this.opts.timeoutMs));
+    check = await this.checkPlugin();
+    if ("version" in check && check.version === HOST_PROGRAMS_VERSION) return check.version;
+    throw this.pluginRefusal(check, ` after the agent deployed it to ${XAPI_PLUGIN_DIR}`);
+  }
+
+  private async checkPlugin(): Promise<PluginCheck> {
+    try {
+      return { version: await this.ping() };
+    } catch (err) {
+      if (err instanceof HostProgramError) return { problem: err };
+      throw err;
+    }
+  }
+
+  private pluginRefusal(check: PluginCheck, hint: string): HostFailure {
+    const plugin = `XAPI plugin ${XAPI_PLUGIN} on ${this.opts.address}`;
+    if ("version" in check) {
+      return new HostFailure(
+        "PROGRAMS_OUTDATED",
+        `${plugin} is version ${check.version}, this agent needs ${HOST_PROGRAMS_VERSION}${hint}`,
+      );
+    }
+    if (check.problem.hostError === "XENAPI_MISSING_PLUGIN") {
+      return new HostFailure("PROGRAMS_MISSING", `${plugin} is not installed${hint}`);
+    }
+    return new HostFailure("HOST_PROGRAM_FAILED", `${plugin} does not work (${check.problem.message})${hint}`);
   }
 
   private async ref(): Promise<string> {
@@ -138,7 +201,23 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
     };
   }
 
-  async setupBridge(req: RequestOf<typeof SetupBridge>): Promise<ResponseOf<typeof SetupBridge>> {
+  /**
+   * One at a time per network: two concurrent calls would both find no pool network and
+   * create one each (two bridges for one network).
+   */
+  setupBridge(req: RequestOf<typeof SetupBridge>): Promise<ResponseOf<typeof SetupBridge>> {
+    const before = this.bridgeSetups.get(req.networkId) ?? Promise.resolve();
+    const mine = before.catch(() => undefined).then(() => this.ensureBridge(req));
+    this.bridgeSetups.set(req.networkId, mine);
+    void mine
+      .finally(() => {
+        if (this.bridgeSetups.get(req.networkId) === mine) this.bridgeSetups.delete(req.networkId);
+      })
+      .catch(() => undefined);
+    return mine;
+  }
+
+  private async ensureBridge(req: RequestOf<typeof SetupBridge>): Promise<ResponseOf<typeof SetupBridge>> {
     const hostRef = await this.ref();
     let network = await this.findNetwork(req.networkId);
     if (network === undefined) {
@@ -248,6 +327,7 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
 
   async close(): Promise<void> {
     this.facts = undefined;
+    this.ssh?.close();
     await this.client.logout();
   }
 

@@ -1,6 +1,6 @@
 import { Semaphore } from "@sdn/bus";
-import { createHash } from "node:crypto";
-import ssh2, { type Client as SshClient } from "ssh2";
+import { createHash, randomBytes } from "node:crypto";
+import ssh2, { type Client as SshClient, type SFTPWrapper } from "ssh2";
 import { HostFailure } from "../errors.js";
 
 const { Client } = ssh2;
@@ -13,14 +13,23 @@ export interface SshOptions {
   host: string;
   port: number;
   username: string;
-  privateKey: string;
+  /** Key authentication; without a key, `password` is used. */
+  privateKey?: string;
   passphrase?: string;
+  password?: string;
   /** The pinned host key; when absent, `trustOnFirstContact` must be true. */
   hostKeyFingerprint?: string;
   trustOnFirstContact: boolean;
   connectTimeoutMs: number;
   /** Parallel channels on the one connection (stay under sshd's MaxSessions, default 10). */
   maxSessions: number;
+}
+
+/** A file for `putFiles`: its name in the target folder, content and mode. */
+export interface RemoteFile {
+  name: string;
+  data: Buffer;
+  mode: number;
 }
 
 export interface ExecResult {
@@ -45,6 +54,11 @@ export class SshConnection {
 
   constructor(private readonly opts: SshOptions) {
     this.slots = new Semaphore(opts.maxSessions);
+  }
+
+  /** Connects (if not yet connected): checks the host key and the credentials. */
+  async reach(): Promise<void> {
+    await this.connect();
   }
 
   private connect(): Promise<SshClient> {
@@ -73,7 +87,8 @@ export class SshConnection {
             ),
           );
         } else if (err.level === "client-authentication") {
-          reject(new HostFailure("AUTHENTICATION_FAILED", `${where} refused the key of '${o.username}'`));
+          const what = o.privateKey === undefined ? "password" : "key";
+          reject(new HostFailure("AUTHENTICATION_FAILED", `SSH at ${where} refused the ${what} of '${o.username}'`));
         } else {
           reject(new HostFailure("UNREACHABLE", `cannot reach SSH at ${where}: ${err.message}`));
         }
@@ -81,13 +96,18 @@ export class SshConnection {
       c.on("close", () => {
         if (this.client === c) this.client = undefined;
       });
+      // sshd with PAM asks for the password as keyboard-interactive rather than "password".
+      c.on("keyboard-interactive", (_name, _instructions, _lang, prompts, finish) =>
+        finish(prompts.map(() => o.password ?? "")),
+      );
       try {
         c.connect({
           host: o.host,
           port: o.port,
           username: o.username,
-          privateKey: o.privateKey,
-          ...(o.passphrase === undefined ? {} : { passphrase: o.passphrase }),
+          ...(o.privateKey === undefined
+            ? { password: o.password ?? "", tryKeyboard: true }
+            : { privateKey: o.privateKey, ...(o.passphrase === undefined ? {} : { passphrase: o.passphrase }) }),
           readyTimeout: o.connectTimeoutMs,
           keepaliveInterval: 15_000,
           hostVerifier: (key: Buffer) => {
@@ -142,25 +162,25 @@ export class SshConnection {
     });
   }
 
-  /** Writes a file over SFTP (creating or replacing it) with the given mode. */
-  writeFile(path: string, data: Buffer, mode: number): Promise<void> {
+  /**
+   * Puts files into `dir` over one SFTP session, each atomically: written under a temporary
+   * name beside its target, given its mode, then renamed over the old file (OpenSSH's
+   * posix-rename, which replaces in one step). A program running meanwhile sees the old
+   * file or the new one, never half of one. Files go in the order given.
+   */
+  putFiles(dir: string, files: readonly RemoteFile[]): Promise<void> {
     return this.slots.run(async () => {
       const c = await this.connect();
-      await new Promise<void>((resolve, reject) => {
-        c.sftp((err, sftp) => {
-          if (err !== undefined && err !== null) {
-            reject(new HostFailure("UNREACHABLE", `SFTP to ${this.opts.host} failed: ${err.message}`));
-            return;
-          }
-          const done = (e?: Error | null) => {
-            sftp.end();
-            if (e)
-              reject(new HostFailure("HOST_PROGRAM_FAILED", `cannot write ${path} on ${this.opts.host}: ${e.message}`));
-            else resolve();
-          };
-          sftp.writeFile(path, data, { mode }, (e) => (e ? done(e) : sftp.chmod(path, mode, done)));
-        });
-      });
+      const sftp = await new Promise<SFTPWrapper>((resolve, reject) =>
+        c.sftp((err, s) =>
+          err ? reject(new HostFailure("UNREACHABLE", `SFTP to ${this.opts.host} failed: ${err.message}`)) : resolve(s),
+        ),
+      );
+      try {
+        for (const f of files) await putFile(sftp, `${dir}/${f.name}`, f, this.opts.host);
+      } finally {
+        sftp.end();
+      }
     });
   }
 
@@ -169,3 +189,20 @@ export class SshConnection {
     this.client = undefined;
   }
 }
+
+const sftpStep = (step: (cb: (err?: Error | null) => void) => void): Promise<void> =>
+  new Promise((resolve, reject) => step((err) => (err ? reject(err) : resolve())));
+
+const putFile = async (sftp: SFTPWrapper, path: string, f: RemoteFile, host: string): Promise<void> => {
+  const dir = path.slice(0, path.lastIndexOf("/") + 1);
+  const temp = `${dir}.${f.name}.${randomBytes(6).toString("hex")}.tmp`;
+  try {
+    await sftpStep((cb) => sftp.writeFile(temp, f.data, { mode: f.mode }, cb));
+    // The mode given at creation passes through the server's umask: set it exactly.
+    await sftpStep((cb) => sftp.chmod(temp, f.mode, cb));
+    await sftpStep((cb) => sftp.ext_openssh_rename(temp, path, cb));
+  } catch (err) {
+    await sftpStep((cb) => sftp.unlink(temp, cb)).catch(() => undefined);
+    throw new HostFailure("HOST_PROGRAM_FAILED", `cannot write ${path} on ${host}: ${(err as Error).message}`);
+  }
+};

@@ -1,0 +1,55 @@
+import Type, { type Static } from "typebox";
+import { HostId, InterfaceName, Ipv4 } from "./hosts.js";
+import { GreKey, NetworkId } from "./networks.js";
+
+/**
+ * One direction of a GRE tunnel between two hosts of a network (CloudStack's
+ * ovs_tunnel_network row): the port on `from` whose remote is `to`.
+ */
+export const TUNNEL_STATES = ["Created", "Established", "Failed"] as const;
+export type TunnelState = (typeof TUNNEL_STATES)[number];
+
+export const Tunnel = Type.Object(
+  {
+    networkId: NetworkId,
+    from: HostId,
+    to: HostId,
+    remoteIp: Ipv4,
+    key: GreKey,
+    port: Type.Union([InterfaceName, Type.Null()], { description: "The port on `from`; null until established" }),
+    state: Type.Enum([...TUNNEL_STATES], {
+      description:
+        "Created: wanted, not yet applied on `from`. Established: `from` applied it (its whole tunnel set, one " +
+        "transaction). Failed: applying on `from` failed; retried with back-off",
+    }),
+    lastError: Type.Union([Type.String(), Type.Null()]),
+    attempts: Type.Integer({ minimum: 0, description: "Failed applies since the last success" }),
+    nextRetryAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+    updatedAt: Type.String({ format: "date-time" }),
+  },
+  {
+    additionalProperties: false,
+    $id: "Tunnel",
+    examples: [
+      {
+        networkId: "3f0c1d2e-4b5a-4c6d-8e9f-a0b1c2d3e4f5",
+        from: "host-a",
+        to: "host-b",
+        remoteIp: "10.0.0.12",
+        key: 3000000001,
+        port: "gre-1a2b3c4d5e6",
+        state: "Established",
+        lastError: null,
+        attempts: 0,
+        nextRetryAt: null,
+        updatedAt: "2025-01-31T12:00:01.000Z",
+      },
+    ],
+  },
+);
+export type Tunnel = Static<typeof Tunnel>;
+
+export const TunnelList = Type.Object(
+  { tunnels: Type.Array(Tunnel) },
+  { additionalProperties: false, $id: "TunnelList" },
+);

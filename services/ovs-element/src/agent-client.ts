@@ -1,0 +1,93 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import { BusError, request, Semaphore } from "@sdn/bus";
+import {
+  agentSubject,
+  CommandError,
+  SetupBridge,
+  type CommandDefinition,
+  type RequestOf,
+  type ResponseOf,
+} from "@sdn/contracts";
+
+/** Agent commands in flight per host: a host runs them in sequence anyway (one OVSDB, few SSH channels). */
+const PER_HOST = 4;
+
+/** An agent command that failed: keeps the agent's code, names the host and the command. */
+export class AgentCallError extends CommandError {
+  constructor(
+    readonly hostId: string,
+    readonly command: string,
+    code: CommandError["code"],
+    message: string,
+    details?: unknown,
+  ) {
+    super(code, `${command} on host ${hostId}: ${message}`, details);
+  }
+}
+
+/**
+ * Sends agent commands (request/reply on sdn.agent.<hostId>.<Command>) and counts the
+ * round trips, which the benchmark reports. A host whose agent does not answer is
+ * UNAVAILABLE, whatever the bus said (no responder, timeout). At most PER_HOST commands
+ * go to one host at once, and concurrent SetupBridge calls for one bridge share one call
+ * (many plugs on one host at once would otherwise race to create it).
+ */
+export class AgentClient {
+  roundTrips = 0;
+  private readonly lanes = new Map<string, { slots: Semaphore; users: number }>();
+  private readonly bridgeSetups = new Map<string, Promise<ResponseOf<typeof SetupBridge>>>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly timeoutMs: number,
+  ) {}
+
+  call<C extends CommandDefinition>(hostId: string, def: C, body: RequestOf<C>): Promise<ResponseOf<C>> {
+    if (def.name !== SetupBridge.name) return this.limited(hostId, def, body);
+    const key = `${hostId}/${(body as RequestOf<typeof SetupBridge>).networkId}`;
+    let setup = this.bridgeSetups.get(key);
+    if (setup === undefined) {
+      setup = this.limited(hostId, SetupBridge, body).finally(() => this.bridgeSetups.delete(key));
+      this.bridgeSetups.set(key, setup);
+    }
+    return setup as Promise<ResponseOf<C>>;
+  }
+
+  private async limited<C extends CommandDefinition>(
+    hostId: string,
+    def: C,
+    body: RequestOf<C>,
+  ): Promise<ResponseOf<C>> {
+    let lane = this.lanes.get(hostId);
+    if (lane === undefined) {
+      lane = { slots: new Semaphore(PER_HOST), users: 0 };
+      this.lanes.set(hostId, lane);
+    }
+    lane.users++;
+    try {
+      return await lane.slots.run(() => this.send(hostId, def, body));
+    } finally {
+      if (--lane.users === 0) this.lanes.delete(hostId);
+    }
+  }
+
+  private async send<C extends CommandDefinition>(hostId: string, def: C, body: RequestOf<C>): Promise<ResponseOf<C>> {
+    this.roundTrips++;
+    let answer;
+    try {
+      answer = await request(this.nc, def, agentSubject(hostId, def.name), body, {
+        role: "admin",
+        timeoutMs: this.timeoutMs,
+      });
+    } catch (err) {
+      if (err instanceof BusError) {
+        throw new AgentCallError(hostId, def.name, "UNAVAILABLE", `the host's agent did not answer (${err.message})`);
+      }
+      throw err;
+    }
+    if (!answer.ok) {
+      throw new AgentCallError(hostId, def.name, answer.error.code, answer.error.message, answer.error.details);
+    }
+    return answer.data;
+  }
+}

@@ -1,0 +1,65 @@
+import type { CommandClient, CommandContext } from "@sdn/bus";
+import {
+  CommandError,
+  GetHost,
+  GetNetwork,
+  ImplementNetwork,
+  ReleaseNicAddress,
+  ReserveNicAddress,
+  type Answer,
+  type CommandDefinition,
+  type Host,
+  type Network,
+  type NicAddress,
+  type RequestOf,
+  type ResponseOf,
+} from "@sdn/contracts";
+import { invalidField } from "./element-errors.js";
+
+const GURU_TIMEOUT_MS = 30_000;
+
+/** The data of an ok answer; the answer's error, unchanged, otherwise. */
+const dataOf = <T>(a: Answer<T>): T => {
+  if (!a.ok) throw new CommandError(a.error.code, a.error.message, a.error.details);
+  return a.data;
+};
+
+/**
+ * The element's calls to the network-guru and the host registry, on the durable tier.
+ * Calls made for a caller carry the caller's account and role, so the guru enforces the
+ * caller's tenancy (and answers NOT_FOUND for another tenant's network).
+ */
+export class Collaborators {
+  constructor(private readonly commands: CommandClient) {}
+
+  private send<C extends CommandDefinition>(def: C, body: RequestOf<C>, ctx: CommandContext) {
+    return this.commands.send(def, body, {
+      ...(ctx.accountId === undefined ? {} : { accountId: ctx.accountId }),
+      role: ctx.role,
+      timeoutMs: GURU_TIMEOUT_MS,
+    });
+  }
+
+  async network(networkId: string, ctx: CommandContext): Promise<Network> {
+    return dataOf(await this.send(GetNetwork, { networkId }, ctx));
+  }
+
+  async implement(networkId: string, ctx: CommandContext): Promise<Network> {
+    return dataOf(await this.send(ImplementNetwork, { networkId }, ctx));
+  }
+
+  async reserve(req: RequestOf<typeof ReserveNicAddress>, ctx: CommandContext): Promise<NicAddress> {
+    return dataOf(await this.send(ReserveNicAddress, req, ctx));
+  }
+
+  async release(networkId: string, nicId: string, ctx: CommandContext): Promise<ResponseOf<typeof ReleaseNicAddress>> {
+    return dataOf(await this.send(ReleaseNicAddress, { networkId, nicId }, ctx));
+  }
+
+  /** A registered host, read as the system (hosts are admin resources); unknown → UNPROCESSABLE on hostId. */
+  async host(hostId: string): Promise<Host> {
+    const a = await this.commands.send(GetHost, { id: hostId }, { role: "admin", timeoutMs: GURU_TIMEOUT_MS });
+    if (!a.ok && a.error.code === "NOT_FOUND") throw invalidField("hostId", `host ${hostId} is not registered`);
+    return dataOf(a);
+  }
+}

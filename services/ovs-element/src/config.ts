@@ -1,0 +1,21 @@
+import { BaseConfig } from "@sdn/runtime";
+import Type, { type Static } from "typebox";
+
+const ms = (fallback: number, minimum: number, description: string) =>
+  Type.Integer({ minimum, default: fallback, description });
+
+export const ElementConfig = Type.Object({
+  ...BaseConfig.properties,
+  SDN_RECONCILE_INTERVAL_MS: ms(60_000, 200, "How often every host's Open vSwitch state is compared and repaired"),
+  SDN_TUNNEL_RETRY_MIN_MS: ms(1_000, 50, "First back-off before a Failed tunnel set is applied again"),
+  SDN_TUNNEL_RETRY_MAX_MS: ms(60_000, 50, "Longest back-off between retries of a Failed tunnel set"),
+  SDN_AGENT_TIMEOUT_MS: ms(30_000, 100, "How long one agent command may take"),
+  SDN_UNDERLAY_MTU: Type.Integer({
+    minimum: 618,
+    maximum: 9216,
+    default: 1500,
+    description:
+      "MTU of the hosts' tunnel network (the agent does not report it); guests get at most this minus 42 bytes of GRE overhead",
+  }),
+});
+export type ElementConfig = Static<typeof ElementConfig>;

@@ -1,0 +1,45 @@
+import { bindHandler, type BoundHandler } from "@sdn/bus";
+import { CanHandle, ListNics, ListProviders, ListTunnels, PlugNic, PROVIDERS, UnplugNic } from "@sdn/contracts";
+import type { Collaborators } from "./collaborators.js";
+import type { NicManager } from "./nic-manager.js";
+import { canHandle } from "./providers.js";
+
+const summary = (main: string, notes: string[]) => (notes.length === 0 ? main : `${main}; ${notes.join("; ")}`);
+
+/** The ovs-element's durable command handlers. */
+export const elementHandlers = (nics: () => NicManager, peers: () => Collaborators): BoundHandler[] => [
+  bindHandler(ListProviders, async () => ({
+    data: { providers: [...PROVIDERS] },
+    details: `${PROVIDERS.length} providers: ${PROVIDERS.map((p) => p.name).join(", ")}`,
+  })),
+  bindHandler(CanHandle, async (req, ctx) => {
+    const network = await peers().network(req.networkId, ctx);
+    const verdict = canHandle(network, req.service, req.provider);
+    return {
+      data: verdict,
+      details: verdict.canHandle
+        ? `${verdict.provider} handles ${req.service} on network ${network.name}`
+        : `${verdict.provider} cannot handle ${req.service}: ${verdict.reason}`,
+    };
+  }),
+  bindHandler(PlugNic, async (req, ctx) => {
+    const { nic, notes } = await nics().plug(req, ctx);
+    return {
+      data: nic,
+      details: summary(`NIC ${nic.id} (${nic.ip}, ${nic.mac}) plugged on ${nic.bridge} of host ${nic.hostId}`, notes),
+    };
+  }),
+  bindHandler(UnplugNic, async (req, ctx) => {
+    const { nic, notes } = await nics().unplug(req.networkId, req.nicId, ctx);
+    return { data: nic, details: summary(`NIC ${nic.id} (${nic.ip}) unplugged from host ${nic.hostId}`, notes) };
+  }),
+  bindHandler(ListNics, async (req, ctx) => {
+    const list = await nics().list(req.networkId, ctx);
+    return { data: { nics: list }, details: `${list.length} NIC(s)` };
+  }),
+  bindHandler(ListTunnels, async (req, ctx) => {
+    const tunnels = await nics().tunnels(req.networkId, ctx);
+    const up = tunnels.filter((t) => t.state === "Established").length;
+    return { data: { tunnels }, details: `${tunnels.length} tunnel(s), ${up} established` };
+  }),
+];

@@ -1,0 +1,356 @@
+import type { CommandContext, EventPublisher } from "@sdn/bus";
+import {
+  CommandError,
+  DestroyBridge,
+  isXapiHypervisor,
+  ListVms,
+  NicPlugged,
+  NicUnplugged,
+  PlugVif,
+  SetupBridge,
+  UnplugVif,
+  type Host,
+  type Network,
+  type Nic,
+  type NicRole,
+  type PlugNic,
+  type RequestOf,
+  type Tunnel,
+} from "@sdn/contracts";
+import type { Logger } from "@sdn/runtime";
+import { AgentCallError, type AgentClient } from "./agent-client.js";
+import type { Collaborators } from "./collaborators.js";
+import type { ElementConfig } from "./config.js";
+import { conflictingField, describeError, invalidField, notFound } from "./element-errors.js";
+import type { Mesh } from "./mesh.js";
+import { generateMac, guestMtu, nicIdFor } from "./nic-identity.js";
+import { canHandle } from "./providers.js";
+import {
+  deviceClaimKey,
+  macClaimKey,
+  nicKey,
+  values,
+  type ElementStore,
+  type MemberNic,
+  type Membership,
+} from "./store.js";
+
+export interface NicManagerDeps {
+  store: ElementStore;
+  mesh: Mesh;
+  agents: AgentClient;
+  peers: Collaborators;
+  events: EventPublisher;
+  config: ElementConfig;
+  logger: Logger;
+}
+
+/** What a plug or unplug did besides its main work, for the answer's one-line summary. */
+export interface NicOutcome {
+  nic: Nic;
+  notes: string[];
+}
+
+const MAC_ATTEMPTS = 8;
+
+/**
+ * NIC plug and unplug (CloudStack's OvsElement.prepare / release). Every step is
+ * idempotent and keyed by the NIC id, which is derived from the command id: a command
+ * redelivered after a crash walks the same steps and finishes the same NIC. A failure on
+ * the NIC's own host undoes what the plug did (port, mesh membership, address, claims).
+ */
+export class NicManager {
+  constructor(private readonly d: NicManagerDeps) {}
+
+  async plug(req: RequestOf<typeof PlugNic>, ctx: CommandContext): Promise<NicOutcome> {
+    const nicId = nicIdFor(ctx.commandId);
+    const role: NicRole = req.role ?? "guest";
+    if (role === "router" && ctx.role !== "admin") {
+      throw new CommandError("FORBIDDEN", "only admins plug router NICs (they take the network's gateway address)");
+    }
+    let network = await this.d.peers.network(req.networkId, ctx);
+    const verdict = canHandle(network, "Connectivity");
+    if (!verdict.canHandle)
+      throw new CommandError("UNPROCESSABLE", verdict.reason ?? "Ovs cannot connect this network");
+    if (role === "router" && req.ip !== undefined && req.ip !== network.gateway) {
+      throw invalidField("ip", `a router NIC takes the gateway address ${network.gateway} of network ${network.name}`);
+    }
+    const earlier = (await this.d.store.nics.get(nicKey(network.id, nicId)))?.value;
+    if (earlier?.state === "Plugged") return { nic: earlier, notes: ["already plugged"] };
+    const host = await this.d.peers.host(req.hostId);
+    if (host.state !== "Up") {
+      throw conflictingField("hostId", `host ${host.name} is ${host.state}; NICs are plugged on Up hosts only`);
+    }
+    if (network.state !== "Implemented" || network.greKey === undefined) {
+      network = await this.d.peers.implement(network.id, ctx);
+    }
+    const greKey = network.greKey;
+    if (greKey === undefined) throw new CommandError("CONFLICT", `network ${network.name} has no GRE key`);
+
+    const member = (await this.d.store.memberships.get(network.id))?.value.hosts[req.hostId]?.nics[nicId];
+    const located = earlier ?? member ?? (await this.locateDevice(req, host, nicId));
+    const device = located.device;
+    await this.claimDevice(req.hostId, device, nicId, network.id);
+    let mac: string;
+    let address: { ip: string; prefixLength: number };
+    try {
+      mac = await this.claimMac(network.id, nicId, earlier?.mac ?? member?.mac ?? req.mac ?? located.mac);
+      try {
+        address = await this.address(network, nicId, role, req.ip, ctx);
+      } catch (err) {
+        await this.d.store.claims.delete(macClaimKey(network.id, mac));
+        throw err;
+      }
+    } catch (err) {
+      await this.d.store.claims.delete(deviceClaimKey(req.hostId, device));
+      throw err;
+    }
+
+    const now = new Date().toISOString();
+    const entry: MemberNic = { device, mac, vmId: req.vmId, state: "Plugging", since: now };
+    await this.join(network, greKey, host, nicId, entry);
+    const notes: string[] = [];
+    let nic: Nic = {
+      id: nicId,
+      networkId: network.id,
+      accountId: network.accountId,
+      vmId: req.vmId,
+      hostId: host.id,
+      role,
+      device,
+      ip: address.ip,
+      prefixLength: address.prefixLength,
+      gateway: network.gateway,
+      mac,
+      bridge: earlier?.bridge ?? device,
+      mtu: guestMtu(network.mtu, this.d.config.SDN_UNDERLAY_MTU),
+      state: "Plugging",
+      createdAt: earlier?.createdAt ?? now,
+      updatedAt: now,
+    };
+    try {
+      const { bridge } = await this.d.agents.call(host.id, SetupBridge, { networkId: network.id });
+      nic = { ...nic, bridge };
+      await this.d.store.nics.kv.put(nicKey(network.id, nicId), JSON.stringify(nic));
+      const pass = await this.d.mesh.converge(network.id);
+      const own = pass.hosts.get(host.id);
+      if (own !== undefined && !own.ok) throw own.error;
+      const pending = [...pass.hosts.entries()].filter(([, r]) => !r.ok).map(([id]) => id);
+      if (pending.length > 0) notes.push(`tunnels of ${pending.length} peer host(s) failed and are retried`);
+      await this.d.agents
+        .call(host.id, PlugVif, { networkId: network.id, device, nicId, mac, vmId: req.vmId })
+        .catch((err: unknown) => {
+          if (err instanceof AgentCallError && err.code === "NOT_FOUND") {
+            throw invalidField("hostInterface", `device ${device} does not exist on host ${host.name}`);
+          }
+          throw err;
+        });
+    } catch (err) {
+      await this.undo(nic, ctx).catch((undoErr: unknown) =>
+        this.d.logger.error({ err: describeError(undoErr), nicId }, "could not undo a failed plug"),
+      );
+      throw err;
+    }
+    await this.setMemberState(network.id, host.id, nicId, "Plugged");
+    nic = { ...nic, state: "Plugged", updatedAt: new Date().toISOString() };
+    await this.d.store.nics.kv.put(nicKey(network.id, nicId), JSON.stringify(nic));
+    await this.d.events.publish(
+      NicPlugged,
+      { nic },
+      { accountId: nic.accountId, commandId: ctx.commandId, eventId: `${ctx.commandId}.NicPlugged` },
+    );
+    return { nic, notes };
+  }
+
+  async unplug(networkId: string, nicId: string, ctx: CommandContext): Promise<NicOutcome> {
+    const network = await this.d.peers.network(networkId, ctx);
+    const found = await this.d.store.nics.get(nicKey(network.id, nicId));
+    if (found === undefined) throw notFound("NIC", nicId);
+    let nic = found.value;
+    if (nic.state === "Plugging" && Date.now() - Date.parse(nic.updatedAt) < this.d.config.SDN_AGENT_TIMEOUT_MS * 4) {
+      throw new CommandError("CONFLICT", `NIC ${nicId} is still being plugged; unplug it once the plug has answered`);
+    }
+    nic = { ...nic, state: "Unplugging", updatedAt: new Date().toISOString() };
+    await this.d.store.nics.kv.put(nicKey(network.id, nicId), JSON.stringify(nic));
+    await this.setMemberState(network.id, nic.hostId, nicId, "Unplugging");
+    const notes = await this.detach(nic, ctx);
+    const gone: Nic = { ...nic, state: "Unplugged", updatedAt: new Date().toISOString() };
+    await this.d.events.publish(
+      NicUnplugged,
+      { nic: gone },
+      { accountId: nic.accountId, commandId: ctx.commandId, eventId: `${ctx.commandId}.NicUnplugged` },
+    );
+    return { nic: gone, notes };
+  }
+
+  async list(networkId: string, ctx: CommandContext): Promise<Nic[]> {
+    const network = await this.d.peers.network(networkId, ctx);
+    const nics = (await values(this.d.store.nics, `${network.id}.>`)).map((e) => e.value);
+    return nics.sort((a, b) => a.hostId.localeCompare(b.hostId) || ipOrder(a.ip) - ipOrder(b.ip));
+  }
+
+  async tunnels(networkId: string, ctx: CommandContext): Promise<Tunnel[]> {
+    const network = await this.d.peers.network(networkId, ctx);
+    const sets = (await values(this.d.store.tunnels, `${network.id}.>`)).map((e) => e.value);
+    return sets
+      .flatMap((s) =>
+        s.rows.map((r): Tunnel => ({
+          networkId: s.networkId,
+          from: s.from,
+          to: r.to,
+          remoteIp: r.remoteIp,
+          key: s.key,
+          port: r.port,
+          state: s.state === "Established" && r.port === null ? "Created" : s.state,
+          lastError: s.lastError,
+          attempts: s.attempts,
+          nextRetryAt: s.nextRetryAt,
+          updatedAt: s.updatedAt,
+        })),
+      )
+      .sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
+  }
+
+  /** The VM's device on the host: given, or (XAPI) the VM's VIF found through ListVms. */
+  private async locateDevice(
+    req: RequestOf<typeof PlugNic>,
+    host: Host,
+    nicId: string,
+  ): Promise<{ device: string; mac?: string }> {
+    if (req.hostInterface !== undefined) return { device: req.hostInterface };
+    if (!isXapiHypervisor(host.hypervisor)) {
+      throw invalidField(
+        "hostInterface",
+        `host ${host.name} is a KVM host: name the VM's device on it (its tap or veth) in hostInterface`,
+      );
+    }
+    const { vms } = await this.d.agents.call(host.id, ListVms, {});
+    const vm = vms.find((v) => v.id === req.vmId);
+    if (vm === undefined) throw invalidField("vmId", `no VM ${req.vmId} is resident on host ${host.name}`);
+    for (const n of vm.nics) {
+      const claim = await this.d.store.claims.get(deviceClaimKey(host.id, n.device));
+      if (claim === undefined || claim.value.nicId === nicId) {
+        return { device: n.device, ...(n.mac === null ? {} : { mac: n.mac.toLowerCase() }) };
+      }
+    }
+    throw invalidField("vmId", `every VIF of VM ${req.vmId} on host ${host.name} is already plugged`);
+  }
+
+  private async claimDevice(hostId: string, device: string, nicId: string, networkId: string): Promise<void> {
+    const key = deviceClaimKey(hostId, device);
+    if (await this.d.store.claims.createIfAbsent(key, { nicId, networkId })) return;
+    const held = await this.d.store.claims.get(key);
+    if (held !== undefined && held.value.nicId !== nicId) {
+      throw conflictingField("hostInterface", `device ${device} on host ${hostId} is already NIC ${held.value.nicId}`);
+    }
+  }
+
+  /** Claims the MAC on the network: the given one (CONFLICT when taken) or a generated one. */
+  private async claimMac(networkId: string, nicId: string, given: string | undefined): Promise<string> {
+    for (let attempt = 0; attempt < MAC_ATTEMPTS; attempt++) {
+      const mac = (given ?? generateMac(nicId, attempt)).toLowerCase();
+      const key = macClaimKey(networkId, mac);
+      if (await this.d.store.claims.createIfAbsent(key, { nicId, networkId })) return mac;
+      const held = await this.d.store.claims.get(key);
+      if (held === undefined || held.value.nicId === nicId) return mac;
+      if (given !== undefined) {
+        throw conflictingField("mac", `MAC ${mac} is already NIC ${held.value.nicId} on network ${networkId}`);
+      }
+    }
+    throw new CommandError("CONFLICT", `no free MAC found for NIC ${nicId}; retry the request`);
+  }
+
+  /** A guest's address from the guru (idempotent by NIC id); a router's is the gateway. */
+  private async address(
+    network: Network,
+    nicId: string,
+    role: NicRole,
+    ip: string | undefined,
+    ctx: CommandContext,
+  ): Promise<{ ip: string; prefixLength: number }> {
+    if (role === "router") return { ip: network.gateway, prefixLength: Number(network.cidr.split("/")[1]) };
+    const a = await this.d.peers.reserve({ networkId: network.id, nicId, ...(ip === undefined ? {} : { ip }) }, ctx);
+    return { ip: a.ip, prefixLength: a.prefixLength };
+  }
+
+  private async join(network: Network, greKey: number, host: Host, nicId: string, entry: MemberNic): Promise<void> {
+    await this.d.mesh.change(network.id, (m) => {
+      const base: Membership = m ?? { networkId: network.id, accountId: network.accountId, greKey, hosts: {} };
+      const h = base.hosts[host.id];
+      if (h?.nics[nicId] !== undefined && h.ip === host.tunnelInterface.ip && base.greKey === greKey) return undefined;
+      return {
+        ...base,
+        greKey,
+        hosts: {
+          ...base.hosts,
+          [host.id]: { ip: host.tunnelInterface.ip, nics: { ...h?.nics, [nicId]: h?.nics[nicId] ?? entry } },
+        },
+      };
+    });
+  }
+
+  private async setMemberState(networkId: string, hostId: string, nicId: string, state: MemberNic["state"]) {
+    await this.d.mesh.change(networkId, (m) => {
+      const n = m?.hosts[hostId]?.nics[nicId];
+      if (m === undefined || n === undefined || n.state === state) return undefined;
+      const h = m.hosts[hostId] as Membership["hosts"][string];
+      const next = { ...n, state, since: new Date().toISOString() };
+      return { ...m, hosts: { ...m.hosts, [hostId]: { ...h, nics: { ...h.nics, [nicId]: next } } } };
+    });
+  }
+
+  /**
+   * Takes the NIC out: membership first (the serialization point decides whether it was
+   * the host's last NIC), then the port, or the whole bridge and the peers' tunnels to the
+   * host; then the address and the claims. Each step is idempotent, so a retry finishes it.
+   */
+  private async detach(nic: Nic, ctx: CommandContext): Promise<string[]> {
+    const notes: string[] = [];
+    let lastOnHost = false;
+    await this.d.mesh.change(nic.networkId, (m) => {
+      const h = m?.hosts[nic.hostId];
+      if (m === undefined || h === undefined) {
+        lastOnHost = m !== undefined;
+        return undefined;
+      }
+      const { [nic.id]: _gone, ...rest } = h.nics;
+      const hosts = { ...m.hosts };
+      if (Object.keys(rest).length === 0) delete hosts[nic.hostId];
+      else hosts[nic.hostId] = { ...h, nics: rest };
+      lastOnHost = hosts[nic.hostId] === undefined;
+      return { ...m, hosts };
+    });
+    const bestEffort = async (what: string, work: () => Promise<unknown>) => {
+      try {
+        await work();
+      } catch (err) {
+        // The host may be gone; reconciliation removes what is left when it comes back.
+        notes.push(`${what} failed (${describeError(err)}); reconciliation will clean up`);
+      }
+    };
+    if (lastOnHost) {
+      await bestEffort(`removing the bridge on host ${nic.hostId}`, () =>
+        this.d.agents.call(nic.hostId, DestroyBridge, { networkId: nic.networkId }),
+      );
+      await this.d.mesh.converge(nic.networkId);
+      notes.push(`host ${nic.hostId} left the network's mesh`);
+    } else {
+      await bestEffort(`unplugging ${nic.device}`, () =>
+        this.d.agents.call(nic.hostId, UnplugVif, { networkId: nic.networkId, device: nic.device }),
+      );
+    }
+    if (nic.role === "guest") await this.d.peers.release(nic.networkId, nic.id, ctx);
+    await this.d.store.claims.delete(deviceClaimKey(nic.hostId, nic.device));
+    await this.d.store.claims.delete(macClaimKey(nic.networkId, nic.mac));
+    await this.d.store.nics.delete(nicKey(nic.networkId, nic.id));
+    return notes;
+  }
+
+  /** Rolls a failed plug back; the NIC is then as if never plugged. */
+  private async undo(nic: Nic, ctx: CommandContext): Promise<void> {
+    const notes = await this.detach(nic, ctx);
+    this.d.logger.warn({ nicId: nic.id, notes }, "plug failed and was undone");
+  }
+}
+
+const ipOrder = (ip: string): number => ip.split(".").reduce((n, o) => n * 256 + Number(o), 0);

@@ -1,0 +1,93 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import { JsonBucket } from "@sdn/bus";
+import type { Nic, NicState } from "@sdn/contracts";
+
+/** A NIC as the mesh needs it: enough to plug it again after a host lost its bridge. */
+export interface MemberNic {
+  device: string;
+  mac: string;
+  vmId: string;
+  state: Exclude<NicState, "Unplugged">;
+  /** When the state last changed: an in-flight state this old belongs to a command that died. */
+  since: string;
+}
+
+export interface MemberHost {
+  /** The host's tunnel endpoint. */
+  ip: string;
+  nics: Record<string, MemberNic>;
+}
+
+/**
+ * `<networkId>` → the network's hosts and their NICs: the desired state of the mesh and
+ * the one serialization point of plugs and unplugs (every change is a compare-and-swap on
+ * this entry's revision). The hosts of a network are exactly the hosts with a NIC on it.
+ */
+export interface Membership {
+  networkId: string;
+  accountId: string;
+  greKey: number;
+  hosts: Record<string, MemberHost>;
+}
+
+/** One direction of a tunnel, inside its host's tunnel set. */
+export interface TunnelRow {
+  to: string;
+  remoteIp: string;
+  port: string | null;
+}
+
+/**
+ * `<networkId>.<fromHostId>` → the tunnels of one host on one network. They are applied
+ * together (one ApplyTunnels, one OVSDB transaction), so they share one state, one error
+ * and one back-off.
+ */
+export interface TunnelSet {
+  networkId: string;
+  from: string;
+  key: number;
+  state: "Created" | "Established" | "Failed";
+  rows: TunnelRow[];
+  lastError: string | null;
+  attempts: number;
+  nextRetryAt: string | null;
+  updatedAt: string;
+}
+
+/** `dev.<hostId>.<device>` and `mac.<networkId>.<hex>` → the NIC holding them (atomic create: uniqueness). */
+export interface Claim {
+  nicId: string;
+  networkId: string;
+}
+
+export const deviceClaimKey = (hostId: string, device: string): string => `dev.${hostId}.${device}`;
+export const macClaimKey = (networkId: string, mac: string): string =>
+  `mac.${networkId}.${mac.toLowerCase().replace(/:/g, "")}`;
+export const nicKey = (networkId: string, nicId: string): string => `${networkId}.${nicId}`;
+export const tunnelSetKey = (networkId: string, hostId: string): string => `${networkId}.${hostId}`;
+
+/** The element's state in JetStream KV; nothing is cached, so replicas never contradict each other. */
+export class ElementStore {
+  private constructor(
+    readonly memberships: JsonBucket<Membership>,
+    readonly nics: JsonBucket<Nic>,
+    readonly tunnels: JsonBucket<TunnelSet>,
+    readonly claims: JsonBucket<Claim>,
+  ) {}
+
+  static async open(nc: NatsConnection): Promise<ElementStore> {
+    return new ElementStore(
+      await JsonBucket.open<Membership>(nc, "sdn_element_memberships"),
+      await JsonBucket.open<Nic>(nc, "sdn_element_nics"),
+      await JsonBucket.open<TunnelSet>(nc, "sdn_element_tunnels"),
+      await JsonBucket.open<Claim>(nc, "sdn_element_claims"),
+    );
+  }
+}
+
+/** Every value under a key filter, read fresh. */
+export const values = async <T>(bucket: JsonBucket<T>, filter = ">"): Promise<{ key: string; value: T }[]> => {
+  const keys = await bucket.keys(filter);
+  const got = await Promise.all(keys.map(async (key) => ({ key, entry: await bucket.get(key) })));
+  return got.flatMap(({ key, entry }) => (entry === undefined ? [] : [{ key, value: entry.value }]));
+};
