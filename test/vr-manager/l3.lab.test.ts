@@ -3,13 +3,12 @@ import { CommandClient, request } from "@sdn/bus";
 import {
   AddHost,
   agentSubject,
-  ApplyTunnels,
   CreateNetwork,
   CreatePublicIpRange,
   ImplementNetwork,
   Ping,
-  PlugVif,
-  SetupBridge,
+  ListNics,
+  PlugNic,
   type CommandDefinition,
   type Host,
   type Network,
@@ -19,6 +18,7 @@ import {
 } from "@sdn/contracts";
 import { hypervisorAgentSpec } from "@sdn/hypervisor-agent";
 import { networkGuruSpec } from "@sdn/network-guru";
+import { ovsElementSpec } from "@sdn/ovs-element";
 import { startService, type RunningService } from "@sdn/runtime";
 import { waitFor } from "@sdn/testkit";
 import { vrManagerSpec } from "@sdn/vr-manager";
@@ -39,9 +39,10 @@ import {
 import { labNamespace, LabRouter, ping, probe, PROBE, ROUTER_PROGRAM_DIR, serveProbe } from "./router-lab.js";
 
 /*
- * The L3 services with real traffic. Two KVM hosts and a XenServer host on a GRE mesh;
- * router rt1 (direct SSH on the lab's management network) serves networks A and B, its
- * NICs on kvm1 (A) and kvm2 (B); router rt2 serves network C on the XenServer host and is
+ * The L3 services with real traffic. Two KVM hosts and a XenServer host; every NIC, the
+ * routers' included, is plugged by the ovs-element (the GRE mesh follows). Router rt1
+ * (direct SSH on the lab's management network) runs on kvm1 and serves networks A and B;
+ * router rt2 serves network C on the XenServer host and is
  * reachable only from that host (link-local control link: the XAPI relay). Both routers'
  * public interfaces sit on the "outside" namespace's bridge (203.0.113.0/24), which stands
  * for the internet: its server at 203.0.113.1 tells every client its source address.
@@ -108,25 +109,17 @@ const ok = async <T = Record<string, unknown>>(
 
 const admin = () => gw.adminToken;
 
-/** Plugs a port into a network on a host, building the network's bridge and tunnels there first. */
-const plug = async (host: LabHost, network: Network, device: string, nicId: string) => {
-  await agentCall(hostIds[host.name] as string, PlugVif, { networkId: network.id, device, nicId });
-};
-
-const meshNetwork = async (network: Network, hosts: LabHost[]) => {
-  for (const h of hosts) await agentCall(hostIds[h.name] as string, SetupBridge, { networkId: network.id });
-  for (const h of hosts) {
-    await agentCall(hostIds[h.name] as string, ApplyTunnels, {
-      networkId: network.id,
-      greKey: network.greKey as number,
-      remotes: hosts.filter((o) => o !== h).map((o) => ({ ip: o.address })),
-    });
-  }
-};
-
+/** A VM on a host, its NIC plugged into the network by the ovs-element. */
 const addVm = async (host: LabHost, name: string, network: Network, ip: string) => {
   const v = await host.addVm(name, `${ip}/24`);
-  await plug(host, network, v.hostDevice, `nic-${name}`);
+  await send(PlugNic, {
+    networkId: network.id,
+    vmId: name,
+    hostId: hostIds[host.name] as string,
+    hostInterface: v.hostDevice,
+    mac: v.mac,
+    ip,
+  });
   await v.run(["ip", "route", "add", "default", "via", network.gateway]);
   return v;
 };
@@ -138,7 +131,11 @@ const publicSide = async (router: LabRouter, port: string) => {
   await exec(["ip", "-n", router.ns, "link", "set", "eth1", "up"]);
 };
 
-const routerBody = (r: LabRouter, networkIds: string[], nics: { networkId: string; interface: string }[]) => ({
+const routerBody = (
+  r: LabRouter,
+  networkIds: string[],
+  nics: { networkId: string; interface: string; hostInterface: string }[],
+) => ({
   name: r.name,
   hostId: hostIds["kvm1"] as string,
   vmId: `vm-${r.name}`,
@@ -150,6 +147,10 @@ const routerBody = (r: LabRouter, networkIds: string[], nics: { networkId: strin
 });
 
 const eventsOf = (type: string) => events.filter((e) => e.type === type);
+
+/** The ovs-element's router NICs on a network. */
+const routerNics = async (network: Network) =>
+  (await send(ListNics, { networkId: network.id })).nics.filter((n) => n.role === "router");
 
 beforeAll(async () => {
   lab = await Lab.create();
@@ -173,6 +174,10 @@ beforeAll(async () => {
       SDN_KVM_PROGRAM_DIR: KVM_PROGRAM_DIR,
       SDN_HOST_CONNECT_TIMEOUT_MS: "3000",
       SDN_HOST_COMMAND_TIMEOUT_MS: "30000",
+    })) as unknown as RunningService<never>,
+    (await startService(ovsElementSpec, {
+      ...base,
+      SDN_AGENT_TIMEOUT_MS: "20000",
     })) as unknown as RunningService<never>,
     (await startService(vrManagerSpec, {
       ...base,
@@ -235,13 +240,10 @@ beforeAll(async () => {
     pip[k] = await ok<PublicIp>("POST", "/v1/public-ips", { networkId: net[n].id });
   }
 
-  // Guest side: bridges, tunnels, VMs.
-  await meshNetwork(net.A, [kvm1, kvm2]);
-  await meshNetwork(net.B, [kvm1, kvm2]);
-  await meshNetwork(net.C, [xen]);
+  // Guest side: VMs (the element builds bridges and tunnels as NICs come).
   vm.A1 = await addVm(kvm1, "a1", net.A, "10.1.0.11");
   vm.A2 = await addVm(kvm2, "a2", net.A, "10.1.0.12");
-  vm.B1 = await addVm(kvm1, "b1", net.B, "10.2.0.11");
+  vm.B1 = await addVm(kvm2, "b1", net.B, "10.2.0.11");
   vm.C1 = await addVm(xen, "c1", net.C, "10.3.0.11");
 
   // The internet, with a server that reports the source address it sees.
@@ -259,15 +261,12 @@ beforeAll(async () => {
   await rt1.controlOnUnderlay(lab, 200);
   await publicSide(rt1, "p-rt1");
   await rt1.guestInterface(kvm1, "eth2", "vr1a");
-  await rt1.guestInterface(kvm2, "eth3", "vr1b");
-  await plug(kvm1, net.A, "vr1a", "nic-rt1-a");
-  await plug(kvm2, net.B, "vr1b", "nic-rt1-b");
+  await rt1.guestInterface(kvm1, "eth3", "vr1b");
   await rt1.startSshd([key]);
   rt2 = await LabRouter.create(lab, "rt2");
   await rt2.controlOnLinkLocal(xen, "169.254.0.2");
   await publicSide(rt2, "p-rt2");
   await rt2.guestInterface(xen, "eth2", "vr2c");
-  await plug(xen, net.C, "vr2c", "nic-rt2-c");
   await rt2.startSshd([readFileSync(`${relayKey}.pub`, "utf8")]);
 
   for (const [name, v] of Object.entries(vm)) await serveProbe(v.ns, 80, `vm${name}`);
@@ -284,11 +283,15 @@ describe("vr-manager: virtual routers with real traffic", () => {
     const wrong = await http(
       "POST",
       "/v1/routers",
-      { ...routerBody(rt1, [net.A.id], []), hostKeyFingerprint: kvm1.hostKeyFingerprint },
+      {
+        ...routerBody(rt1, [net.A.id], [{ networkId: net.A.id, interface: "eth2", hostInterface: "vr1a" }]),
+        hostKeyFingerprint: kvm1.hostKeyFingerprint,
+      },
       admin(),
     );
     expect(wrong.statusCode, wrong.body).toBe(422);
     expect(wrong.json()).toMatchObject({ error: { details: { reason: "HOST_KEY_MISMATCH" } } });
+    expect(await routerNics(net.A)).toEqual([]); // the NIC it plugged was unplugged again
     expect((await http("POST", "/v1/routers", routerBody(rt1, [net.A.id], []))).statusCode).toBe(403);
 
     router1 = await ok<Router>(
@@ -298,14 +301,23 @@ describe("vr-manager: virtual routers with real traffic", () => {
         rt1,
         [net.A.id, net.B.id],
         [
-          { networkId: net.A.id, interface: "eth2" },
-          { networkId: net.B.id, interface: "eth3" },
+          { networkId: net.A.id, interface: "eth2", hostInterface: "vr1a" },
+          { networkId: net.B.id, interface: "eth3", hostInterface: "vr1b" },
         ],
       ),
       201,
       admin(),
     );
     expect(router1).toMatchObject({ state: "Applied", generation: 1, appliedGeneration: 1, programVersion: "1.0.0" });
+    // Its NICs were plugged by the ovs-element and hold the networks' gateway addresses.
+    for (const [network, device] of [
+      [net.A, "vr1a"],
+      [net.B, "vr1b"],
+    ] as const) {
+      const [nic] = await routerNics(network);
+      expect(nic).toMatchObject({ ip: network.gateway, device, vmId: "vm-rt1", state: "Plugged" });
+      expect(router1.nics.find((n) => n.networkId === network.id)?.nicId).toBe(nic?.id);
+    }
     // Deployed over SFTP into the router's program folder; the router saved what it applied.
     expect(readFileSync(join(rt1.programDir, "sdn-router"), "utf8")).toContain("sdn-router apply");
     expect(rt1.savedState().generation).toBe(1);
@@ -324,7 +336,7 @@ describe("vr-manager: virtual routers with real traffic", () => {
       "POST",
       "/v1/routers",
       {
-        ...routerBody(rt2, [net.C.id], [{ networkId: net.C.id, interface: "eth2" }]),
+        ...routerBody(rt2, [net.C.id], [{ networkId: net.C.id, interface: "eth2", hostInterface: "vr2c" }]),
         hostId: hostIds["xen"],
         transport: "host-relay",
       },
@@ -656,7 +668,9 @@ describe("vr-manager: virtual routers with real traffic", () => {
   it("forgets a router; its network's rules stay stored for the next one", async () => {
     const routers = (await ok<{ routers: Router[] }>("GET", "/v1/routers", undefined, 200, admin())).routers;
     const r2 = routers.find((r) => r.name === "rt2") as Router;
+    expect(await routerNics(net.C)).toHaveLength(1);
     await ok("DELETE", `/v1/routers/${r2.id}`, undefined, 204, admin());
+    expect(await routerNics(net.C)).toEqual([]);
     const rule = await ok<{ apply: { status: string } }>("POST", `/v1/networks/${net.C.id}/firewall-rules`, {
       publicIpId: pip.C1.id,
       protocol: "icmp",

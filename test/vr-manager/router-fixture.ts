@@ -90,6 +90,7 @@ export class RouterFixture {
         controlAddress: router.controlAddress,
         hostKeyFingerprint: router.hostKeyFingerprint,
         publicInterface: "eth1",
+        plugNics: false, // no hypervisor here: the NIC is the veth itself
       });
       return new RouterFixture(lab, nats, nc, services, router, network, publicIp, registered);
     } catch (err) {

@@ -6,6 +6,7 @@ import { VrConfig } from "./config.js";
 import { GuruClient } from "./guru-client.js";
 import { vrHandlers, type VrParts } from "./handlers.js";
 import { loadIdentity } from "./identity.js";
+import { ElementClient } from "./routers/element-client.js";
 import { RouterRegistry } from "./routers/router-registry.js";
 import { RouterWatch } from "./routers/router-watch.js";
 import { RuleManager } from "./rules/rule-manager.js";
@@ -63,7 +64,7 @@ class VrManager {
           this.watch = new RouterWatch(store, pusher, this.ctx.logger, c.SDN_VR_CHECK_INTERVAL_MS);
           this.publicIps = new PublicIpWatch(this.ctx.nc, pusher, this.ctx.logger);
           this.parts = {
-            registry: new RouterRegistry(store, guru, pusher, this.ctx.events),
+            registry: new RouterRegistry(store, guru, pusher, this.ctx.events, new ElementClient(this.ctx.commands)),
             rules: new RuleManager(store, guru, pusher),
             identity,
           };

@@ -1,6 +1,6 @@
 import Type, { type Static } from "typebox";
 import { HostId, HostKeyFingerprint, InterfaceName, MacAddress } from "./hosts.js";
-import { AccountId, Ipv4Cidr, NetworkId, PublicIpId } from "./networks.js";
+import { AccountId, Ipv4Cidr, NetworkId, NicId, PublicIpId } from "./networks.js";
 
 /**
  * Resources of the vr-manager: virtual routers (admin-registered appliances running the
@@ -35,13 +35,29 @@ export const RouterTransport = Type.Enum(["ssh", "host-relay"], {
   examples: ["ssh"],
 });
 
+const routerNicFields = {
+  networkId: NetworkId,
+  interface: Type.Optional({ ...InterfaceName, description: "The router's interface on the network, e.g. eth2" }),
+  mac: Type.Optional({ ...MacAddress, description: "MAC of that interface (found by MAC when no name is given)" }),
+  hostInterface: Type.Optional({
+    ...InterfaceName,
+    description: "The router VM's device on its host, for the ovs-element (KVM: required; XenServer: found from vmId)",
+    examples: ["vnet7"],
+  }),
+};
+
+export const NewRouterNic = Type.Object(routerNicFields, {
+  ...closed,
+  $id: "NewRouterNic",
+  description: "How the router's NIC on a network is plugged and found",
+});
+
 export const RouterNic = Type.Object(
   {
-    networkId: NetworkId,
-    interface: Type.Optional({ ...InterfaceName, description: "The router's interface on the network, e.g. eth2" }),
-    mac: Type.Optional({ ...MacAddress, description: "MAC of that interface (found by MAC when no name is given)" }),
+    ...routerNicFields,
+    nicId: Type.Optional({ ...NicId, description: "The ovs-element's NIC, when the vr-manager plugged it" }),
   },
-  { ...closed, $id: "RouterNic", description: "How the router finds its interface on a network" },
+  { ...closed, $id: "RouterNic", description: "The router's NIC on a network" },
 );
 export type RouterNic = Static<typeof RouterNic>;
 
@@ -64,9 +80,17 @@ const routerFields = {
     description: "Guest networks the router serves (each is served by one router at most)",
   }),
   nics: Type.Optional(
-    Type.Array(RouterNic, {
+    Type.Array(NewRouterNic, {
       maxItems: 64,
-      description: "Per network: the router's interface (by name or MAC); by default the one holding the gateway",
+      description:
+        "Per network: the router's interface (by name or MAC; by default the one holding the gateway) and its device on the host",
+    }),
+  ),
+  plugNics: Type.Optional(
+    Type.Boolean({
+      description:
+        "Default true: plug the router's NIC into each network through the ovs-element (PlugNic, role router: it " +
+        "holds the network's gateway address) and unplug them when the router is deleted. false: they are plugged already",
     }),
   ),
   controlAddress: ipv4("Address the router's sshd listens on (host-relay: its link-local address)", "169.254.3.7"),

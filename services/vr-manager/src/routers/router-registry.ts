@@ -1,10 +1,11 @@
 import type { CommandContext, EventPublisher } from "@sdn/bus";
-import { RouterDeleted, RouterRegistered, type NewRouter, type Router } from "@sdn/contracts";
+import { RouterDeleted, RouterRegistered, type NewRouter, type Router, type RouterNic } from "@sdn/contracts";
 import { createHash } from "node:crypto";
 import type { Pusher } from "../apply/pusher.js";
 import { conflict, invalidField, notFound, requireAdmin } from "../errors.js";
 import type { GuruClient } from "../guru-client.js";
 import type { RouterRecord, VrStore } from "../store.js";
+import type { ElementClient } from "./element-client.js";
 
 /** The resource without the vr-manager's bookkeeping. */
 export const toRouter = (r: RouterRecord): Router => {
@@ -18,8 +19,9 @@ const routerIdOf = (commandId: string): string =>
 
 /**
  * The routers registry (admin only), CloudStack's VirtualNetworkApplianceManager: a
- * router is stored only once it runs its networks' configuration, and each network is
- * claimed by one router atomically.
+ * router is stored only once its NICs are plugged (through the ovs-element, unless told
+ * they are) and it runs its networks' configuration; each network is claimed by one
+ * router atomically. A refused registration undoes its plugs and claims.
  */
 export class RouterRegistry {
   constructor(
@@ -27,6 +29,7 @@ export class RouterRegistry {
     private readonly guru: GuruClient,
     private readonly pusher: Pusher,
     private readonly events: EventPublisher,
+    private readonly element: ElementClient,
   ) {}
 
   async register(req: NewRouter, ctx: CommandContext): Promise<Router> {
@@ -34,8 +37,8 @@ export class RouterRegistry {
     const id = routerIdOf(ctx.commandId);
     const again = await this.store.routers.get(id);
     if (again !== undefined) return toRouter(again.value);
-    const nics = req.nics ?? [];
-    nics.forEach((n, i) => {
+    const given = req.nics ?? [];
+    given.forEach((n, i) => {
       if (!req.networkIds.includes(n.networkId)) {
         throw invalidField(`nics/${i}/networkId`, `network ${n.networkId} is not one of the router's networkIds`);
       }
@@ -44,6 +47,7 @@ export class RouterRegistry {
       if ((await this.guru.network(networkId)) === undefined) throw notFound("network", networkId);
     }
     const claimed: string[] = [];
+    const plugged: RouterNic[] = [];
     try {
       for (const networkId of req.networkIds) {
         if ((await this.store.networkRouters.tryCreate(networkId, { routerId: id })) === undefined) {
@@ -56,6 +60,21 @@ export class RouterRegistry {
           }
         }
         claimed.push(networkId);
+      }
+      const nics: RouterNic[] = [];
+      for (const networkId of req.networkIds) {
+        const nic: RouterNic = given.find((n) => n.networkId === networkId) ?? { networkId };
+        if (req.plugNics === false) {
+          if (given.includes(nic)) nics.push(nic);
+          continue;
+        }
+        const done = await this.element.plug({ id, hostId: req.hostId, vmId: req.vmId }, nic);
+        // The element's MAC is the VM's when it found the VIF (XenServer) or was given one; a MAC it
+        // generated for a named KVM device is not the interface's, so the router would not find it.
+        const mac = nic.mac ?? (nic.hostInterface === undefined ? done.mac : undefined);
+        const withNic: RouterNic = { ...nic, ...(mac === undefined ? {} : { mac }), nicId: done.id };
+        plugged.push(withNic);
+        nics.push(withNic);
       }
       const at = new Date().toISOString();
       const record: RouterRecord = {
@@ -79,6 +98,7 @@ export class RouterRegistry {
       return router;
     } catch (err) {
       this.pusher.forget(id);
+      for (const nic of plugged) await this.element.unplug(id, nic).catch(() => undefined);
       for (const networkId of claimed) await this.release(networkId, id);
       throw err;
     }
@@ -97,6 +117,8 @@ export class RouterRegistry {
   async remove(routerId: string, ctx: CommandContext): Promise<void> {
     requireAdmin(ctx.role, "DeleteRouter");
     const r = await this.record(routerId);
+    // The NICs first: if the element cannot unplug them, nothing is forgotten and a retry finishes.
+    for (const nic of r.nics) await this.element.unplug(routerId, nic);
     await this.store.routers.delete(routerId);
     for (const networkId of r.networkIds) await this.release(networkId, routerId);
     this.pusher.forget(routerId);
