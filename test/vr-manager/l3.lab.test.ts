@@ -80,12 +80,6 @@ const send = async <C extends CommandDefinition>(def: C, body: RequestOf<C>, as:
   return a.data;
 };
 
-const agentCall = async <C extends CommandDefinition>(hostId: string, def: C, body: RequestOf<C>) => {
-  const a = await request(nc, def, agentSubject(hostId, def.name), body, { timeoutMs: 30_000 });
-  if (!a.ok) throw new Error(`${def.name} on ${hostId} failed: ${a.error.code} ${a.error.message}`);
-  return a.data;
-};
-
 const http = async (method: "GET" | "POST" | "PUT" | "DELETE", url: string, payload?: object, token?: string) =>
   gw.app.inject({
     method,
