@@ -252,7 +252,7 @@ describe("hypervisor-agent in the emulated lab", () => {
       renameSync(`${lib}.away`, lib);
     }
     expect(await refuse(xapiHost(outdated), 422, "PROGRAMS_OUTDATED")).toMatch(
-      /version 0\.9\.0, this agent needs 1\.0\.0; give the host's SSH hostKeyFingerprint/,
+      /version 0\.9\.0, this agent needs 1\.1\.0; give the host's SSH hostKeyFingerprint/,
     );
     const pinned = xapiHost(outdated, { hostKeyFingerprint: outdated.hostKeyFingerprint });
     expect(await refuse({ ...pinned, hostKeyFingerprint: xen.hostKeyFingerprint }, 422, "HOST_KEY_MISMATCH")).toBe(
