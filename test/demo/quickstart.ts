@@ -38,6 +38,12 @@ const missingPrograms = (): string[] =>
 
 const pathEnv = () => ({ ...process.env, PATH: `${process.env["PATH"] ?? ""}:/usr/sbin:/sbin` });
 
+class Stopped extends Error {
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`stopped by ${signal}`);
+  }
+}
+
 class Demo {
   readonly dir = mkdtempSync(join(tmpdir(), "sdn-demo-"));
   private lab: Lab | undefined;
@@ -45,19 +51,29 @@ class Demo {
   private launcher: ChildProcess | undefined;
   private env: Record<string, string> = {};
   private cleaning: Promise<void> | undefined;
+  /** The signal that asked the demo to stop: the steps stop at their next checkpoint. */
+  stopSignal: NodeJS.Signals | undefined;
   readonly adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
 
   /** Runs `sdnctl args`, echoing the command and its output; fails on a non-zero exit. */
   sdnctl(args: string[], opts: { stdin?: string; quiet?: boolean; token?: string } = {}): string {
+    this.checkpoint();
     say(`$ sdnctl ${args.join(" ")}`);
     const res = spawnSync(process.execPath, [SDNCTL, ...args], {
       env: { ...this.env, ...(opts.token === undefined ? {} : { SDN_TOKEN: opts.token }) },
       input: opts.stdin ?? "",
       encoding: "utf8",
     });
+    // Ctrl-C reaches sdnctl too (same process group): the demo is stopping, not failing.
+    if (res.signal !== null) throw new Stopped(res.signal);
     if (opts.quiet !== true) for (const l of res.stdout.trimEnd().split("\n")) if (l !== "") say(`  ${l}`);
     if (res.status !== 0) throw new Error(`sdnctl ${args[0]} ${args[1]} exited ${res.status}: ${res.stderr.trim()}`);
     return res.stdout;
+  }
+
+  /** Throws once a signal asked to stop, so that no step starts after it. */
+  checkpoint(): void {
+    if (this.stopSignal !== undefined) throw new Stopped(this.stopSignal);
   }
 
   async buildLab(): Promise<{ xen: XapiLabHost; xcp: XapiLabHost; kvm: KvmLabHost }> {
@@ -65,14 +81,17 @@ class Demo {
     say(`lab run ${this.lab.runId}: network namespaces sdnlab-${this.lab.runId}-*, files in ${this.lab.dir}`);
     const xen = await this.lab.addXapiHost("xen", { flavour: "xenserver" });
     say(`  xen  XenServer  ${xen.address}  (XAPI emulator on :443, OVS, dom0 sshd)`);
+    this.checkpoint();
     const xcp = await this.lab.addXapiHost("xcp", { flavour: "xcp-ng" });
     say(`  xcp  XCP-ng     ${xcp.address}  (XAPI emulator on :443, OVS, dom0 sshd)`);
+    this.checkpoint();
     const kvm = await this.lab.addKvmHost("kvm");
     say(`  kvm  KVM        ${kvm.address}  (OVS, sshd)`);
     return { xen, xcp, kvm };
   }
 
   async startController(): Promise<void> {
+    this.checkpoint();
     const natsPort = await freePort();
     const httpPort = await freePort();
     const log = openSync(join(this.dir, "controller.log"), "a");
@@ -102,6 +121,7 @@ class Demo {
     await waitFor(
       "the controller to be ready (/readyz)",
       async () => {
+        this.checkpoint();
         if (this.launcher?.exitCode !== null) throw new Error(`the launcher exited; see ${this.dir}/controller.log`);
         const res = await fetch(`${url}/readyz`).catch(() => undefined);
         return res?.status === 200 ? true : undefined;
@@ -140,7 +160,8 @@ const stopChild = async (child: ChildProcess | undefined, name: string, timeoutM
 
 const json = <T>(text: string): T => JSON.parse(text) as T;
 
-const ping = async (vm: LabVm, to: LabVm): Promise<boolean> => {
+const ping = async (demo: Demo, vm: LabVm, to: LabVm): Promise<boolean> => {
+  demo.checkpoint();
   const ok = await vm.ping(to.ip, 2);
   say(`  ${vm.name.padEnd(10)} -> ${to.name.padEnd(10)} ${to.ip.padEnd(14)} ${ok ? "reply" : "no reply"}`);
   return ok;
@@ -205,6 +226,7 @@ const run = async (demo: Demo): Promise<void> => {
   const vms: Record<"blue" | "green", LabVm[]> = { blue: [], green: [] };
   for (const [n, name] of (["blue", "green"] as const).entries()) {
     for (const [i, h] of [xen, xcp, kvm].entries()) {
+      demo.checkpoint();
       const vm = await h.addVm(`${name}-${h.name}`, `192.168.50.${11 + 10 * n + i}/24`);
       vms[name].push(vm);
       const host = hostIds.get(h.name) ?? "";
@@ -226,11 +248,11 @@ const run = async (demo: Demo): Promise<void> => {
 
   step(7, "proof: blue VMs reach each other across the three hypervisors ...");
   let failures = 0;
-  for (const a of vms.blue) for (const b of vms.blue) if (a !== b && !(await ping(a, b))) failures++;
+  for (const a of vms.blue) for (const b of vms.blue) if (a !== b && !(await ping(demo, a, b))) failures++;
   say("   ... and nothing crosses into green, although it has the same addresses");
   for (const [i, a] of vms.blue.entries()) {
     const b = vms.green[(i + 1) % vms.green.length] as LabVm;
-    if (await ping(a, b)) failures++;
+    if (await ping(demo, a, b)) failures++;
   }
   if (failures > 0) throw new Error(`${failures} ping(s) did not behave as expected`);
   say("\nall good: the mesh carries each network's traffic, and only its own");
@@ -249,19 +271,21 @@ const main = async (): Promise<number> => {
   }
   const demo = new Demo();
   say(`sdn quickstart, work dir ${demo.dir}`);
-  let signalled = false;
+  // A signal stops the steps at their next checkpoint (each step is short); the cleanup
+  // below then runs once, after the step in flight, so nothing is created after it.
   const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) return;
-    signalled = true;
+    if (demo.stopSignal !== undefined) return;
+    demo.stopSignal = signal;
     say(`\n${signal}: stopping`);
-    void demo.cleanup().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
     await run(demo);
+    demo.checkpoint();
     return 0;
   } catch (err) {
+    if (err instanceof Stopped) return err.signal === "SIGINT" ? 130 : 143;
     say(`\ndemo failed: ${(err as Error).message}`);
     try {
       const log = readFileSync(join(demo.dir, "controller.log"), "utf8").trimEnd().split("\n").slice(-20);
