@@ -1,0 +1,100 @@
+import { Option } from "@commander-js/extra-typings";
+import { NIC_ROLES, type Nic } from "@sdn/contracts";
+import { runMutation, withMutationOptions } from "../mutation.js";
+import type { Output } from "../output.js";
+import { examples, type CommandModule } from "./registry.js";
+
+const showNic = (out: Output, n: Nic) =>
+  out.record([
+    ["id", n.id],
+    ["network", n.networkId],
+    ["account", n.accountId],
+    ["vm", n.vmId],
+    ["host", n.hostId],
+    ["role", n.role],
+    ["device", n.device],
+    ["ip", `${n.ip}/${n.prefixLength}`],
+    ["gateway", n.gateway],
+    ["mac", n.mac],
+    ["bridge", n.bridge],
+    ["mtu", n.mtu],
+    ["state", n.state],
+    ["created", n.createdAt],
+    ["updated", n.updatedAt],
+  ]);
+
+const path = (networkId: string) => `/v1/networks/${encodeURIComponent(networkId)}/nics`;
+
+/** `sdnctl nics plug|list|unplug`: VM NICs on a network's OVS bridges (ovs-element). */
+export const nicsCommands: CommandModule = (program, deps) => {
+  const nics = program.command("nics").description("VM NICs plugged into a network on a host");
+
+  withMutationOptions(
+    nics
+      .command("plug")
+      .description("plug a VM's NIC into the network on a host (joins the host to the network's GRE mesh)")
+      .argument("<networkId>", "network id")
+      .requiredOption("--host <id>", "host id (required)")
+      .requiredOption("--vm <id>", "VM id; XenServer / XCP-ng: the VM's uuid (required)")
+      .option("--host-interface <device>", "the VM's device on the host (KVM: its tap or veth, required)")
+      .option("--ip <address>", "address on the network (default: the next free one)")
+      .option("--mac <mac>", "MAC (default: the XAPI VIF's, else a generated one)")
+      .addOption(new Option("--role <role>", "guest (default) or router (admins)").choices(NIC_ROLES)),
+  )
+    .addHelpText(
+      "after",
+      examples(
+        "sdnctl nics plug 3f0c... --host 9a1b... --vm vm-17 --host-interface vnet3 --ip 10.1.0.17",
+        "sdnctl nics plug 3f0c... --host 7c2d... --vm 5e3f0a1c-... --wait --json   # XAPI: the VIF is found",
+      ),
+    )
+    .action(async (networkId, opts, cmd) => {
+      const s = await deps.session(cmd);
+      const body = {
+        vmId: opts.vm,
+        hostId: opts.host,
+        ...(opts.hostInterface === undefined ? {} : { hostInterface: opts.hostInterface }),
+        ...(opts.ip === undefined ? {} : { ip: opts.ip }),
+        ...(opts.mac === undefined ? {} : { mac: opts.mac }),
+        ...(opts.role === undefined ? {} : { role: opts.role }),
+      };
+      await runMutation<Nic>(s, { method: "POST", path: path(networkId), body }, opts, (n) => showNic(s.out, n));
+    });
+
+  nics
+    .command("list")
+    .description("list the network's NICs")
+    .argument("<networkId>", "network id")
+    .action(async (networkId, _opts, cmd) => {
+      const { client, out } = await deps.session(cmd);
+      const body = await client.get<{ nics: Nic[] }>(path(networkId));
+      out.result(body, (b) =>
+        out.table(b.nics, [
+          { header: "ID", value: (n) => n.id },
+          { header: "VM", value: (n) => n.vmId },
+          { header: "HOST", value: (n) => n.hostId },
+          { header: "DEVICE", value: (n) => n.device },
+          { header: "IP", value: (n) => n.ip },
+          { header: "MAC", value: (n) => n.mac },
+          { header: "ROLE", value: (n) => n.role },
+          { header: "STATE", value: (n) => n.state },
+        ]),
+      );
+    });
+
+  withMutationOptions(
+    nics
+      .command("unplug")
+      .description("unplug a NIC and release its address (the host leaves the mesh with its last NIC)")
+      .argument("<networkId>", "network id")
+      .argument("<nicId>", "NIC id"),
+  ).action(async (networkId, nicId, opts, cmd) => {
+    const s = await deps.session(cmd);
+    await runMutation<Nic>(
+      s,
+      { method: "DELETE", path: `${path(networkId)}/${encodeURIComponent(nicId)}` },
+      opts,
+      (n) => showNic(s.out, n),
+    );
+  });
+};
