@@ -5,3 +5,4 @@ export * from "./logger.js";
 export * from "./telemetry.js";
 export * from "./shutdown.js";
 export * from "./service-host.js";
+export * from "./secret-box.js";

@@ -1,11 +1,17 @@
-import { packageVersion, RunLevel, type ServiceContext, type ServiceSpec } from "@sdn/runtime";
+import {
+  loadSecretKey,
+  packageVersion,
+  RunLevel,
+  SecretBox,
+  type ServiceContext,
+  type ServiceSpec,
+} from "@sdn/runtime";
 import { HostLeases } from "./agent/lease.js";
 import { HostManager } from "./agent/host-manager.js";
 import { AgentConfig } from "./config.js";
 import { hostHandlers } from "./handlers.js";
 import { HostRegistry } from "./registry/host-registry.js";
 import { HostStore } from "./registry/host-store.js";
-import { loadSecretKey, SecretBox } from "./secrets/secret-box.js";
 
 type Ctx = ServiceContext<AgentConfig>;
 
@@ -23,7 +29,9 @@ class Agent {
         name: "secret-key",
         runLevel: RunLevel.System,
         configure: () => {
-          this.secrets = new SecretBox(loadSecretKey(this.ctx.config.SDN_SECRET_KEY, this.ctx.config.SDN_DATA_DIR));
+          this.secrets = new SecretBox(
+            loadSecretKey(this.ctx.config.SDN_SECRET_KEY, this.ctx.config.SDN_DATA_DIR, "hypervisor-agent.key"),
+          );
         },
       },
       {

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadIdentity } from "./identity.js";
-import { SecretBox } from "./secrets/secret-box.js";
+import { SecretBox } from "@sdn/runtime";
 import { VrStore } from "./store.js";
 
 let nats: TestNatsServer;

@@ -1,7 +1,7 @@
 import ssh2 from "ssh2";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { SecretBox } from "./secrets/secret-box.js";
+import type { SecretBox } from "@sdn/runtime";
 import type { VrStore } from "./store.js";
 
 const { utils } = ssh2;

@@ -1,4 +1,11 @@
-import { packageVersion, RunLevel, type ServiceContext, type ServiceSpec } from "@sdn/runtime";
+import {
+  loadSecretKey,
+  packageVersion,
+  RunLevel,
+  SecretBox,
+  type ServiceContext,
+  type ServiceSpec,
+} from "@sdn/runtime";
 import { PublicIpWatch } from "./apply/public-ip-watch.js";
 import { Pusher } from "./apply/pusher.js";
 import { PushLock } from "./apply/push-lock.js";
@@ -10,7 +17,6 @@ import { ElementClient } from "./routers/element-client.js";
 import { RouterRegistry } from "./routers/router-registry.js";
 import { RouterWatch } from "./routers/router-watch.js";
 import { RuleManager } from "./rules/rule-manager.js";
-import { loadSecretKey, SecretBox } from "./secrets/secret-box.js";
 import { VrStore } from "./store.js";
 import { Channels } from "./transport/channels.js";
 import { RouterProgram } from "./transport/router-program.js";

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import type { AgentConfig } from "../config.js";
 import { HostFailure, HostProgramError } from "../drivers/errors.js";
 import { createDriver } from "../drivers/factory.js";
-import type { SecretBox } from "../secrets/secret-box.js";
+import type { SecretBox } from "@sdn/runtime";
 import type { Credentials, HostStore, StoredHost } from "./host-store.js";
 
 /** A stable id from the command id: a redelivered AddHost finds the host it already stored. */

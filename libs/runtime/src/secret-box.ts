@@ -43,20 +43,18 @@ export class SecretBox {
   }
 }
 
-const KEY_FILE = "hypervisor-agent.key";
-
 /**
- * The key from SDN_SECRET_KEY (base64 of 32 bytes), or else from `<dataDir>/hypervisor-agent.key`,
+ * The key from SDN_SECRET_KEY (base64 of 32 bytes), or else from `<dataDir>/<fileName>`,
  * created with mode 0600 on first start. Replicas on several machines must share the
  * variable; the file only suits one machine.
  */
-export const loadSecretKey = (configured: string | undefined, dataDir: string): Buffer => {
+export const loadSecretKey = (configured: string | undefined, dataDir: string, fileName: string): Buffer => {
   if (configured !== undefined) {
     const key = Buffer.from(configured, "base64");
     if (key.length !== 32) throw new SecretKeyError("SDN_SECRET_KEY must be the base64 of 32 random bytes");
     return key;
   }
-  const file = join(dataDir, KEY_FILE);
+  const file = join(dataDir, fileName);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // Written aside and linked into place: a replica starting at the same time never reads half a key.
   const draft = `${file}.${process.pid}.${randomBytes(4).toString("hex")}`;

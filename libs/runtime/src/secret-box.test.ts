@@ -26,12 +26,12 @@ describe("credentials at rest", () => {
 
   it("generates the key once under the data dir with mode 0600, or takes it from config", () => {
     const dir = join(tempDir(), "data");
-    const key = loadSecretKey(undefined, dir);
+    const key = loadSecretKey(undefined, dir, "hypervisor-agent.key");
     expect(key).toHaveLength(32);
     expect(statSync(join(dir, "hypervisor-agent.key")).mode & 0o777).toBe(0o600);
-    expect(loadSecretKey(undefined, dir).equals(key)).toBe(true);
+    expect(loadSecretKey(undefined, dir, "hypervisor-agent.key").equals(key)).toBe(true);
     const configured = Buffer.alloc(32, 9);
-    expect(loadSecretKey(configured.toString("base64"), dir).equals(configured)).toBe(true);
-    expect(() => loadSecretKey("c2hvcnQ=", dir)).toThrow("SDN_SECRET_KEY");
+    expect(loadSecretKey(configured.toString("base64"), dir, "hypervisor-agent.key").equals(configured)).toBe(true);
+    expect(() => loadSecretKey("c2hvcnQ=", dir, "hypervisor-agent.key")).toThrow("SDN_SECRET_KEY");
   });
 });
