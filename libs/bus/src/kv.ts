@@ -98,6 +98,13 @@ export class JsonBucket<T> {
     await this.kv.delete(key);
   }
 
+  /** Every live entry under a key filter, read fresh; for listings, not for hot paths. */
+  async entries(filter = ">"): Promise<{ key: string; value: T }[]> {
+    const keys = await this.keys(filter);
+    const read = await Promise.all(keys.map(async (key) => ({ key, entry: await this.get(key) })));
+    return read.flatMap(({ key, entry }) => (entry === undefined ? [] : [{ key, value: entry.value }]));
+  }
+
   async keys(filter = ">"): Promise<string[]> {
     const out: string[] = [];
     for await (const k of await this.kv.keys(filter)) out.push(k);

@@ -19,7 +19,7 @@ import {
   isExcluded,
   type AddressPlan,
 } from "./network-plan.js";
-import { entries, type GuruStore } from "./store.js";
+import type { GuruStore } from "./store.js";
 
 /** Random probes before listing the claimed addresses (a dense network). */
 const RANDOM_PROBES = 6;
@@ -139,7 +139,7 @@ export class GuestIpam {
     const { record } = await this.networks.getVisible(networkId, ctx);
     const plan = addressPlanOf(record);
     const prefix = `${record.id}.`;
-    return (await entries(this.store.addresses, `${record.id}.>`))
+    return (await this.store.addresses.entries(`${record.id}.>`))
       .map((e) => ({
         networkId: record.id,
         accountId: record.accountId,

@@ -19,7 +19,7 @@ import type { GreKeyPool } from "./gre-key-pool.js";
 import { conflict, nameSome, notFound, tooMuchContention } from "./guru-errors.js";
 import { formatCidr, formatIpv4 } from "./ipv4.js";
 import { checkDns, designPlan } from "./network-plan.js";
-import { entries, type GuruStore, type NetworkRecord } from "./store.js";
+import type { GuruStore, NetworkRecord } from "./store.js";
 import { canSee, ownerFor } from "./tenancy.js";
 
 const ATTEMPTS = 10;
@@ -92,7 +92,7 @@ export class NetworkManager {
   }
 
   async list(ctx: CommandContext, accountId: string | undefined): Promise<Network[]> {
-    const all = await entries(this.store.networks);
+    const all = await this.store.networks.entries();
     return all
       .map((e) => e.value)
       .filter((n) => canSee(ctx, n.accountId) && (accountId === undefined || n.accountId === accountId))
@@ -232,7 +232,7 @@ export class NetworkManager {
   /** NICs holding (or about to hold) an address on the network, from the NIC index. */
   async nicsOf(networkId: string): Promise<{ nicId: string; ip: string }[]> {
     const prefix = `${networkId}.`;
-    return (await entries(this.store.nics, `${networkId}.>`)).map((e) => ({
+    return (await this.store.nics.entries(`${networkId}.>`)).map((e) => ({
       nicId: e.key.slice(prefix.length),
       ip: e.value.ip,
     }));

@@ -13,7 +13,7 @@ import { conflict, invalidField, nameSome, notFound, tooMuchContention } from ".
 import { formatCidr, formatIpv4, parseIpv4 } from "./ipv4.js";
 import type { NetworkManager } from "./network-manager.js";
 import { checkHostAddress, checkPrefix } from "./network-plan.js";
-import { entries, PUBLIC_RANGES_KEY, type GuruStore, type PublicIpClaim } from "./store.js";
+import { PUBLIC_RANGES_KEY, type GuruStore, type PublicIpClaim } from "./store.js";
 import { canSee } from "./tenancy.js";
 
 const MAX_RANGE_SIZE = 65536;
@@ -217,7 +217,7 @@ export class PublicIpam {
 
   /** Every acquired address, ordered by address. Public ranges are small (at most 65536 each). */
   private async all(): Promise<PublicIp[]> {
-    const [claims, snats] = await Promise.all([entries(this.store.publicIps), entries(this.store.sourceNat)]);
+    const [claims, snats] = await Promise.all([this.store.publicIps.entries(), this.store.sourceNat.entries()]);
     const snatOf = new Map(snats.map((s) => [s.key, s.value.ip]));
     return claims
       .map((c) => ({ ...c.value, ip: c.key, isSourceNat: snatOf.get(c.value.networkId) === c.key }))

@@ -72,10 +72,3 @@ export class GuruStore {
     );
   }
 }
-
-/** Every live entry under a key filter, with its key; for listings, not for hot paths. */
-export const entries = async <T>(bucket: JsonBucket<T>, filter = ">"): Promise<{ key: string; value: T }[]> => {
-  const keys = await bucket.keys(filter);
-  const read = await Promise.all(keys.map(async (key) => ({ key, entry: await bucket.get(key) })));
-  return read.flatMap(({ key, entry }) => (entry === undefined ? [] : [{ key, value: entry.value }]));
-};

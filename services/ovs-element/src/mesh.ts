@@ -12,7 +12,7 @@ import { AgentCallError, type AgentClient } from "./agent-client.js";
 import { Coalescer } from "./coalescer.js";
 import type { ElementConfig } from "./config.js";
 import { describeError } from "./element-errors.js";
-import { tunnelSetKey, values, type ElementStore, type Membership, type TunnelRow, type TunnelSet } from "./store.js";
+import { tunnelSetKey, type ElementStore, type Membership, type TunnelRow, type TunnelSet } from "./store.js";
 
 export type HostApply =
   { ok: true; tunnels: ResponseOf<typeof ApplyTunnels>["tunnels"] } | { ok: false; error: CommandError };
@@ -167,7 +167,7 @@ export class Mesh {
 
   private async applyAll(m: Membership): Promise<Map<string, HostApply>> {
     const previous = new Map(
-      (await values(this.d.store.tunnels, `${m.networkId}.>`)).map(({ value }) => [value.from, value]),
+      (await this.d.store.tunnels.entries(`${m.networkId}.>`)).map(({ value }) => [value.from, value]),
     );
     const ids = Object.keys(m.hosts);
     const results = await Promise.all(
@@ -312,7 +312,7 @@ export class Mesh {
     const cur = await this.d.store.memberships.get(networkId);
     if (cur === undefined) return;
     const now = Date.now();
-    const sets = await values(this.d.store.tunnels, `${networkId}.>`);
+    const sets = await this.d.store.tunnels.entries(`${networkId}.>`);
     const due = sets.map((s) => s.value).filter((s) => s.state === "Failed" && cur.value.hosts[s.from] !== undefined);
     const ready = due.filter((s) => s.nextRetryAt === null || Date.parse(s.nextRetryAt) <= now);
     for (const s of due.filter((x) => !ready.includes(x))) {

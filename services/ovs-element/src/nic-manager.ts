@@ -25,15 +25,7 @@ import { conflictingField, describeError, invalidField, notFound } from "./eleme
 import type { Mesh } from "./mesh.js";
 import { generateMac, guestMtu, nicIdFor } from "./nic-identity.js";
 import { canHandle } from "./providers.js";
-import {
-  deviceClaimKey,
-  macClaimKey,
-  nicKey,
-  values,
-  type ElementStore,
-  type MemberNic,
-  type Membership,
-} from "./store.js";
+import { deviceClaimKey, macClaimKey, nicKey, type ElementStore, type MemberNic, type Membership } from "./store.js";
 
 export interface NicManagerDeps {
   store: ElementStore;
@@ -185,13 +177,13 @@ export class NicManager {
 
   async list(networkId: string, ctx: CommandContext): Promise<Nic[]> {
     const network = await this.d.peers.network(networkId, ctx);
-    const nics = (await values(this.d.store.nics, `${network.id}.>`)).map((e) => e.value);
+    const nics = (await this.d.store.nics.entries(`${network.id}.>`)).map((e) => e.value);
     return nics.sort((a, b) => a.hostId.localeCompare(b.hostId) || ipOrder(a.ip) - ipOrder(b.ip));
   }
 
   async tunnels(networkId: string, ctx: CommandContext): Promise<Tunnel[]> {
     const network = await this.d.peers.network(networkId, ctx);
-    const sets = (await values(this.d.store.tunnels, `${network.id}.>`)).map((e) => e.value);
+    const sets = (await this.d.store.tunnels.entries(`${network.id}.>`)).map((e) => e.value);
     return sets
       .flatMap((s) =>
         s.rows.map((r): Tunnel => ({

@@ -16,7 +16,7 @@ import type { AgentClient } from "./agent-client.js";
 import type { ElementConfig } from "./config.js";
 import { describeError } from "./element-errors.js";
 import { remotesOf, type Mesh } from "./mesh.js";
-import { tunnelSetKey, values, type ElementStore, type Membership } from "./store.js";
+import { tunnelSetKey, type ElementStore, type Membership } from "./store.js";
 
 type Bridge = Static<typeof OvsBridge>;
 
@@ -103,7 +103,7 @@ export class Reconciler {
 
   /** Every host of every network, then the tunnel sets that failed and are due a retry. */
   async reconcileAll(): Promise<number> {
-    const memberships = (await values(this.d.store.memberships)).map((e) => e.value);
+    const memberships = (await this.d.store.memberships.entries()).map((e) => e.value);
     const hosts = [...new Set(memberships.flatMap((m) => Object.keys(m.hosts)))];
     let repaired = 0;
     for (let i = 0; i < hosts.length; i += HOST_CONCURRENCY) {

@@ -84,10 +84,3 @@ export class ElementStore {
     );
   }
 }
-
-/** Every value under a key filter, read fresh. */
-export const values = async <T>(bucket: JsonBucket<T>, filter = ">"): Promise<{ key: string; value: T }[]> => {
-  const keys = await bucket.keys(filter);
-  const got = await Promise.all(keys.map(async (key) => ({ key, entry: await bucket.get(key) })));
-  return got.flatMap(({ key, entry }) => (entry === undefined ? [] : [{ key, value: entry.value }]));
-};

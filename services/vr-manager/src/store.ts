@@ -71,15 +71,15 @@ export class VrStore {
   }
 
   async allRouters(): Promise<RouterRecord[]> {
-    const keys = await this.routers.keys();
-    const read = await Promise.all(keys.map((k) => this.routers.get(k)));
-    return read.flatMap((e) => (e === undefined ? [] : [e.value]));
+    return (await this.routers.entries()).map((e) => e.value);
   }
 
   /** The routes that involve a network (either side of the pair). */
   async routesOf(networkId: string): Promise<InterNetworkRoute[]> {
-    const keys = [...(await this.routes.keys(`${networkId}.*`)), ...(await this.routes.keys(`*.${networkId}`))];
-    const read = await Promise.all(keys.map((k) => this.routes.get(k)));
-    return read.flatMap((e) => (e === undefined ? [] : [e.value]));
+    const [left, right] = await Promise.all([
+      this.routes.entries(`${networkId}.*`),
+      this.routes.entries(`*.${networkId}`),
+    ]);
+    return [...left, ...right].map((e) => e.value);
   }
 }

@@ -22,10 +22,6 @@ export class AccountStore {
   }
 
   async list(): Promise<Account[]> {
-    const keys = await this.bucket.keys();
-    const found = await Promise.all(keys.map((k) => this.bucket.get(k)));
-    return found
-      .flatMap((f) => (f === undefined ? [] : [f.value]))
-      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    return (await this.bucket.entries()).map((e) => e.value).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 }

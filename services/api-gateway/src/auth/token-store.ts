@@ -48,9 +48,7 @@ export class TokenStore {
   }
 
   async list(accountId: string): Promise<TokenInfo[]> {
-    const keys = await this.bucket.keys(`i.${accountId}.*`);
-    const records = await Promise.all(keys.map((k) => this.bucket.get(k)));
-    return records.flatMap((r) => (r === undefined ? [] : [this.info(r.value)]));
+    return (await this.bucket.entries(`i.${accountId}.*`)).map((e) => this.info(e.value));
   }
 
   /** Finds a token by id in any account (admins revoke across accounts). */
