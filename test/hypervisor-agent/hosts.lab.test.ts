@@ -41,6 +41,8 @@ let gateway: Harness;
 let nc: NatsConnection;
 let agent: AgentProcess;
 let replica: RunningService<never> | undefined;
+/** Generated per run: no literal secret in the repository. */
+const wrongPassword = `wrong-${randomUUID()}`;
 const events: string[] = [];
 const answers: string[] = [];
 const ids: Record<string, string> = {};
@@ -391,7 +393,7 @@ describe("hypervisor-agent in the emulated lab", () => {
     const bucket = await JsonBucket.open<unknown>(nc, "sdn-hosts");
     const before = (await bucket.keys()).sort();
     const cases: [NewHost, number, string][] = [
-      [xapiHost(bridgeless, { password: "not-the-password-41" }), 422, "AUTHENTICATION_FAILED"],
+      [xapiHost(bridgeless, { password: wrongPassword }), 422, "AUTHENTICATION_FAILED"],
       [kvmHost(kvm, { name: "nowhere", address: lab.unusedAddress }), 503, "UNREACHABLE"],
       [xapiHost(xen, { name: "nowhere-x", address: lab.unusedAddress }), 503, "UNREACHABLE"],
       [kvmHost(kvm2, { name: "kvm2", hostKeyFingerprint: kvm.hostKeyFingerprint }), 422, "HOST_KEY_MISMATCH"],
@@ -460,7 +462,7 @@ describe("hypervisor-agent in the emulated lab", () => {
     const secrets = [
       xen.password,
       xcp.password,
-      "not-the-password-41",
+      wrongPassword,
       // The body of the private key, wherever it might be cut.
       ...kvm.clientPrivateKey.split("\n").filter((l) => l.length > 20 && !l.startsWith("-----")),
     ];

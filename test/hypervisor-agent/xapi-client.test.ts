@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
@@ -13,6 +14,8 @@ import {
 import { exec } from "../lab/exec.js";
 import { XapiEmulator, type XapiEmulatorConfig } from "../lab/xapi/server.js";
 
+/** Generated per run: no literal secret in the repository. */
+const rootPassword = randomBytes(12).toString("base64url");
 // Two pool members on loopback addresses: the master and a member that points to it.
 const MASTER = "127.0.0.3";
 const MEMBER = "127.0.0.2";
@@ -57,7 +60,7 @@ const config = (
   listen: { host: address, port: 0 },
   tls,
   username: "root",
-  password: "s3cret-pw",
+  password: rootPassword,
   badPasswordDelayMs: 300,
   pluginsDir: dir,
   hostname: `host-${address}`,
@@ -66,7 +69,7 @@ const config = (
   ...extra,
 });
 
-const client = (address: string, tls: XapiTls = { certificate: cert }, password = "s3cret-pw") =>
+const client = (address: string, tls: XapiTls = { certificate: cert }, password = rootPassword) =>
   new XapiClient({ address, port, username: "root", password, tls, timeoutMs: 5_000, originator: "test" });
 
 const post = (body: string): Promise<{ status: number; type: string; text: string }> =>
@@ -103,7 +106,7 @@ afterAll(async () => {
 describe("the XAPI client against the emulated XAPI wire protocol", () => {
   it("gets XAPI's encoding: bare strings and int64, booleans tagged, an unwrapped listMethods, HTML on garbage", async () => {
     const login = await post(
-      `<?xml version="1.0"?><methodCall><methodName>session.login_with_password</methodName><params><param><value>root</value></param><param><value>s3cret-pw</value></param></params></methodCall>`,
+      `<?xml version="1.0"?><methodCall><methodName>session.login_with_password</methodName><params><param><value>root</value></param><param><value>${rootPassword}</value></param></params></methodCall>`,
     );
     expect(login.type).toBe("text/xml");
     const session = /<value>(OpaqueRef:[^<]+)<\/value>/.exec(login.text)?.[1] as string;
