@@ -1,6 +1,7 @@
 import {
   loadSecretKey,
   packageVersion,
+  perService,
   RunLevel,
   SecretBox,
   type ServiceContext,
@@ -68,18 +69,11 @@ class Agent {
   }
 }
 
-const agents = new WeakMap<object, Agent>();
-const agentOf = (ctx: Ctx): Agent => {
-  let a = agents.get(ctx);
-  if (a === undefined) {
-    a = new Agent(ctx);
-    agents.set(ctx, a);
-  }
-  return a;
-};
+const agents = perService((ctx: Ctx) => new Agent(ctx));
+const agentOf = agents.of;
 
 /** The running agent's host manager (tests look at which hosts a replica serves). */
-export const hostManagerOf = (ctx: object): HostManager | undefined => agents.get(ctx)?.manager;
+export const hostManagerOf = (ctx: object): HostManager | undefined => agents.find(ctx as Ctx)?.manager;
 
 /** The hypervisor-agent service as the runtime starts it; tests start it in-process from here. */
 export const hypervisorAgentSpec: ServiceSpec<typeof AgentConfig.properties> = {

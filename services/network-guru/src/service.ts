@@ -1,18 +1,12 @@
-import { packageVersion, RunLevel, type ServiceContext, type ServiceSpec } from "@sdn/runtime";
+import { packageVersion, perService, RunLevel, type ServiceContext, type ServiceSpec } from "@sdn/runtime";
 import { checkGuruConfig, GuruConfig } from "./config.js";
 import { Guru } from "./guru.js";
 import { guruHandlers } from "./handlers.js";
 
 /** One Guru per started replica (tests start several in one process). */
-const gurus = new WeakMap<object, Guru>();
-const guruOf = (ctx: ServiceContext<GuruConfig>): Guru => {
-  let guru = gurus.get(ctx);
-  if (guru === undefined) {
-    guru = new Guru({ nc: ctx.nc, events: ctx.events, config: ctx.config });
-    gurus.set(ctx, guru);
-  }
-  return guru;
-};
+const guruOf = perService(
+  (ctx: ServiceContext<GuruConfig>) => new Guru({ nc: ctx.nc, events: ctx.events, config: ctx.config }),
+).of;
 
 /** The network-guru service as the runtime starts it; tests start it in-process from here. */
 export const networkGuruSpec: ServiceSpec<typeof GuruConfig.properties> = {

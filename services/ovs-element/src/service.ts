@@ -1,4 +1,4 @@
-import { packageVersion, RunLevel, type ServiceContext, type ServiceSpec } from "@sdn/runtime";
+import { packageVersion, perService, RunLevel, type ServiceContext, type ServiceSpec } from "@sdn/runtime";
 import { AgentClient } from "./agent-client.js";
 import { Collaborators } from "./collaborators.js";
 import { ElementConfig } from "./config.js";
@@ -45,18 +45,11 @@ export class Element {
   }
 }
 
-const elements = new WeakMap<object, Element>();
-const elementOf = (ctx: Ctx): Element => {
-  let e = elements.get(ctx);
-  if (e === undefined) {
-    e = new Element(ctx);
-    elements.set(ctx, e);
-  }
-  return e;
-};
+const elements = perService((ctx: Ctx) => new Element(ctx));
+const elementOf = elements.of;
 
 /** The running element (tests and the benchmark read its counters or run a reconciliation). */
-export const elementOfContext = (ctx: object): Element | undefined => elements.get(ctx);
+export const elementOfContext = (ctx: object): Element | undefined => elements.find(ctx as Ctx);
 
 /** The ovs-element service as the runtime starts it; tests start it in-process from here. */
 export const ovsElementSpec: ServiceSpec<typeof ElementConfig.properties> = {

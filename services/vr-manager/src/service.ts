@@ -1,6 +1,7 @@
 import {
   loadSecretKey,
   packageVersion,
+  perService,
   RunLevel,
   SecretBox,
   type ServiceContext,
@@ -93,15 +94,7 @@ class VrManager {
   }
 }
 
-const managers = new WeakMap<object, VrManager>();
-const managerOf = (ctx: Ctx): VrManager => {
-  let m = managers.get(ctx);
-  if (m === undefined) {
-    m = new VrManager(ctx);
-    managers.set(ctx, m);
-  }
-  return m;
-};
+const managerOf = perService((ctx: Ctx) => new VrManager(ctx)).of;
 
 /** The vr-manager service as the runtime starts it; tests start it in-process from here. */
 export const vrManagerSpec: ServiceSpec<typeof VrConfig.properties> = {

@@ -168,7 +168,7 @@ export const NewHost = Type.Object(
         hypervisor: "kvm",
         address: "10.0.0.21",
         username: "root",
-        privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\n...\n-----END OPENSSH PRIVATE KEY-----\n",
+        privateKey: "<the PEM text of the private key file>",
         hostKeyFingerprint: "SHA256:e0LcbQspVwzoIQCjmHgYS+wTQbg9JzNsJOngJFXHWFw",
         tunnelNetworkLabel: "cloudbr0",
       },
