@@ -19,7 +19,9 @@ import {
  */
 
 const CIDR = "192.168.60.0/24";
-const RECONCILE_BOUND_MS = 20_000;
+// Measured 6–10 s on a quiet machine; once >20 s in a CI run (12-pair ping probes are slow
+// while links are down), so the bound leaves room for a loaded machine.
+const RECONCILE_BOUND_MS = 45_000;
 
 let el: ElementLab;
 let hosts: AnyLabHost[];
@@ -197,7 +199,7 @@ describe("ovs-element in the emulated lab", () => {
     for (const h of hosts) expect((await ovsView(h, net.a)).tunnels, h.name).toHaveLength(3);
     // net-b lost its bridge on the rebooted host too, and got it back.
     expect((await ovsView(xcp, net.b)).tunnels).toHaveLength(2);
-  }, 60_000);
+  }, 90_000);
 
   it("ends 50 concurrent plugs across the hosts in one complete, duplicate-free mesh", async () => {
     const netC = await el.createNetwork("net-c", "10.77.0.0/16", tenant.token);
