@@ -58,11 +58,11 @@ afterAll(async () => {
 
 describe("container health check", () => {
   it("each replica records its own bus identity and passes its own check", async () => {
-    const records = await Promise.all(
+    const [first, second] = await Promise.all(
       [0, 1].map(async (i) => JSON.parse(await readFile(fileOf(i), "utf8")) as { service: string; microId: string }),
     );
-    expect(records[0]).toMatchObject({ service: "network-guru", pid: process.pid });
-    expect(records[0].microId).not.toBe(records[1].microId);
+    expect(first).toMatchObject({ service: "network-guru", pid: process.pid });
+    expect(first?.microId).not.toBe(second?.microId);
     expect((await healthcheck(fileOf(0))).status).toBe(0);
     expect((await healthcheck(fileOf(1))).status).toBe(0);
   });
