@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sdnctl } from "./cli-runner.js";
+import { CREATE_PUBLIC_IP_RANGE, sdnctl } from "./cli-runner.js";
 
 let nats: TestNatsServer;
 let dir: string;
@@ -59,15 +59,7 @@ beforeAll(async () => {
     SDN_SECRET_KEY: randomBytes(32).toString("base64"),
     SDN_VR_CONNECT_TIMEOUT_MS: "2000",
   });
-  await ok(
-    ["public-ip-ranges", "create", "--cidr", "203.0.113.0/24", "--gateway", "203.0.113.1"].concat([
-      "--start",
-      "203.0.113.10",
-      "--end",
-      "203.0.113.20",
-    ]),
-    adminToken,
-  );
+  await ok(CREATE_PUBLIC_IP_RANGE, adminToken);
   token = await tenant("l3-tenant");
   network = json((await ok(["networks", "create", "web", "--cidr", "10.20.0.0/24", "--json"])).stdout);
   const acquire = async () =>
