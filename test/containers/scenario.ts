@@ -6,9 +6,11 @@ export interface Scenario {
   tenants: Map<string, { accountId: string; token: string }>;
   /** Each network as its owner last read it. */
   networks: Map<string, { token: string; network: Record<string, unknown> }>;
+  /** Each L3 rule listing (and egress policy) as its owner last read it, by its path. */
+  rules: Map<string, { token: string; body: Record<string, unknown> }>;
 }
 
-export const newScenario = (): Scenario => ({ tenants: new Map(), networks: new Map() });
+export const newScenario = (): Scenario => ({ tenants: new Map(), networks: new Map(), rules: new Map() });
 
 export const tenantOf = (scenario: Scenario, name: string): { accountId: string; token: string } => {
   const t = scenario.tenants.get(name);

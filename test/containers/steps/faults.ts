@@ -107,7 +107,7 @@ export const faultSteps = (system: () => ContainerSystem, scenario: Scenario): v
     }
   });
 
-  it("still holds every account, token and network the scenario created", async () => {
+  it("still holds every account, token, network and rule the scenario created", async () => {
     for (const [name, { accountId, token }] of scenario.tenants) {
       const res = await system().api("GET", `/v1/accounts/${accountId}`, { token });
       expect(res.status, name).toBe(200);
@@ -117,6 +117,11 @@ export const faultSteps = (system: () => ContainerSystem, scenario: Scenario): v
       const res = await system().api("GET", `/v1/networks/${String(network["id"])}`, { token });
       expect(res.status, key).toBe(200);
       expect(res.body, key).toEqual(network);
+    }
+    for (const [path, { token, body }] of scenario.rules) {
+      const res = await system().api("GET", path, { token });
+      expect(res.status, path).toBe(200);
+      expect(res.body, path).toEqual(body);
     }
   });
 };
