@@ -8,10 +8,13 @@ export const PUBLIC_CIDR = "203.0.113.0/24";
 export const PUBLIC_GATEWAY = "203.0.113.1";
 /** acme/web's VMs (10.20.0.0/24, gateway .1): the port forward's target and the load balancer's members. */
 export const WEB_VM = "10.20.0.10";
-const OTHER_WEB_VM = "10.20.0.11";
+/** The acme/web VM a second public IP is given to 1:1 (static NAT). */
+export const STATIC_NAT_VM = "10.20.0.11";
 /** Public ports of acme/web's rules. */
 export const FORWARDED_PORT = 8080;
 export const BALANCED_PORT = 80;
+/** With egress default deny, tcp to this port of the public subnet still leaves acme/web (an egress rule). */
+export const EGRESS_EXCEPTION_PORT = 8443;
 
 /** What the rules step created, for the traffic step. */
 interface RulesMade {
@@ -20,7 +23,7 @@ interface RulesMade {
   staticNatIp: { id: string; ip: string };
 }
 
-const networkId = (scenario: Scenario, key: string): string => {
+export const networkId = (scenario: Scenario, key: string): string => {
   const entry = scenario.networks.get(key);
   if (entry === undefined) throw new Error(`no network ${key}: the networks step did not run`);
   return String(entry.network["id"]);
@@ -85,10 +88,10 @@ export const ruleSteps = (system: () => ContainerSystem, scenario: Scenario): vo
         "port-forwards",
         { publicIpId: pip, protocol: "tcp", publicStartPort: FORWARDED_PORT, privateIp: WEB_VM, privateStartPort: 80 },
       ],
-      ["static-nats", { publicIpId: made.staticNatIp!.id, privateIp: OTHER_WEB_VM }],
+      ["static-nats", { publicIpId: made.staticNatIp!.id, privateIp: STATIC_NAT_VM }],
       ["firewall-rules", { publicIpId: pip, protocol: "tcp", startPort: FORWARDED_PORT }],
       ["firewall-rules", { publicIpId: pip, protocol: "tcp", startPort: BALANCED_PORT }],
-      ["egress-rules", { protocol: "tcp", startPort: 8443, destinationCidrs: [PUBLIC_CIDR] }],
+      ["egress-rules", { protocol: "tcp", startPort: EGRESS_EXCEPTION_PORT, destinationCidrs: [PUBLIC_CIDR] }],
       [
         "load-balancers",
         {
