@@ -2,7 +2,8 @@
 # namespace (test/vr-manager/router-lab.ts): sshd on port 3922, key authentication only, for
 # the vr-manager that deploys /opt/sdn-router and applies iptables and haproxy through it.
 # The same image serves the suite's "VMs" and "internet" hosts (python3 runs their probes).
-# Built by scripts/build-base-images.sh; run it privileged (the router program sets ip_forward).
+# Built by scripts/build-base-images.sh; run it with NET_ADMIN and a writable /proc/sys (the router
+# program sets ip_forward), as test/containers/router-lab.ts does.
 ARG DEBIAN_IMAGE=local/debian:bookworm
 FROM ${DEBIAN_IMAGE}
 # Every router makes its own host key when it starts (router-init): none is baked into the image.
