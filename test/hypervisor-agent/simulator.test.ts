@@ -189,8 +189,8 @@ describe("hypervisor-agent simulator with the element and the guru", () => {
       const state = JSON.parse(readFileSync(file, "utf8")) as { bridges: unknown[] };
       writeFileSync(file, JSON.stringify({ ...state, bridges: [] }));
       expect((await askAgent(gateway.nc, xcp.id, GetOvsState, {})).bridges).toEqual([]);
-      // Rounds run every 500 ms, but one may wait out an agent call (10 s) cut by the restart
-      // above: once in a few runs the repair took 30 s, so the bound leaves room.
+      // Rounds run every 500 ms, yet in about one run of five (right after the agent restart
+      // above) the repair came 30 s late, cause not yet found: the bound leaves room for it.
       await waitFor(
         "the reconciler to rebuild the host's bridge, tunnels and NIC port",
         async () =>
