@@ -5,6 +5,7 @@ import { accountSteps } from "./steps/accounts.js";
 import { deploymentSteps } from "./steps/deployment.js";
 import { faultSteps } from "./steps/faults.js";
 import { networkSteps } from "./steps/networks.js";
+import { nicSteps } from "./steps/nics.js";
 import { ContainerSystem } from "./system.js";
 
 /*
@@ -41,4 +42,5 @@ const scenario = newScenario();
 describe("deployment", () => deploymentSteps(system));
 describe("accounts", () => accountSteps(system, scenario));
 describe("networks", () => networkSteps(system, scenario));
+describe("nics", () => nicSteps(system, scenario));
 describe("faults", () => faultSteps(system, scenario));

@@ -1,3 +1,5 @@
+import type { Host, Nic } from "@sdn/contracts";
+
 /**
  * What the steps created, handed from step to step: later steps build on it, and the
  * fault steps read it all back after each fault to show that nothing was lost.
@@ -6,9 +8,18 @@ export interface Scenario {
   tenants: Map<string, { accountId: string; token: string }>;
   /** Each network as its owner last read it. */
   networks: Map<string, { token: string; network: Record<string, unknown> }>;
+  /** Hosts the admin added (simulated by the agent), by name. */
+  hosts: Map<string, Host>;
+  /** Plugged NICs by id, with the key of their network in `networks`. */
+  nics: Map<string, { network: string; nic: Nic }>;
 }
 
-export const newScenario = (): Scenario => ({ tenants: new Map(), networks: new Map() });
+export const newScenario = (): Scenario => ({
+  tenants: new Map(),
+  networks: new Map(),
+  hosts: new Map(),
+  nics: new Map(),
+});
 
 export const tenantOf = (scenario: Scenario, name: string): { accountId: string; token: string } => {
   const t = scenario.tenants.get(name);

@@ -23,7 +23,10 @@ import { expect } from "vitest";
 /** One host of each hypervisor; credentials are generated, checked by the API, never used. */
 export const simulatedHostRequests = (prefix: string, subnet: string): NewHost[] => {
   const password = randomBytes(18).toString("base64url");
-  const { privateKey } = generateKeyPairSync("ed25519", { privateKeyEncoding: { type: "pkcs8", format: "pem" } });
+  const { privateKey } = generateKeyPairSync("ed25519", {
+    publicKeyEncoding: { type: "spki", format: "pem" },
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  });
   return [
     { name: `${prefix}-xen`, hypervisor: "xenserver", address: `${subnet}.11`, username: "root", password },
     { name: `${prefix}-xcp`, hypervisor: "xcp-ng", address: `${subnet}.12`, username: "root", password },
@@ -32,7 +35,7 @@ export const simulatedHostRequests = (prefix: string, subnet: string): NewHost[]
       hypervisor: "kvm",
       address: `${subnet}.13`,
       username: "root",
-      privateKey: privateKey.toString(),
+      privateKey,
       trustHostKeyOnFirstContact: true,
     },
   ];
