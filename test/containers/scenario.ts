@@ -1,3 +1,5 @@
+import type { Host, Nic } from "@sdn/contracts";
+
 /**
  * What the steps created, handed from step to step: later steps build on it, and the
  * fault steps read it all back after each fault to show that nothing was lost.
@@ -10,6 +12,10 @@ export interface Scenario {
   rules: Map<string, { token: string; body: Record<string, unknown> }>;
   /** Traffic the steps proved through the system's routers, by what it shows: proved again after the faults. */
   traffic: Map<string, () => Promise<void>>;
+  /** Hosts the admin added (simulated by the agent), by name. */
+  hosts: Map<string, Host>;
+  /** Plugged NICs by id, with the key of their network in `networks`. */
+  nics: Map<string, { network: string; nic: Nic }>;
 }
 
 export const newScenario = (): Scenario => ({
@@ -17,6 +23,8 @@ export const newScenario = (): Scenario => ({
   networks: new Map(),
   rules: new Map(),
   traffic: new Map(),
+  hosts: new Map(),
+  nics: new Map(),
 });
 
 export const tenantOf = (scenario: Scenario, name: string): { accountId: string; token: string } => {

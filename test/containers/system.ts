@@ -17,6 +17,10 @@ import { buildServiceImages, images, removeVolume, requireEngine, requireImage }
 const NATS_COMMAND = ["--jetstream", "--store_dir", "/data", "--http_port", "8222", "--server_name", "sdn-nats"];
 const GATEWAY_PORT = 8080;
 type InspectInfo = Awaited<ReturnType<ContainerRuntimeClient["container"]["inspect"]>>;
+/** Settings of one service only: the agent simulates every host (steps/nics.ts). */
+const SERVICE_ENV: Partial<Record<ServiceName, Record<string, string>>> = {
+  "hypervisor-agent": { SDN_AGENT_SIMULATOR: "true" },
+};
 /** Graceful stops: the runtime drains in-flight commands on SIGTERM. */
 const STOP_TIMEOUT_MS = 15_000;
 
@@ -76,7 +80,9 @@ export class ContainerSystem {
       const services = new Map<ServiceName, StartedTestContainer>();
       await Promise.all(
         COMMAND_SERVICES.map(async (name) => {
-          const c = await service(name).start();
+          const c = await service(name)
+            .withEnvironment(SERVICE_ENV[name] ?? {})
+            .start();
           started.push(c);
           services.set(name, c);
         }),

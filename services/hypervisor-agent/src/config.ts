@@ -36,5 +36,10 @@ export const AgentConfig = Type.Object({
     default: 8,
     description: "Parallel SSH channels per host (below sshd's MaxSessions)",
   }),
+  SDN_AGENT_SIMULATOR: Type.Boolean({
+    default: false,
+    description:
+      "Simulate every host (tests and demos only): no connection, state in SDN_DATA_DIR/simulator; never in production",
+  }),
 });
 export type AgentConfig = Static<typeof AgentConfig>;

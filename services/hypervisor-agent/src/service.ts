@@ -7,9 +7,11 @@ import {
   type ServiceContext,
   type ServiceSpec,
 } from "@sdn/runtime";
+import { join } from "node:path";
 import { HostLeases } from "./agent/lease.js";
 import { HostManager } from "./agent/host-manager.js";
 import { AgentConfig } from "./config.js";
+import { SIMULATOR_DIR } from "./drivers/factory.js";
 import { hostHandlers } from "./handlers.js";
 import { HostRegistry } from "./registry/host-registry.js";
 import { HostStore } from "./registry/host-store.js";
@@ -39,6 +41,12 @@ class Agent {
         name: "host-registry",
         runLevel: RunLevel.Framework,
         start: async () => {
+          if (this.ctx.config.SDN_AGENT_SIMULATOR) {
+            this.ctx.logger.warn(
+              { stateDir: join(this.ctx.config.SDN_DATA_DIR, SIMULATOR_DIR) },
+              "SDN_AGENT_SIMULATOR is on: every host is SIMULATED, nothing is done on any real host",
+            );
+          }
           const store = await HostStore.open(this.ctx.nc);
           this.registry = new HostRegistry(
             store,

@@ -1,8 +1,10 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { CommandClient, JsonBucket } from "@sdn/bus";
-import { CheckHealth, COMMAND_SERVICES, STREAMS, type CommandServiceName } from "@sdn/contracts";
+import { CheckHealth, COMMAND_SERVICES, STREAMS, type CommandServiceName, type Nic, type Tunnel } from "@sdn/contracts";
+import { waitFor } from "@sdn/testkit";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { expectFullMesh } from "../../hypervisor-agent/simulated-hosts.js";
 import { collectAnswers, CommandStream } from "../command-stream.js";
 import type { Scenario } from "../scenario.js";
 import type { ContainerSystem } from "../system.js";
@@ -124,5 +126,32 @@ export const faultSteps = (system: () => ContainerSystem, scenario: Scenario): v
       expect(res.body, path).toEqual(body);
     }
     for (const prove of scenario.traffic.values()) await prove();
+  });
+
+  it("still lists every NIC Plugged and keeps each network's tunnel mesh established", async () => {
+    for (const [id, { network: key, nic }] of scenario.nics) {
+      const { token, network } = scenario.networks.get(key)!;
+      const res = await system().api("GET", `/v1/networks/${String(network["id"])}/nics`, { token });
+      expect(res.status, key).toBe(200);
+      expect(
+        (res.body["nics"] as Nic[]).find((n) => n.id === id),
+        id,
+      ).toEqual(nic);
+    }
+    for (const key of new Set([...scenario.nics.values()].map((n) => n.network))) {
+      const { token, network } = scenario.networks.get(key)!;
+      const onNetwork = new Set([...scenario.nics.values()].filter((n) => n.network === key).map((n) => n.nic.hostId));
+      const hosts = [...scenario.hosts.values()].filter((h) => onNetwork.has(h.id));
+      // A tunnel set the faults left Failed is retried by the element: give it the time to.
+      await waitFor(
+        `the tunnel mesh of ${key} to be established`,
+        async () => {
+          const res = await system().api("GET", `/v1/networks/${String(network["id"])}/tunnels`, { token });
+          return (res.body["tunnels"] as Tunnel[]).every((t) => t.state === "Established") ? res.body : undefined;
+        },
+        60_000,
+        1_000,
+      ).then((body) => expectFullMesh(body["tunnels"] as Tunnel[], hosts));
+    }
   });
 };

@@ -1,8 +1,10 @@
 import type { Host } from "@sdn/contracts";
+import { join } from "node:path";
 import type { AgentConfig } from "../config.js";
 import type { Credentials } from "../registry/host-store.js";
 import type { HostDriver } from "./driver.js";
 import { KvmDriver } from "./kvm/kvm-driver.js";
+import { SimulatedDriver } from "./simulator/simulated-driver.js";
 import type { SshOptions } from "./ssh/ssh-connection.js";
 import { XapiDriver } from "./xapi/xapi-driver.js";
 
@@ -17,15 +19,31 @@ export interface DriverTarget {
   forceDeploy?: boolean;
 }
 
+/** The simulated hosts' state files, under SDN_DATA_DIR. */
+export const SIMULATOR_DIR = "simulator";
+
 type DriverConfig = Pick<
   AgentConfig,
-  "SDN_HOST_CONNECT_TIMEOUT_MS" | "SDN_HOST_COMMAND_TIMEOUT_MS" | "SDN_KVM_PROGRAM_DIR" | "SDN_SSH_MAX_SESSIONS"
+  | "SDN_HOST_CONNECT_TIMEOUT_MS"
+  | "SDN_HOST_COMMAND_TIMEOUT_MS"
+  | "SDN_KVM_PROGRAM_DIR"
+  | "SDN_SSH_MAX_SESSIONS"
+  | "SDN_AGENT_SIMULATOR"
+  | "SDN_DATA_DIR"
 >;
 
-/** The driver for a host's hypervisor. */
+/** The driver for a host's hypervisor; with SDN_AGENT_SIMULATOR, the simulator for every host. */
 export const createDriver = (t: DriverTarget, config: DriverConfig, originator: string): HostDriver => {
   const h = t.host;
   const label = h.tunnelNetworkLabel === undefined ? {} : { tunnelNetworkLabel: h.tunnelNetworkLabel };
+  if (config.SDN_AGENT_SIMULATOR) {
+    return new SimulatedDriver({
+      address: h.address,
+      hypervisor: h.hypervisor,
+      stateDir: join(config.SDN_DATA_DIR, SIMULATOR_DIR),
+      ...label,
+    });
+  }
   const c = t.credentials;
   const ssh = (port: number): SshOptions => ({
     host: h.address,
