@@ -40,3 +40,17 @@ export const sdnctl = async (args: string[], call: CliCall = {}): Promise<CliRes
 
 /** The column at which each header of a table's first line starts. */
 export const columnStarts = (line: string, headers: string[]) => headers.map((h) => line.indexOf(h));
+
+/** `public-ip-ranges create` of a documentation range (admin), for tests that acquire public IPs. */
+export const CREATE_PUBLIC_IP_RANGE = [
+  "public-ip-ranges",
+  "create",
+  "--cidr",
+  "203.0.113.0/24",
+  "--gateway",
+  "203.0.113.1",
+  "--start",
+  "203.0.113.10",
+  "--end",
+  "203.0.113.20",
+];

@@ -65,8 +65,17 @@ export class ApiError extends CliError {
     );
   }
 
+  /** Why a router-side operation failed: `details.reason` (UNREACHABLE, ...) and the router's own code. */
+  private reasonLines(): string[] {
+    const details = this.details as { reason?: unknown; routerCode?: unknown } | undefined;
+    return [
+      ...(typeof details?.reason === "string" ? [`  reason: ${details.reason}`] : []),
+      ...(typeof details?.routerCode === "string" ? [`  router code: ${details.routerCode}`] : []),
+    ];
+  }
+
   override detailLines(): string[] {
-    return this.issues.map((i) => `  ${i.path}: ${i.message}`);
+    return [...this.reasonLines(), ...this.issues.map((i) => `  ${i.path}: ${i.message}`)];
   }
 }
 

@@ -28,7 +28,8 @@ export const RuleId = Type.String({
   examples: ["pf-8e9fa0b1c2d3e4f5"],
 });
 
-export const RouterTransport = Type.Enum(["ssh", "host-relay"], {
+export const ROUTER_TRANSPORTS = ["ssh", "host-relay"] as const;
+export const RouterTransport = Type.Enum([...ROUTER_TRANSPORTS], {
   description:
     "ssh: the vr-manager connects to controlAddress:controlPort itself. host-relay: the router is reachable " +
     "only from its host (XenServer link-local control network); the host's agent relays through its XAPI plugin",
@@ -178,8 +179,10 @@ const publicIpFields = {
 };
 const resolvedPublicIp = { publicIp: ipv4("The public address (resolved from publicIpId)", "203.0.113.10") };
 
-export const TransportProtocol = Type.Enum(["tcp", "udp"], { examples: ["tcp"] });
-export const TrafficProtocol = Type.Enum(["tcp", "udp", "icmp", "all"], { examples: ["tcp"] });
+export const TRANSPORT_PROTOCOLS = ["tcp", "udp"] as const;
+export const TRAFFIC_PROTOCOLS = ["tcp", "udp", "icmp", "all"] as const;
+export const TransportProtocol = Type.Enum([...TRANSPORT_PROTOCOLS], { examples: ["tcp"] });
+export const TrafficProtocol = Type.Enum([...TRAFFIC_PROTOCOLS], { examples: ["tcp"] });
 
 const trafficFields = {
   protocol: TrafficProtocol,
@@ -286,12 +289,14 @@ export const EgressRule = Type.Object(
 );
 export type EgressRule = Static<typeof EgressRule>;
 
-export const EgressDefaultPolicy = Type.Enum(["allow", "deny"], {
+export const EGRESS_POLICIES = ["allow", "deny"] as const;
+export const EgressDefaultPolicy = Type.Enum([...EGRESS_POLICIES], {
   description: "What leaves the network when no egress rule matches",
   examples: ["deny"],
 });
 
-export const LbAlgorithm = Type.Enum(["roundrobin", "leastconn", "source"], {
+export const LB_ALGORITHMS = ["roundrobin", "leastconn", "source"] as const;
+export const LbAlgorithm = Type.Enum([...LB_ALGORITHMS], {
   description: "roundrobin, least connections, or source hash (a client sticks to one member)",
   examples: ["roundrobin"],
 });
