@@ -316,20 +316,9 @@ const routerSteps = async (demo: Demo, scene: RouterScene): Promise<void> => {
   const internet = await LabInternet.create(lab, "internet", [`${INTERNET_SERVER}/24`]);
   await serveWeb(internet.ns, 80, `the internet's web server ${INTERNET_SERVER}`);
   say(`  namespace ${internet.ns}: bridge brpub ${INTERNET_SERVER}/24 stands for the internet`);
-  demo.sdnctl([
-    "public-ip-ranges",
-    "create",
-    "--name",
-    "internet",
-    "--cidr",
-    PUBLIC_CIDR,
-    "--gateway",
-    INTERNET_SERVER,
-    "--start",
-    "203.0.113.10",
-    "--end",
-    "203.0.113.99",
-  ]);
+  // Flags written as one types them (no value holds a space).
+  const range = `--name internet --cidr ${PUBLIC_CIDR} --gateway ${INTERNET_SERVER} --start 203.0.113.10 --end 203.0.113.99`;
+  demo.sdnctl(["public-ip-ranges", "create", ...range.split(" ")]);
   const acquired = demo.sdnctl(["public-ips", "acquire", "--network", blue, "--wait", "--json"], {
     token,
     quiet: true,
@@ -385,25 +374,8 @@ const routerSteps = async (demo: Demo, scene: RouterScene): Promise<void> => {
   const web = vms.blue[0] as LabVm;
   await serveWeb(web.ns, 80, `Hello from ${web.name} (${web.ip}), a VM of network blue`);
   say(`  web server on ${web.name} ${web.ip}:80`);
-  demo.sdnctl(
-    [
-      "port-forwards",
-      "create",
-      blue,
-      "--public-ip",
-      publicIp.id,
-      "--protocol",
-      "tcp",
-      "--public-port",
-      "8080",
-      "--private-ip",
-      web.ip,
-      "--private-port",
-      "80",
-      "--wait",
-    ],
-    { token },
-  );
+  const forward = `--public-ip ${publicIp.id} --protocol tcp --public-port 8080 --private-ip ${web.ip} --private-port 80`;
+  demo.sdnctl(["port-forwards", "create", blue, ...forward.split(" "), "--wait"], { token });
   say("  ingress to a public IP is denied until a firewall rule opens it:");
   demo.sdnctl(
     ["firewall-rules", "create", blue, "--public-ip", publicIp.id, "--protocol", "tcp", "--ports", "8080", "--wait"],
