@@ -306,6 +306,7 @@ interface RouterScene {
 const fetchAndSay = async (demo: Demo, who: string, ns: string, url: string): Promise<string | undefined> => {
   demo.checkpoint();
   const page = await fetchPage(ns, url);
+  demo.checkpoint(); // Ctrl-C reaches the client too: an interrupted request is no answer to report
   say(`  ${who.padEnd(10)} GET ${url.padEnd(26)} ${page === undefined ? "no answer" : `-> "${page}"`}`);
   return page;
 };
