@@ -40,7 +40,8 @@ RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean -
 
 FROM ${BASE_IMAGE} AS runtime
 ENV NODE_ENV=production \
-  SDN_DATA_DIR=/var/lib/sdn
+  SDN_DATA_DIR=/var/lib/sdn \
+  SDN_INSTANCE_FILE=/tmp/sdn-instance.json
 WORKDIR /app
 # node_modules at the top and inside workspaces (npm nests a version that differs from the top's).
 COPY --from=production-dependencies /app/ ./

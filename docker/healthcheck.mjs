@@ -1,10 +1,12 @@
+// @ts-check
 // The containers' health check: `node docker/healthcheck.mjs <service>` exits 0 when healthy.
-// The gateway must answer its own /healthz. A command service must answer its Health
-// endpoint on NATS (the request goes to the service's queue group, so with several
-// replicas this says that one of them answers).
+// The gateway must answer its own /healthz. A command service must answer a NATS micro
+// PING addressed to this container's process: its id is in SDN_INSTANCE_FILE, which the
+// service writes once it is registered. Asking the service's queue group instead would
+// report a hung container healthy whenever another replica answers.
 /* global process, fetch, AbortSignal */
 import { connect } from "@nats-io/transport-node";
-import { serviceEndpointGroup } from "@sdn/contracts";
+import { readFile } from "node:fs/promises";
 
 const TIMEOUT_MS = 3000;
 const service = process.argv[2];
@@ -19,6 +21,15 @@ const checkGateway = async () => {
 
 /** @param {string} name */
 const checkService = async (name) => {
+  const file = env.SDN_INSTANCE_FILE;
+  if (file === undefined || file === "") throw new Error("SDN_INSTANCE_FILE is not set");
+  const text = await readFile(file, "utf8").catch(() => "{}");
+  /** @type {unknown} */
+  const parsed = JSON.parse(text);
+  const record = /** @type {Record<string, unknown>} */ (parsed ?? {});
+  if (record.service !== name || typeof record.microId !== "string") {
+    throw new Error(`${file} holds no ${name} instance (not started yet, or stopped)`);
+  }
   const nc = await connect({
     servers: (env.NATS_URL ?? "nats://127.0.0.1:4222").split(",").map((s) => s.trim()),
     timeout: TIMEOUT_MS,
@@ -26,7 +37,10 @@ const checkService = async (name) => {
     ...(env.NATS_TOKEN ? { token: env.NATS_TOKEN } : {}),
   });
   try {
-    await nc.request(`${serviceEndpointGroup(name)}.Health`, "", { timeout: TIMEOUT_MS });
+    await nc.request(`$SRV.PING.${name}.${record.microId}`, "", { timeout: TIMEOUT_MS });
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new Error(`instance ${String(record.instanceId)} does not answer: ${why}`);
   } finally {
     await nc.close();
   }

@@ -3,6 +3,7 @@
 #   local/debian:bookworm          debootstrap --variant=minbase bookworm, docker import
 #   local/node:20-bookworm-slim    that + this machine's node (must be 20.x), npm and CA bundle
 #   local/nats:bookworm            that + Debian's nats-server
+#   local/sdn-router:bookworm      that + sshd, iptables, haproxy, python3: the container suite's router
 # An image that already exists is kept (pass --force to rebuild all). Needs root,
 # debootstrap and a Docker engine (DOCKER_HOST is honoured); reaches only the Debian mirror
 # configured for apt (override with SDN_DEBIAN_MIRROR).
@@ -14,6 +15,7 @@ export PATH="$PATH:/usr/sbin:/sbin"
 debian_image=local/debian:bookworm
 node_image=local/node:20-bookworm-slim
 nats_image=local/nats:bookworm
+router_image=local/sdn-router:bookworm
 force=false
 [ "${1:-}" = "--force" ] && force=true
 
@@ -92,4 +94,14 @@ else
   # The engine gives containers no internet: apt reaches the mirror through the host's network.
   quietly docker build --force-rm --network host -f docker/base/nats.Dockerfile --build-arg "DEBIAN_IMAGE=$debian_image" \
     -t "$nats_image" "$work/nats"
+fi
+
+if exists "$router_image"; then
+  echo "$router_image: present"
+else
+  echo "$router_image: Debian + openssh-server, iptables, haproxy, python3"
+  mkdir -p "$work/router"
+  cp docker/base/router-init "$work/router/"
+  quietly docker build --force-rm --network host -f docker/base/router.Dockerfile --build-arg "DEBIAN_IMAGE=$debian_image" \
+    -t "$router_image" "$work/router"
 fi

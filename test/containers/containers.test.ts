@@ -5,6 +5,8 @@ import { accountSteps } from "./steps/accounts.js";
 import { deploymentSteps } from "./steps/deployment.js";
 import { faultSteps } from "./steps/faults.js";
 import { networkSteps } from "./steps/networks.js";
+import { routerSteps } from "./steps/router.js";
+import { ruleSteps } from "./steps/rules.js";
 import { ContainerSystem } from "./system.js";
 
 /*
@@ -41,4 +43,6 @@ const scenario = newScenario();
 describe("deployment", () => deploymentSteps(system));
 describe("accounts", () => accountSteps(system, scenario));
 describe("networks", () => networkSteps(system, scenario));
+describe("rules", () => ruleSteps(system, scenario));
+describe("router", () => routerSteps(system, scenario));
 describe("faults", () => faultSteps(system, scenario));

@@ -13,7 +13,7 @@ const HOW_TO_RUN = [
   "  - with Docker: DOCKER_HOST (or the default socket) must reach the engine;",
   "  - on Debian without one: apt-get install docker.io debootstrap, then `scripts/docker-engine.sh start`",
   `    (the suite finds ${PRIVATE_ENGINE} by itself);`,
-  "  - without an image registry: `scripts/build-base-images.sh`, then",
+  "  - without an image registry: `scripts/build-base-images.sh` (it also builds the router image), then",
   "    export SDN_NODE_IMAGE=local/node:20-bookworm-slim SDN_NATS_IMAGE=local/nats:bookworm;",
   "  - then `npm run test:containers`.",
 ].join("\n");
@@ -23,6 +23,8 @@ export const images = () => ({
   node: process.env["SDN_NODE_IMAGE"] || "node:20-bookworm-slim",
   nats: process.env["SDN_NATS_IMAGE"] || "nats:2.10-alpine",
   tag: process.env["SDN_IMAGE_TAG"] || "latest",
+  /** The router appliance (sshd, iptables, haproxy, python3): scripts/build-base-images.sh makes it. */
+  router: process.env["SDN_ROUTER_IMAGE"] || "local/sdn-router:bookworm",
 });
 
 /**

@@ -26,6 +26,9 @@ const STOP_TIMEOUT_MS = 15_000;
  * published. The test drives it over HTTP and talks to NATS through its published port.
  */
 export class ContainerSystem {
+  /** What steps added to the system (containers, networks): removed first on dispose. */
+  private readonly additions: (() => Promise<void>)[] = [];
+
   private constructor(
     private readonly client: ContainerRuntimeClient,
     private readonly network: StartedNetwork,
@@ -180,11 +183,20 @@ export class ContainerSystem {
     return demuxLogs(raw);
   }
 
+  /** The engine and the services' network, for steps that add containers of their own. */
+  get engine(): { client: ContainerRuntimeClient; servicesNetwork: StartedNetwork } {
+    return { client: this.client, servicesNetwork: this.network };
+  }
+
+  /** Registers the removal of something a step added; it runs before the system's own. */
+  onDispose(remove: () => Promise<void>): void {
+    this.additions.push(remove);
+  }
+
   /** Removes every container, the network and the NATS volume, even after a failure. */
   async dispose(): Promise<void> {
-    const results: PromiseSettledResult<unknown>[] = await Promise.allSettled(
-      [...this.services.values(), this.nats].map((c) => c.stop()),
-    );
+    const results: PromiseSettledResult<unknown>[] = await Promise.allSettled(this.additions.map((r) => r()));
+    results.push(...(await Promise.allSettled([...this.services.values(), this.nats].map((c) => c.stop()))));
     results.push(...(await Promise.allSettled([this.network.stop(), removeVolume(this.volume)])));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed !== undefined) throw failed.reason;

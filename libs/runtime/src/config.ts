@@ -51,6 +51,9 @@ export const BaseConfig = Type.Object({
   NATS_TOKEN: Type.Optional(Type.String()),
   LOG_LEVEL: Type.Enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], { default: "info" }),
   SDN_DATA_DIR: Type.String({ default: "./.data", description: "Where local state (keys, tokens) is kept" }),
+  SDN_INSTANCE_FILE: Type.Optional(
+    Type.String({ description: "Where the process records its bus identity for a local health check (images set it)" }),
+  ),
   OTEL_TRACES_EXPORTER: Type.Enum(["none", "otlp", "console"], {
     default: "none",
     description: "Where spans go; off by default",

@@ -21,6 +21,7 @@ import { randomUUID } from "node:crypto";
 import type { Static, TObject, TProperties } from "typebox";
 import { BaseConfig, ConfigError, loadConfig } from "./config.js";
 import { ComponentContext, LifecycleError, RunLevel, type Component } from "./lifecycle.js";
+import { removeInstanceFile, writeInstanceFile } from "./instance-file.js";
 import { createLogger, type Logger } from "./logger.js";
 import { onShutdownSignal } from "./shutdown.js";
 import { setupTelemetry, type Telemetry } from "./telemetry.js";
@@ -146,9 +147,18 @@ export const startService = async <P extends TProperties>(
             uptimeSeconds: (Date.now() - startedAt) / 1000,
           }),
         });
+        if (config.SDN_INSTANCE_FILE !== undefined) {
+          await writeInstanceFile(config.SDN_INSTANCE_FILE, {
+            service: spec.name,
+            instanceId,
+            microId: micro.info().id,
+            pid: process.pid,
+          });
+        }
         await context.events.publish(ServiceStarted[spec.name], { version: spec.version, instanceId });
       },
       stop: async () => {
+        if (config.SDN_INSTANCE_FILE !== undefined) await removeInstanceFile(config.SDN_INSTANCE_FILE, instanceId);
         await micro?.stop();
       },
     },

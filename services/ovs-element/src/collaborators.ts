@@ -56,6 +56,14 @@ export class Collaborators {
     return dataOf(await this.send(ReleaseNicAddress, { networkId, nicId }, ctx));
   }
 
+  /** Whether the guru still has the network, asked as the system. */
+  async networkExists(networkId: string): Promise<boolean> {
+    const a = await this.commands.send(GetNetwork, { networkId }, { role: "admin", timeoutMs: GURU_TIMEOUT_MS });
+    if (!a.ok && a.error.code === "NOT_FOUND") return false;
+    dataOf(a);
+    return true;
+  }
+
   /** A registered host, read as the system (hosts are admin resources); unknown → UNPROCESSABLE on hostId. */
   async host(hostId: string): Promise<Host> {
     const a = await this.commands.send(GetHost, { id: hostId }, { role: "admin", timeoutMs: GURU_TIMEOUT_MS });

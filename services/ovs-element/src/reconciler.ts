@@ -15,6 +15,7 @@ import type { Logger } from "@sdn/runtime";
 import type { AgentClient } from "./agent-client.js";
 import type { ElementConfig } from "./config.js";
 import { describeError } from "./element-errors.js";
+import type { MembershipPruner } from "./membership-pruner.js";
 import { remotesOf, type Mesh } from "./mesh.js";
 import { tunnelSetKey, type ElementStore, type Membership } from "./store.js";
 
@@ -24,6 +25,7 @@ export interface ReconcilerDeps {
   nc: NatsConnection;
   store: ElementStore;
   mesh: Mesh;
+  pruner: MembershipPruner;
   agents: AgentClient;
   events: EventPublisher;
   config: ElementConfig;
@@ -101,7 +103,10 @@ export class Reconciler {
       .catch((err: unknown) => this.d.logger.warn({ err: describeError(err) }, "reconciliation round failed"));
   }
 
-  /** Every host of every network, then the tunnel sets that failed and are due a retry. */
+  /**
+   * Every host of every network, then the tunnel sets that failed and are due a retry,
+   * then the meshes of deleted networks.
+   */
   async reconcileAll(): Promise<number> {
     const memberships = (await this.d.store.memberships.entries()).map((e) => e.value);
     const hosts = [...new Set(memberships.flatMap((m) => Object.keys(m.hosts)))];
@@ -111,6 +116,7 @@ export class Reconciler {
       repaired += counts.reduce((a, b) => a + b, 0);
     }
     await Promise.all(memberships.map((m) => this.d.mesh.retryFailed(m.networkId)));
+    await this.d.pruner.prune(memberships);
     return repaired;
   }
 

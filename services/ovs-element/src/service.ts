@@ -3,6 +3,7 @@ import { AgentClient } from "./agent-client.js";
 import { Collaborators } from "./collaborators.js";
 import { ElementConfig } from "./config.js";
 import { elementHandlers } from "./handlers.js";
+import { MembershipPruner } from "./membership-pruner.js";
 import { Mesh } from "./mesh.js";
 import { NicManager } from "./nic-manager.js";
 import { Reconciler } from "./reconciler.js";
@@ -36,7 +37,16 @@ export class Element {
       config,
       logger,
     });
-    this.reconciler = new Reconciler({ nc, store, mesh: this.mesh, agents: this.agents, events, config, logger });
+    this.reconciler = new Reconciler({
+      nc,
+      store,
+      mesh: this.mesh,
+      pruner: new MembershipPruner(store, this.peers, logger),
+      agents: this.agents,
+      events,
+      config,
+      logger,
+    });
   }
 
   nicManager(): NicManager {

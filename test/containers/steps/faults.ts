@@ -107,7 +107,7 @@ export const faultSteps = (system: () => ContainerSystem, scenario: Scenario): v
     }
   });
 
-  it("still holds every account, token and network the scenario created", async () => {
+  it("still holds every account, token, network and rule the scenario created, and its routers still pass its traffic", async () => {
     for (const [name, { accountId, token }] of scenario.tenants) {
       const res = await system().api("GET", `/v1/accounts/${accountId}`, { token });
       expect(res.status, name).toBe(200);
@@ -118,5 +118,11 @@ export const faultSteps = (system: () => ContainerSystem, scenario: Scenario): v
       expect(res.status, key).toBe(200);
       expect(res.body, key).toEqual(network);
     }
+    for (const [path, { token, body }] of scenario.rules) {
+      const res = await system().api("GET", path, { token });
+      expect(res.status, path).toBe(200);
+      expect(res.body, path).toEqual(body);
+    }
+    for (const prove of scenario.traffic.values()) await prove();
   });
 };
