@@ -1,8 +1,10 @@
 /**
- * `npm run demo` to its end (root, the lab): it must exit 0 after the pings, and leave
- * nothing of its run behind — no network namespace, no process (OVS, sshd, XAPI emulator,
- * nats-server, launcher, services), no file. Stopped with SIGTERM midway, it must clean up
- * just as well. Runs the built sdnctl and services (`npm run build` first, as `npm test` does).
+ * `npm run demo` to its end (root, the lab): it must exit 0 after the pings and the web
+ * requests through blue's router (source NAT, port forward), and leave nothing of its run
+ * behind — no network namespace, no process (OVS, sshd, XAPI emulator, nats-server,
+ * launcher, services, the router's sshd and what it started, web servers), no file.
+ * Stopped with SIGTERM midway, or with Ctrl-C once the router runs, it must clean up just
+ * as well. Runs the built sdnctl and services (`npm run build` first, as `npm test` does).
  */
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -21,8 +23,8 @@ interface DemoRun {
   labRun: string;
 }
 
-/** Starts the demo; `stopWhen` sends SIGTERM once the output contains it. */
-const runDemo = (stopWhen?: string): Promise<DemoRun> =>
+/** Starts the demo; `stopWhen` sends `signal` once the output contains it. */
+const runDemo = (stopWhen?: string, signal: NodeJS.Signals = "SIGTERM"): Promise<DemoRun> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", "--conditions=sdn-source", "test/demo/quickstart.ts"], {
       cwd: root,
@@ -34,7 +36,7 @@ const runDemo = (stopWhen?: string): Promise<DemoRun> =>
       output += d.toString();
       if (stopWhen !== undefined && !stopped && output.includes(stopWhen)) {
         stopped = true;
-        child.kill("SIGTERM");
+        child.kill(signal);
       }
     };
     child.stdout.on("data", collect);
@@ -51,7 +53,11 @@ const runDemo = (stopWhen?: string): Promise<DemoRun> =>
     );
   });
 
-/** Processes whose command line or environment names the run's lab or work dir. */
+/**
+ * Processes whose command line or environment names the run's lab or work dir, or whose
+ * mounts do: what the router's sshd started (sessions, the router program, haproxy) runs
+ * in its mount namespace, where the run's folders are bound.
+ */
 const processesOf = (run: DemoRun): string[] => {
   const marks = [`sdnlab-${run.labRun}`, run.workDir];
   const found: string[] = [];
@@ -59,7 +65,10 @@ const processesOf = (run: DemoRun): string[] => {
     try {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
       const environ = readFileSync(`/proc/${pid}/environ`, "utf8");
-      if (marks.some((m) => cmdline.includes(m) || environ.includes(m))) found.push(`${pid} ${cmdline}`);
+      const mounts = readFileSync(`/proc/${pid}/mountinfo`, "utf8");
+      if (marks.some((m) => cmdline.includes(m) || environ.includes(m) || mounts.includes(m))) {
+        found.push(`${pid} ${cmdline}`);
+      }
     } catch {
       // the process ended while being read
     }
@@ -82,16 +91,40 @@ const expectNothingLeft = async (run: DemoRun) => {
 };
 
 describe("npm run demo", () => {
-  it("builds the data centre, meshes two networks through sdnctl, proves it with pings, and leaves nothing", async () => {
+  it("builds the data centre, meshes two networks, routes one to the internet through sdnctl, proves it with traffic, and leaves nothing", async () => {
     const run = await runDemo();
     expect(run.code, run.output).toBe(0);
     expect(run.output).toContain("$ sdnctl tunnels list");
     expect(run.output.match(/ Established /g)).toHaveLength(6);
     expect(run.output.match(/^ {2}blue-\S+ +-> blue-.* reply$/gm)).toHaveLength(6);
     expect(run.output.match(/^ {2}blue-\S+ +-> green-.* no reply$/gm)).toHaveLength(3);
+    // The router, registered through sdnctl, runs blue's configuration.
+    expect(run.output).toContain("$ sdnctl routers register router-blue");
+    expect(run.output).toMatch(/^ {2}\S+ +router-blue .*Applied/m);
+    // Source NAT: the internet's server sees blue's public IP; green has no way out.
+    const publicIp = /source NAT address: (203\.0\.113\.\d+) /.exec(run.output)?.[1] as string;
+    expect(publicIp, run.output).toBeDefined();
+    const seen = run.output.match(/^ {2}blue-\S+ +GET http:\/\/203\.0\.113\.1\/ +-> ".*; you came from (\S+)"$/gm);
+    expect(seen).toHaveLength(3);
+    for (const line of seen ?? []) expect(line).toContain(`you came from ${publicIp}"`);
+    expect(run.output).toMatch(/^ {2}green-\S+ +GET http:\/\/203\.0\.113\.1\/ +no answer$/m);
+    // The port forward: the VM's page, fetched from the internet through public IP:8080.
+    const forwarded = new RegExp(`^ {2}internet +GET http://${publicIp.replaceAll(".", "\\.")}:8080/ +-> "(.*)"$`, "m");
+    expect(forwarded.exec(run.output)?.[1], run.output).toBe(
+      "Hello from blue-xen (192.168.50.11), a VM of network blue; you came from 203.0.113.1",
+    );
     expect(run.output).toContain("all good");
     await expectNothingLeft(run);
-  }, 150_000);
+  }, 300_000);
+
+  it("cleans up everything when stopped with Ctrl-C once the router runs", async () => {
+    const run = await runDemo("== 10.", "SIGINT");
+    expect(run.code, run.output).toBe(130);
+    expect(run.output).toContain("SIGINT: stopping");
+    expect(run.output).toContain("$ sdnctl routers register router-blue");
+    expect(run.output).toContain("== cleaning up");
+    await expectNothingLeft(run);
+  }, 240_000);
 
   it("cleans up everything when stopped with SIGTERM midway", async () => {
     const run = await runDemo("== 4.");

@@ -2,21 +2,28 @@
  * `npm run demo`: the quickstart. Builds an emulated data centre with the lab (a XenServer,
  * an XCP-ng and a KVM host), starts the controller as `npm start` does (a private
  * nats-server and the launcher), drives it through the `sdnctl` command line, and proves
- * the GRE mesh with pings. Everything it made is removed on exit, also on Ctrl-C / SIGTERM.
+ * the GRE mesh with pings. Then it puts a virtual router on one network, with source NAT
+ * towards an emulated internet and a port forward, and proves both with web requests.
+ * Everything it made is removed on exit, also on Ctrl-C / SIGTERM.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, waitFor } from "@sdn/testkit";
 import { Lab, type KvmLabHost, type LabVm, type XapiLabHost } from "../lab/index.js";
+import { LabInternet, LabRouter, ROUTER_PROGRAM_DIR, ROUTER_STATE_DIR } from "../vr-manager/router-lab.js";
+import { fetchPage, serveWeb } from "./web.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const SDNCTL = join(root, "libs/sdnctl/dist/main.js");
 const LAUNCHER = join(root, "libs/launcher/dist/main.js");
 const CIDR = "192.168.50.0/24";
+/** The emulated internet: a public range and its web server at the range's gateway. */
+const PUBLIC_CIDR = "203.0.113.0/24";
+const INTERNET_SERVER = "203.0.113.1";
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const step = (n: number, what: string) => say(`\n== ${n}. ${what}`);
@@ -29,6 +36,8 @@ const NEEDED = [
   ["nats-server", "nats-server"],
   ["ip", "iproute2"],
   ["ethtool", "ethtool"],
+  ["iptables-restore", "iptables"],
+  ["/usr/bin/python3", "python3"],
 ] as const;
 
 const missingPrograms = (): string[] =>
@@ -51,6 +60,8 @@ class Demo {
   private launcher: ChildProcess | undefined;
   private env: Record<string, string> = {};
   private cleaning: Promise<void> | undefined;
+  /** Mount points the lab routers need that did not exist before the demo (removed again). */
+  private readonly madeDirs: string[] = [];
   /** The signal that asked the demo to stop: the steps stop at their next checkpoint. */
   stopSignal: NodeJS.Signals | undefined;
   readonly adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
@@ -76,8 +87,9 @@ class Demo {
     if (this.stopSignal !== undefined) throw new Stopped(this.stopSignal);
   }
 
-  async buildLab(): Promise<{ xen: XapiLabHost; xcp: XapiLabHost; kvm: KvmLabHost }> {
-    this.lab = await Lab.create();
+  async buildLab(): Promise<{ lab: Lab; xen: XapiLabHost; xcp: XapiLabHost; kvm: KvmLabHost }> {
+    const lab = await Lab.create();
+    this.lab = lab;
     say(`lab run ${this.lab.runId}: network namespaces sdnlab-${this.lab.runId}-*, files in ${this.lab.dir}`);
     const xen = await this.lab.addXapiHost("xen", { flavour: "xenserver" });
     say(`  xen  XenServer  ${xen.address}  (XAPI emulator on :443, OVS, dom0 sshd)`);
@@ -87,7 +99,14 @@ class Demo {
     this.checkpoint();
     const kvm = await this.lab.addKvmHost("kvm");
     say(`  kvm  KVM        ${kvm.address}  (OVS, sshd)`);
-    return { xen, xcp, kvm };
+    return { lab, xen, xcp, kvm };
+  }
+
+  /** A router VM of the lab; notes the mount points it creates so that the clean-up removes them. */
+  async labRouter(lab: Lab, name: string): Promise<LabRouter> {
+    this.checkpoint();
+    for (const d of [ROUTER_PROGRAM_DIR, ROUTER_STATE_DIR]) if (!existsSync(d)) this.madeDirs.push(d);
+    return LabRouter.create(lab, name);
   }
 
   async startController(): Promise<void> {
@@ -139,7 +158,17 @@ class Demo {
       await stopChild(this.nats, "nats-server", 10_000);
       if (this.lab !== undefined) {
         await this.lab.dispose();
-        say(`  lab ${this.lab.runId} removed (namespaces, OVS, sshd, XAPI emulators)`);
+        say(`  lab ${this.lab.runId} removed (namespaces, OVS, sshd, XAPI emulators, router, web servers)`);
+      }
+      // The router's mount points (its private mount namespace ended with it): removed
+      // only while empty, so that nothing another program put there since is lost.
+      for (const d of this.madeDirs) {
+        try {
+          rmdirSync(d);
+          say(`  ${d} removed`);
+        } catch (err) {
+          say(`  ${d} left in place: ${(err as Error).message}`);
+        }
       }
       rmSync(this.dir, { recursive: true, force: true });
       say(`  ${this.dir} removed`);
@@ -169,7 +198,7 @@ const ping = async (demo: Demo, vm: LabVm, to: LabVm): Promise<boolean> => {
 
 const run = async (demo: Demo): Promise<void> => {
   step(1, "emulated data centre (test/lab): three hypervisors on one underlay");
-  const { xen, xcp, kvm } = await demo.buildLab();
+  const { lab, xen, xcp, kvm } = await demo.buildLab();
 
   step(2, "controller: a private NATS and the five services, as `npm start` does");
   await demo.startController();
@@ -216,9 +245,10 @@ const run = async (demo: Demo): Promise<void> => {
   const token = account.token.token;
   say(`  account ${account.account.id}; its token drives the rest`);
   const networks: Record<"blue" | "green", string> = { blue: "", green: "" };
+  let gateway = "";
   for (const name of ["blue", "green"] as const) {
     const out = demo.sdnctl(["networks", "create", name, "--cidr", CIDR, "--wait", "--json"], { token, quiet: true });
-    networks[name] = json<{ id: string }>(out).id;
+    ({ id: networks[name], gateway } = json<{ id: string; gateway: string }>(out));
   }
   demo.sdnctl(["networks", "list"], { token });
 
@@ -228,6 +258,8 @@ const run = async (demo: Demo): Promise<void> => {
     for (const [i, h] of [xen, xcp, kvm].entries()) {
       demo.checkpoint();
       const vm = await h.addVm(`${name}-${h.name}`, `192.168.50.${11 + 10 * n + i}/24`);
+      // Both networks have the same gateway address; only blue's will have a router behind it.
+      await vm.run(["ip", "route", "add", "default", "via", gateway]);
       vms[name].push(vm);
       const host = hostIds.get(h.name) ?? "";
       const where =
@@ -255,7 +287,106 @@ const run = async (demo: Demo): Promise<void> => {
     if (await ping(demo, a, b)) failures++;
   }
   if (failures > 0) throw new Error(`${failures} ping(s) did not behave as expected`);
-  say("\nall good: the mesh carries each network's traffic, and only its own");
+  say("   the mesh carries each network's traffic, and only its own");
+
+  await routerSteps(demo, { lab, kvm, hostIds, token, blue: networks.blue, vms });
+  say("\nall good: the mesh carries each network's traffic, and blue's router takes it to the internet and back");
+};
+
+interface RouterScene {
+  lab: Lab;
+  kvm: KvmLabHost;
+  hostIds: Map<string, string>;
+  token: string;
+  blue: string;
+  vms: Record<"blue" | "green", LabVm[]>;
+}
+
+/** Fetches `url` from namespace `ns`, prints the answer; whether the page came. */
+const fetchAndSay = async (demo: Demo, who: string, ns: string, url: string): Promise<string | undefined> => {
+  demo.checkpoint();
+  const page = await fetchPage(ns, url);
+  demo.checkpoint(); // Ctrl-C reaches the client too: an interrupted request is no answer to report
+  say(`  ${who.padEnd(10)} GET ${url.padEnd(26)} ${page === undefined ? "no answer" : `-> "${page}"`}`);
+  return page;
+};
+
+const routerSteps = async (demo: Demo, scene: RouterScene): Promise<void> => {
+  const { lab, kvm, hostIds, token, blue, vms } = scene;
+  step(8, `the internet: public range ${PUBLIC_CIDR}, a web server at ${INTERNET_SERVER}`);
+  const internet = await LabInternet.create(lab, "internet", [`${INTERNET_SERVER}/24`]);
+  await serveWeb(internet.ns, 80, `the internet's web server ${INTERNET_SERVER}`);
+  say(`  namespace ${internet.ns}: bridge brpub ${INTERNET_SERVER}/24 stands for the internet`);
+  // Flags written as one types them (no value holds a space).
+  const range = `--name internet --cidr ${PUBLIC_CIDR} --gateway ${INTERNET_SERVER} --start 203.0.113.10 --end 203.0.113.99`;
+  demo.sdnctl(["public-ip-ranges", "create", ...range.split(" ")]);
+  const acquired = demo.sdnctl(["public-ips", "acquire", "--network", blue, "--wait", "--json"], {
+    token,
+    quiet: true,
+  });
+  const publicIp = json<{ id: string; ip: string }>(acquired);
+  say(`  blue's first public IP, its source NAT address: ${publicIp.ip} (${publicIp.id})`);
+
+  step(9, "a virtual router for blue on kvm: sshd on the management network, iptables, the sdn-router program");
+  const key = json<{ publicKey: string }>(demo.sdnctl(["routers", "ssh-key", "--json"], { quiet: true })).publicKey;
+  const router = await demo.labRouter(lab, "router");
+  await router.controlOnUnderlay(lab, 200);
+  await internet.plug(router, "p-router");
+  await router.guestInterface(kvm, "eth2", "vrblue");
+  await router.startSshd([key]);
+  say(`  router VM ${router.ns}: control ${router.controlAddress}:3922 (sshd, the controller's key only)`);
+  say(`    eth1 on the internet's bridge; eth2 on blue, host device vrblue on kvm`);
+  demo.sdnctl([
+    "routers",
+    "register",
+    "router-blue",
+    "--host",
+    hostIds.get(kvm.name) ?? "",
+    "--vm",
+    "vm-router-blue",
+    "--networks",
+    blue,
+    "--control-address",
+    router.controlAddress,
+    "--host-key",
+    router.hostKeyFingerprint,
+    "--public-interface",
+    "eth1",
+    "--nic",
+    `${blue}:eth2:vrblue`,
+    "--wait",
+  ]);
+  demo.sdnctl(["routers", "list"]);
+  say("  its NIC on blue holds the gateway address, plugged into the mesh by the ovs-element:");
+  demo.sdnctl(["nics", "list", blue], { token });
+
+  step(10, "proof: source NAT, blue VMs reach the internet's server, which sees the public IP ...");
+  let failures = 0;
+  const serverUrl = `http://${INTERNET_SERVER}/`;
+  for (const vm of vms.blue) {
+    const page = await fetchAndSay(demo, vm.name, vm.ns, serverUrl);
+    if (page?.endsWith(`you came from ${publicIp.ip}`) !== true) failures++;
+  }
+  say("   ... and green, which has no router, does not");
+  const green = vms.green[0] as LabVm;
+  if ((await fetchAndSay(demo, green.name, green.ns, serverUrl)) !== undefined) failures++;
+
+  step(11, `a port forward: ${publicIp.ip}:8080 -> a web server on blue's VM on xen, port 80`);
+  const web = vms.blue[0] as LabVm;
+  await serveWeb(web.ns, 80, `Hello from ${web.name} (${web.ip}), a VM of network blue`);
+  say(`  web server on ${web.name} ${web.ip}:80`);
+  const forward = `--public-ip ${publicIp.id} --protocol tcp --public-port 8080 --private-ip ${web.ip} --private-port 80`;
+  demo.sdnctl(["port-forwards", "create", blue, ...forward.split(" "), "--wait"], { token });
+  say("  ingress to a public IP is denied until a firewall rule opens it:");
+  demo.sdnctl(
+    ["firewall-rules", "create", blue, "--public-ip", publicIp.id, "--protocol", "tcp", "--ports", "8080", "--wait"],
+    { token },
+  );
+  demo.sdnctl(["port-forwards", "list", blue], { token });
+  say("  the page, fetched from the internet through the public IP:");
+  const page = await fetchAndSay(demo, "internet", internet.ns, `http://${publicIp.ip}:8080/`);
+  if (page !== `Hello from ${web.name} (${web.ip}), a VM of network blue; you came from ${INTERNET_SERVER}`) failures++;
+  if (failures > 0) throw new Error(`${failures} request(s) through the router did not behave as expected`);
 };
 
 const main = async (): Promise<number> => {

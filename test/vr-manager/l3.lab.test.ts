@@ -36,7 +36,7 @@ import {
   type LabVm,
   type XapiLabHost,
 } from "../lab/index.js";
-import { labNamespace, LabRouter, ping, probe, PROBE, ROUTER_PROGRAM_DIR, serveProbe } from "./router-lab.js";
+import { LabInternet, LabRouter, ping, probe, PROBE, ROUTER_PROGRAM_DIR, serveProbe } from "./router-lab.js";
 
 /*
  * The L3 services with real traffic. Two KVM hosts and a XenServer host; every NIC, the
@@ -116,13 +116,6 @@ const addVm = async (host: LabHost, name: string, network: Network, ip: string) 
   });
   await v.run(["ip", "route", "add", "default", "via", network.gateway]);
   return v;
-};
-
-/** Plugs a router's public interface into the outside bridge. */
-const publicSide = async (router: LabRouter, port: string) => {
-  await exec(["ip", "-n", router.ns, "link", "add", "eth1", "type", "veth", "peer", "name", port, "netns", outside]);
-  await exec(["ip", "-n", outside, "link", "set", port, "master", "brpub", "up"]);
-  await exec(["ip", "-n", router.ns, "link", "set", "eth1", "up"]);
 };
 
 const routerBody = (
@@ -241,11 +234,8 @@ beforeAll(async () => {
   vm.C1 = await addVm(xen, "c1", net.C, "10.3.0.11");
 
   // The internet, with a server that reports the source address it sees.
-  outside = await labNamespace(lab, "out");
-  await exec(["ip", "-n", outside, "link", "add", "brpub", "type", "bridge"]);
-  await exec(["ip", "-n", outside, "addr", "add", `${OUTSIDE_IP}/24`, "dev", "brpub"]);
-  await exec(["ip", "-n", outside, "addr", "add", `${STRANGER_IP}/24`, "dev", "brpub"]);
-  await exec(["ip", "-n", outside, "link", "set", "brpub", "up"]);
+  const internet = await LabInternet.create(lab, "out", [`${OUTSIDE_IP}/24`, `${STRANGER_IP}/24`]);
+  outside = internet.ns;
   await serveProbe(outside, 80, "outside");
   await serveProbe(outside, 8088, "outside-8088");
 
@@ -253,13 +243,13 @@ beforeAll(async () => {
   const key = (await ok<{ publicKey: string }>("GET", "/v1/routers/ssh-key", undefined, 200, admin())).publicKey;
   rt1 = await LabRouter.create(lab, "rt1");
   await rt1.controlOnUnderlay(lab, 200);
-  await publicSide(rt1, "p-rt1");
+  await internet.plug(rt1, "p-rt1");
   await rt1.guestInterface(kvm1, "eth2", "vr1a");
   await rt1.guestInterface(kvm1, "eth3", "vr1b");
   await rt1.startSshd([key]);
   rt2 = await LabRouter.create(lab, "rt2");
   await rt2.controlOnLinkLocal(xen, "169.254.0.2");
-  await publicSide(rt2, "p-rt2");
+  await internet.plug(rt2, "p-rt2");
   await rt2.guestInterface(xen, "eth2", "vr2c");
   await rt2.startSshd([readFileSync(`${relayKey}.pub`, "utf8")]);
 

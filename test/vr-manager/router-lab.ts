@@ -256,3 +256,26 @@ export class LabRouter {
       .replace(/\[[0-9]+:[0-9]+\]/g, "");
   }
 }
+
+/**
+ * The internet of a lab: a namespace whose bridge `brpub` holds the given addresses (with
+ * their prefix length) and into which routers' public interfaces are plugged.
+ */
+export class LabInternet {
+  private constructor(readonly ns: string) {}
+
+  static async create(lab: Lab, name: string, addresses: readonly string[]): Promise<LabInternet> {
+    const ns = await labNamespace(lab, name);
+    await exec(["ip", "-n", ns, "link", "add", "brpub", "type", "bridge"]);
+    for (const address of addresses) await exec(["ip", "-n", ns, "addr", "add", address, "dev", "brpub"]);
+    await exec(["ip", "-n", ns, "link", "set", "brpub", "up"]);
+    return new LabInternet(ns);
+  }
+
+  /** Plugs the router's public interface `eth1` into the bridge, through the bridge port `port`. */
+  async plug(router: LabRouter, port: string): Promise<void> {
+    await exec(["ip", "-n", router.ns, "link", "add", "eth1", "type", "veth", "peer", "name", port, "netns", this.ns]);
+    await exec(["ip", "-n", this.ns, "link", "set", port, "master", "brpub", "up"]);
+    await exec(["ip", "-n", router.ns, "link", "set", "eth1", "up"]);
+  }
+}
