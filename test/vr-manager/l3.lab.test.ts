@@ -590,8 +590,15 @@ describe("vr-manager: virtual routers with real traffic", () => {
       async () => ((await ping(outside, pip.A1.ip, 1)) ? true : undefined),
       15_000,
     );
-    const r = await ok<Router>("GET", `/v1/routers/${router1.id}`, undefined, 200, admin());
-    expect(r.state).toBe("Applied");
+    // The router runs the rules a moment before the vr-manager has recorded its answer.
+    const r = await waitFor(
+      "the router recorded as Applied",
+      async () => {
+        const got = await ok<Router>("GET", `/v1/routers/${router1.id}`, undefined, 200, admin());
+        return got.state === "Applied" ? got : undefined;
+      },
+      10_000,
+    );
     expect(rt1.savedState().generation).toBe(r.appliedGeneration);
   });
 
