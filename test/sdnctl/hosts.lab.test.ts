@@ -162,7 +162,7 @@ describe("sdnctl hosts", () => {
     );
     // The job failed with UNAVAILABLE (the host, not the API): the 5xx class, exit 4.
     expect(unreachable.code).toBe(4);
-    expect(unreachable.stderr).toMatch(/job \S+ failed after .*\nUNAVAILABLE: .*\n$/);
+    expect(unreachable.stderr).toMatch(/job \S+ failed after .*\nUNAVAILABLE: .*\n {2}reason: UNREACHABLE\n$/);
 
     const missing = await sdnctl(
       [
