@@ -26,8 +26,8 @@ export class HostStateFile {
 
   /** Runs `work` on the host's state and writes it back if `work` changed it. */
   use<T>(work: (state: SimHostState) => T): Promise<T> {
-    const before = queues.get(this.path) ?? Promise.resolve();
-    const mine = before
+    const previous = queues.get(this.path) ?? Promise.resolve();
+    const mine = previous
       .catch(() => undefined)
       .then(async () => {
         const state = await this.load();
