@@ -4,9 +4,15 @@
     probe.py serve <port> <name> [udp]      answers every connection / datagram with "<name> <peer-ip>"
     probe.py get <ip> <port> [udp] [--source <ip>] [--timeout <s>]
                                             prints the answer; exits 1 when none came
+    probe.py echo <port>                    echoes every line of every TCP connection back
+    probe.py hold <ip> <port> <control>     keeps ONE TCP connection open to an echo server;
+                                            each line sent to the Unix socket <control> goes
+                                            over it and is answered "ok <echo>" or "dead <why>"
 """
 
+import os
 import socket
+import socketserver
 import sys
 
 
@@ -51,6 +57,42 @@ def get(ip, port, udp, source, timeout):
     return 0
 
 
+class Echo(socketserver.StreamRequestHandler):
+    def handle(self):
+        for line in self.rfile:
+            self.wfile.write(line)
+
+
+def echo(port):
+    socketserver.ThreadingTCPServer.allow_reuse_address = True
+    socketserver.ThreadingTCPServer.daemon_threads = True
+    socketserver.ThreadingTCPServer(("0.0.0.0", port), Echo).serve_forever()
+
+
+def hold(ip, port, control, timeout):
+    conn = socket.create_connection((ip, port), timeout=timeout)
+    reader = conn.makefile("rb")
+    # The control socket appears only once the connection is up: its path tells the test so.
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(control + ".tmp")
+    os.rename(control + ".tmp", control)
+    server.listen(4)
+    dead = None
+    while True:
+        client, _ = server.accept()
+        with client, client.makefile("rwb") as ctl:
+            line = ctl.readline()
+            if dead is None:
+                try:
+                    conn.sendall(line)
+                    back = reader.readline()
+                    if not back:
+                        dead = "closed by the peer"
+                except OSError as e:
+                    dead = str(e) or e.__class__.__name__
+            ctl.write(("dead %s\n" % dead if dead else "ok %s" % back.decode()).encode())
+
+
 def main(argv):
     opts = {"--source": None, "--timeout": "2"}
     words = []
@@ -64,6 +106,10 @@ def main(argv):
             i += 1
     udp = "udp" in words
     words = [w for w in words if w != "udp"]
+    if words[0] == "echo":
+        return echo(int(words[1]))
+    if words[0] == "hold":
+        return hold(words[1], int(words[2]), words[3], float(opts["--timeout"]))
     if words[0] == "serve":
         return serve(int(words[1]), words[2], udp)
     return get(words[1], int(words[2]), udp, opts["--source"], float(opts["--timeout"]))

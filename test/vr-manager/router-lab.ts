@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createConnection } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { exec, execQuiet, HOST_PATH, inNetns, type ExecResult, type Lab, type LabHost } from "../lab/index.js";
@@ -61,6 +62,46 @@ export const serveProbe = async (ns: string, port: number, name: string, udp = f
   }
   throw new Error(`probe server on ${ns}:${port} did not start`);
 };
+
+/** Starts the probe's echo server (every line comes back) in a namespace and waits until it listens. */
+export const serveEcho = async (ns: string, port: number): Promise<number> => {
+  const pid = startIn(ns, ["python3", PROBE, "echo", String(port)]);
+  for (let i = 0; i < 50; i++) {
+    if ((await execQuiet(inNetns(ns, ["ss", "-Htln", `sport = :${port}`]))).stdout.trim() !== "") return pid;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new Error(`echo server on ${ns}:${port} did not start`);
+};
+
+/**
+ * One long-lived TCP connection from a namespace to an echo server, opened now and kept
+ * open: `say` sends a line over that same connection and answers "ok <line>" once it came
+ * back, or "dead <why>" once it did not (within the timeout; a dead connection stays dead).
+ */
+export class HeldConnection {
+  private static opened = 0;
+
+  private constructor(private readonly control: string) {}
+
+  static async open(lab: Lab, ns: string, ip: string, port: number, timeoutS = 2): Promise<HeldConnection> {
+    // A short path: Unix socket paths end at 107 bytes.
+    const control = join(lab.dir, `hold-${++HeldConnection.opened}.sock`);
+    startIn(ns, ["python3", PROBE, "hold", ip, String(port), control, "--timeout", String(timeoutS)]);
+    for (let i = 0; i < 50 && !existsSync(control); i++) await new Promise((res) => setTimeout(res, 100));
+    if (!existsSync(control)) throw new Error(`no connection from ${ns} to ${ip}:${port}`);
+    return new HeldConnection(control);
+  }
+
+  say(line: string): Promise<string> {
+    return new Promise((res, rej) => {
+      let answer = "";
+      const s = createConnection(this.control, () => s.write(`${line}\n`));
+      s.on("data", (d) => (answer += d.toString()));
+      s.on("end", () => res(answer.trim()));
+      s.on("error", rej);
+    });
+  }
+}
 
 export const ping = async (ns: string, ip: string, count = 2): Promise<boolean> =>
   (await execQuiet(inNetns(ns, ["ping", "-c", String(count), "-i", "0.2", "-W", "1", ip]))).code === 0;

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,13 +18,63 @@ let stateDir: string;
 
 type Answer = Record<string, unknown> & { error?: { code: string; message: string } };
 
-const run = async (argv: string[], input?: unknown) => {
+/** Runs the program; `conntrack` (a file) stands in for the router's /usr/sbin/conntrack. */
+const run = async (argv: string[], input?: unknown, conntrack?: string) => {
+  const program = ["env", `SDN_ROUTER_STATE_DIR=${stateDir}`, PROGRAM, ...argv];
   const r = await execQuiet(
-    inNetns(ns, ["env", `SDN_ROUTER_STATE_DIR=${stateDir}`, PROGRAM, ...argv]),
+    inNetns(
+      ns,
+      conntrack === undefined
+        ? program
+        : [
+            "unshare",
+            "--mount",
+            "sh",
+            "-c",
+            `mount --bind '${conntrack}' /usr/sbin/conntrack && exec "$@"`,
+            "-",
+            ...program,
+          ],
+    ),
     input === undefined ? undefined : typeof input === "string" ? input : JSON.stringify(input),
   );
   return { code: r.code, answer: JSON.parse(r.stdout) as Answer };
 };
+
+/** Tracked connections in the router's namespace, "src>dst" of the original direction (loopback left out). */
+const tracked = async () =>
+  [
+    ...(await exec(inNetns(ns, ["conntrack", "-L"])).catch(() => "")).matchAll(
+      /src=(\S+) dst=(\S+) sport=\d+ dport=\d+ src=/g,
+    ),
+  ]
+    .map((m) => `${m[1]}>${m[2]}`)
+    .filter((flow) => !flow.startsWith("127."))
+    .sort();
+
+const track = (src: string, dst: string) =>
+  exec(
+    inNetns(ns, [
+      "conntrack",
+      "-I",
+      "-s",
+      src,
+      "-d",
+      dst,
+      "-p",
+      "tcp",
+      "--sport",
+      "40000",
+      "--dport",
+      "8080",
+      "--state",
+      "ESTABLISHED",
+      "-u",
+      "SEEN_REPLY",
+      "-t",
+      "600",
+    ]),
+  );
 
 const config = (generation: number, extra: Record<string, unknown> = {}) => ({
   generation,
@@ -80,7 +130,7 @@ afterAll(async () => {
 
 describe("sdn-router", () => {
   it("answers its version and state, and refuses misuse with exit status 2", async () => {
-    expect(await run(["version"])).toEqual({ code: 0, answer: { ok: true, result: { version: "1.0.0" } } });
+    expect(await run(["version"])).toEqual({ code: 0, answer: { ok: true, result: { version: "1.1.0" } } });
     expect(await run(["state"])).toMatchObject({
       code: 0,
       answer: { ok: true, result: { generation: 0, hash: null } },
@@ -177,5 +227,61 @@ describe("sdn-router", () => {
     // Taking the load balancer away stops haproxy.
     expect(await run(["apply"], config(8))).toMatchObject({ code: 0 });
     expect(await run(["state"])).toMatchObject({ answer: { result: { generation: 8, haproxyRunning: false } } });
+  });
+
+  it("cuts the tracked connections a change revokes, only those, and warns when it cannot", async () => {
+    const inbound = "198.51.100.1>203.0.113.10"; // to the public IP
+    const outbound = "10.1.0.5>198.51.100.1"; // from network net-a
+    const elsewhere = "192.0.2.1>192.0.2.2"; // nothing the router's rules decide
+    for (const flow of [inbound, outbound, elsewhere]) await track(...(flow.split(">") as [string, string]));
+    expect(await tracked()).toEqual([inbound, outbound, elsewhere].sort());
+
+    // The same generation again, then a new generation with the same rules: nothing is cut.
+    expect((await run(["apply"], config(8))).answer).toMatchObject({ result: { changed: false } });
+    expect((await run(["apply"], config(9))).answer).toMatchObject({ result: { changed: true, connectionsCut: 0 } });
+    expect(await tracked()).toEqual([inbound, outbound, elsewhere].sort());
+
+    // The port forward goes: what came in to its public IP is cut, the rest stays.
+    const noForward = { portForwards: [] };
+    const cut = await run(["apply"], config(10, noForward));
+    expect(cut).toMatchObject({ code: 0, answer: { result: { connectionsCut: 1 } } });
+    expect(cut.answer["result"]).not.toHaveProperty("warnings");
+    expect(await tracked()).toEqual([outbound, elsewhere].sort());
+
+    // A firewall change on that IP finds nothing left to cut (conntrack's exit 1 is fine).
+    const firewall = { firewallRules: [{ id: "fw-1", publicIp: "203.0.113.10", protocol: "tcp", startPort: 22 }] };
+    expect((await run(["apply"], config(11, { ...noForward, ...firewall }))).answer).toMatchObject({
+      ok: true,
+      result: { connectionsCut: 0 },
+    });
+    expect((await run(["state"])).answer).toMatchObject({ result: { warnings: [] } });
+
+    // The network's egress turns to deny: its outbound connections are cut.
+    const [network] = config(0).networks;
+    const deny = { ...noForward, ...firewall, networks: [{ ...network, egress: { default: "deny", rules: [] } }] };
+    // (haproxy's unanswered health checks from 10.1.0.1 of the test before are cut with it.)
+    const denied = await run(["apply"], config(12, deny));
+    expect((denied.answer["result"] as { connectionsCut: number }).connectionsCut).toBeGreaterThanOrEqual(1);
+    expect(await tracked()).toEqual([elsewhere]);
+
+    // Without a working conntrack the apply stands, and says what is missing or what failed.
+    const notInstalled = join(lab.dir, "not-a-program");
+    writeFileSync(notInstalled, "", { mode: 0o644 });
+    const missing = await run(["apply"], config(13), notInstalled);
+    expect(missing).toMatchObject({ code: 0, answer: { ok: true, result: { generation: 13, changed: true } } });
+    expect((missing.answer["result"] as { warnings: string[] }).warnings).toEqual([
+      expect.stringMatching(/conntrack is not installed on the router \(Debian package conntrack\)/),
+    ]);
+    expect((await run(["state"])).answer).toMatchObject({
+      result: { generation: 13, warnings: [expect.stringMatching(/not installed/)] },
+    });
+    const failing = join(lab.dir, "failing-conntrack");
+    writeFileSync(failing, "#!/bin/sh\necho 'conntrack: netlink refused' >&2\nexit 1\n", { mode: 0o755 });
+    const failed = await run(["apply"], config(14, noForward), failing);
+    expect(failed).toMatchObject({ code: 0, answer: { ok: true, result: { generation: 14 } } });
+    expect((failed.answer["result"] as { warnings: string[] }).warnings).toEqual([
+      expect.stringMatching(/conntrack -D --orig-dst 203\.0\.113\.10 exited with 1: conntrack: netlink refused/),
+    ]);
+    expect(await tables()).not.toContain("--to-destination 10.1.0.5:80");
   });
 });

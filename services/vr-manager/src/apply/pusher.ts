@@ -203,6 +203,10 @@ export class Pusher {
         this.deployed.set(router.id, version);
       }
       const applied = await this.d.program.apply(channel, { generation, ...config });
+      if (applied.warnings !== undefined && applied.warnings.length > 0) {
+        // The rules are in force; what failed after them (old connections not cut) is for operators.
+        this.d.logger.warn({ routerId: router.id, generation, warnings: applied.warnings }, "applied with warnings");
+      }
       await this.d.events.publish(RulesApplied, {
         routerId: router.id,
         generation: applied.generation,

@@ -18,6 +18,10 @@ export interface Applied {
   hash: string;
   changed: boolean;
   summary: Record<string, number>;
+  /** Tracked connections cut because the rules changed (absent on a no-op re-apply). */
+  connectionsCut?: number;
+  /** What went wrong after the rules were in force (cutting revoked connections); the apply stands. */
+  warnings?: string[];
 }
 
 /** The router program's answer to `state`. */
@@ -27,6 +31,8 @@ export interface RouterProgramState {
   hash: string | null;
   summary: Record<string, number>;
   haproxyRunning: boolean;
+  /** The last apply's warnings (absent before version 1.1.0). */
+  warnings?: string[];
 }
 
 type ProgramAnswer<T> =
