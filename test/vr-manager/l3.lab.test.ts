@@ -36,7 +36,17 @@ import {
   type LabVm,
   type XapiLabHost,
 } from "../lab/index.js";
-import { LabInternet, LabRouter, ping, probe, PROBE, ROUTER_PROGRAM_DIR, serveProbe } from "./router-lab.js";
+import {
+  HeldConnection,
+  LabInternet,
+  LabRouter,
+  ping,
+  probe,
+  PROBE,
+  ROUTER_PROGRAM_DIR,
+  serveEcho,
+  serveProbe,
+} from "./router-lab.js";
 
 /*
  * The L3 services with real traffic. Two KVM hosts and a XenServer host; every NIC, the
@@ -292,7 +302,7 @@ describe("vr-manager: virtual routers with real traffic", () => {
       201,
       admin(),
     );
-    expect(router1).toMatchObject({ state: "Applied", generation: 1, appliedGeneration: 1, programVersion: "1.0.0" });
+    expect(router1).toMatchObject({ state: "Applied", generation: 1, appliedGeneration: 1, programVersion: "1.1.0" });
     // Its NICs were plugged by the ovs-element and hold the networks' gateway addresses.
     for (const [network, device] of [
       [net.A, "vr1a"],
@@ -473,6 +483,42 @@ describe("vr-manager: virtual routers with real traffic", () => {
     await ok("DELETE", `${a}/egress-rules/${allow.id}`, undefined, 200);
     await ok("PUT", `${a}/egress-policy`, { defaultPolicy: "allow" }, 200);
     expect(await probe(vm.A1.ns, OUTSIDE_IP, 8088)).toBe(`outside-8088 ${pip.A1.ip}`);
+  });
+
+  it("a revoked rule cuts the connections it let through; open ones still allowed go on", async () => {
+    const a = `/v1/networks/${net.A.id}`;
+    // A cut connection the new rules still allow is picked up mid-stream: the kernel's default.
+    expect((await rt1.exec(["sysctl", "-n", "net.netfilter.nf_conntrack_tcp_loose"])).stdout.trim()).toBe("1");
+    await serveEcho(vm.A1.ns, 5000);
+    await serveEcho(vm.A2.ns, 7000);
+    const pf = await ok<{ id: string }>("POST", `${a}/port-forwards`, {
+      publicIpId: pip.A1.id,
+      protocol: "tcp",
+      publicStartPort: 8070,
+      privateIp: vm.A1.ip,
+      privateStartPort: 5000,
+    });
+    // Two connections to the same public IP: one through the forward about to go, one through 9000 → vmA2:7000.
+    const revoked = await HeldConnection.open(lab, outside, pip.A1.ip, 8070);
+    const kept = await HeldConnection.open(lab, outside, pip.A1.ip, 9000);
+    expect(await revoked.say("one")).toBe("ok one");
+    expect(await kept.say("one")).toBe("ok one");
+    await ok("DELETE", `${a}/port-forwards/${pf.id}`, undefined, 200);
+    expect(await revoked.say("two")).toMatch(/^dead /);
+    await expect(HeldConnection.open(lab, outside, pip.A1.ip, 8070, 1)).rejects.toThrow(/no connection/);
+    expect(await kept.say("two")).toBe("ok two");
+
+    // Egress: network A's open connection out dies with the policy turned to deny; network B's goes on.
+    await serveEcho(outside, 7777);
+    const outbound = await HeldConnection.open(lab, vm.A1.ns, OUTSIDE_IP, 7777);
+    const otherNetwork = await HeldConnection.open(lab, vm.B1.ns, OUTSIDE_IP, 7777);
+    expect(await outbound.say("one")).toBe("ok one");
+    expect(await otherNetwork.say("one")).toBe("ok one");
+    await ok("PUT", `${a}/egress-policy`, { defaultPolicy: "deny" }, 200);
+    expect(await outbound.say("two")).toMatch(/^dead /);
+    expect(await otherNetwork.say("two")).toBe("ok two");
+    await ok("PUT", `${a}/egress-policy`, { defaultPolicy: "allow" }, 200);
+    expect(await kept.say("three")).toBe("ok three");
   });
 
   it("load balancing: requests spread over two VMs, and a dead member stops receiving", async () => {

@@ -73,6 +73,15 @@ export const serveEcho = async (ns: string, port: number): Promise<number> => {
   throw new Error(`echo server on ${ns}:${port} did not start`);
 };
 
+const isRunning = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 /**
  * One long-lived TCP connection from a namespace to an echo server, opened now and kept
  * open: `say` sends a line over that same connection and answers "ok <line>" once it came
@@ -86,8 +95,11 @@ export class HeldConnection {
   static async open(lab: Lab, ns: string, ip: string, port: number, timeoutS = 2): Promise<HeldConnection> {
     // A short path: Unix socket paths end at 107 bytes.
     const control = join(lab.dir, `hold-${++HeldConnection.opened}.sock`);
-    startIn(ns, ["python3", PROBE, "hold", ip, String(port), control, "--timeout", String(timeoutS)]);
-    for (let i = 0; i < 50 && !existsSync(control); i++) await new Promise((res) => setTimeout(res, 100));
+    const pid = startIn(ns, ["python3", PROBE, "hold", ip, String(port), control, "--timeout", String(timeoutS)]);
+    // It ends when it cannot connect.
+    for (let i = 0; i < 100 && !existsSync(control) && isRunning(pid); i++) {
+      await new Promise((res) => setTimeout(res, 100));
+    }
     if (!existsSync(control)) throw new Error(`no connection from ${ns} to ${ip}:${port}`);
     return new HeldConnection(control);
   }
