@@ -4,7 +4,8 @@
 #   local/node:20-bookworm-slim    that + this machine's node (must be 20.x), npm and CA bundle
 #   local/nats:bookworm            that + Debian's nats-server
 #   local/sdn-router:bookworm      that + sshd, iptables, haproxy, conntrack, python3: the container suite's router
-# An image that already exists is kept (pass --force to rebuild all). Needs root,
+# An image that already exists is kept (pass --force to rebuild all; the router image is
+# also rebuilt when its recipe changed). Needs root,
 # debootstrap and a Docker engine (DOCKER_HOST is honoured); reaches only the Debian mirror
 # configured for apt (override with SDN_DEBIAN_MIRROR).
 # Use the images with:  export SDN_NODE_IMAGE=local/node:20-bookworm-slim SDN_NATS_IMAGE=local/nats:bookworm
@@ -96,12 +97,15 @@ else
     -t "$nats_image" "$work/nats"
 fi
 
-if exists "$router_image"; then
+# The router image follows its recipe: one built from an older recipe is built again.
+router_recipe=$(cat docker/base/router.Dockerfile docker/base/router-init | sha256sum | cut -c1-16)
+if exists "$router_image" &&
+  [ "$(docker image inspect -f '{{ index .Config.Labels "sdn.recipe" }}' "$router_image")" = "$router_recipe" ]; then
   echo "$router_image: present"
 else
   echo "$router_image: Debian + openssh-server, iptables, haproxy, conntrack, python3"
   mkdir -p "$work/router"
   cp docker/base/router-init "$work/router/"
   quietly docker build --force-rm --network host -f docker/base/router.Dockerfile --build-arg "DEBIAN_IMAGE=$debian_image" \
-    -t "$router_image" "$work/router"
+    --label "sdn.recipe=$router_recipe" -t "$router_image" "$work/router"
 fi

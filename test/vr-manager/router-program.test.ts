@@ -283,5 +283,11 @@ describe("sdn-router", () => {
       expect.stringMatching(/conntrack -D --orig-dst 203\.0\.113\.10 exited with 1: conntrack: netlink refused/),
     ]);
     expect(await tables()).not.toContain("--to-destination 10.1.0.5:80");
+
+    // A change that only grants (the forward back) cuts nothing: open flows keep their NAT.
+    for (const flow of [inbound, outbound]) await track(...(flow.split(">") as [string, string]));
+    const granted = await run(["apply"], config(15));
+    expect(granted).toMatchObject({ code: 0, answer: { result: { changed: true, connectionsCut: 0 } } });
+    expect(await tracked()).toEqual([inbound, outbound, elsewhere].sort());
   });
 });
