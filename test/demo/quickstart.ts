@@ -37,6 +37,8 @@ const NEEDED = [
   ["ip", "iproute2"],
   ["ethtool", "ethtool"],
   ["iptables-restore", "iptables"],
+  // The router cuts the connections a rule change revokes with it.
+  ["conntrack", "conntrack"],
   ["/usr/bin/python3", "python3"],
 ] as const;
 
