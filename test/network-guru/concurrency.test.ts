@@ -45,8 +45,12 @@ describe("two guru replicas under concurrent reservations", () => {
     expect(new Set(ips).size).toBe(RESERVATIONS);
     expect(ips.filter((ip) => forbidden.has(ip) || excluded(ip) || !ip.startsWith("172.16."))).toEqual([]);
 
-    const listed = (await h.ok(ListNicAddresses, { networkId: net.id }, frank)).addresses;
+    const pages = await h.pages(ListNicAddresses, { networkId: net.id }, frank);
+    const listed = pages.flatMap((p) => p.addresses);
+    expect(pages.length).toBeGreaterThan(1);
     expect(listed).toHaveLength(RESERVATIONS);
+    const order = listed.map((a) => a.ip.split(".").reduce((n, o) => n * 256 + Number(o), 0));
+    expect(order).toEqual([...order].sort((a, b) => a - b));
     const byNic = new Map(listed.map((a) => [a.nicId, a.ip]));
     answers.forEach((a, i) => a.ok && expect(byNic.get(`nic-${i}`)).toBe(a.data.ip));
 

@@ -54,6 +54,18 @@ export class GuruHarness {
     return a.data;
   }
 
+  /** Every page of a paged list command, following nextCursor until a page has none. */
+  async pages<C extends CommandDefinition>(def: C, body: RequestOf<C>, as: Caller): Promise<ResponseOf<C>[]> {
+    const pages: ResponseOf<C>[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.ok(def, { ...body, ...(cursor === undefined ? {} : { cursor }) }, as);
+      pages.push(page);
+      cursor = (page as { nextCursor?: string }).nextCursor;
+    } while (cursor !== undefined);
+    return pages;
+  }
+
   /** Sends a command that must fail and returns its error. */
   async fail<C extends CommandDefinition>(def: C, body: RequestOf<C>, as: Caller): Promise<ErrorBody> {
     const a = await this.send(def, body, as);

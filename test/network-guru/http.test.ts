@@ -97,4 +97,47 @@ describe("network and public IP routes", () => {
     expect((await call("DELETE", `/v1/networks/${String(net["id"])}`, token)).status).toBe(200);
     expect((await call("DELETE", `/v1/public-ip-ranges/${String(made.body["id"])}`, adminToken)).status).toBe(200);
   });
+
+  it("pages GET /v1/networks with limit and cursor query parameters; bad ones are a 400 naming the field", async () => {
+    const token = await newTenant("http-pages");
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      made.push(
+        (await call("POST", "/v1/networks", token, { name: `p${i}`, cidr: "10.11.0.0/24" })).body["id"] as string,
+      );
+    }
+    const seen: string[] = [];
+    const sizes: number[] = [];
+    let query = "?limit=2";
+    for (;;) {
+      const page = await call("GET", `/v1/networks${query}`, token);
+      expect(page.status).toBe(200);
+      const ids = (page.body["networks"] as { id: string }[]).map((n) => n.id);
+      seen.push(...ids);
+      sizes.push(ids.length);
+      const next = page.body["nextCursor"] as string | undefined;
+      if (next === undefined) break;
+      query = `?limit=2&cursor=${next}`;
+    }
+    expect(sizes).toEqual([2, 2, 1]);
+    expect(seen).toEqual([...made].sort());
+
+    const unknown = await call("GET", `/v1/networks?cursor=${Buffer.from("elsewhere").toString("base64url")}`, token);
+    expect(unknown.status).toBe(400);
+    expect(unknown.body).toMatchObject({
+      error: { code: "VALIDATION_FAILED", details: { issues: [{ path: "/cursor" }] } },
+    });
+    for (const [q, field] of [
+      ["limit=0", "querystring/limit"],
+      ["limit=1001", "querystring/limit"],
+      ["limit=ten", "querystring/limit"],
+      ["cursor=%2F%2F", "querystring/cursor"],
+    ] as const) {
+      const bad = await call("GET", `/v1/networks?${q}`, token);
+      expect(bad.status, q).toBe(400);
+      expect(bad.body, q).toMatchObject({
+        error: { code: "VALIDATION_FAILED", details: { issues: [{ path: field }] } },
+      });
+    }
+  });
 });

@@ -2,12 +2,15 @@
  * sdnctl's providers, tunnels and nics commands against the real gateway, network-guru
  * and ovs-element (no hosts: the plugging itself is shown by test/demo against the lab).
  */
+import { connect } from "@nats-io/transport-node";
 import { apiGatewaySpec } from "@sdn/api-gateway";
+import { JsonBucket } from "@sdn/bus";
+import type { Tunnel } from "@sdn/contracts";
 import { networkGuruSpec } from "@sdn/network-guru";
 import { ovsElementSpec } from "@sdn/ovs-element";
 import { startService, type RunningService } from "@sdn/runtime";
 import { freePort, TestNatsServer } from "@sdn/testkit";
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sdnctl } from "./cli-runner.js";
 
@@ -71,5 +74,75 @@ describe("sdnctl providers, tunnels and nics", () => {
     ]) {
       expect(await sdnctl(args, { env })).toMatchObject({ code: 3, stderr: expect.stringMatching(/^NOT_FOUND: /) });
     }
+  });
+});
+
+/** Writes the tunnel sets of a full mesh of `count` hosts into the element's bucket, as the mesh stores them. */
+const seedMesh = async (networkId: string, count: number): Promise<string[]> => {
+  const hosts = Array.from({ length: count }, () => randomUUID()).sort();
+  const nc = await connect({ servers: nats.url });
+  try {
+    const sets = await JsonBucket.open<object>(nc, "sdn_element_tunnels");
+    for (const from of hosts) {
+      const rows = hosts
+        .filter((to) => to !== from)
+        .map((to, i) => ({ to, remoteIp: `10.201.0.${i + 1}`, port: null }));
+      const set = { networkId, from, key: 77, state: "Created", rows, lastError: null, attempts: 0, nextRetryAt: null };
+      await sets.kv.put(`${networkId}.${from}`, JSON.stringify({ ...set, updatedAt: new Date().toISOString() }));
+    }
+  } finally {
+    await nc.close();
+  }
+  return hosts;
+};
+
+describe("sdnctl list commands over pages", () => {
+  it("lists every tunnel row across pages by default; --limit gives one page and the cursor of the next", async () => {
+    const created = await sdnctl(["networks", "create", "paged", "--cidr", "10.78.0.0/24", "--json"], { env });
+    const id = (JSON.parse(created.stdout) as { id: string }).id;
+    // 33 hosts: 1056 rows, more than the largest page (1000), so `list` has to follow a cursor.
+    const hosts = await seedMesh(id, 33);
+
+    const table = await sdnctl(["tunnels", "list", id], { env });
+    expect(table.code).toBe(0);
+    const rows = table.stdout.trimEnd().split("\n").slice(1);
+    expect(rows).toHaveLength(33 * 32);
+    expect(rows.map((r) => r.split(/ +/)[0])).toEqual(hosts.flatMap((h) => Array.from({ length: 32 }, () => h)));
+    expect(table.stderr).toBe("");
+    const json = JSON.parse((await sdnctl(["tunnels", "list", id, "--json"], { env })).stdout) as object;
+    expect(Object.keys(json)).toEqual(["tunnels"]);
+    expect((json as { tunnels: Tunnel[] }).tunnels).toHaveLength(33 * 32);
+
+    const first = await sdnctl(["tunnels", "list", id, "--limit", "100"], { env });
+    expect(first.code).toBe(0);
+    // Whole sets of 32 rows: three fit in 100.
+    expect(first.stdout.trimEnd().split("\n").slice(1)).toHaveLength(96);
+    const cursor = /^more: add --cursor (\S+)$/m.exec(first.stderr)?.[1];
+    expect(cursor).toBeDefined();
+    const second = await sdnctl(["tunnels", "list", id, "--limit", "100", "--cursor", cursor ?? ""], { env });
+    const secondFroms = new Set(
+      second.stdout
+        .trimEnd()
+        .split("\n")
+        .slice(1)
+        .map((r) => r.split(/ +/)[0]),
+    );
+    expect([...secondFroms]).toEqual(hosts.slice(3, 6));
+
+    const page = JSON.parse((await sdnctl(["tunnels", "list", id, "--limit", "100", "--json"], { env })).stdout) as {
+      tunnels: Tunnel[];
+      nextCursor?: string;
+    };
+    expect(page.tunnels).toHaveLength(96);
+    expect(page.nextCursor).toBe(cursor);
+
+    expect(await sdnctl(["tunnels", "list", id, "--limit", "0"], { env })).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("--limit"),
+    });
+    expect(await sdnctl(["tunnels", "list", id, "--cursor", "bm9wZQ"], { env })).toMatchObject({
+      code: 3,
+      stderr: expect.stringMatching(/^VALIDATION_FAILED: [^\n]+\n {2}\/cursor: /),
+    });
   });
 });

@@ -118,6 +118,34 @@ describe("networks", () => {
     expect(guru.stderr).toMatch(/^UNPROCESSABLE: .*\n {2}\/cidr: /);
   });
 
+  it("lists one account's networks a page at a time with --limit and --cursor; list alone shows them all", async () => {
+    const token = await tenant("net-pages");
+    const ids: string[] = [];
+    for (const name of ["p1", "p2", "p3"]) {
+      const made = await sdnctl(["networks", "create", name, "--cidr", "10.12.0.0/24", "--json"], { env: env(token) });
+      ids.push((JSON.parse(made.stdout) as { id: string; accountId: string }).id);
+    }
+    ids.sort();
+    const idsOf = (stdout: string) =>
+      stdout
+        .trimEnd()
+        .split("\n")
+        .slice(1)
+        .map((r) => r.split(/ +/)[0] ?? "");
+    expect(idsOf((await sdnctl(["networks", "list"], { env: env(token) })).stdout)).toEqual(ids);
+
+    const shown: string[] = [];
+    let cursor: string[] = [];
+    for (let page = 0; page < 2; page++) {
+      const res = await sdnctl(["networks", "list", "--limit", "2", ...cursor], { env: env(token) });
+      shown.push(...idsOf(res.stdout));
+      const next = /^more: add --cursor (\S+)$/m.exec(res.stderr)?.[1];
+      expect(next === undefined, `page ${page}`).toBe(page === 1);
+      cursor = ["--cursor", next ?? ""];
+    }
+    expect(shown).toEqual(ids);
+  });
+
   it("refuses a bad --mtu before sending anything (exit 2)", async () => {
     const res = await sdnctl(["networks", "create", "x", "--cidr", "10.0.0.0/24", "--mtu", "big"], { env: env() });
     expect(res.code).toBe(2);

@@ -13,3 +13,4 @@ export * from "./request-tier.js";
 export * from "./events.js";
 export * from "./kv.js";
 export * from "./micro.js";
+export * from "./kv-pages.js";

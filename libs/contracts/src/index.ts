@@ -4,6 +4,7 @@ export * from "./errors.js";
 export * from "./envelope.js";
 export * from "./definitions.js";
 export * from "./catalog.js";
+export * from "./paging.js";
 export * from "./commands/health.js";
 export * from "./events/lifecycle.js";
 export * from "./resources/accounts.js";

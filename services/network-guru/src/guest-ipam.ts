@@ -1,4 +1,4 @@
-import type { CommandContext, EventPublisher } from "@sdn/bus";
+import { readPage, type CommandContext, type EventPublisher, type Page, type PageRequest } from "@sdn/bus";
 import {
   NicAddressReleased,
   NicAddressReserved,
@@ -135,21 +135,27 @@ export class GuestIpam {
     return ip;
   }
 
-  async list(networkId: string, ctx: CommandContext): Promise<NicAddress[]> {
+  async list(networkId: string, ctx: CommandContext, page: PageRequest): Promise<Page<NicAddress>> {
     const { record } = await this.networks.getVisible(networkId, ctx);
     const plan = addressPlanOf(record);
     const prefix = `${record.id}.`;
-    return (await this.store.addresses.entries(`${record.id}.>`))
-      .map((e) => ({
-        networkId: record.id,
-        accountId: record.accountId,
-        nicId: e.value.nicId,
-        ip: e.key.slice(prefix.length),
-        prefixLength: plan.prefix.prefixLength,
-        gateway: record.gateway,
-        reservedAt: e.value.reservedAt,
-      }))
-      .sort((a, b) => (parseIpv4(a.ip) ?? 0) - (parseIpv4(b.ip) ?? 0));
+    const ipOf = (key: string) => parseIpv4(key.slice(prefix.length));
+    return readPage(this.store.addresses, page, {
+      filter: `${record.id}.>`,
+      isKey: (key) => key.startsWith(prefix) && ipOf(key) !== undefined,
+      order: (a, b) => (ipOf(a) ?? 0) - (ipOf(b) ?? 0),
+      itemsOf: (key, claim) => [
+        {
+          networkId: record.id,
+          accountId: record.accountId,
+          nicId: claim.nicId,
+          ip: key.slice(prefix.length),
+          prefixLength: plan.prefix.prefixLength,
+          gateway: record.gateway,
+          reservedAt: claim.reservedAt,
+        },
+      ],
+    });
   }
 
   /** Admin: excludes a range; refused (and undone) while addresses in it are reserved. */
@@ -168,10 +174,7 @@ export class GuestIpam {
     });
     if (!added.changed) return added.network;
     // Checked after the write: a reservation racing with us either shows here or sees the exclusion.
-    const held = (await this.list(record.id, ctx)).filter((a) => {
-      const ip = parseIpv4(a.ip) ?? 0;
-      return ip >= start && ip <= end;
-    });
+    const held = await this.reservedIn(record.id, start, end);
     if (held.length > 0) {
       await this.networks.changeExclusions(record.id, ctx, (ranges) =>
         ranges.some(same) ? ranges.filter((r) => !same(r)) : undefined,
@@ -184,6 +187,21 @@ export class GuestIpam {
     }
     await this.networks.announceUpdate(added.network, ctx);
     return added.network;
+  }
+
+  /** The addresses reserved in start..end, ordered by address: only those entries are read. */
+  private async reservedIn(networkId: string, start: number, end: number): Promise<{ ip: string; nicId: string }[]> {
+    const prefix = `${networkId}.`;
+    const keys = (await this.store.addresses.keys(`${networkId}.>`))
+      .map((key) => ({ key, ip: parseIpv4(key.slice(prefix.length)) ?? -1 }))
+      .filter(({ ip }) => ip >= start && ip <= end)
+      .sort((a, b) => a.ip - b.ip);
+    const claims = await Promise.all(
+      keys.map(async ({ key }) => ({ key, claim: await this.store.addresses.get(key) })),
+    );
+    return claims.flatMap(({ key, claim }) =>
+      claim === undefined ? [] : [{ ip: key.slice(prefix.length), nicId: claim.value.nicId }],
+    );
   }
 
   async removeExclusion(req: RequestOf<typeof AddExcludedRange>, ctx: CommandContext): Promise<Network> {

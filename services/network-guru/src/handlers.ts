@@ -1,4 +1,4 @@
-import { bindHandler, type BoundHandler } from "@sdn/bus";
+import { bindHandler, pageData, pageNote, type BoundHandler } from "@sdn/bus";
 import {
   AcquirePublicIp,
   AddExcludedRange,
@@ -34,8 +34,8 @@ export const guruHandlers = (guru: Guru): BoundHandler[] => [
     return { data: n, details: `network ${n.name} is ${n.state}` };
   }),
   bindHandler(ListNetworks, async (req, ctx) => {
-    const networks = await guru.networks.list(ctx, req.accountId);
-    return { data: { networks }, details: `${networks.length} network(s)` };
+    const page = await guru.networks.list(ctx, req.accountId, req);
+    return { data: pageData("networks", page), details: `${page.items.length} network(s)${pageNote(page)}` };
   }),
   bindHandler(UpdateNetwork, async (req, ctx) => {
     const n = await guru.networks.update(req, ctx);
@@ -65,8 +65,8 @@ export const guruHandlers = (guru: Guru): BoundHandler[] => [
     };
   }),
   bindHandler(ListNicAddresses, async (req, ctx) => {
-    const addresses = await guru.guestIpam.list(req.networkId, ctx);
-    return { data: { addresses }, details: `${addresses.length} address(es) reserved` };
+    const page = await guru.guestIpam.list(req.networkId, ctx, req);
+    return { data: pageData("addresses", page), details: `${page.items.length} address(es) reserved${pageNote(page)}` };
   }),
   bindHandler(AddExcludedRange, async (req, ctx) => {
     requireAdmin(ctx, "AddExcludedRange");
@@ -102,7 +102,7 @@ export const guruHandlers = (guru: Guru): BoundHandler[] => [
     return { data: p, details: `${p.ip} released` };
   }),
   bindHandler(ListPublicIps, async (req, ctx) => {
-    const publicIps = await guru.publicIpam.list(ctx, req.networkId);
-    return { data: { publicIps }, details: `${publicIps.length} public IP(s)` };
+    const page = await guru.publicIpam.list(ctx, req.networkId, req);
+    return { data: pageData("publicIps", page), details: `${page.items.length} public IP(s)${pageNote(page)}` };
   }),
 ];

@@ -1,4 +1,4 @@
-import type { CommandContext, EventPublisher } from "@sdn/bus";
+import { readPage, type CommandContext, type EventPublisher, type Page, type PageRequest } from "@sdn/bus";
 import {
   DEFAULT_MTU,
   NetworkDeleted,
@@ -23,6 +23,8 @@ import type { GuruStore, NetworkRecord } from "./store.js";
 import { canSee, ownerFor } from "./tenancy.js";
 
 const ATTEMPTS = 10;
+/** Network ids as idFromCommand makes them (and as the NetworkId schema admits). */
+const NETWORK_KEY = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 /** A UUID derived from the command id: a redelivered CreateNetwork finds the network it made. */
 const idFromCommand = (commandId: string): string => {
@@ -91,13 +93,14 @@ export class NetworkManager {
     return toNetwork(record);
   }
 
-  async list(ctx: CommandContext, accountId: string | undefined): Promise<Network[]> {
-    const all = await this.store.networks.entries();
-    return all
-      .map((e) => e.value)
-      .filter((n) => canSee(ctx, n.accountId) && (accountId === undefined || n.accountId === accountId))
-      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))
-      .map(toNetwork);
+  /** One page of the networks the caller sees, ordered by id (the key: no need to read them all to sort). */
+  async list(ctx: CommandContext, accountId: string | undefined, page: PageRequest): Promise<Page<Network>> {
+    return readPage(this.store.networks, page, {
+      filter: ">",
+      isKey: (key) => NETWORK_KEY.test(key),
+      itemsOf: (_key, n) =>
+        canSee(ctx, n.accountId) && (accountId === undefined || n.accountId === accountId) ? [toNetwork(n)] : [],
+    });
   }
 
   async update(req: RequestOf<typeof UpdateNetwork>, ctx: CommandContext): Promise<Network> {

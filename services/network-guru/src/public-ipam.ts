@@ -1,4 +1,4 @@
-import type { CommandContext, EventPublisher } from "@sdn/bus";
+import { readPage, type CommandContext, type EventPublisher, type Page, type PageRequest } from "@sdn/bus";
 import {
   PublicIpAcquired,
   PublicIpReleased,
@@ -203,11 +203,28 @@ export class PublicIpam {
     return publicIp;
   }
 
-  async list(ctx: CommandContext, networkId: string | undefined): Promise<PublicIp[]> {
+  /** One page of the public IPs the caller sees (of one network, or all), ordered by address. */
+  async list(ctx: CommandContext, networkId: string | undefined, page: PageRequest): Promise<Page<PublicIp>> {
     if (networkId !== undefined) await this.networks.getVisible(networkId, ctx);
-    return (await this.all()).filter(
-      (p) => canSee(ctx, p.accountId) && (networkId === undefined || p.networkId === networkId),
-    );
+    // One read of a network's source NAT entry per page, however many of its addresses the page holds.
+    const snats = new Map<string, Promise<string | undefined>>();
+    const sourceNatOf = (id: string) => {
+      let ip = snats.get(id);
+      if (ip === undefined) {
+        ip = this.store.sourceNat.get(id).then((e) => e?.value.ip);
+        snats.set(id, ip);
+      }
+      return ip;
+    };
+    return readPage(this.store.publicIps, page, {
+      filter: ">",
+      isKey: (key) => parseIpv4(key) !== undefined,
+      order: (a, b) => (parseIpv4(a) ?? 0) - (parseIpv4(b) ?? 0),
+      itemsOf: async (ip, claim) =>
+        canSee(ctx, claim.accountId) && (networkId === undefined || claim.networkId === networkId)
+          ? [{ ...claim, ip, isSourceNat: (await sourceNatOf(claim.networkId)) === ip }]
+          : [],
+    });
   }
 
   /** The public IPs of one network (for DeleteNetwork's check). */

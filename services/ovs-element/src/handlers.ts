@@ -1,4 +1,4 @@
-import { bindHandler, type BoundHandler } from "@sdn/bus";
+import { bindHandler, pageData, pageNote, type BoundHandler } from "@sdn/bus";
 import { CanHandle, ListNics, ListProviders, ListTunnels, PlugNic, PROVIDERS, UnplugNic } from "@sdn/contracts";
 import type { Collaborators } from "./collaborators.js";
 import type { NicManager } from "./nic-manager.js";
@@ -34,12 +34,15 @@ export const elementHandlers = (nics: () => NicManager, peers: () => Collaborato
     return { data: nic, details: summary(`NIC ${nic.id} (${nic.ip}) unplugged from host ${nic.hostId}`, notes) };
   }),
   bindHandler(ListNics, async (req, ctx) => {
-    const list = await nics().list(req.networkId, ctx);
-    return { data: { nics: list }, details: `${list.length} NIC(s)` };
+    const page = await nics().list(req.networkId, ctx, req);
+    return { data: pageData("nics", page), details: `${page.items.length} NIC(s)${pageNote(page)}` };
   }),
   bindHandler(ListTunnels, async (req, ctx) => {
-    const tunnels = await nics().tunnels(req.networkId, ctx);
-    const up = tunnels.filter((t) => t.state === "Established").length;
-    return { data: { tunnels }, details: `${tunnels.length} tunnel(s), ${up} established` };
+    const page = await nics().tunnels(req.networkId, ctx, req);
+    const up = page.items.filter((t) => t.state === "Established").length;
+    return {
+      data: pageData("tunnels", page),
+      details: `${page.items.length} tunnel(s), ${up} established${pageNote(page)}`,
+    };
   }),
 ];

@@ -1,4 +1,4 @@
-import type { CommandContext, EventPublisher } from "@sdn/bus";
+import { keyOrder, readPage, type CommandContext, type EventPublisher, type Page, type PageRequest } from "@sdn/bus";
 import {
   CommandError,
   DestroyBridge,
@@ -175,32 +175,43 @@ export class NicManager {
     return { nic: gone, notes };
   }
 
-  async list(networkId: string, ctx: CommandContext): Promise<Nic[]> {
+  /** One page of the network's NICs, ordered by NIC id (the key: no need to read them all to sort). */
+  async list(networkId: string, ctx: CommandContext, page: PageRequest): Promise<Page<Nic>> {
     const network = await this.d.peers.network(networkId, ctx);
-    const nics = (await this.d.store.nics.entries(`${network.id}.>`)).map((e) => e.value);
-    return nics.sort((a, b) => a.hostId.localeCompare(b.hostId) || ipOrder(a.ip) - ipOrder(b.ip));
+    return readPage(this.d.store.nics, page, {
+      filter: `${network.id}.>`,
+      isKey: (key) => key.startsWith(`${network.id}.`),
+      itemsOf: (_key, nic) => [nic],
+    });
   }
 
-  async tunnels(networkId: string, ctx: CommandContext): Promise<Tunnel[]> {
+  /**
+   * One page of the network's tunnel rows, ordered by from and to. Paged by tunnel set (one
+   * per host, N-1 rows in a mesh of N), so a page never splits a set.
+   */
+  async tunnels(networkId: string, ctx: CommandContext, page: PageRequest): Promise<Page<Tunnel>> {
     const network = await this.d.peers.network(networkId, ctx);
-    const sets = (await this.d.store.tunnels.entries(`${network.id}.>`)).map((e) => e.value);
-    return sets
-      .flatMap((s) =>
-        s.rows.map((r): Tunnel => ({
-          networkId: s.networkId,
-          from: s.from,
-          to: r.to,
-          remoteIp: r.remoteIp,
-          key: s.key,
-          port: r.port,
-          state: s.state === "Established" && r.port === null ? "Created" : s.state,
-          lastError: s.lastError,
-          attempts: s.attempts,
-          nextRetryAt: s.nextRetryAt,
-          updatedAt: s.updatedAt,
-        })),
-      )
-      .sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
+    return readPage(this.d.store.tunnels, page, {
+      filter: `${network.id}.>`,
+      isKey: (key) => key.startsWith(`${network.id}.`),
+      itemsPerEntry: (sets) => sets - 1,
+      itemsOf: (_key, s) =>
+        [...s.rows]
+          .sort((a, b) => keyOrder(a.to, b.to))
+          .map((r): Tunnel => ({
+            networkId: s.networkId,
+            from: s.from,
+            to: r.to,
+            remoteIp: r.remoteIp,
+            key: s.key,
+            port: r.port,
+            state: s.state === "Established" && r.port === null ? "Created" : s.state,
+            lastError: s.lastError,
+            attempts: s.attempts,
+            nextRetryAt: s.nextRetryAt,
+            updatedAt: s.updatedAt,
+          })),
+    });
   }
 
   /** The VM's device on the host: given, or (XAPI) the VM's VIF found through ListVms. */
@@ -344,5 +355,3 @@ export class NicManager {
     this.d.logger.warn({ nicId: nic.id, notes }, "plug failed and was undone");
   }
 }
-
-const ipOrder = (ip: string): number => ip.split(".").reduce((n, o) => n * 256 + Number(o), 0);

@@ -1,5 +1,6 @@
 import Type from "typebox";
 import { defineCommand } from "../definitions.js";
+import { nextCursorField, pageRequestFields } from "../paging.js";
 import {
   accountIdSchema,
   AddressRange,
@@ -67,14 +68,22 @@ export const GetNetwork = defineCommand({
   response: Network,
 });
 
-export const NetworkList = obj({ networks: Type.Array(Network) }, { ...closed, $id: "NetworkList" });
+export const NetworkList = obj(
+  { networks: Type.Array(Network), ...nextCursorField },
+  { ...closed, $id: "NetworkList" },
+);
 
 export const ListNetworks = defineCommand({
   service,
   name: "ListNetworks",
   delivery: "durable",
-  summary: "Lists the caller's networks (admins: every network, or one account's).",
-  request: obj({ accountId: Type.Optional(accountIdSchema("Admins: only this account")) }, closed),
+  summary:
+    "Lists the caller's networks (admins: every network, or one account's), one page at a time, ordered by id. " +
+    "VALIDATION_FAILED names a cursor that is not one this listing handed out.",
+  request: obj(
+    { accountId: Type.Optional(accountIdSchema("Admins: only this account")), ...pageRequestFields },
+    closed,
+  ),
   response: NetworkList,
 });
 
@@ -176,14 +185,17 @@ export const ReleaseNicAddress = defineCommand({
   response: ReleasedNicAddress,
 });
 
-export const NicAddressList = obj({ addresses: Type.Array(NicAddress) }, { ...closed, $id: "NicAddressList" });
+export const NicAddressList = obj(
+  { addresses: Type.Array(NicAddress), ...nextCursorField },
+  { ...closed, $id: "NicAddressList" },
+);
 
 export const ListNicAddresses = defineCommand({
   service,
   name: "ListNicAddresses",
   delivery: "durable",
-  summary: "Lists the addresses reserved on a network, ordered by address.",
-  request: byNetwork,
+  summary: "Lists the addresses reserved on a network, one page at a time, ordered by address.",
+  request: obj({ networkId: NetworkId, ...pageRequestFields }, closed),
   response: NicAddressList,
 });
 
@@ -273,14 +285,19 @@ export const ReleasePublicIp = defineCommand({
   response: PublicIp,
 });
 
-export const PublicIpList = obj({ publicIps: Type.Array(PublicIp) }, { ...closed, $id: "PublicIpList" });
+export const PublicIpList = obj(
+  { publicIps: Type.Array(PublicIp), ...nextCursorField },
+  { ...closed, $id: "PublicIpList" },
+);
 
 export const ListPublicIps = defineCommand({
   service,
   name: "ListPublicIps",
   delivery: "durable",
-  summary: "Lists the caller's public addresses (admins: all), optionally of one network.",
-  request: obj({ networkId: Type.Optional(NetworkId) }, closed),
+  summary:
+    "Lists the caller's public addresses (admins: all), optionally of one network, one page at a time, ordered " +
+    "by address.",
+  request: obj({ networkId: Type.Optional(NetworkId), ...pageRequestFields }, closed),
   response: PublicIpList,
 });
 

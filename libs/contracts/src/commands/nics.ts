@@ -1,5 +1,6 @@
 import Type from "typebox";
 import { defineCommand } from "../definitions.js";
+import { pageRequestFields } from "../paging.js";
 import { HostId } from "../resources/hosts.js";
 import { Nic, NicList, NicRoleSchema, VmId } from "../resources/nics.js";
 import { NetworkId, NicId } from "../resources/networks.js";
@@ -88,8 +89,8 @@ export const ListNics = defineCommand({
   service,
   name: "ListNics",
   delivery: "durable",
-  summary: "Lists the NICs of a network, ordered by host and address.",
-  request: Type.Object({ networkId: NetworkId }, closed),
+  summary: "Lists the NICs of a network, one page at a time, ordered by NIC id.",
+  request: Type.Object({ networkId: NetworkId, ...pageRequestFields }, closed),
   response: NicList,
 });
 

@@ -1,5 +1,6 @@
 import Type from "typebox";
 import { defineCommand } from "../definitions.js";
+import { pageRequestFields } from "../paging.js";
 import { NetworkId } from "../resources/networks.js";
 import { TunnelList } from "../resources/tunnels.js";
 
@@ -8,8 +9,10 @@ export const ListTunnels = defineCommand({
   name: "ListTunnels",
   delivery: "durable",
   summary:
-    "Lists a network's tunnel rows (one per direction between two of its hosts) with state, port and last error.",
-  request: Type.Object({ networkId: NetworkId }, { additionalProperties: false }),
+    "Lists a network's tunnel rows (one per direction between two of its hosts) with state, port and last error, " +
+    "ordered by from and to. A page holds whole tunnel sets (all rows from one host): at most limit rows, more " +
+    "only when one host's set alone is larger.",
+  request: Type.Object({ networkId: NetworkId, ...pageRequestFields }, { additionalProperties: false }),
   response: TunnelList,
 });
 

@@ -1,4 +1,5 @@
 import Type, { type Static } from "typebox";
+import { nextCursorField } from "../paging.js";
 import { HostId, InterfaceName, MacAddress } from "./hosts.js";
 import { AccountId, NetworkId, NicId } from "./networks.js";
 
@@ -87,4 +88,7 @@ export const Nic = Type.Object(
 );
 export type Nic = Static<typeof Nic>;
 
-export const NicList = Type.Object({ nics: Type.Array(Nic) }, { additionalProperties: false, $id: "NicList" });
+export const NicList = Type.Object(
+  { nics: Type.Array(Nic), ...nextCursorField },
+  { additionalProperties: false, $id: "NicList" },
+);

@@ -1,4 +1,5 @@
 import Type, { type Static } from "typebox";
+import { nextCursorField } from "../paging.js";
 import { HostId, InterfaceName, Ipv4 } from "./hosts.js";
 import { GreKey, NetworkId } from "./networks.js";
 
@@ -50,6 +51,6 @@ export const Tunnel = Type.Object(
 export type Tunnel = Static<typeof Tunnel>;
 
 export const TunnelList = Type.Object(
-  { tunnels: Type.Array(Tunnel) },
+  { tunnels: Type.Array(Tunnel), ...nextCursorField },
   { additionalProperties: false, $id: "TunnelList" },
 );

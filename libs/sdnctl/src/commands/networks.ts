@@ -2,6 +2,7 @@ import { Option } from "@commander-js/extra-typings";
 import type { Network } from "@sdn/contracts";
 import { runMutation, withMutationOptions } from "../mutation.js";
 import type { Output } from "../output.js";
+import { listPages, withPageOptions } from "../paging.js";
 import { commaList, positiveInteger } from "../parsers.js";
 import { examples, type CommandModule } from "./registry.js";
 
@@ -69,24 +70,29 @@ export const networksCommands: CommandModule = (program, deps) => {
       await runMutation<Network>(s, { method: "POST", path: "/v1/networks", body }, opts, (n) => showNetwork(s.out, n));
     });
 
-  networks
-    .command("list")
-    .description("list networks (a tenant's own; admins all, or one account's)")
-    .option("--account <id>", "only this account's (admins)")
+  withPageOptions(
+    networks
+      .command("list")
+      .description("list networks (a tenant's own; admins all, or one account's), ordered by id")
+      .option("--account <id>", "only this account's (admins)"),
+  )
+    .addHelpText("after", examples("sdnctl networks list", "sdnctl networks list --limit 50"))
     .action(async (opts, cmd) => {
-      const { client, out } = await deps.session(cmd);
-      const query = opts.account === undefined ? "" : `?accountId=${encodeURIComponent(opts.account)}`;
-      const body = await client.get<{ networks: Network[] }>(`/v1/networks${query}`);
-      out.result(body, (b) =>
-        out.table(b.networks, [
-          { header: "ID", value: (n) => n.id },
-          { header: "NAME", value: (n) => n.name },
-          { header: "STATE", value: (n) => n.state },
-          { header: "CIDR", value: (n) => n.cidr },
-          { header: "GATEWAY", value: (n) => n.gateway },
-          { header: "GRE KEY", value: (n) => n.greKey },
-          { header: "ACCOUNT", value: (n) => n.accountId },
-        ]),
+      const s = await deps.session(cmd);
+      await listPages<"networks", Network>(
+        s,
+        { path: "/v1/networks", query: { accountId: opts.account }, field: "networks" },
+        opts,
+        (rows) =>
+          s.out.table(rows, [
+            { header: "ID", value: (n) => n.id },
+            { header: "NAME", value: (n) => n.name },
+            { header: "STATE", value: (n) => n.state },
+            { header: "CIDR", value: (n) => n.cidr },
+            { header: "GATEWAY", value: (n) => n.gateway },
+            { header: "GRE KEY", value: (n) => n.greKey },
+            { header: "ACCOUNT", value: (n) => n.accountId },
+          ]),
       );
     });
 

@@ -2,6 +2,7 @@ import { Option } from "@commander-js/extra-typings";
 import { NIC_ROLES, type Nic } from "@sdn/contracts";
 import { runMutation, withMutationOptions } from "../mutation.js";
 import type { Output } from "../output.js";
+import { listPages, withPageOptions } from "../paging.js";
 import { examples, type CommandModule } from "./registry.js";
 
 const showNic = (out: Output, n: Nic) =>
@@ -61,26 +62,26 @@ export const nicsCommands: CommandModule = (program, deps) => {
       await runMutation<Nic>(s, { method: "POST", path: path(networkId), body }, opts, (n) => showNic(s.out, n));
     });
 
-  nics
-    .command("list")
-    .description("list the network's NICs")
-    .argument("<networkId>", "network id")
-    .action(async (networkId, _opts, cmd) => {
-      const { client, out } = await deps.session(cmd);
-      const body = await client.get<{ nics: Nic[] }>(path(networkId));
-      out.result(body, (b) =>
-        out.table(b.nics, [
-          { header: "ID", value: (n) => n.id },
-          { header: "VM", value: (n) => n.vmId },
-          { header: "HOST", value: (n) => n.hostId },
-          { header: "DEVICE", value: (n) => n.device },
-          { header: "IP", value: (n) => n.ip },
-          { header: "MAC", value: (n) => n.mac },
-          { header: "ROLE", value: (n) => n.role },
-          { header: "STATE", value: (n) => n.state },
-        ]),
-      );
-    });
+  withPageOptions(
+    nics
+      .command("list")
+      .description("list the network's NICs, ordered by NIC id")
+      .argument("<networkId>", "network id"),
+  ).action(async (networkId, opts, cmd) => {
+    const s = await deps.session(cmd);
+    await listPages<"nics", Nic>(s, { path: path(networkId), field: "nics" }, opts, (rows) =>
+      s.out.table(rows, [
+        { header: "ID", value: (n) => n.id },
+        { header: "VM", value: (n) => n.vmId },
+        { header: "HOST", value: (n) => n.hostId },
+        { header: "DEVICE", value: (n) => n.device },
+        { header: "IP", value: (n) => n.ip },
+        { header: "MAC", value: (n) => n.mac },
+        { header: "ROLE", value: (n) => n.role },
+        { header: "STATE", value: (n) => n.state },
+      ]),
+    );
+  });
 
   withMutationOptions(
     nics

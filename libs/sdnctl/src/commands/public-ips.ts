@@ -1,6 +1,7 @@
 import type { PublicIp } from "@sdn/contracts";
 import { runMutation, withMutationOptions } from "../mutation.js";
 import type { Output } from "../output.js";
+import { listPages, withPageOptions } from "../paging.js";
 import { examples, type CommandModule } from "./registry.js";
 
 const showPublicIp = (out: Output, p: PublicIp) =>
@@ -35,24 +36,27 @@ export const publicIpsCommands: CommandModule = (program, deps) => {
       );
     });
 
-  publicIps
-    .command("list")
-    .description("list public IPs (a tenant's own; admins all)")
-    .option("--network <id>", "only this network's")
-    .action(async (opts, cmd) => {
-      const { client, out } = await deps.session(cmd);
-      const query = opts.network === undefined ? "" : `?networkId=${encodeURIComponent(opts.network)}`;
-      const body = await client.get<{ publicIps: PublicIp[] }>(`/v1/public-ips${query}`);
-      out.result(body, (b) =>
-        out.table(b.publicIps, [
+  withPageOptions(
+    publicIps
+      .command("list")
+      .description("list public IPs (a tenant's own; admins all), ordered by address")
+      .option("--network <id>", "only this network's"),
+  ).action(async (opts, cmd) => {
+    const s = await deps.session(cmd);
+    await listPages<"publicIps", PublicIp>(
+      s,
+      { path: "/v1/public-ips", query: { networkId: opts.network }, field: "publicIps" },
+      opts,
+      (rows) =>
+        s.out.table(rows, [
           { header: "ID", value: (p) => p.id },
           { header: "IP", value: (p) => p.ip },
           { header: "NETWORK", value: (p) => p.networkId },
           { header: "SOURCE NAT", value: (p) => (p.isSourceNat ? "yes" : "no") },
           { header: "ACQUIRED", value: (p) => p.acquiredAt },
         ]),
-      );
-    });
+    );
+  });
 
   withMutationOptions(
     publicIps

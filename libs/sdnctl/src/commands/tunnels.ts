@@ -1,20 +1,30 @@
 import type { Tunnel } from "@sdn/contracts";
+import { listPages, withPageOptions } from "../paging.js";
 import { examples, type CommandModule } from "./registry.js";
 
 /** `sdnctl tunnels list`: a network's GRE tunnel rows, one per direction (ovs-element). */
 export const tunnelsCommands: CommandModule = (program, deps) => {
   const tunnels = program.command("tunnels").description("the GRE tunnel mesh of a network");
 
-  tunnels
-    .command("list")
-    .description("list the network's tunnel rows: one per direction between two of its hosts")
-    .argument("<networkId>", "network id")
-    .addHelpText("after", examples("sdnctl tunnels list 3f0c...", "sdnctl tunnels list 3f0c... --json"))
-    .action(async (networkId, _opts, cmd) => {
-      const { client, out } = await deps.session(cmd);
-      const body = await client.get<{ tunnels: Tunnel[] }>(`/v1/networks/${encodeURIComponent(networkId)}/tunnels`);
-      out.result(body, (b) =>
-        out.table(b.tunnels, [
+  withPageOptions(
+    tunnels
+      .command("list")
+      .description("list the network's tunnel rows: one per direction between two of its hosts, by from and to")
+      .argument("<networkId>", "network id"),
+  )
+    .addHelpText(
+      "after",
+      examples(
+        "sdnctl tunnels list 3f0c...",
+        "sdnctl tunnels list 3f0c... --json",
+        "sdnctl tunnels list 3f0c... --limit 200",
+      ),
+    )
+    .action(async (networkId, opts, cmd) => {
+      const s = await deps.session(cmd);
+      const path = `/v1/networks/${encodeURIComponent(networkId)}/tunnels`;
+      await listPages<"tunnels", Tunnel>(s, { path, field: "tunnels" }, opts, (rows) =>
+        s.out.table(rows, [
           { header: "FROM", value: (t) => t.from },
           { header: "TO", value: (t) => t.to },
           { header: "REMOTE IP", value: (t) => t.remoteIp },

@@ -6,6 +6,7 @@ import {
   NetworkId,
   NetworkServiceName,
   NicId,
+  pageRequestFields,
   PlugNic,
   PlugNicRequest,
   ProviderNameSchema,
@@ -17,6 +18,7 @@ import { commandRoute } from "../command-route.js";
 
 const closed = { additionalProperties: false } as const;
 const NetworkParams = Type.Object({ id: NetworkId }, closed);
+const PageQuery = Type.Object(pageRequestFields, closed);
 const { networkId: _networkId, ...plugFields } = PlugNicRequest.properties;
 const tags = ["NICs and tunnels"];
 
@@ -44,9 +46,10 @@ export const elementRoutes = async (app: GatewayApp): Promise<void> => {
     command: ListNics,
     kind: "read",
     tags,
-    summary: "List the network's NICs",
+    summary: "List the network's NICs, a page at a time (follow nextCursor)",
     params: NetworkParams,
-    toCommand: ({ params }) => ({ networkId: params.id }),
+    querystring: PageQuery,
+    toCommand: ({ params, query }) => ({ networkId: params.id, ...query }),
   });
   commandRoute(app, {
     method: "DELETE",
@@ -65,9 +68,11 @@ export const elementRoutes = async (app: GatewayApp): Promise<void> => {
     command: ListTunnels,
     kind: "read",
     tags,
-    summary: "List the network's GRE tunnel rows (Created, Established, Failed)",
+    summary: "List the network's GRE tunnel rows (Created, Established, Failed), a page at a time",
+    description: ListTunnels.summary,
     params: NetworkParams,
-    toCommand: ({ params }) => ({ networkId: params.id }),
+    querystring: PageQuery,
+    toCommand: ({ params, query }) => ({ networkId: params.id, ...query }),
   });
   commandRoute(app, {
     method: "GET",

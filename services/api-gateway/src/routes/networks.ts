@@ -46,7 +46,7 @@ export const networkRoutes = async (app: GatewayApp): Promise<void> => {
     command: ListNetworks,
     kind: "read",
     tags: networks,
-    summary: "List networks (a tenant's own; admins all, or one account's)",
+    summary: "List networks (a tenant's own; admins all, or one account's), a page at a time",
     querystring: ListNetworks.request,
     toCommand: ({ query }) => query,
   });
@@ -140,7 +140,7 @@ export const networkRoutes = async (app: GatewayApp): Promise<void> => {
     command: ListPublicIps,
     kind: "read",
     tags: publicIps,
-    summary: "List public IPs (a tenant's own; admins all), optionally of one network",
+    summary: "List public IPs (a tenant's own; admins all), optionally of one network, a page at a time",
     querystring: ListPublicIps.request,
     toCommand: ({ query }) => query,
   });
