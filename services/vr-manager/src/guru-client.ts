@@ -38,8 +38,20 @@ export class GuruClient {
     }
   }
 
+  /** Every public IP of the network: the guru answers in pages, so this follows the cursors. */
   async publicIps(networkId: string): Promise<PublicIp[]> {
-    return (await this.call(ListPublicIps, { networkId })).publicIps;
+    const all: PublicIp[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.call(ListPublicIps, {
+        networkId,
+        limit: 1000,
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      all.push(...page.publicIps);
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    return all;
   }
 
   async publicIpRanges(): Promise<PublicIpRange[]> {
