@@ -30,7 +30,12 @@ export class RequestLoad {
         this.samples.push({ hostId, latencyMs: performance.now() - start, outcome: "ok" });
       } catch (err) {
         const code = (err as Partial<CommandError>).code ?? "THROWN";
-        this.samples.push({ hostId, latencyMs: performance.now() - start, outcome: code, message: (err as Error).message });
+        this.samples.push({
+          hostId,
+          latencyMs: performance.now() - start,
+          outcome: code,
+          message: (err as Error).message,
+        });
         await new Promise((r) => setTimeout(r, 50));
       }
     }

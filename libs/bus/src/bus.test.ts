@@ -220,7 +220,7 @@ describe("durable command tier", () => {
 
 describe("request/reply tier", () => {
   it("answers, validates, and reports a missing responder", async () => {
-    const sub = serveRequests(nc, {
+    const server = serveRequests(nc, {
       prefix: "sdn.agent.host-1",
       logger: silentLogger,
       handlers: [bindHandler(Ping, async (req) => ({ data: { n: req.n + 1 }, details: "pong" }))],
@@ -235,8 +235,60 @@ describe("request/reply tier", () => {
       expect(err).toBeInstanceOf(NoResponderError);
       expect((err as Error).message).toContain("sdn.agent.host-2.Ping");
     } finally {
-      sub.unsubscribe();
+      await server.drain();
     }
+  });
+
+  it("drains: a request in flight is still answered, a new one is refused at once", async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    let started: () => void = () => undefined;
+    const running = new Promise<void>((r) => (started = r));
+    const server = serveRequests(nc, {
+      prefix: "sdn.agent.host-3",
+      logger: silentLogger,
+      handlers: [
+        bindHandler(Ping, async (req) => {
+          started();
+          await gate;
+          return { data: { n: req.n + 1 }, details: "slow pong" };
+        }),
+      ],
+    });
+    const slow = request(nc, Ping, "sdn.agent.host-3.Ping", { n: 1 }, { timeoutMs: 10_000 });
+    await running;
+    let drained = false;
+    const draining = server.drain().then(() => (drained = true));
+    const refused = await request(nc, Ping, "sdn.agent.host-3.Ping", { n: 2 }, { timeoutMs: 10_000 }).catch(
+      (e: unknown) => e,
+    );
+    expect(refused).toBeInstanceOf(NoResponderError);
+    expect(drained).toBe(false);
+    release();
+    expect(await slow).toMatchObject({ ok: true, data: { n: 2 } });
+    await draining;
+    expect(drained).toBe(true);
+  });
+
+  it("ends a drain at its bound when a handler never finishes", async () => {
+    let started: () => void = () => undefined;
+    const running = new Promise<void>((r) => (started = r));
+    const server = serveRequests(nc, {
+      prefix: "sdn.agent.host-4",
+      logger: silentLogger,
+      handlers: [
+        bindHandler(Ping, () => {
+          started();
+          return new Promise<never>(() => undefined);
+        }),
+      ],
+    });
+    const stuck = request(nc, Ping, "sdn.agent.host-4.Ping", { n: 1 }, { timeoutMs: 1500 }).catch((e: unknown) => e);
+    await running;
+    const begun = performance.now();
+    await server.drain(300);
+    expect(performance.now() - begun).toBeGreaterThanOrEqual(250);
+    expect(await stuck).toBeInstanceOf(CommandTimeoutError);
   });
 });
 
