@@ -338,6 +338,46 @@ describe("KV compare-and-swap", () => {
   });
 });
 
+describe("KV key listing", () => {
+  it("lists the live keys, filtered, also while others write and delete keys", async () => {
+    const bucket = await JsonBucket.open<{ n: number }>(nc, "test_listing");
+    expect(await bucket.keys()).toEqual([]);
+    for (let i = 0; i < 2; i++) await bucket.createIfAbsent(`stable.${i}`, { n: i });
+    await bucket.createIfAbsent("gone.1", { n: 0 });
+    await bucket.delete("gone.1");
+    const stable = ["stable.0", "stable.1"];
+    expect((await bucket.keys()).sort()).toEqual(stable);
+    let churning = true;
+    const churn = (async () => {
+      for (let i = 0; churning; i++) {
+        const key = `churn.${i % 5}`;
+        await bucket.update(key, () => ({ n: i }));
+        if (i % 3 === 0) await bucket.delete(key);
+      }
+    })();
+    try {
+      // nats.js's kv.keys() waited here for its 5 s idle heartbeat, or for good: a listing
+      // never waits for anything but the bucket's answers, so 4 s is ample even on a slow machine.
+      for (let round = 0; round < 200; round++) {
+        const started = performance.now();
+        const listings = await Promise.all([bucket.keys(), bucket.keys(), bucket.keys("stable.*")]);
+        expect(performance.now() - started).toBeLessThan(4_000);
+        for (const keys of listings) {
+          expect(keys.filter((k) => !k.startsWith("churn."))).toEqual(expect.arrayContaining(stable));
+          expect(keys.filter((k) => k.startsWith("gone."))).toEqual([]);
+        }
+      }
+    } finally {
+      churning = false;
+      await churn;
+    }
+    const live: string[] = [];
+    for (let i = 0; i < 5; i++) if ((await bucket.get(`churn.${i}`)) !== undefined) live.push(`churn.${i}`);
+    expect((await bucket.keys()).sort()).toEqual([...live, ...stable].sort());
+    expect((await bucket.keys("stable.*")).sort()).toEqual(stable);
+  });
+});
+
 describe("NATS services framework", () => {
   it("answers $SRV.PING, $SRV.INFO and $SRV.STATS and serves Health", async () => {
     const svc = await registerMicro(nc, {
