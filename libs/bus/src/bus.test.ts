@@ -239,13 +239,12 @@ describe("request/reply tier", () => {
     }
   });
 
-  it("drains: a request in flight is still answered, a new one is refused at once", async () => {
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((r) => (release = r));
+  /** A server whose Ping handler waits for `gate`; `running` resolves once a request reached it. */
+  const gatedServer = (prefix: string, gate: Promise<void>) => {
     let started: () => void = () => undefined;
     const running = new Promise<void>((r) => (started = r));
     const server = serveRequests(nc, {
-      prefix: "sdn.agent.host-3",
+      prefix,
       logger: silentLogger,
       handlers: [
         bindHandler(Ping, async (req) => {
@@ -255,6 +254,12 @@ describe("request/reply tier", () => {
         }),
       ],
     });
+    return { server, running };
+  };
+
+  it("drains: a request in flight is still answered, a new one is refused at once", async () => {
+    let release: () => void = () => undefined;
+    const { server, running } = gatedServer("sdn.agent.host-3", new Promise<void>((r) => (release = r)));
     const slow = request(nc, Ping, "sdn.agent.host-3.Ping", { n: 1 }, { timeoutMs: 10_000 });
     await running;
     let drained = false;
@@ -271,18 +276,7 @@ describe("request/reply tier", () => {
   });
 
   it("ends a drain at its bound when a handler never finishes", async () => {
-    let started: () => void = () => undefined;
-    const running = new Promise<void>((r) => (started = r));
-    const server = serveRequests(nc, {
-      prefix: "sdn.agent.host-4",
-      logger: silentLogger,
-      handlers: [
-        bindHandler(Ping, () => {
-          started();
-          return new Promise<never>(() => undefined);
-        }),
-      ],
-    });
+    const { server, running } = gatedServer("sdn.agent.host-4", new Promise<void>(() => undefined));
     const stuck = request(nc, Ping, "sdn.agent.host-4.Ping", { n: 1 }, { timeoutMs: 1500 }).catch((e: unknown) => e);
     await running;
     const begun = performance.now();
