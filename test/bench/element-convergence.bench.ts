@@ -170,7 +170,7 @@ async function simulatedRun(): Promise<void> {
     );
   } finally {
     for (const s of services.reverse()) await s.stop().catch(() => undefined);
-    sim.close();
+    await sim.close();
     await nc.close();
     await nats.dispose();
   }

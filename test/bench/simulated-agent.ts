@@ -1,5 +1,5 @@
-import type { NatsConnection, Subscription } from "@nats-io/transport-node";
-import { bindHandler, serveRequests, type BusLogger } from "@sdn/bus";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { bindHandler, serveRequests, type BusLogger, type RequestServer } from "@sdn/bus";
 import {
   agentPrefix,
   ApplyTunnels,
@@ -55,7 +55,7 @@ const silent: BusLogger = { debug: () => {}, info: () => {}, warn: () => {}, err
 
 export class SimulatedAgents {
   readonly hosts: SimulatedHost[];
-  private readonly subs: Subscription[] = [];
+  private readonly servers: RequestServer[] = [];
 
   constructor(
     private readonly nc: NatsConnection,
@@ -67,7 +67,7 @@ export class SimulatedAgents {
         new SimulatedHost(`sim-${String(i).padStart(4, "0")}`, `10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`),
     );
     for (const h of this.hosts) {
-      this.subs.push(serveRequests(nc, { prefix: agentPrefix(h.id), handlers: this.handlers(h), logger: silent }));
+      this.servers.push(serveRequests(nc, { prefix: agentPrefix(h.id), handlers: this.handlers(h), logger: silent }));
     }
   }
 
@@ -194,7 +194,7 @@ export class SimulatedAgents {
     ];
   }
 
-  close(): void {
-    for (const s of this.subs) s.unsubscribe();
+  async close(): Promise<void> {
+    await Promise.all(this.servers.map((s) => s.drain()));
   }
 }

@@ -220,7 +220,7 @@ describe("durable command tier", () => {
 
 describe("request/reply tier", () => {
   it("answers, validates, and reports a missing responder", async () => {
-    const sub = serveRequests(nc, {
+    const server = serveRequests(nc, {
       prefix: "sdn.agent.host-1",
       logger: silentLogger,
       handlers: [bindHandler(Ping, async (req) => ({ data: { n: req.n + 1 }, details: "pong" }))],
@@ -235,8 +235,54 @@ describe("request/reply tier", () => {
       expect(err).toBeInstanceOf(NoResponderError);
       expect((err as Error).message).toContain("sdn.agent.host-2.Ping");
     } finally {
-      sub.unsubscribe();
+      await server.drain();
     }
+  });
+
+  /** A server whose Ping handler waits for `gate`; `running` resolves once a request reached it. */
+  const gatedServer = (prefix: string, gate: Promise<void>) => {
+    let started: () => void = () => undefined;
+    const running = new Promise<void>((r) => (started = r));
+    const server = serveRequests(nc, {
+      prefix,
+      logger: silentLogger,
+      handlers: [
+        bindHandler(Ping, async (req) => {
+          started();
+          await gate;
+          return { data: { n: req.n + 1 }, details: "slow pong" };
+        }),
+      ],
+    });
+    return { server, running };
+  };
+
+  it("drains: a request in flight is still answered, a new one is refused at once", async () => {
+    let release: () => void = () => undefined;
+    const { server, running } = gatedServer("sdn.agent.host-3", new Promise<void>((r) => (release = r)));
+    const slow = request(nc, Ping, "sdn.agent.host-3.Ping", { n: 1 }, { timeoutMs: 10_000 });
+    await running;
+    let drained = false;
+    const draining = server.drain().then(() => (drained = true));
+    const refused = await request(nc, Ping, "sdn.agent.host-3.Ping", { n: 2 }, { timeoutMs: 10_000 }).catch(
+      (e: unknown) => e,
+    );
+    expect(refused).toBeInstanceOf(NoResponderError);
+    expect(drained).toBe(false);
+    release();
+    expect(await slow).toMatchObject({ ok: true, data: { n: 2 } });
+    await draining;
+    expect(drained).toBe(true);
+  });
+
+  it("ends a drain at its bound when a handler never finishes", async () => {
+    const { server, running } = gatedServer("sdn.agent.host-4", new Promise<void>(() => undefined));
+    const stuck = request(nc, Ping, "sdn.agent.host-4.Ping", { n: 1 }, { timeoutMs: 1500 }).catch((e: unknown) => e);
+    await running;
+    const begun = performance.now();
+    await server.drain(300);
+    expect(performance.now() - begun).toBeGreaterThanOrEqual(250);
+    expect(await stuck).toBeInstanceOf(CommandTimeoutError);
   });
 });
 
@@ -283,6 +329,46 @@ describe("KV compare-and-swap", () => {
     expect(await bucket.createIfAbsent("c", { n: 0 })).toBe(false);
     expect(await bucket.createIfAbsent("d", { n: 0 })).toBe(true);
     await nc2.close();
+  });
+});
+
+describe("KV key listing", () => {
+  it("lists the live keys, filtered, also while others write and delete keys", async () => {
+    const bucket = await JsonBucket.open<{ n: number }>(nc, "test_listing");
+    expect(await bucket.keys()).toEqual([]);
+    for (let i = 0; i < 2; i++) await bucket.createIfAbsent(`stable.${i}`, { n: i });
+    await bucket.createIfAbsent("gone.1", { n: 0 });
+    await bucket.delete("gone.1");
+    const stable = ["stable.0", "stable.1"];
+    expect((await bucket.keys()).sort()).toEqual(stable);
+    let churning = true;
+    const churn = (async () => {
+      for (let i = 0; churning; i++) {
+        const key = `churn.${i % 5}`;
+        await bucket.update(key, () => ({ n: i }));
+        if (i % 3 === 0) await bucket.delete(key);
+      }
+    })();
+    try {
+      // nats.js's kv.keys() waited here for its 5 s idle heartbeat, or for good: a listing
+      // never waits for anything but the bucket's answers, so 4 s is ample even on a slow machine.
+      for (let round = 0; round < 200; round++) {
+        const started = performance.now();
+        const listings = await Promise.all([bucket.keys(), bucket.keys(), bucket.keys("stable.*")]);
+        expect(performance.now() - started).toBeLessThan(4_000);
+        for (const keys of listings) {
+          expect(keys.filter((k) => !k.startsWith("churn."))).toEqual(expect.arrayContaining(stable));
+          expect(keys.filter((k) => k.startsWith("gone."))).toEqual([]);
+        }
+      }
+    } finally {
+      churning = false;
+      await churn;
+    }
+    const live: string[] = [];
+    for (let i = 0; i < 5; i++) if ((await bucket.get(`churn.${i}`)) !== undefined) live.push(`churn.${i}`);
+    expect((await bucket.keys()).sort()).toEqual([...live, ...stable].sort());
+    expect((await bucket.keys("stable.*")).sort()).toEqual(stable);
   });
 });
 

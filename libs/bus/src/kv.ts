@@ -2,6 +2,7 @@ import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import { Kvm, type KV, type KvOptions } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { BusError } from "./errors.js";
+import { listKeys } from "./kv-keys.js";
 
 /** The write lost a compare-and-swap race: someone else changed the key first. */
 export const isRevisionConflict = (err: unknown): boolean =>
@@ -19,10 +20,14 @@ export class CasExhaustedError extends BusError {
 
 /** A KV bucket of JSON documents with compare-and-swap writes. */
 export class JsonBucket<T> {
-  private constructor(readonly kv: KV) {}
+  private constructor(
+    readonly kv: KV,
+    private readonly nc: NatsConnection,
+    private readonly name: string,
+  ) {}
 
   static async open<T>(nc: NatsConnection, name: string, opts: Partial<KvOptions> = {}): Promise<JsonBucket<T>> {
-    return new JsonBucket<T>(await new Kvm(nc).create(name, { history: 1, ...opts }));
+    return new JsonBucket<T>(await new Kvm(nc).create(name, { history: 1, ...opts }), nc, name);
   }
 
   async get(key: string): Promise<{ value: T; revision: number } | undefined> {
@@ -105,9 +110,7 @@ export class JsonBucket<T> {
     return read.flatMap(({ key, entry }) => (entry === undefined ? [] : [{ key, value: entry.value }]));
   }
 
-  async keys(filter = ">"): Promise<string[]> {
-    const out: string[] = [];
-    for await (const k of await this.kv.keys(filter)) out.push(k);
-    return out;
+  keys(filter = ">"): Promise<string[]> {
+    return listKeys(this.nc, this.name, filter);
   }
 }

@@ -45,10 +45,27 @@ export interface RequestServerOptions {
   queue?: string;
 }
 
+/**
+ * How long a drain waits for the requests in flight: below the runtime's 15 s shutdown
+ * grace, so a stopping service still closes its connection itself.
+ */
+export const DRAIN_BOUND_MS = 10_000;
+
+/** A running request server; `drain` is how it stops. */
+export interface RequestServer {
+  /**
+   * Takes no new request (the server routes them elsewhere, or answers "no responders"
+   * at once), answers every request already delivered, then resolves. Handlers still
+   * running after `boundMs` are left behind: their callers will time out.
+   */
+  drain(boundMs?: number): Promise<void>;
+}
+
 /** Serves `<prefix>.*` request/reply commands with the same validation and answers as the durable tier. */
-export const serveRequests = (nc: NatsConnection, opts: RequestServerOptions): Subscription => {
+export const serveRequests = (nc: NatsConnection, opts: RequestServerOptions): RequestServer => {
   const byName = new Map(opts.handlers.map((h) => [h.definition.name, h]));
-  return nc.subscribe(`${opts.prefix}.*`, {
+  const inFlight = new Set<Promise<void>>();
+  const sub = nc.subscribe(`${opts.prefix}.*`, {
     ...(opts.queue === undefined ? {} : { queue: opts.queue }),
     callback: (err, m) => {
       if (err !== null) {
@@ -57,10 +74,49 @@ export const serveRequests = (nc: NatsConnection, opts: RequestServerOptions): S
       }
       const name = m.subject.slice(opts.prefix.length + 1);
       const ctx = contextFromHeaders(m.headers, m.headers?.get(HEADERS.commandId) || randomUUID(), 1);
-      void withConsumerSpan(`${name} process`, m.headers, { "messaging.destination.name": m.subject }, async () => {
-        const answer = await dispatch(byName.get(name), name, m.data, ctx, opts.logger);
-        m.respond(JSON.stringify(answer), { headers: injectTrace(natsHeaders()) });
-      }).catch((e: unknown) => opts.logger.error({ err: e, subject: m.subject }, "could not reply"));
+      const handling = withConsumerSpan(
+        `${name} process`,
+        m.headers,
+        { "messaging.destination.name": m.subject },
+        async () => {
+          const answer = await dispatch(byName.get(name), name, m.data, ctx, opts.logger);
+          m.respond(JSON.stringify(answer), { headers: injectTrace(natsHeaders()) });
+        },
+      ).catch((e: unknown) => opts.logger.error({ err: e, subject: m.subject }, "could not reply"));
+      inFlight.add(handling);
+      void handling.finally(() => inFlight.delete(handling));
     },
   });
+  let drained: Promise<void> | undefined;
+  return {
+    drain: (boundMs = DRAIN_BOUND_MS) => (drained ??= drainServer(sub, inFlight, boundMs, opts)),
+  };
+};
+
+const drainServer = async (
+  sub: Subscription,
+  inFlight: ReadonlySet<Promise<void>>,
+  boundMs: number,
+  opts: RequestServerOptions,
+): Promise<void> => {
+  const finished = (async () => {
+    // Unlike unsubscribe, which drops what is already on its way to this client, a
+    // drain still delivers it (one round trip to the server) before it ends.
+    await sub.drain().catch(() => undefined);
+    await Promise.all([...inFlight]);
+    return true;
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), boundMs);
+  });
+  const done = await Promise.race([finished, bound]);
+  clearTimeout(timer);
+  if (!done) {
+    if (!sub.isClosed()) sub.unsubscribe();
+    opts.logger.warn(
+      { prefix: opts.prefix, inFlight: inFlight.size, boundMs },
+      "requests still running when the drain bound passed: their callers will time out",
+    );
+  }
 };

@@ -1,5 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import { BusError, request, Semaphore } from "@sdn/bus";
+import { BusError, NoResponderError, request, Semaphore } from "@sdn/bus";
 import {
   agentSubject,
   CommandError,
@@ -28,9 +28,10 @@ export class AgentCallError extends CommandError {
 /**
  * Sends agent commands (request/reply on sdn.agent.<hostId>.<Command>) and counts the
  * round trips, which the benchmark reports. A host whose agent does not answer is
- * UNAVAILABLE, whatever the bus said (no responder, timeout). At most PER_HOST commands
- * go to one host at once, and concurrent SetupBridge calls for one bridge share one call
- * (many plugs on one host at once would otherwise race to create it).
+ * UNAVAILABLE, whatever the bus said: at once when no agent replica serves the host (the
+ * bus's "no responders", e.g. while replicas hand it over), else after the timeout. At
+ * most PER_HOST commands go to one host at once, and concurrent SetupBridge calls for one
+ * bridge share one call (many plugs on one host at once would otherwise race to create it).
  */
 export class AgentClient {
   roundTrips = 0;
@@ -80,6 +81,14 @@ export class AgentClient {
         timeoutMs: this.timeoutMs,
       });
     } catch (err) {
+      if (err instanceof NoResponderError) {
+        throw new AgentCallError(
+          hostId,
+          def.name,
+          "UNAVAILABLE",
+          `no agent replica serves the host now (${err.message})`,
+        );
+      }
       if (err instanceof BusError) {
         throw new AgentCallError(hostId, def.name, "UNAVAILABLE", `the host's agent did not answer (${err.message})`);
       }

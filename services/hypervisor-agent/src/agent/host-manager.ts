@@ -1,6 +1,5 @@
-import type { Subscription } from "@nats-io/transport-node";
-import { serveRequests, type EventPublisher } from "@sdn/bus";
-import { HostConnected, HostDisconnected, agentPrefix, type Host } from "@sdn/contracts";
+import { serveRequests, type EventPublisher, type RequestServer } from "@sdn/bus";
+import { CommandError, HostConnected, HostDisconnected, agentPrefix, type Host } from "@sdn/contracts";
 import type { Logger } from "@sdn/runtime";
 import type { AgentConfig } from "../config.js";
 import type { HostDriver } from "../drivers/driver.js";
@@ -11,10 +10,11 @@ import { agentHandlers, type ServedHost } from "./agent-handlers.js";
 import type { HostLeases } from "./lease.js";
 import type { NatsConnection } from "@nats-io/transport-node";
 
-/** A host this replica serves: its driver, its subscription and what it last saw of it. */
+/** A host this replica serves: its driver, its request server and what it last saw of it. */
 class Charge implements ServedHost {
-  sub: Subscription | undefined;
+  server: RequestServer | undefined;
   private current: HostDriver | undefined;
+  private closed = false;
   up: boolean | undefined;
 
   constructor(
@@ -28,6 +28,8 @@ class Charge implements ServedHost {
     return this.stored.host;
   }
   driver(): HostDriver {
+    // A request left running past the drain bound must not open the host again.
+    if (this.closed) throw new CommandError("UNAVAILABLE", `this agent replica no longer serves host ${this.host.id}`);
     this.current ??= this.make(this.stored);
     return this.current;
   }
@@ -37,9 +39,11 @@ class Charge implements ServedHost {
   reached(): void {
     this.onState(this, true, "");
   }
+  /** Answers the requests already delivered, then closes the driver they used. */
   async close(): Promise<void> {
-    this.sub?.unsubscribe();
-    this.sub = undefined;
+    await this.server?.drain();
+    this.server = undefined;
+    this.closed = true;
     const d = this.current;
     this.current = undefined;
     await d?.close().catch(() => undefined);
@@ -62,12 +66,16 @@ export interface HostManagerDeps {
  * watches the registry and, every third of the lease, tries to take or renew each host's
  * lease: only the holder subscribes to sdn.agent.<hostId>.*, so two replicas never drive
  * one host. A replica that fails to renew drops the host at once; a removed host is
- * dropped and logged out of. The holder checks its hosts periodically and reports
- * HostConnected / HostDisconnected on changes.
+ * dropped and logged out of. Dropping a host stops its subscription taking requests at
+ * once but answers those already delivered before the driver closes and the lease is
+ * released, so a handover or a stop loses no request. The holder checks its hosts
+ * periodically and reports HostConnected / HostDisconnected on changes.
  */
 export class HostManager {
   private readonly known = new Map<string, StoredHost>();
   private readonly charges = new Map<string, Charge>();
+  /** Hosts dropped whose last requests are still being answered. */
+  private readonly leaving = new Map<string, Promise<void>>();
   private stopWatch: (() => void) | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private checkTimer: NodeJS.Timeout | undefined;
@@ -99,7 +107,8 @@ export class HostManager {
     clearInterval(this.leaseTimer);
     clearInterval(this.checkTimer);
     await this.ticking;
-    for (const id of [...this.charges.keys()]) await this.drop(id, true);
+    await Promise.all([...this.charges.keys()].map((id) => this.drop(id, true)));
+    await Promise.all(this.leaving.values());
   }
 
   /** Host ids this replica serves now. */
@@ -119,7 +128,7 @@ export class HostManager {
   private async tick(): Promise<void> {
     if (this.stopped) return;
     for (const id of [...this.charges.keys()]) {
-      if (!this.known.has(id)) await this.drop(id, true);
+      if (!this.known.has(id)) void this.drop(id, true);
     }
     for (const [id, stored] of this.known) {
       let held = false;
@@ -128,12 +137,13 @@ export class HostManager {
       } catch (err) {
         this.d.logger.warn({ err, hostId: id }, "cannot renew host lease");
       }
-      if (held && !this.charges.has(id)) await this.take(stored);
-      if (!held && this.charges.has(id)) await this.drop(id, false);
+      // A drop does not hold up the pass (other hosts' renewals); a host still leaving is taken at a later one.
+      if (held && !this.charges.has(id) && !this.leaving.has(id)) this.take(stored);
+      if (!held && this.charges.has(id)) void this.drop(id, false);
     }
   }
 
-  private async take(stored: StoredHost): Promise<void> {
+  private take(stored: StoredHost): void {
     const id = stored.host.id;
     const charge = new Charge(
       stored,
@@ -151,7 +161,7 @@ export class HostManager {
         ),
       (c, up, reason) => void this.setState(c, up, reason),
     );
-    charge.sub = serveRequests(this.d.nc, {
+    charge.server = serveRequests(this.d.nc, {
       prefix: agentPrefix(id),
       handlers: agentHandlers(charge),
       logger: this.d.logger,
@@ -161,12 +171,18 @@ export class HostManager {
     void this.check(charge);
   }
 
-  private async drop(id: string, release: boolean): Promise<void> {
+  /** Stops serving a host; the lease, when released, goes last, so no other replica drives it meanwhile. */
+  private drop(id: string, release: boolean): Promise<void> {
     const charge = this.charges.get(id);
+    if (charge === undefined) return this.leaving.get(id) ?? Promise.resolve();
     this.charges.delete(id);
-    await charge?.close();
-    if (release) await this.d.leases.release(id).catch(() => undefined);
-    if (charge !== undefined) this.d.logger.info({ hostId: id }, "no longer in charge of host");
+    const leaving = (async () => {
+      await charge.close();
+      if (release) await this.d.leases.release(id).catch(() => undefined);
+      this.d.logger.info({ hostId: id }, "no longer in charge of host");
+    })().finally(() => this.leaving.delete(id));
+    this.leaving.set(id, leaving);
+    return leaving;
   }
 
   private async checkAll(): Promise<void> {
