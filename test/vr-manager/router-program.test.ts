@@ -183,7 +183,8 @@ describe("sdn-router", () => {
   });
 
   it("keeps the running configuration when haproxy cannot take the new one", async () => {
-    const before = { tables: await tables(), addresses: await addresses() };
+    const defaultRoute = () => exec(inNetns(ns, ["ip", "route", "show", "default"]));
+    const before = { tables: await tables(), addresses: await addresses(), route: await defaultRoute() };
     await serveProbe(ns, 443, "squatter");
     const lb = {
       id: "lb-1",
@@ -198,7 +199,8 @@ describe("sdn-router", () => {
       config(6, {
         public: {
           interface: "pub0",
-          gateway: null,
+          // A new default route too: the failed apply must take it back.
+          gateway: "203.0.113.1",
           addresses: [
             { ip: "203.0.113.10", prefixLength: 24 },
             { ip: "203.0.113.11", prefixLength: 24 },
@@ -212,9 +214,11 @@ describe("sdn-router", () => {
       code: 1,
       answer: { ok: false, error: { code: "HAPROXY_RELOAD_FAILED" }, generation: 5 },
     });
-    // The tables, the addresses (203.0.113.11 was added, then removed) and the state are as before.
+    // The tables, the addresses (203.0.113.11 was added, then removed), the default route and
+    // the state are as before.
     expect(await tables()).toBe(before.tables);
     expect(await addresses()).toBe(before.addresses);
+    expect(await defaultRoute()).toBe(before.route);
     expect(await run(["state"])).toMatchObject({ answer: { result: { generation: 5, haproxyRunning: false } } });
 
     // The same configuration on a free port is applied (and haproxy checked it first).
