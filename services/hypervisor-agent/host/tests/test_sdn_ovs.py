@@ -1,0 +1,86 @@
+"""The shared host module's pure parts and the transactions it builds (ovs-vsctl recorded, not run)."""
+
+import unittest
+
+import sdn_ovs
+
+
+class ArgumentsTest(unittest.TestCase):
+    def test_keys_cover_the_32_bit_range_and_nothing_else(self):
+        self.assertEqual(sdn_ovs._key({"key": 4294967295}), 4294967295)
+        self.assertEqual(sdn_ovs._key({"key": "42"}), 42)
+        for bad in (-1, 4294967296, True, "4x", None, 1.5):
+            with self.assertRaises(sdn_ovs.HostError) as caught:
+                sdn_ovs._key({"key": bad})
+            self.assertEqual(caught.exception.code, "INVALID_ARGUMENT")
+
+    def test_addresses_are_ipv4_only(self):
+        self.assertEqual(sdn_ovs._ip("10.0.0.1", "ip"), "10.0.0.1")
+        for bad in ("10.0.0.256", "fe80::1", "", None):
+            with self.assertRaises(sdn_ovs.HostError):
+                sdn_ovs._ip(bad, "ip")
+
+    def test_string_arguments_are_checked_against_their_pattern(self):
+        self.assertEqual(sdn_ovs._str({"device": "vnet1"}, "device", sdn_ovs.NAME_RE), "vnet1")
+        self.assertIsNone(sdn_ovs._str({}, "vmId", required=False))
+        for bad in ({"device": "vnet1; rm -rf /"}, {"device": 5}, {}):
+            with self.assertRaises(sdn_ovs.HostError):
+                sdn_ovs._str(bad, "device", sdn_ovs.NAME_RE)
+
+
+class OvsdbDatumTest(unittest.TestCase):
+    def test_maps_sets_and_uuids_decode(self):
+        self.assertEqual(sdn_ovs._value(["map", [["a", "1"], ["b", ["uuid", "u-1"]]]]), {"a": "1", "b": "u-1"})
+        self.assertEqual(sdn_ovs._value(["set", [1, 2]]), [1, 2])
+        self.assertIsNone(sdn_ovs._single([]))
+        self.assertEqual(sdn_ovs._value("plain"), "plain")
+
+
+class TunnelNamesTest(unittest.TestCase):
+    def test_names_are_stable_short_and_distinct(self):
+        a = sdn_ovs.tunnel_port_name(7, "10.0.0.2")
+        self.assertEqual(a, sdn_ovs.tunnel_port_name(7, "10.0.0.2"))
+        self.assertLessEqual(len(a), 15)
+        self.assertNotEqual(a, sdn_ovs.tunnel_port_name(8, "10.0.0.2"))
+        self.assertNotEqual(a, sdn_ovs.tunnel_port_name(7, "10.0.0.3"))
+
+
+class ApplyTunnelsTest(unittest.TestCase):
+    """apply_tunnels sends the whole set in ONE transaction, removes only our ports, protects each."""
+
+    def setUp(self):
+        self.calls = []
+        self.real = sdn_ovs.vsctl, sdn_ovs._bridge_of, sdn_ovs._tagged_ports
+        stale = sdn_ovs.tunnel_port_name(9, "10.0.0.9")
+        kept = sdn_ovs.tunnel_port_name(9, "10.0.0.2")
+        sdn_ovs._bridge_of = lambda network_id, required=True: "br-n1"
+        sdn_ovs._tagged_ports = lambda network_id, role: {stale: {}, kept: {}}
+        sdn_ovs.vsctl = lambda *commands: self.calls.append(commands) or []
+        self.stale, self.kept = stale, kept
+
+    def tearDown(self):
+        sdn_ovs.vsctl, sdn_ovs._bridge_of, sdn_ovs._tagged_ports = self.real
+
+    def test_one_transaction_for_the_whole_set(self):
+        result = sdn_ovs.apply_tunnels(
+            {"networkId": "n1", "key": 9, "remotes": [{"ip": "10.0.0.2"}, {"ip": "10.0.0.3", "hostId": "h3"}]}
+        )
+        self.assertEqual(len(self.calls), 1)
+        commands = self.calls[0]
+        self.assertIn(["--if-exists", "del-port", self.stale], commands)
+        self.assertEqual(result["removed"], [self.stale])
+        self.assertEqual(result["added"], [sdn_ovs.tunnel_port_name(9, "10.0.0.3")])
+        protected = [c for c in commands if c[:2] == ["set", "Port"]]
+        self.assertEqual(len(protected), 2)
+        self.assertTrue(all("protected=true" in c for c in protected))
+        interfaces = [c for c in commands if c[:2] == ["set", "Interface"]]
+        self.assertTrue(all("type=gre" in c and "options:key=9" in c for c in interfaces))
+
+    def test_a_remote_listed_twice_is_refused_before_anything_runs(self):
+        with self.assertRaises(sdn_ovs.HostError):
+            sdn_ovs.apply_tunnels({"networkId": "n1", "key": 9, "remotes": [{"ip": "10.0.0.2"}, {"ip": "10.0.0.2"}]})
+        self.assertEqual(self.calls, [])
+
+
+if __name__ == "__main__":
+    unittest.main()
