@@ -16,3 +16,4 @@ export * from "./micro.js";
 export * from "./kv-pages.js";
 export * from "./storage.js";
 export * from "./transient.js";
+export * from "./backup.js";
