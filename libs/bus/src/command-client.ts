@@ -18,6 +18,7 @@ import type { TSchema } from "typebox";
 import { CommandTimeoutError } from "./errors.js";
 import { injectTrace, withProducerSpan } from "./trace.js";
 import { assertValid, parseJson } from "./validation.js";
+import { isTransient, retryTransient } from "./transient.js";
 
 export interface SendOptions {
   /** Reuse an id to make a resend a duplicate; a fresh UUID otherwise. */
@@ -59,8 +60,14 @@ export const commandHeaders = (commandId: string, opts: SendOptions): MsgHdrs =>
 export class CommandClient {
   private readonly js: JetStreamClient;
 
+  /** Waiters to tell when the connection comes back: an answer sent meanwhile was missed. */
+  private readonly onReconnect = new Set<() => void>();
+
   constructor(private readonly nc: NatsConnection) {
     this.js = jetstream(nc);
+    void (async () => {
+      for await (const s of nc.status()) if (s.type === "reconnect") for (const waiter of this.onReconnect) waiter();
+    })();
   }
 
   /** Publishes without waiting for the answer (an async job). */
@@ -71,11 +78,21 @@ export class CommandClient {
       `${def.name} send`,
       { "messaging.destination.name": subject, "sdn.command_id": commandId },
       async () => {
-        const ack = await this.js.publish(subject, JSON.stringify(body), {
-          msgID: commandId,
-          headers: commandHeaders(commandId, opts),
+        // The stream drops a resent id, so a publish cut by a leader election is simply sent
+        // again; a resend that finds our own first attempt stored is not a duplicate.
+        let ambiguous = false;
+        const ack = await retryTransient(async () => {
+          try {
+            return await this.js.publish(subject, JSON.stringify(body), {
+              msgID: commandId,
+              headers: commandHeaders(commandId, opts),
+            });
+          } catch (err) {
+            if (isTransient(err)) ambiguous = true;
+            throw err;
+          }
         });
-        return { commandId, duplicate: ack.duplicate };
+        return { commandId, duplicate: ack.duplicate && !ambiguous };
       },
     );
   }
@@ -131,20 +148,30 @@ export class CommandClient {
     const subject = answerSubject(def.service, commandId);
     const sub = this.nc.subscribe(subject, { max: 1 });
     let timer: NodeJS.Timeout | undefined;
+    let recheck: (() => void) | undefined;
     const answer = new Promise<Answer<ResponseOf<C>>>((resolve, reject) => {
       timer = setTimeout(() => {
         sub.unsubscribe();
         reject(new CommandTimeoutError(def.name, commandSubject(def.service, def.name), timeoutMs));
       }, timeoutMs);
-      void (async () => {
-        for await (const m of sub) {
-          try {
-            resolve(this.decode(def, m.data));
-          } catch (err) {
-            reject(err instanceof Error ? err : new Error(String(err)));
-          }
+      const settle = (data: Uint8Array): void => {
+        try {
+          resolve(this.decode(def, data));
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
         }
+      };
+      void (async () => {
+        for await (const m of sub) settle(m.data);
       })();
+      // An answer published while we were disconnected never reaches the subscription; the
+      // answer stream has it.
+      recheck = () =>
+        void this.storedAnswer(def.service, commandId).then(
+          (data) => data !== undefined && settle(data),
+          () => undefined,
+        );
+      this.onReconnect.add(recheck);
     });
     // The caller may cancel before awaiting; keep an unobserved rejection from crashing the process.
     answer.catch(() => undefined);
@@ -153,6 +180,7 @@ export class CommandClient {
       cancel: () => {
         clearTimeout(timer);
         sub.unsubscribe();
+        if (recheck !== undefined) this.onReconnect.delete(recheck);
       },
     };
   }

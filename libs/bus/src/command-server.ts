@@ -12,6 +12,7 @@ import { contextFromHeaders } from "./context.js";
 import { dispatch, type BoundHandler } from "./dispatch.js";
 import type { BusLogger } from "./logger.js";
 import { Semaphore } from "./semaphore.js";
+import { retryTransient } from "./transient.js";
 import { injectTrace, withConsumerSpan } from "./trace.js";
 
 export interface CommandServerOptions {
@@ -123,10 +124,13 @@ export class CommandServer {
     const h = injectTrace(natsHeaders());
     h.set(HEADERS.commandId, answer.commandId);
     if (accountId !== undefined) h.set(HEADERS.accountId, accountId);
-    await this.js.publish(answerSubject(this.opts.service, answer.commandId), JSON.stringify(answer), {
-      msgID: `answer-${answer.commandId}`,
-      headers: h,
-    });
+    // Deduplicated by its id, so a publish cut by a leader election is simply sent again.
+    await retryTransient(() =>
+      this.js.publish(answerSubject(this.opts.service, answer.commandId), JSON.stringify(answer), {
+        msgID: `answer-${answer.commandId}`,
+        headers: h,
+      }),
+    );
   }
 
   /** A redelivered command whose answer is already out was finished by a replica that died before acking. */

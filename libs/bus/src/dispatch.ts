@@ -9,6 +9,7 @@ import {
 import type { CommandContext } from "./context.js";
 import { MalformedMessageError } from "./errors.js";
 import type { BusLogger } from "./logger.js";
+import { isTransient } from "./transient.js";
 import { assertValid, parseJson } from "./validation.js";
 
 /** What a handler returns: the typed result and a one-line summary for the answer. */
@@ -41,9 +42,10 @@ export const failure = (commandId: string, error: ErrorBody): Answer<never> => (
 });
 
 /**
- * Validates, runs and answers one command. Never throws: bad input becomes
- * INVALID_COMMAND, a deliberate CommandError keeps its code, anything else is INTERNAL
- * with its message kept out of the answer (and logged instead).
+ * Validates, runs and answers one command. Bad input becomes INVALID_COMMAND, a deliberate
+ * CommandError keeps its code, anything else is INTERNAL with its message kept out of the
+ * answer (and logged instead). It throws only a transient bus error (a NATS leader election
+ * outlasting the bus's own retries): such a command is redelivered, not failed.
  */
 export const dispatch = async (
   bound: BoundHandler | undefined,
@@ -70,6 +72,7 @@ export const dispatch = async (
         ...(err.details === undefined ? {} : { details: err.details }),
       });
     }
+    if (isTransient(err)) throw err;
     logger.error({ err, command: commandName, commandId: ctx.commandId }, "command handler failed");
     return failure(ctx.commandId, {
       code: "INTERNAL",

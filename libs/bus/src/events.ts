@@ -3,6 +3,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { eventSubject, type EventDataOf, type EventDefinition, type EventEnvelope } from "@sdn/contracts";
 import { randomUUID } from "node:crypto";
 import { injectTrace } from "./trace.js";
+import { retryTransient } from "./transient.js";
 
 export interface EventMeta {
   accountId?: string;
@@ -33,10 +34,13 @@ export class EventPublisher {
       ...(meta.commandId === undefined ? {} : { commandId: meta.commandId }),
       data,
     };
-    await this.js.publish(eventSubject(def.service, def.name), JSON.stringify(envelope), {
-      msgID: envelope.eventId,
-      headers: injectTrace(),
-    });
+    // Deduplicated by the event id, so a publish cut by a leader election is sent again.
+    await retryTransient(() =>
+      this.js.publish(eventSubject(def.service, def.name), JSON.stringify(envelope), {
+        msgID: envelope.eventId,
+        headers: injectTrace(),
+      }),
+    );
     return envelope;
   }
 }

@@ -14,3 +14,6 @@ export * from "./events.js";
 export * from "./kv.js";
 export * from "./micro.js";
 export * from "./kv-pages.js";
+export * from "./storage.js";
+export * from "./transient.js";
+export * from "./backup.js";

@@ -1,8 +1,10 @@
-import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
+import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm, type KV, type KvOptions } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { BusError } from "./errors.js";
 import { listKeys } from "./kv-keys.js";
+import { storageOf } from "./storage.js";
+import { isTransient, retryTransient } from "./transient.js";
 
 /** The write lost a compare-and-swap race: someone else changed the key first. */
 export const isRevisionConflict = (err: unknown): boolean =>
@@ -26,20 +28,71 @@ export class JsonBucket<T> {
     private readonly name: string,
   ) {}
 
+  /**
+   * Opens the bucket, creating it with the deployment's replica count (SDN_NATS_REPLICAS);
+   * an existing bucket with another count is moved to it, so a deployment grown from one
+   * server to a cluster gets replicated state at its next start.
+   */
   static async open<T>(nc: NatsConnection, name: string, opts: Partial<KvOptions> = {}): Promise<JsonBucket<T>> {
-    return new JsonBucket<T>(await new Kvm(nc).create(name, { history: 1, ...opts }), nc, name);
+    const { replicas } = storageOf(nc);
+    const kv = await retryTransient(() => new Kvm(nc).create(name, { history: 1, replicas, ...opts }));
+    if ((await kv.status()).replicas !== replicas) {
+      const jsm = await jetstreamManager(nc);
+      const stream = `KV_${name}`;
+      const { config } = await jsm.streams.info(stream);
+      await jsm.streams.update(stream, { ...config, num_replicas: replicas });
+    }
+    return new JsonBucket<T>(kv, nc, name);
   }
 
   async get(key: string): Promise<{ value: T; revision: number } | undefined> {
-    const e = await this.kv.get(key);
+    const e = await retryTransient(() => this.kv.get(key));
     if (e === null || e.operation !== "PUT") return undefined;
     return { value: e.json<T>(), revision: e.revision };
+  }
+
+  /**
+   * A compare-and-swap write that rides out leader elections. A write that timed out may
+   * still have landed; when the retry then loses the race, the key is read back and, if it
+   * holds exactly what we wrote, the write is ours and counts as done.
+   */
+  private async write(key: string, data: string, op: () => Promise<number>): Promise<number> {
+    let ambiguous = false;
+    return retryTransient(async () => {
+      try {
+        return await op();
+      } catch (err) {
+        if (isTransient(err)) {
+          ambiguous = true;
+        } else if (ambiguous && isRevisionConflict(err)) {
+          const e = await this.kv.get(key);
+          if (e !== null && e.operation === "PUT" && e.string() === data) return e.revision;
+        }
+        throw err;
+      }
+    });
+  }
+
+  private create(key: string, value: T): Promise<number> {
+    const data = JSON.stringify(value);
+    return this.write(key, data, () => this.kv.create(key, data));
+  }
+
+  private replace(key: string, value: T, revision: number): Promise<number> {
+    const data = JSON.stringify(value);
+    return this.write(key, data, () => this.kv.update(key, data, revision));
+  }
+
+  /** Writes unconditionally (last writer wins); repeating it is harmless, so it is retried. */
+  async put(key: string, value: T): Promise<number> {
+    const data = JSON.stringify(value);
+    return retryTransient(() => this.kv.put(key, data));
   }
 
   /** Writes only if the key does not exist; returns false when it does. */
   async createIfAbsent(key: string, value: T): Promise<boolean> {
     try {
-      await this.kv.create(key, JSON.stringify(value));
+      await this.create(key, value);
       return true;
     } catch (err) {
       if (isRevisionConflict(err)) return false;
@@ -58,8 +111,8 @@ export class JsonBucket<T> {
       const next = change(current?.value);
       if (next === undefined) return current?.value;
       try {
-        if (current === undefined) await this.kv.create(key, JSON.stringify(next));
-        else await this.kv.update(key, JSON.stringify(next), current.revision);
+        if (current === undefined) await this.create(key, next);
+        else await this.replace(key, next, current.revision);
         return next;
       } catch (err) {
         if (!isRevisionConflict(err)) throw err;
@@ -71,7 +124,7 @@ export class JsonBucket<T> {
   /** Creates the key; its revision, or undefined when the key exists. */
   async tryCreate(key: string, value: T): Promise<number | undefined> {
     try {
-      return await this.kv.create(key, JSON.stringify(value));
+      return await this.create(key, value);
     } catch (err) {
       if (isRevisionConflict(err)) return undefined;
       throw err;
@@ -81,7 +134,7 @@ export class JsonBucket<T> {
   /** Writes only if the key is still at `revision`; the new revision, or undefined on a lost race. */
   async tryUpdate(key: string, value: T, revision: number): Promise<number | undefined> {
     try {
-      return await this.kv.update(key, JSON.stringify(value), revision);
+      return await this.replace(key, value, revision);
     } catch (err) {
       if (isRevisionConflict(err)) return undefined;
       throw err;
@@ -90,17 +143,27 @@ export class JsonBucket<T> {
 
   /** Deletes only if the key is still at `revision`; false on a lost race. */
   async tryDelete(key: string, revision: number): Promise<boolean> {
+    let ambiguous = false;
     try {
-      await this.kv.delete(key, { previousSeq: revision });
+      await retryTransient(async () => {
+        try {
+          await this.kv.delete(key, { previousSeq: revision });
+        } catch (err) {
+          if (isTransient(err)) ambiguous = true;
+          throw err;
+        }
+      });
       return true;
     } catch (err) {
-      if (isRevisionConflict(err)) return false;
-      throw err;
+      if (!isRevisionConflict(err)) throw err;
+      // A delete that timed out and then landed leaves the key deleted right after `revision`.
+      const e = ambiguous ? await this.kv.get(key) : null;
+      return e !== null && e.operation !== "PUT" && e.revision === revision + 1;
     }
   }
 
   async delete(key: string): Promise<void> {
-    await this.kv.delete(key);
+    await retryTransient(() => this.kv.delete(key));
   }
 
   /** Every live entry under a key filter, read fresh; for listings, not for hot paths. */
@@ -111,6 +174,6 @@ export class JsonBucket<T> {
   }
 
   keys(filter = ">"): Promise<string[]> {
-    return listKeys(this.nc, this.name, filter);
+    return retryTransient(() => listKeys(this.nc, this.name, filter));
   }
 }

@@ -3,10 +3,11 @@ import { HEADERS, type Answer, type CommandDefinition, type RequestOf, type Resp
 import { randomUUID } from "node:crypto";
 import { commandHeaders, type SendOptions } from "./command-client.js";
 import { contextFromHeaders } from "./context.js";
-import { dispatch, type BoundHandler } from "./dispatch.js";
+import { dispatch, failure, type BoundHandler } from "./dispatch.js";
 import { CommandTimeoutError, NoResponderError } from "./errors.js";
 import type { BusLogger } from "./logger.js";
 import { injectTrace, withConsumerSpan } from "./trace.js";
+import { isTransient } from "./transient.js";
 import { parseJson } from "./validation.js";
 
 /**
@@ -79,7 +80,14 @@ export const serveRequests = (nc: NatsConnection, opts: RequestServerOptions): R
         m.headers,
         { "messaging.destination.name": m.subject },
         async () => {
-          const answer = await dispatch(byName.get(name), name, m.data, ctx, opts.logger);
+          // No redelivery here: a storage hiccup is answered, and the caller may retry.
+          const answer = await dispatch(byName.get(name), name, m.data, ctx, opts.logger).catch((e: unknown) => {
+            if (!isTransient(e)) throw e;
+            return failure(ctx.commandId, {
+              code: "UNAVAILABLE",
+              message: `${name} could not reach the controller's state in time (NATS unavailable); retry`,
+            });
+          });
           m.respond(JSON.stringify(answer), { headers: injectTrace(natsHeaders()) });
         },
       ).catch((e: unknown) => opts.logger.error({ err: e, subject: m.subject }, "could not reply"));

@@ -1,6 +1,8 @@
 import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, type StreamConfig } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { STREAMS } from "@sdn/contracts";
+import { storageOf } from "./storage.js";
+import { retryTransient } from "./transient.js";
 
 const seconds = (s: number) => s * 1_000_000_000;
 
@@ -31,18 +33,23 @@ const STREAM_CONFIGS: (Partial<StreamConfig> & { name: string })[] = [
   },
 ];
 
-/** Creates the streams, or updates them in place; safe for every replica to run at start. */
+/**
+ * Creates the streams, or updates them in place (settings and replica count, so a deployment
+ * moved to a cluster gets replicated streams); safe for every replica to run at start.
+ */
 export const ensureStreams = async (nc: NatsConnection): Promise<void> => {
   const jsm = await jetstreamManager(nc);
-  for (const cfg of STREAM_CONFIGS) {
+  const { replicas } = storageOf(nc);
+  for (const settings of STREAM_CONFIGS) {
+    const cfg = { ...settings, num_replicas: replicas };
     const name = cfg.name;
     try {
-      await jsm.streams.info(name);
-      await jsm.streams.update(name, cfg);
+      await retryTransient(() => jsm.streams.info(name));
+      await retryTransient(() => jsm.streams.update(name, cfg));
     } catch (err) {
       if (!(err instanceof JetStreamApiError) || err.code !== JetStreamApiCodes.StreamNotFound) throw err;
       try {
-        await jsm.streams.add(cfg);
+        await retryTransient(() => jsm.streams.add(cfg));
       } catch (addErr) {
         // Another replica created it between our info and add: fine.
         if (!(addErr instanceof JetStreamApiError)) throw addErr;

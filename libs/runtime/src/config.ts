@@ -49,6 +49,12 @@ export const BaseConfig = Type.Object({
   NATS_USER: Type.Optional(Type.String()),
   NATS_PASSWORD: Type.Optional(Type.String()),
   NATS_TOKEN: Type.Optional(Type.String()),
+  SDN_NATS_REPLICAS: Type.Integer({
+    default: 1,
+    minimum: 1,
+    maximum: 5,
+    description: "Copies of every stream and KV bucket: 1 on one NATS server, 3 on a cluster",
+  }),
   LOG_LEVEL: Type.Enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], { default: "info" }),
   SDN_DATA_DIR: Type.String({ default: "./.data", description: "Where local state (keys, tokens) is kept" }),
   SDN_INSTANCE_FILE: Type.Optional(

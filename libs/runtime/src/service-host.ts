@@ -8,6 +8,7 @@ import {
   ensureStreams,
   EventPublisher,
   registerMicro,
+  useStorage,
   type BoundHandler,
 } from "@sdn/bus";
 import {
@@ -91,6 +92,7 @@ export const startService = async <P extends TProperties>(
     ...(config.NATS_PASSWORD === undefined ? {} : { pass: config.NATS_PASSWORD }),
     ...(config.NATS_TOKEN === undefined ? {} : { token: config.NATS_TOKEN }),
   });
+  useStorage(nc, { replicas: config.SDN_NATS_REPLICAS });
   const context: ServiceContext<C> = {
     name: spec.name,
     version: spec.version,

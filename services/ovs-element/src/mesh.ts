@@ -228,7 +228,7 @@ export class Mesh {
     );
     const fresh = rows.filter((r) => r.port !== null && !wasUp.has(`${r.to}/${r.port}`));
     if (prev !== undefined && prev.state === set.state && fresh.length === 0 && sameRows(prev.rows, rows)) return;
-    await this.d.store.tunnels.kv.put(tunnelSetKey(m.networkId, hostId), JSON.stringify(set));
+    await this.d.store.tunnels.put(tunnelSetKey(m.networkId, hostId), set);
     if (fresh.length > 0) {
       await this.d.events.publish(
         TunnelEstablished,
@@ -264,7 +264,7 @@ export class Mesh {
       nextRetryAt: new Date(Date.now() + retryInMs).toISOString(),
       updatedAt: new Date().toISOString(),
     };
-    await this.d.store.tunnels.kv.put(tunnelSetKey(m.networkId, hostId), JSON.stringify(set));
+    await this.d.store.tunnels.put(tunnelSetKey(m.networkId, hostId), set);
     this.d.logger.warn({ networkId: m.networkId, hostId, attempts, err: error.message }, "tunnel set failed");
     await this.d.events.publish(
       TunnelFailed,

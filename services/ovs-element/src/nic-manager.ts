@@ -123,7 +123,7 @@ export class NicManager {
     try {
       const { bridge } = await this.d.agents.call(host.id, SetupBridge, { networkId: network.id });
       nic = { ...nic, bridge };
-      await this.d.store.nics.kv.put(nicKey(network.id, nicId), JSON.stringify(nic));
+      await this.d.store.nics.put(nicKey(network.id, nicId), nic);
       const pass = await this.d.mesh.converge(network.id);
       const own = pass.hosts.get(host.id);
       if (own !== undefined && !own.ok) throw own.error;
@@ -145,7 +145,7 @@ export class NicManager {
     }
     await this.setMemberState(network.id, host.id, nicId, "Plugged");
     nic = { ...nic, state: "Plugged", updatedAt: new Date().toISOString() };
-    await this.d.store.nics.kv.put(nicKey(network.id, nicId), JSON.stringify(nic));
+    await this.d.store.nics.put(nicKey(network.id, nicId), nic);
     await this.d.events.publish(
       NicPlugged,
       { nic },
@@ -163,7 +163,7 @@ export class NicManager {
       throw new CommandError("CONFLICT", `NIC ${nicId} is still being plugged; unplug it once the plug has answered`);
     }
     nic = { ...nic, state: "Unplugging", updatedAt: new Date().toISOString() };
-    await this.d.store.nics.kv.put(nicKey(network.id, nicId), JSON.stringify(nic));
+    await this.d.store.nics.put(nicKey(network.id, nicId), nic);
     await this.setMemberState(network.id, nic.hostId, nicId, "Unplugging");
     const notes = await this.detach(nic, ctx);
     const gone: Nic = { ...nic, state: "Unplugged", updatedAt: new Date().toISOString() };

@@ -1,4 +1,5 @@
 import { accountsCommands } from "./accounts.js";
+import { adminCommands } from "./admin.js";
 import { egressPolicyCommands } from "./egress-policy.js";
 import { egressRulesCommands } from "./egress-rules.js";
 import { eventsCommands } from "./events.js";
@@ -46,4 +47,5 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   jobsCommands,
   eventsCommands,
   servicesCommands,
+  adminCommands,
 ];

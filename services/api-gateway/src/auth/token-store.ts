@@ -69,8 +69,8 @@ export class TokenStore {
 
   private async store(token: string, base: Omit<TokenInfo, "createdAt">): Promise<TokenInfo> {
     const record: TokenRecord = { ...base, createdAt: new Date().toISOString(), hash: hashToken(token) };
-    await this.bucket.kv.put(`h.${record.hash}`, JSON.stringify(record));
-    await this.bucket.kv.put(`i.${record.accountId}.${record.id}`, JSON.stringify(record));
+    await this.bucket.put(`h.${record.hash}`, record);
+    await this.bucket.put(`i.${record.accountId}.${record.id}`, record);
     return this.info(record);
   }
 
