@@ -355,7 +355,15 @@ describe("hypervisor-agent in the emulated lab", () => {
     }
     const vmA = await xen.addVm("vm-a", "192.168.77.1/24");
     const vmB = await kvm.addVm("vm-b", "192.168.77.2/24");
-    ok(await agentCall(x, PlugVif, { networkId: NET_P, device: vmA.hostDevice, nicId: "nic-a", mac: vmA.mac }));
+    ok(
+      await agentCall(x, PlugVif, {
+        networkId: NET_P,
+        device: vmA.hostDevice,
+        nicId: "nic-a",
+        mac: vmA.mac,
+        vmId: vmA.uuid as string,
+      }),
+    );
     ok(
       await agentCall(k, PlugVif, {
         networkId: NET_P,

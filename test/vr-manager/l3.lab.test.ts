@@ -76,6 +76,8 @@ const net: Record<"A" | "B" | "C", Network> = {} as never;
 const pip: Record<"A1" | "A2" | "B1" | "C1", PublicIp> = {} as never;
 const vm: Record<"A1" | "A2" | "B1" | "C1", LabVm> = {} as never;
 let router1: Router;
+/** rt2's VM and its port on the XenServer host, as XAPI knows them. */
+let rt2Port: { vmId: string; device: string };
 
 const OUTSIDE_IP = "203.0.113.1";
 const STRANGER_IP = "203.0.113.200";
@@ -260,7 +262,7 @@ beforeAll(async () => {
   rt2 = await LabRouter.create(lab, "rt2");
   await rt2.controlOnLinkLocal(xen, "169.254.0.2");
   await internet.plug(rt2, "p-rt2");
-  await rt2.guestInterface(xen, "eth2", "vr2c");
+  rt2Port = await rt2.guestInterface(xen, "eth2", "vr2c");
   await rt2.startSshd([readFileSync(`${relayKey}.pub`, "utf8")]);
 
   for (const [name, v] of Object.entries(vm)) await serveProbe(v.ns, 80, `vm${name}`);
@@ -330,7 +332,8 @@ describe("vr-manager: virtual routers with real traffic", () => {
       "POST",
       "/v1/routers",
       {
-        ...routerBody(rt2, [net.C.id], [{ networkId: net.C.id, interface: "eth2", hostInterface: "vr2c" }]),
+        ...routerBody(rt2, [net.C.id], [{ networkId: net.C.id, interface: "eth2", hostInterface: rt2Port.device }]),
+        vmId: rt2Port.vmId,
         hostId: hostIds["xen"],
         transport: "host-relay",
       },
