@@ -94,7 +94,10 @@ def check_kind(device, ovs_interface, ovs_bridge_managed):
     if os.path.exists(_sys(device, "device")) and not xen_vif:
         raise _not_a_guest(device, "a physical NIC")
     if os.path.exists(_sys(device, "master")) or ovs_bridge_managed is False:
-        raise _not_a_guest(device, "a member of a bridge or bond the controller does not manage (a host interface)")
+        raise _not_a_guest(
+            device,
+            "a member of a bridge or bond the controller does not manage (a host interface, or a port held elsewhere)",
+        )
     kind, has_address = _link_details(device)
     if has_address:
         raise _not_a_guest(device, "an interface holding an address of the host")
