@@ -65,12 +65,7 @@ async function labRuns(): Promise<void> {
     for (const n of LAB_SIZES) {
       const networkId = await el.createNetwork(`bench-${n}`, "10.88.0.0/16", tenant.token);
       // Each size gets fresh devices: the previous network's NICs stay where they are.
-      for (const h of hosts.slice(0, n)) {
-        await exec(
-          ["ip", "-n", h.ns, "-batch", "-"],
-          `link add bn${n} type veth peer name bn${n}p\nlink set bn${n} up\n`,
-        );
-      }
+      const ports = await Promise.all(hosts.slice(0, n).map(async (h) => (await h.addGuestPorts(`bench-${n}-`, 1))[0]));
       const trips = el.agentRoundTrips();
       const start = performance.now();
       const answers = await Promise.all(
@@ -80,7 +75,7 @@ async function labRuns(): Promise<void> {
             el.http(
               "POST",
               `/v1/networks/${networkId}/nics`,
-              { vmId: `bench-${n}-${i}`, hostId: el.hostId(h), hostInterface: `bn${n}` },
+              { vmId: ports[i]?.vmId, hostId: el.hostId(h), hostInterface: ports[i]?.device },
               tenant.token,
             ),
           ),
@@ -124,10 +119,11 @@ async function simulatedRun(): Promise<void> {
     const before = { element: element.agents.roundTrips, sim: sim.roundTrips() };
     const start = performance.now();
     const answers = await Promise.all(
-      sim.hosts.map((h, i) =>
+      sim.hosts.map((h) =>
         client.send(
           PlugNic,
-          { networkId: net.data.id, vmId: `vm-${i}`, hostId: h.id, hostInterface: "vnet0" },
+          // vnet0 is the first simulated guest's tap.
+          { networkId: net.data.id, vmId: "sim-vm-1", hostId: h.id, hostInterface: "vnet0" },
           { ...ADMIN, timeoutMs: 120_000 },
         ),
       ),

@@ -334,7 +334,7 @@ const routerSteps = async (demo: Demo, scene: RouterScene): Promise<void> => {
   const router = await demo.labRouter(lab, "router");
   await router.controlOnUnderlay(lab, 200);
   await internet.plug(router, "p-router");
-  await router.guestInterface(kvm, "eth2", "vrblue");
+  const routerPort = await router.guestInterface(kvm, "eth2", "vrblue");
   await router.startSshd([key]);
   say(`  router VM ${router.ns}: control ${router.controlAddress}:3922 (sshd, the controller's key only)`);
   say(`    eth1 on the internet's bridge; eth2 on blue, host device vrblue on kvm`);
@@ -345,7 +345,7 @@ const routerSteps = async (demo: Demo, scene: RouterScene): Promise<void> => {
     "--host",
     hostIds.get(kvm.name) ?? "",
     "--vm",
-    "vm-router-blue",
+    routerPort.vmId,
     "--networks",
     blue,
     "--control-address",

@@ -112,12 +112,13 @@ const kvmHost = (h: KvmLabHost, extra: Partial<NewHost> = {}): NewHost => ({
 
 /** The plugin folder of a XAPI lab host holds exactly the shipped plugin and library. */
 const expectShippedPlugin = (h: XapiLabHost) => {
-  expect(readdirSync(h.pluginDir).sort()).toEqual(["sdn-ovs", "sdn_ovs.py"]);
-  for (const f of ["sdn-ovs", "sdn_ovs.py"]) {
+  expect(readdirSync(h.pluginDir).sort()).toEqual(["sdn-ovs", "sdn_guest.py", "sdn_ovs.py"]);
+  for (const f of ["sdn-ovs", "sdn_ovs.py", "sdn_guest.py"]) {
     expect(readFileSync(join(h.pluginDir, f), "utf8")).toBe(readFileSync(join(HOST_PROGRAMS_DIR, f), "utf8"));
   }
   expect(statSync(join(h.pluginDir, "sdn-ovs")).mode & 0o777).toBe(0o755);
   expect(statSync(join(h.pluginDir, "sdn_ovs.py")).mode & 0o777).toBe(0o644);
+  expect(statSync(join(h.pluginDir, "sdn_guest.py")).mode & 0o777).toBe(0o644);
 };
 
 /** ovs-vsctl on the lab host, independent of our code. */
@@ -173,7 +174,7 @@ describe("hypervisor-agent in the emulated lab", () => {
       hypervisor: "xenserver",
       platform: { name: "XenServer", version: "8.4.0", ovsVersion: "3.1.0" },
       tunnelInterface: { ip: xen.address, device: "br-phy", label: xen.tunnelNetworkLabel, prefixLength: 24 },
-      programsVersion: "1.1.0",
+      programsVersion: "1.2.0",
       tls: "pinned",
       hostKeyFingerprint: xen.hostKeyFingerprint,
     });
@@ -192,7 +193,7 @@ describe("hypervisor-agent in the emulated lab", () => {
       state: "Up",
       platform: { name: "XCP", version: "3.4.0" },
       tunnelInterface: { ip: xcp.address, device: "br-phy", netmask: "255.255.255.0" },
-      programsVersion: "1.1.0",
+      programsVersion: "1.2.0",
       hostKeyFingerprint: xcp.hostKeyFingerprint,
     });
     expect(c.tunnelInterface.label).toBeUndefined();
@@ -206,7 +207,7 @@ describe("hypervisor-agent in the emulated lab", () => {
     });
     // Deployed over SFTP into the host's program directory.
     expect(readFileSync(join(kvm.programDir, "sdn-ovs-kvm"), "utf8")).toContain("sdn-ovs-kvm <function>");
-    expect(readdirSync(kvm.programDir).sort()).toEqual(["sdn-ovs-kvm", "sdn_ovs.py"]); // no temporary file left
+    expect(readdirSync(kvm.programDir).sort()).toEqual(["sdn-ovs-kvm", "sdn_guest.py", "sdn_ovs.py"]); // no temporary file left
     Object.assign(ids, { xen: x.id, xcp: c.id, kvm: k.id });
 
     const listed = (await http("GET", "/v1/hosts")).json<{ hosts: Host[] }>().hosts;
@@ -219,7 +220,7 @@ describe("hypervisor-agent in the emulated lab", () => {
         const a = await agentCall(id, Ping, {}).catch(() => undefined);
         return a?.ok === true ? a.data : undefined;
       });
-      expect(pong).toMatchObject({ hostId: id, programsVersion: "1.1.0" });
+      expect(pong).toMatchObject({ hostId: id, programsVersion: "1.2.0" });
     }
     expect(events.some((e) => e.includes('"type":"HostAdded"') && e.includes(k.id))).toBe(true);
   }, 90_000);
@@ -254,7 +255,7 @@ describe("hypervisor-agent in the emulated lab", () => {
       renameSync(`${lib}.away`, lib);
     }
     expect(await refuse(xapiHost(outdated), 422, "PROGRAMS_OUTDATED")).toMatch(
-      /version 0\.9\.0, this agent needs 1\.1\.0; give the host's SSH hostKeyFingerprint/,
+      /version 0\.9\.0, this agent needs 1\.2\.0; give the host's SSH hostKeyFingerprint/,
     );
     const pinned = xapiHost(outdated, { hostKeyFingerprint: outdated.hostKeyFingerprint });
     expect(await refuse({ ...pinned, hostKeyFingerprint: xen.hostKeyFingerprint }, 422, "HOST_KEY_MISMATCH")).toBe(
@@ -280,7 +281,7 @@ describe("hypervisor-agent in the emulated lab", () => {
     const added = ok(await send(AddHost, pinned));
     expect(added).toMatchObject({
       state: "Up",
-      programsVersion: "1.1.0",
+      programsVersion: "1.2.0",
       hostKeyFingerprint: outdated.hostKeyFingerprint,
     });
     expectShippedPlugin(outdated);
@@ -355,7 +356,15 @@ describe("hypervisor-agent in the emulated lab", () => {
     }
     const vmA = await xen.addVm("vm-a", "192.168.77.1/24");
     const vmB = await kvm.addVm("vm-b", "192.168.77.2/24");
-    ok(await agentCall(x, PlugVif, { networkId: NET_P, device: vmA.hostDevice, nicId: "nic-a", mac: vmA.mac }));
+    ok(
+      await agentCall(x, PlugVif, {
+        networkId: NET_P,
+        device: vmA.hostDevice,
+        nicId: "nic-a",
+        mac: vmA.mac,
+        vmId: vmA.uuid,
+      }),
+    );
     ok(
       await agentCall(k, PlugVif, {
         networkId: NET_P,

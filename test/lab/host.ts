@@ -9,6 +9,12 @@ export const HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 
 export type LabHypervisor = "kvm" | "xenserver" | "xcp-ng";
 
+/** A VM's port on a host and the VM's id as PlugNic takes it (XAPI: the VM's uuid). */
+export interface GuestPort {
+  vmId: string;
+  device: string;
+}
+
 /** Where a host sits on the lab's underlay. */
 export interface HostPlacement {
   ns: string;
@@ -120,13 +126,48 @@ export class LabHost {
   }
 
   /**
+   * Records that `device` is an interface of VM `vmName`, as the hypervisor's own records
+   * would (KVM: libvirt's domain status); what the host programs check a plug against.
+   */
+  recordInterface(_vmName: string, _device: string, _mac: string): void {}
+
+  /**
+   * A port of VM `vmName` as the host's toolstack names and records it: XAPI registers a VM
+   * with one VIF (its port is vif<domid>.0, whatever `device` says); elsewhere the port is
+   * `device`, recorded under the VM. Returns the VM's id for PlugNic (XAPI: its uuid).
+   * Creates no link.
+   */
+  async guestPort(vmName: string, device: string, mac: string): Promise<GuestPort> {
+    const registered = await this.registerVm(vmName, mac);
+    if (registered !== undefined) return { vmId: registered.uuid, device: this.vmDeviceName(0, registered.domid) };
+    this.recordInterface(vmName, device, mac);
+    return { vmId: vmName, device };
+  }
+
+  /**
+   * `count` bare VM ports (veth pairs, no VM namespace behind them) of VMs `<prefix><i>`,
+   * known to the host's records like addVm's: for plugs where no traffic is needed.
+   */
+  async addGuestPorts(prefix: string, count: number): Promise<GuestPort[]> {
+    const ports: GuestPort[] = [];
+    const lines: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const index = this.vmCount++;
+      const port = await this.guestPort(`${prefix}${i}`, this.vmDeviceName(index), randomMac());
+      ports.push(port);
+      lines.push(`link add ${port.device} type veth peer name gp${index}`, `link set ${port.device} up`);
+    }
+    await exec(["ip", "-n", this.ns, "-batch", "-"], `${lines.join("\n")}\n`);
+    return ports;
+  }
+
+  /**
    * Creates a VM namespace wired to this host: its eth0 (address `cidr`) is a veth whose
    * peer is the VM's port in the host namespace, not yet on any bridge (PlugVif does that).
    */
   async addVm(name: string, cidr: string, mac = randomMac()): Promise<LabVm> {
     const index = this.vmCount++;
-    const registered = await this.registerVm(name, mac);
-    const device = this.vmDeviceName(index, registered?.domid);
+    const { vmId, device } = await this.guestPort(name, this.vmDeviceName(index), mac);
     const ns = `${this.ns}-vm${index}`;
     await exec(["ip", "netns", "add", ns]);
     await exec(["ip", "-n", this.ns, "link", "add", device, "type", "veth", "peer", "name", "eth0", "netns", ns]);
@@ -141,7 +182,7 @@ export class LabHost {
     }
     // The userspace datapath reads frames raw: they must carry complete checksums.
     await exec(inNetns(ns, ["ethtool", "-K", "eth0", "tx", "off"]));
-    return new LabVm(name, ns, device, mac, cidr, registered?.uuid);
+    return new LabVm(name, ns, device, mac, cidr, this.hypervisor === "kvm" ? undefined : vmId);
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LabHost, type HostPlacement } from "./host.js";
 import { LabSshd } from "./sshd.js";
@@ -8,12 +8,17 @@ export const KVM_PROGRAM_DIR = "/opt/sdn-agent";
 
 /**
  * A KVM host: OVS plus an sshd on the host's address (key authentication only, its own
- * host key) where KVM_PROGRAM_DIR is this host's folder.
+ * host key) where KVM_PROGRAM_DIR is this host's folder. It has no libvirtd: it keeps
+ * libvirt's record of its running guests, the domain status files libvirt writes to
+ * /run/libvirt/qemu, in a folder of its own that its sessions find through
+ * SDN_LIBVIRT_STATUS_DIR (what the host programs read to tell whose a device is).
  */
 export class KvmLabHost extends LabHost {
   readonly username = "root";
   readonly sshd = new LabSshd(this);
   readonly programDir: string;
+  readonly libvirtStatusDir: string;
+  private readonly domains = new Map<string, { device: string; mac: string }[]>();
 
   constructor(
     name: string,
@@ -22,6 +27,8 @@ export class KvmLabHost extends LabHost {
   ) {
     super(name, "kvm", placement);
     this.programDir = join(placement.dir, "programs");
+    this.libvirtStatusDir = join(placement.dir, "libvirt-qemu");
+    mkdirSync(this.libvirtStatusDir, { recursive: true });
   }
 
   get hostKeyFingerprint(): string {
@@ -30,6 +37,36 @@ export class KvmLabHost extends LabHost {
 
   async startSshd(clientPublicKeyFile: string): Promise<void> {
     mkdirSync(this.programDir, { recursive: true });
-    await this.sshd.start({ clientPublicKeyFile, binds: [[this.programDir, KVM_PROGRAM_DIR]] });
+    await this.sshd.start({
+      clientPublicKeyFile,
+      binds: [[this.programDir, KVM_PROGRAM_DIR]],
+      env: { SDN_LIBVIRT_STATUS_DIR: this.libvirtStatusDir },
+    });
+  }
+
+  /** Writes the running domain's status file as libvirt does, with every interface recorded so far. */
+  override recordInterface(vmName: string, device: string, mac: string): void {
+    const interfaces = [...(this.domains.get(vmName) ?? []), { device, mac }];
+    this.domains.set(vmName, interfaces);
+    writeFileSync(
+      join(this.libvirtStatusDir, `${vmName}.xml`),
+      [
+        "<domstatus state='running' reason='booted' pid='1'>",
+        "  <domain type='kvm' id='1'>",
+        `    <name>${vmName}</name>`,
+        "    <devices>",
+        ...interfaces.flatMap((i) => [
+          "      <interface type='ethernet'>",
+          `        <mac address='${i.mac}'/>`,
+          `        <target dev='${i.device}' managed='no'/>`,
+          "        <model type='virtio'/>",
+          "      </interface>",
+        ]),
+        "    </devices>",
+        "  </domain>",
+        "</domstatus>",
+        "",
+      ].join("\n"),
+    );
   }
 }

@@ -12,6 +12,8 @@ export interface LabSshdOptions {
   binds: readonly (readonly [string, string])[];
   /** root's password (a XenServer dom0 logs in with it); without it, keys only. */
   rootPassword?: string;
+  /** More environment for the sessions (besides OVS_RUNDIR and PATH). */
+  env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -61,7 +63,9 @@ export class LabSshd {
         "UsePAM no",
         "StrictModes no",
         "MaxSessions 10",
-        `SetEnv OVS_RUNDIR=${this.host.rundir} PATH=${HOST_PATH}`,
+        `SetEnv ${Object.entries({ ...opts.env, OVS_RUNDIR: this.host.rundir, PATH: HOST_PATH })
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" ")}`,
         "Subsystem sftp internal-sftp",
         "",
       ].join("\n"),

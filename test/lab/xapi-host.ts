@@ -74,6 +74,7 @@ export class XapiLabHost extends LabHost {
     const lib = readFileSync(join(HOST_PROGRAMS_DIR, "sdn_ovs.py"), "utf8");
     const versioned = version === undefined ? lib : lib.replace(/^VERSION = ".*"$/m, `VERSION = "${version}"`);
     writeFileSync(join(this.pluginDir, "sdn_ovs.py"), versioned);
+    copyFileSync(join(HOST_PROGRAMS_DIR, "sdn_guest.py"), join(this.pluginDir, "sdn_guest.py"));
   }
 
   async startSshd(clientPublicKeyFile: string): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Nic, Tunnel } from "@sdn/contracts";
 import { waitFor } from "@sdn/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { exec, type LabVm } from "../lab/index.js";
+import { type LabVm } from "../lab/index.js";
 import {
   ElementLab,
   stopXapi,
@@ -203,26 +203,17 @@ describe("ovs-element in the emulated lab", () => {
 
   it("ends 50 concurrent plugs across the hosts in one complete, duplicate-free mesh", async () => {
     const netC = await el.createNetwork("net-c", "10.77.0.0/16", tenant.token);
-    const devices = hosts.map((h, i) =>
-      Array.from({ length: i < 2 ? 13 : 12 }, (_, j) => `c${j}`).map((d) => [h, d] as const),
-    );
-    for (const [i, h] of hosts.entries()) {
-      const lines = (devices[i] ?? []).flatMap(([, d]) => [
-        `link add ${d} type veth peer name ${d}p`,
-        `link set ${d} up`,
-        `link set ${d}p up`,
-      ]);
-      await exec(["ip", "-n", h.ns, "-batch", "-"], `${lines.join("\n")}\n`);
-    }
+    const ports = await Promise.all(hosts.map((h, i) => h.addGuestPorts(`c${i}-`, i < 2 ? 13 : 12)));
+    const devices = hosts.map((h, i) => (ports[i] ?? []).map((p) => [h, p] as const));
     const before = el.agentRoundTrips();
     const results = await Promise.all(
       devices
         .flat()
-        .map(async ([h, d], i) =>
+        .map(async ([h, p]) =>
           el.http(
             "POST",
             `/v1/networks/${netC}/nics`,
-            { vmId: `vm-c${i}`, hostId: el.hostId(h), hostInterface: d },
+            { vmId: p.vmId, hostId: el.hostId(h), hostInterface: p.device },
             tenant.token,
           ),
         ),
@@ -238,7 +229,7 @@ describe("ovs-element in the emulated lab", () => {
       const peers = hosts.filter((p) => p !== h).map((p) => p.address);
       expect(view.tunnels.map((t) => t.remoteIp).sort(), h.name).toEqual(peers.sort());
       const vifs = view.ports.filter((p) => !view.tunnels.some((t) => t.port === p));
-      expect(vifs.sort()).toEqual((devices[i] ?? []).map(([, d]) => d).sort());
+      expect(vifs.sort()).toEqual((devices[i] ?? []).map(([, p]) => p.device).sort());
     }
     const tunnels = (await el.http("GET", `/v1/networks/${netC}/tunnels`, undefined, tenant.token)).json<{
       tunnels: Tunnel[];

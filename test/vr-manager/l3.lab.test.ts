@@ -29,6 +29,7 @@ import { bearer, startHarness, type Harness } from "../../services/api-gateway/s
 import {
   exec,
   execQuiet,
+  inNetns,
   KVM_PROGRAM_DIR,
   Lab,
   type KvmLabHost,
@@ -43,6 +44,7 @@ import {
   ping,
   probe,
   PROBE,
+  ROUTER_PORT,
   ROUTER_PROGRAM_DIR,
   serveEcho,
   serveProbe,
@@ -76,6 +78,8 @@ const net: Record<"A" | "B" | "C", Network> = {} as never;
 const pip: Record<"A1" | "A2" | "B1" | "C1", PublicIp> = {} as never;
 const vm: Record<"A1" | "A2" | "B1" | "C1", LabVm> = {} as never;
 let router1: Router;
+/** rt2's VM and its port on the XenServer host, as XAPI knows them. */
+let rt2Port: { vmId: string; device: string };
 
 const OUTSIDE_IP = "203.0.113.1";
 const STRANGER_IP = "203.0.113.200";
@@ -260,7 +264,7 @@ beforeAll(async () => {
   rt2 = await LabRouter.create(lab, "rt2");
   await rt2.controlOnLinkLocal(xen, "169.254.0.2");
   await internet.plug(rt2, "p-rt2");
-  await rt2.guestInterface(xen, "eth2", "vr2c");
+  rt2Port = await rt2.guestInterface(xen, "eth2", "vr2c");
   await rt2.startSshd([readFileSync(`${relayKey}.pub`, "utf8")]);
 
   for (const [name, v] of Object.entries(vm)) await serveProbe(v.ns, 80, `vm${name}`);
@@ -302,7 +306,7 @@ describe("vr-manager: virtual routers with real traffic", () => {
       201,
       admin(),
     );
-    expect(router1).toMatchObject({ state: "Applied", generation: 1, appliedGeneration: 1, programVersion: "1.1.0" });
+    expect(router1).toMatchObject({ state: "Applied", generation: 1, appliedGeneration: 1, programVersion: "1.2.0" });
     // Its NICs were plugged by the ovs-element and hold the networks' gateway addresses.
     for (const [network, device] of [
       [net.A, "vr1a"],
@@ -330,7 +334,8 @@ describe("vr-manager: virtual routers with real traffic", () => {
       "POST",
       "/v1/routers",
       {
-        ...routerBody(rt2, [net.C.id], [{ networkId: net.C.id, interface: "eth2", hostInterface: "vr2c" }]),
+        ...routerBody(rt2, [net.C.id], [{ networkId: net.C.id, interface: "eth2", hostInterface: rt2Port.device }]),
+        vmId: rt2Port.vmId,
         hostId: hostIds["xen"],
         transport: "host-relay",
       },
@@ -432,6 +437,47 @@ describe("vr-manager: virtual routers with real traffic", () => {
     // Outbound, the VM leaves with its static NAT address, its neighbour with the source NAT one.
     expect(await probe(vm.A2.ns, OUTSIDE_IP, 80)).toBe(`outside ${pip.A2.ip}`);
     expect(await probe(vm.A1.ns, OUTSIDE_IP, 80)).toBe(`outside ${pip.A1.ip}`);
+  });
+
+  it("answers a DF packet too big for the guest network with frag-needed, never drops it silently", async () => {
+    // The router's guest interfaces take the network's MTU (GRE overhead off the underlay's 1500).
+    expect(await exec(["ip", "-n", rt1.ns, "-o", "link", "show", "eth2"])).toContain("mtu 1450 ");
+    // 1472 bytes of payload: a 1500-byte packet, from the internet to a VM on another host
+    // than the router's (behind it: static NAT), which the GRE tunnel could not carry.
+    const big = await execQuiet(
+      inNetns(outside, ["ping", "-M", "do", "-s", "1472", "-c", "2", "-i", "0.3", "-W", "2", pip.A2.ip]),
+    );
+    const said = `${big.stdout}${big.stderr}`;
+    expect(big.code === 0 || /Frag needed|mtu ?=? ?1450/.test(said), said).toBe(true);
+    // What fits still goes through: 1450 bytes in all.
+    expect(
+      (await execQuiet(inNetns(outside, ["ping", "-M", "do", "-s", "1422", "-c", "1", "-W", "2", pip.A2.ip]))).code,
+    ).toBe(0);
+  });
+
+  it("takes its control port (3922) on the control path only: not from the internet, not from guest networks", async () => {
+    const reaches = async (ns: string, ip: string) =>
+      (await probe(ns, ip, ROUTER_PORT, { timeoutS: 1 }))?.startsWith("SSH-") === true;
+    // The internet: the public address, and the control address routed through the public interface
+    // (Linux takes a packet for any of its addresses on any interface).
+    await exec(["ip", "-n", outside, "route", "replace", `${rt1.controlAddress}/32`, "via", pip.A1.ip]);
+    expect(await reaches(outside, pip.A1.ip)).toBe(false);
+    expect(await reaches(outside, rt1.controlAddress)).toBe(false);
+    // A guest: the gateway address, and the control addresses through its default route (the router).
+    expect(await reaches(vm.A1.ns, net.A.gateway)).toBe(false);
+    expect(await reaches(vm.A1.ns, rt1.controlAddress)).toBe(false);
+    expect(await reaches(vm.C1.ns, rt2.controlAddress)).toBe(false);
+    // The control path still reaches it, and the vr-manager still applies rules through it.
+    const fromManager = await execQuiet(["python3", PROBE, "get", rt1.controlAddress, String(ROUTER_PORT)]);
+    expect(fromManager.stdout).toMatch(/^SSH-/);
+    const a = `/v1/networks/${net.A.id}`;
+    const rule = await ok<{ id: string; apply: { status: string } }>("POST", `${a}/firewall-rules`, {
+      publicIpId: pip.A1.id,
+      protocol: "icmp",
+    });
+    expect(rule.apply.status).toBe("applied");
+    expect(await ping(outside, pip.A1.ip)).toBe(true);
+    await ok("DELETE", `${a}/firewall-rules/${rule.id}`, undefined, 200);
   });
 
   it("firewall: ICMP per rule, opened and closed again", async () => {

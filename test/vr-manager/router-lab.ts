@@ -3,7 +3,17 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { createConnection } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { exec, execQuiet, HOST_PATH, inNetns, type ExecResult, type Lab, type LabHost } from "../lab/index.js";
+import {
+  exec,
+  execQuiet,
+  HOST_PATH,
+  inNetns,
+  randomMac,
+  type ExecResult,
+  type GuestPort,
+  type Lab,
+  type LabHost,
+} from "../lab/index.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 export const PROBE = resolve(here, "probe.py");
@@ -207,17 +217,21 @@ export class LabRouter {
   }
 
   /**
-   * An interface of the router whose peer `hostDevice` sits in `host`'s namespace, ready
-   * for PlugVif (the router's NIC on a guest network).
+   * An interface of the router whose peer sits in `host`'s namespace, ready for PlugVif (the
+   * router's NIC on a guest network), recorded by the host as a port of the router's VM:
+   * `hostDevice` on KVM (VM vm-<router name>), vif<domid>.0 of a VM XAPI registers on
+   * XenServer / XCP-ng. Returns the VM id and the port to plug.
    */
-  async guestInterface(host: LabHost, name: string, hostDevice: string): Promise<void> {
+  async guestInterface(host: LabHost, name: string, hostDevice: string): Promise<GuestPort> {
+    const mac = randomMac();
+    const port = await host.guestPort(`vm-${this.name}`, hostDevice, mac);
     await exec([
       "ip",
       "-n",
       host.ns,
       "link",
       "add",
-      hostDevice,
+      port.device,
       "type",
       "veth",
       "peer",
@@ -226,10 +240,12 @@ export class LabRouter {
       "netns",
       this.ns,
     ]);
-    await exec(["ip", "-n", host.ns, "link", "set", hostDevice, "up"]);
+    await exec(["ip", "-n", this.ns, "link", "set", name, "address", mac]);
+    await exec(["ip", "-n", host.ns, "link", "set", port.device, "up"]);
     await exec(["ip", "-n", this.ns, "link", "set", name, "up"]);
     // The userspace datapath reads frames raw: they must carry complete checksums.
     await exec(inNetns(this.ns, ["ethtool", "-K", name, "tx", "off"]));
+    return port;
   }
 
   async startSshd(authorizedKeys: readonly string[]): Promise<void> {

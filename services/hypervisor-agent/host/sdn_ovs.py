@@ -25,7 +25,9 @@ import socket
 import subprocess
 import tempfile
 
-VERSION = "1.1.0"
+import sdn_guest
+
+VERSION = "1.2.0"
 
 VSCTL = os.environ.get("SDN_OVS_VSCTL", "ovs-vsctl")
 VSCTL_TIMEOUT_S = 20
@@ -297,6 +299,7 @@ def plug_vif(args):
     vm_id = _str(args, "vmId", ID_RE, required=False)
     if not os.path.exists("/sys/class/net/%s" % device):
         raise HostError("DEVICE_NOT_FOUND", "network device %s does not exist on this host" % device)
+    _check_guest_device(device, vm_id, args.get("verifiedBy"))
     bridge = _bridge_of(network_id)
     iface_tags = {"iface-id": nic_id, "sdn-nic-id": nic_id}
     if mac:
@@ -310,6 +313,27 @@ def plug_vif(args):
         ["set", "Port", device] + _tags("external_ids", port_tags),
     )
     return {"bridge": bridge, "port": device}
+
+
+def _check_guest_device(device, vm_id, verified_by):
+    """Refuses a device that is not a VM's port, or (unless XAPI vouched) not VM vm_id's."""
+    ifaces, ports, bridges = vsctl(
+        ["--columns=name,type,external_ids", "find", "Interface", "name=%s" % device],
+        ["--columns=_uuid", "find", "Port", "name=%s" % device],
+        ["--columns=ports,external_ids", "list", "Bridge"],
+    )
+    iface = (_rows(ifaces) or [None])[0]
+    port = (_rows(ports) or [{}])[0].get("_uuid")
+    holder = [b for b in _rows(bridges) if port is not None and port in _as_list(b["ports"])]
+    managed = bool(holder[0]["external_ids"].get(TAG_NETWORK)) if holder else None
+    try:
+        sdn_guest.check_kind(device, iface, managed)
+        if verified_by != "xapi":
+            if not vm_id:
+                raise sdn_guest.Refused("DEVICE_NOT_OWNED", "name the VM that device %s belongs to" % device)
+            sdn_guest.check_owner(device, vm_id, iface)
+    except sdn_guest.Refused as e:
+        raise HostError(e.code, str(e))
 
 
 def unplug_vif(args):

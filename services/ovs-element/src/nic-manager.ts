@@ -26,6 +26,7 @@ import type { Mesh } from "./mesh.js";
 import { generateMac, guestMtu, nicIdFor } from "./nic-identity.js";
 import { canHandle } from "./providers.js";
 import { deviceClaimKey, macClaimKey, nicKey, type ElementStore, type MemberNic, type Membership } from "./store.js";
+import { VmOwners } from "./vm-owners.js";
 
 export interface NicManagerDeps {
   store: ElementStore;
@@ -45,6 +46,13 @@ export interface NicOutcome {
 
 const MAC_ATTEMPTS = 8;
 
+/** What a plug holds on the element's side before the host works: device, MAC, address. */
+interface Held {
+  device: string;
+  mac: string;
+  address: { ip: string; prefixLength: number };
+}
+
 /**
  * NIC plug and unplug (CloudStack's OvsElement.prepare / release). Every step is
  * idempotent and keyed by the NIC id, which is derived from the command id: a command
@@ -52,7 +60,11 @@ const MAC_ATTEMPTS = 8;
  * the NIC's own host undoes what the plug did (port, mesh membership, address, claims).
  */
 export class NicManager {
-  constructor(private readonly d: NicManagerDeps) {}
+  private readonly owners: VmOwners;
+
+  constructor(private readonly d: NicManagerDeps) {
+    this.owners = new VmOwners(d.store.vmOwners);
+  }
 
   async plug(req: RequestOf<typeof PlugNic>, ctx: CommandContext): Promise<NicOutcome> {
     const nicId = nicIdFor(ctx.commandId);
@@ -80,23 +92,18 @@ export class NicManager {
     if (greKey === undefined) throw new CommandError("CONFLICT", `network ${network.name} has no GRE key`);
 
     const member = (await this.d.store.memberships.get(network.id))?.value.hosts[req.hostId]?.nics[nicId];
-    const located = earlier ?? member ?? (await this.locateDevice(req, host, nicId));
-    const device = located.device;
-    await this.claimDevice(req.hostId, device, nicId, network.id);
-    let mac: string;
-    let address: { ip: string; prefixLength: number };
+    // The VM's owner first: another account learns nothing of the VM's devices.
+    await this.owners.claim(req.vmId, network.accountId, nicId);
+    let held: Held;
     try {
-      mac = await this.claimMac(network.id, nicId, earlier?.mac ?? member?.mac ?? req.mac ?? located.mac);
-      try {
-        address = await this.address(network, nicId, role, req.ip, ctx);
-      } catch (err) {
-        await this.d.store.claims.delete(macClaimKey(network.id, mac));
-        throw err;
-      }
+      const located = earlier ?? member ?? (await this.locateDevice(req, host, nicId));
+      const mac = earlier?.mac ?? member?.mac ?? req.mac ?? located.mac;
+      held = await this.hold(network, req, role, nicId, { device: located.device, mac }, ctx);
     } catch (err) {
-      await this.d.store.claims.delete(deviceClaimKey(req.hostId, device));
+      await this.owners.release(req.vmId, nicId);
       throw err;
     }
+    const { device, mac, address } = held;
 
     const now = new Date().toISOString();
     const entry: MemberNic = { device, mac, vmId: req.vmId, state: "Plugging", since: now };
@@ -135,6 +142,11 @@ export class NicManager {
           if (err instanceof AgentCallError && err.code === "NOT_FOUND") {
             throw invalidField("hostInterface", `device ${device} does not exist on host ${host.name}`);
           }
+          // The host refused the device: no VM's port, or not this VM's (its message names only the request's).
+          if (err instanceof AgentCallError && err.code === "FORBIDDEN") {
+            const message = `host ${host.name} refused to plug ${device}: ${err.message}`;
+            throw new CommandError("FORBIDDEN", message, { issues: [{ path: "/hostInterface", message }] });
+          }
           throw err;
         });
     } catch (err) {
@@ -159,6 +171,12 @@ export class NicManager {
     const found = await this.d.store.nics.get(nicKey(network.id, nicId));
     if (found === undefined) throw notFound("NIC", nicId);
     let nic = found.value;
+    if (nic.role === "router" && ctx.role !== "admin") {
+      throw new CommandError(
+        "FORBIDDEN",
+        `NIC ${nicId} is the network's virtual router NIC (it holds the gateway); only admins unplug it`,
+      );
+    }
     if (nic.state === "Plugging" && Date.now() - Date.parse(nic.updatedAt) < this.d.config.SDN_AGENT_TIMEOUT_MS * 4) {
       throw new CommandError("CONFLICT", `NIC ${nicId} is still being plugged; unplug it once the plug has answered`);
     }
@@ -239,12 +257,38 @@ export class NicManager {
     throw invalidField("vmId", `every VIF of VM ${req.vmId} on host ${host.name} is already plugged`);
   }
 
+  /** Claims the device, the MAC and the address; on a failure, releases what it claimed. */
+  private async hold(
+    network: Network,
+    req: RequestOf<typeof PlugNic>,
+    role: NicRole,
+    nicId: string,
+    want: { device: string; mac: string | undefined },
+    ctx: CommandContext,
+  ): Promise<Held> {
+    const { device } = want;
+    await this.claimDevice(req.hostId, device, nicId, network.id);
+    try {
+      const mac = await this.claimMac(network.id, nicId, want.mac);
+      try {
+        return { device, mac, address: await this.address(network, nicId, role, req.ip, ctx) };
+      } catch (err) {
+        await this.d.store.claims.delete(macClaimKey(network.id, mac));
+        throw err;
+      }
+    } catch (err) {
+      await this.d.store.claims.delete(deviceClaimKey(req.hostId, device));
+      throw err;
+    }
+  }
+
   private async claimDevice(hostId: string, device: string, nicId: string, networkId: string): Promise<void> {
     const key = deviceClaimKey(hostId, device);
     if (await this.d.store.claims.createIfAbsent(key, { nicId, networkId })) return;
     const held = await this.d.store.claims.get(key);
     if (held !== undefined && held.value.nicId !== nicId) {
-      throw conflictingField("hostInterface", `device ${device} on host ${hostId} is already NIC ${held.value.nicId}`);
+      // Another account's NIC may hold it: say only that it is taken.
+      throw conflictingField("hostInterface", `device ${device} on host ${hostId} is already plugged as another NIC`);
     }
   }
 
@@ -345,6 +389,7 @@ export class NicManager {
     if (nic.role === "guest") await this.d.peers.release(nic.networkId, nic.id, ctx);
     await this.d.store.claims.delete(deviceClaimKey(nic.hostId, nic.device));
     await this.d.store.claims.delete(macClaimKey(nic.networkId, nic.mac));
+    await this.owners.release(nic.vmId, nic.id);
     await this.d.store.nics.delete(nicKey(nic.networkId, nic.id));
     return notes;
   }

@@ -1,6 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { JsonBucket } from "@sdn/bus";
 import type { Nic, NicState } from "@sdn/contracts";
+import type { VmOwner } from "./vm-owners.js";
 
 /** A NIC as the mesh needs it: enough to plug it again after a host lost its bridge. */
 export interface MemberNic {
@@ -73,6 +74,7 @@ export class ElementStore {
     readonly nics: JsonBucket<Nic>,
     readonly tunnels: JsonBucket<TunnelSet>,
     readonly claims: JsonBucket<Claim>,
+    readonly vmOwners: JsonBucket<VmOwner>,
   ) {}
 
   static async open(nc: NatsConnection): Promise<ElementStore> {
@@ -81,6 +83,7 @@ export class ElementStore {
       await JsonBucket.open<Nic>(nc, "sdn_element_nics"),
       await JsonBucket.open<TunnelSet>(nc, "sdn_element_tunnels"),
       await JsonBucket.open<Claim>(nc, "sdn_element_claims"),
+      await JsonBucket.open<VmOwner>(nc, "sdn_element_vm_owners"),
     );
   }
 }

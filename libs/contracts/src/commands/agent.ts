@@ -95,7 +95,9 @@ export const FetchInterface = agentCommand(
 
 export const PlugVif = agentCommand(
   "PlugVif",
-  "Attaches an existing VM port (vifX.Y, vnetN, tap...) to the network's bridge and tags it. Idempotent.",
+  "Attaches an existing VM port (vifX.Y, vnetN, tap...) to the network's bridge and tags it. Idempotent. FORBIDDEN " +
+    "(details.hostError NOT_A_GUEST_DEVICE / DEVICE_NOT_OWNED) when the device is no VM's port or the host's " +
+    "records (XAPI VIFs, libvirt domains) do not give it to vmId.",
   obj({
     networkId: NetworkId,
     device: InterfaceName,

@@ -69,7 +69,9 @@ export const PlugNic = defineCommand({
     "the network (one ApplyTunnels per host, in parallel) and attaches the device. A redelivered command " +
     "finishes the same NIC; a failure on the host undoes the plug. role=router is for admins and takes the " +
     "network's gateway address. NOT_FOUND: network; UNPROCESSABLE: unknown host, ip outside the CIDR, no " +
-    "device; CONFLICT: host not Up, address/MAC/device taken; UNAVAILABLE: the host's agent did not answer.",
+    "device; CONFLICT: host not Up, address/MAC/device taken; FORBIDDEN: the host says the device is no VM's port " +
+    "(physical NIC, bond, bridge, internal port, host interface) or not vmId's, or the VM belongs to another " +
+    "account (a VM is its first plugger's until its last NIC goes); UNAVAILABLE: the host's agent did not answer.",
   request: PlugNicRequest,
   response: Nic,
 });
@@ -80,7 +82,8 @@ export const UnplugNic = defineCommand({
   delivery: "durable",
   summary:
     "Detaches a NIC and releases its address; when it was the host's last NIC on the network, removes the " +
-    "network's bridge there and re-applies the peers' tunnel sets without that host. Answers the NIC, Unplugged.",
+    "network's bridge there and re-applies the peers' tunnel sets without that host. Answers the NIC, Unplugged. " +
+    "FORBIDDEN: a router NIC (role router) is unplugged by admins only.",
   request: Type.Object({ networkId: NetworkId, nicId: NicId }, closed),
   response: Nic,
 });

@@ -57,6 +57,15 @@ export const RouterNic = Type.Object(
   {
     ...routerNicFields,
     nicId: Type.Optional({ ...NicId, description: "The ovs-element's NIC, when the vr-manager plugged it" }),
+    mtu: Type.Optional(
+      Type.Integer({
+        minimum: 576,
+        maximum: 9000,
+        description:
+          "The NIC's MTU as the ovs-element computed it (when it plugged it); the router's interface takes it",
+        examples: [1450],
+      }),
+    ),
   },
   { ...closed, $id: "RouterNic", description: "The router's NIC on a network" },
 );

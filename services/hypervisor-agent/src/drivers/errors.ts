@@ -51,6 +51,9 @@ const PROGRAM_CODE: Record<string, ErrorCode> = {
   BRIDGE_CONFLICT: "CONFLICT",
   NOT_MANAGED: "CONFLICT",
   INVALID_ARGUMENT: "INVALID_COMMAND",
+  // sdn_guest.py: the device is not a VM's port, or not the named VM's.
+  NOT_A_GUEST_DEVICE: "FORBIDDEN",
+  DEVICE_NOT_OWNED: "FORBIDDEN",
 };
 
 /** A host program answered with an error (its own code, or XENAPI_PLUGIN_FAILURE). */

@@ -6,13 +6,13 @@ export const HOST_PROGRAMS_DIR = fileURLToPath(new URL("../../host/", import.met
 
 /** Where XAPI runs plugins from (host.call_plugin), on every XenServer / XCP-ng release. */
 export const XAPI_PLUGIN_DIR = "/etc/xapi.d/plugins";
-/** The XAPI plugin's name in XAPI_PLUGIN_DIR, and the library it needs beside it. */
+/** The XAPI plugin's name in XAPI_PLUGIN_DIR, and the libraries it needs beside it. */
 export const XAPI_PLUGIN = "sdn-ovs";
-export const XAPI_PLUGIN_FILES = ["sdn-ovs", "sdn_ovs.py"] as const;
+export const XAPI_PLUGIN_FILES = ["sdn-ovs", "sdn_ovs.py", "sdn_guest.py"] as const;
 
-/** The KVM script and its library, deployed over SFTP. */
+/** The KVM script and its libraries, deployed over SFTP. */
 export const KVM_SCRIPT = "sdn-ovs-kvm";
-export const KVM_FILES = ["sdn-ovs-kvm", "sdn_ovs.py"] as const;
+export const KVM_FILES = ["sdn-ovs-kvm", "sdn_ovs.py", "sdn_guest.py"] as const;
 
 /** The version the shipped programs declare (VERSION in sdn_ovs.py); hosts must run exactly it. */
 export const HOST_PROGRAMS_VERSION: string = (() => {

@@ -18,6 +18,8 @@ export interface RouterConfig {
     gateway: string;
     interface: string | null;
     mac: string | null;
+    /** The guest MTU (the element's, else the network's): the router's interface takes it. */
+    mtu: number;
     sourceNatIp: string | null;
     egress: { default: "allow" | "deny"; rules: object[] };
   }[];
@@ -117,6 +119,7 @@ export const composeConfig = async (router: RouterRecord, guru: GuruClient, stor
       gateway: network.gateway,
       interface: nic?.interface ?? null,
       mac: nic?.mac ?? null,
+      mtu: nic?.mtu ?? network.mtu,
       sourceNatIp: publicIps.find((p) => p.isSourceNat)?.ip ?? null,
       egress: {
         default: book.egressDefault,

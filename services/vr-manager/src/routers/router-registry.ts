@@ -72,7 +72,12 @@ export class RouterRegistry {
         // The element's MAC is the VM's when it found the VIF (XenServer) or was given one; a MAC it
         // generated for a named KVM device is not the interface's, so the router would not find it.
         const mac = nic.mac ?? (nic.hostInterface === undefined ? done.mac : undefined);
-        const withNic: RouterNic = { ...nic, ...(mac === undefined ? {} : { mac }), nicId: done.id };
+        const withNic: RouterNic = {
+          ...nic,
+          ...(mac === undefined ? {} : { mac }),
+          nicId: done.id,
+          mtu: done.mtu,
+        };
         plugged.push(withNic);
         nics.push(withNic);
       }

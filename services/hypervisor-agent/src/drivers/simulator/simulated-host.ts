@@ -223,11 +223,23 @@ export const applyTunnels = (s: SimHostState, req: RequestOf<typeof ApplyTunnels
 const guestNic = (s: SimHostState, device: string): SimGuestNic | undefined =>
   s.guests.flatMap((g) => g.nics).find((n) => n.device === device);
 
+/** sdn_guest.check_owner: the device must be one of the named VM's (by id or name). */
+const requireOwner = (s: SimHostState, device: string, vmId: string | undefined): void => {
+  const vm = s.guests.find((g) => g.id === vmId || g.name === vmId);
+  if (vm === undefined || !vm.nics.some((n) => n.device === device)) {
+    throw hostError(
+      "DEVICE_NOT_OWNED",
+      `device ${device} is not an interface of VM ${vmId ?? "(none named)"} on this host`,
+    );
+  }
+};
+
 export const plugVif = (s: SimHostState, req: RequestOf<typeof PlugVif>): ResponseOf<typeof PlugVif> => {
   // Only the guests' ports exist on a simulated host, as only real devices do on a real one.
   if (guestNic(s, req.device) === undefined) {
     throw hostError("DEVICE_NOT_FOUND", `network device ${req.device} does not exist on this host`);
   }
+  requireOwner(s, req.device, req.vmId);
   const bridge = requireBridge(s, req.networkId);
   const port = addPort(s, bridge, req.device, "system");
   port.iface.externalIds = {

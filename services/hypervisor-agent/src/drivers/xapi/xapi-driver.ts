@@ -1,4 +1,12 @@
-import type { ListVms, RequestOf, ResponseOf, SetupBridge, DestroyBridge, TunnelInterface } from "@sdn/contracts";
+import type {
+  ListVms,
+  PlugVif,
+  RequestOf,
+  ResponseOf,
+  SetupBridge,
+  DestroyBridge,
+  TunnelInterface,
+} from "@sdn/contracts";
 import { ProgramDriver, type HostDriver } from "../driver.js";
 import { HostFailure, HostProgramError } from "../errors.js";
 import {
@@ -323,6 +331,36 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
           })),
       })),
     };
+  }
+
+  /**
+   * XAPI vouches for the device before the plugin plugs it: it must be the dom0 port of one
+   * of the named VM's VIFs (vif<domid>.<device>, or tap<domid>.<device> for an emulated NIC)
+   * and the VM must run here. The plugin still refuses devices that are no VM's port.
+   */
+  override async plugVif(req: RequestOf<typeof PlugVif>): Promise<ResponseOf<typeof PlugVif>> {
+    const hostRef = await this.ref();
+    const [vms, vifs] = await Promise.all([
+      this.call<Record<string, Rec>>("VM.get_all_records"),
+      this.call<Record<string, Rec>>("VIF.get_all_records"),
+    ]);
+    const vm = Object.entries(vms).find(
+      ([, v]) => v["uuid"] === req.vmId && v["resident_on"] === hostRef && v["is_control_domain"] !== true,
+    );
+    const devices = new Set(
+      vm === undefined
+        ? []
+        : Object.values(vifs)
+            .filter((n) => n["VM"] === vm[0])
+            .flatMap((n) => ["vif", "tap"].map((kind) => `${kind}${String(vm[1]["domid"])}.${String(n["device"])}`)),
+    );
+    if (!devices.has(req.device)) {
+      throw new HostProgramError(
+        "DEVICE_NOT_OWNED",
+        `device ${req.device} is not an interface of VM ${req.vmId ?? "(none named)"} on this host`,
+      );
+    }
+    return this.run("plug_vif", { ...req, verifiedBy: "xapi" });
   }
 
   async close(): Promise<void> {
