@@ -1,0 +1,71 @@
+import type { QuotaName, Quotas } from "@sdn/contracts";
+import type { FastifyRequest } from "fastify";
+import type { GatewayApp } from "../app.js";
+import { principalOf } from "../auth/authenticate.js";
+import { KeyedLock } from "./keyed-lock.js";
+import { countNetworks, countNics, countPublicIps, countRulesOfNetwork, type QuotaCount } from "./quota-counts.js";
+import { quotaReached, quotasOf } from "./quotas.js";
+
+interface QuotaRule {
+  quota: QuotaName;
+  what: string;
+  count: QuotaCount;
+  /** What one count covers beyond the account (rules: the network in the path). */
+  scope?: (req: FastifyRequest) => string;
+}
+
+const perNetwork = (req: FastifyRequest) => (req.params as { id: string }).id;
+const rules: QuotaRule = {
+  quota: "rulesPerNetwork",
+  what: "rules on one network",
+  count: countRulesOfNetwork,
+  scope: perNetwork,
+};
+
+/** The create routes a quota guards, by method and route URL. */
+const QUOTA_ROUTES = new Map<string, QuotaRule>([
+  ["POST /v1/networks", { quota: "networks", what: "networks", count: countNetworks }],
+  ["POST /v1/networks/:id/nics", { quota: "nics", what: "NICs", count: countNics }],
+  ["POST /v1/public-ips", { quota: "publicIps", what: "public IPs", count: countPublicIps }],
+  ["POST /v1/networks/:id/port-forwards", rules],
+  ["POST /v1/networks/:id/static-nats", rules],
+  ["POST /v1/networks/:id/firewall-rules", rules],
+  ["POST /v1/networks/:id/egress-rules", rules],
+  ["POST /v1/networks/:id/load-balancers", rules],
+]);
+
+/**
+ * Tenants' resource quotas, checked by the gateway before it sends the create command
+ * (admins are not limited). The count and the create run under a lock per account (and
+ * network, for rules), held until the response is sent, so concurrent creates through one
+ * gateway cannot overshoot. Overshoot is possible only through creates running in parallel
+ * on several gateway replicas, or ones still running as jobs (202) when the next is counted.
+ */
+export const registerQuotaChecks = (app: GatewayApp, defaults: Quotas): void => {
+  const locks = new KeyedLock();
+  const held = new WeakMap<FastifyRequest, () => void>();
+  // A renamed route must not silently lose its quota.
+  app.addHook("onReady", async () => {
+    for (const route of QUOTA_ROUTES.keys()) {
+      const [method, url] = route.split(" ") as ["POST", string];
+      if (!app.hasRoute({ method, url })) throw new Error(`quota route ${route} is not registered`);
+    }
+  });
+  app.addHook("onResponse", async (req) => held.get(req)?.());
+  app.addHook("preHandler", async (req, reply) => {
+    const rule = QUOTA_ROUTES.get(`${req.method} ${req.routeOptions.url ?? ""}`);
+    if (rule === undefined) return;
+    const principal = principalOf(req);
+    if (principal.role === "admin") return;
+    const max = quotasOf(defaults, await app.accounts.get(principal.accountId))[rule.quota];
+    const release = await locks.acquire(`${principal.accountId}/${rule.quota}/${rule.scope?.(req) ?? ""}`);
+    held.set(req, release);
+    reply.raw.once("close", release);
+    try {
+      if (max === 0 || (await rule.count(app, req, max)) >= max) throw quotaReached(rule.quota, max, rule.what);
+    } catch (err) {
+      release();
+      throw err;
+    }
+  });
+};
