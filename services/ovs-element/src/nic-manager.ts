@@ -244,7 +244,8 @@ export class NicManager {
     if (await this.d.store.claims.createIfAbsent(key, { nicId, networkId })) return;
     const held = await this.d.store.claims.get(key);
     if (held !== undefined && held.value.nicId !== nicId) {
-      throw conflictingField("hostInterface", `device ${device} on host ${hostId} is already NIC ${held.value.nicId}`);
+      // The holder may be another account's NIC: its id is not the caller's to see.
+      throw conflictingField("hostInterface", `device ${device} on host ${hostId} is plugged as another NIC already`);
     }
   }
 
@@ -327,8 +328,10 @@ export class NicManager {
       try {
         await work();
       } catch (err) {
-        // The host may be gone; reconciliation removes what is left when it comes back.
-        notes.push(`${what} failed (${describeError(err)}); reconciliation will clean up`);
+        // The host may be gone; reconciliation removes what is left when it comes back. The
+        // agent's words may name host internals: they go to the log, not into the answer.
+        this.d.logger.warn({ err: describeError(err), nicId: nic.id }, `${what} failed`);
+        notes.push(`${what} failed; reconciliation will clean up`);
       }
     };
     if (lastOnHost) {
