@@ -177,6 +177,27 @@ describe("network quota", () => {
     expect((listed.body["networks"] as unknown[]).length).toBe(5);
   });
 
+  it("gives a retry with the same Idempotency-Key the first result even when that create filled the quota", async () => {
+    const t = await newAccount("quota-d");
+    expect((await call("PUT", `/v1/accounts/${t.id}/quotas`, adminToken, { networks: 1 })).status).toBe(200);
+    const send = () =>
+      fetch(`${baseUrl}/v1/networks`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${t.token}`,
+          "content-type": "application/json",
+          "idempotency-key": "create-d-0",
+        },
+        body: JSON.stringify({ name: "d-0", cidr: "10.4.0.0/24" }),
+      });
+    const first = await send();
+    expect(first.status).toBe(201);
+    const retry = await send();
+    expect(retry.status).toBe(201);
+    expect(((await retry.json()) as { id: string }).id).toBe(((await first.json()) as { id: string }).id);
+    expect((await call("POST", "/v1/networks", t.token, { name: "d-1", cidr: "10.4.0.0/24" })).status).toBe(409);
+  });
+
   it("does not limit admins", async () => {
     for (let i = 0; i < 2; i++) {
       expect((await call("POST", "/v1/networks", adminToken, { name: `adm-${i}`, cidr: "10.3.0.0/24" })).status).toBe(

@@ -57,6 +57,10 @@ export const registerQuotaChecks = (app: GatewayApp, defaults: Quotas): void => 
     if (rule === undefined) return;
     const principal = principalOf(req);
     if (principal.role === "admin") return;
+    // A retry with a used Idempotency-Key resends the first command: it creates nothing new,
+    // and must get the first result even when that create filled the quota.
+    const idempotencyKey = req.headers["idempotency-key"];
+    if (typeof idempotencyKey === "string" && (await app.idempotency.used(principal.accountId, idempotencyKey))) return;
     const max = quotasOf(defaults, await app.accounts.get(principal.accountId))[rule.quota];
     const release = await locks.acquire(`${principal.accountId}/${rule.quota}/${rule.scope?.(req) ?? ""}`);
     held.set(req, release);
