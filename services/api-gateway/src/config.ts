@@ -30,11 +30,6 @@ export const GatewayConfig = Type.Object({
   SDN_QUOTA_NETWORKS: Type.Integer({ default: 50, minimum: 0, description: "Default quota: networks per account" }),
   SDN_QUOTA_NICS: Type.Integer({ default: 500, minimum: 0, description: "Default quota: NICs per account" }),
   SDN_QUOTA_PUBLIC_IPS: Type.Integer({ default: 20, minimum: 0, description: "Default quota: public IPs per account" }),
-  SDN_QUOTA_RULES_PER_NETWORK: Type.Integer({
-    default: 200,
-    minimum: 0,
-    description: "Default quota: L3 rules on one network",
-  }),
   SDN_QUOTA_TOKENS: Type.Integer({ default: 20, minimum: 1, description: "Default quota: API tokens per account" }),
   SDN_READY_TIMEOUT_MS: Type.Integer({ default: 1500, minimum: 100, maximum: 30_000 }),
 });

@@ -36,7 +36,6 @@ export const apiGatewaySpec: ServiceSpec<GatewayConfig["properties"]> = {
                 networks: ctx.config.SDN_QUOTA_NETWORKS,
                 nics: ctx.config.SDN_QUOTA_NICS,
                 publicIps: ctx.config.SDN_QUOTA_PUBLIC_IPS,
-                rulesPerNetwork: ctx.config.SDN_QUOTA_RULES_PER_NETWORK,
                 tokens: ctx.config.SDN_QUOTA_TOKENS,
               },
             },

@@ -1,7 +1,7 @@
 import Type, { type Static } from "typebox";
 
 /** What an account may hold at most; each limit is named in the error that enforces it. */
-export const QUOTA_NAMES = ["networks", "nics", "publicIps", "rulesPerNetwork", "tokens"] as const;
+export const QUOTA_NAMES = ["networks", "nics", "publicIps", "tokens"] as const;
 export type QuotaName = (typeof QUOTA_NAMES)[number];
 
 const limit = (description: string) => Type.Integer({ minimum: 0, maximum: 1_000_000, description });
@@ -10,9 +10,6 @@ const quotaFields = {
   networks: limit("Networks the account may have"),
   nics: limit("NICs the account may have plugged, across its networks"),
   publicIps: limit("Public IPs the account may hold"),
-  rulesPerNetwork: limit(
-    "L3 rules (port forwards, static NATs, firewall, egress rules, load balancers) on one of its networks",
-  ),
   tokens: limit("API tokens the account may have"),
 };
 
@@ -26,7 +23,6 @@ export const QuotaOverrides = Type.Object(
     networks: Type.Optional(quotaFields.networks),
     nics: Type.Optional(quotaFields.nics),
     publicIps: Type.Optional(quotaFields.publicIps),
-    rulesPerNetwork: Type.Optional(quotaFields.rulesPerNetwork),
     tokens: Type.Optional(quotaFields.tokens),
   },
   { additionalProperties: false, $id: "QuotaOverrides" },

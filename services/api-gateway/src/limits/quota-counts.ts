@@ -1,14 +1,9 @@
 import { CommandTimeoutError } from "@sdn/bus";
 import {
-  EgressRuleCommands,
-  FirewallRuleCommands,
   ListNetworks,
   ListNics,
   ListPublicIps,
-  LoadBalancerCommands,
   MAX_PAGE_LIMIT,
-  PortForwardCommands,
-  StaticNatCommands,
   type CommandDefinition,
   type RequestOf,
   type ResponseOf,
@@ -78,19 +73,4 @@ export const countNics: QuotaCount = async (app, req, max) => {
     }),
   );
   return counts.reduce((a, b) => a + b, 0);
-};
-
-const RULE_SETS = [
-  PortForwardCommands,
-  StaticNatCommands,
-  FirewallRuleCommands,
-  EgressRuleCommands,
-  LoadBalancerCommands,
-];
-
-/** The L3 rules of the network in the path, every kind together. */
-export const countRulesOfNetwork: QuotaCount = async (app, req) => {
-  const networkId = (req.params as { id: string }).id;
-  const lists = await Promise.all(RULE_SETS.map((set) => ask(app, req, set.list, { networkId })));
-  return lists.reduce((sum, data) => sum + (Object.values(data).find(Array.isArray)?.length ?? 0), 0);
 };

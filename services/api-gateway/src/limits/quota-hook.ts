@@ -3,41 +3,26 @@ import type { FastifyRequest } from "fastify";
 import type { GatewayApp } from "../app.js";
 import { principalOf } from "../auth/authenticate.js";
 import { KeyedLock } from "./keyed-lock.js";
-import { countNetworks, countNics, countPublicIps, countRulesOfNetwork, type QuotaCount } from "./quota-counts.js";
+import { countNetworks, countNics, countPublicIps, type QuotaCount } from "./quota-counts.js";
 import { quotaReached, quotasOf } from "./quotas.js";
 
 interface QuotaRule {
   quota: QuotaName;
   what: string;
   count: QuotaCount;
-  /** What one count covers beyond the account (rules: the network in the path). */
-  scope?: (req: FastifyRequest) => string;
 }
-
-const perNetwork = (req: FastifyRequest) => (req.params as { id: string }).id;
-const rules: QuotaRule = {
-  quota: "rulesPerNetwork",
-  what: "rules on one network",
-  count: countRulesOfNetwork,
-  scope: perNetwork,
-};
 
 /** The create routes a quota guards, by method and route URL. */
 const QUOTA_ROUTES = new Map<string, QuotaRule>([
   ["POST /v1/networks", { quota: "networks", what: "networks", count: countNetworks }],
   ["POST /v1/networks/:id/nics", { quota: "nics", what: "NICs", count: countNics }],
   ["POST /v1/public-ips", { quota: "publicIps", what: "public IPs", count: countPublicIps }],
-  ["POST /v1/networks/:id/port-forwards", rules],
-  ["POST /v1/networks/:id/static-nats", rules],
-  ["POST /v1/networks/:id/firewall-rules", rules],
-  ["POST /v1/networks/:id/egress-rules", rules],
-  ["POST /v1/networks/:id/load-balancers", rules],
 ]);
 
 /**
  * Tenants' resource quotas, checked by the gateway before it sends the create command
- * (admins are not limited). The count and the create run under a lock per account (and
- * network, for rules), held until the response is sent, so concurrent creates through one
+ * (admins are not limited). The count and the create run under a lock per account and
+ * quota, held until the response is sent, so concurrent creates through one
  * gateway cannot overshoot. Overshoot is possible only through creates running in parallel
  * on several gateway replicas, or ones still running as jobs (202) when the next is counted.
  */
@@ -62,7 +47,7 @@ export const registerQuotaChecks = (app: GatewayApp, defaults: Quotas): void => 
     const idempotencyKey = req.headers["idempotency-key"];
     if (typeof idempotencyKey === "string" && (await app.idempotency.used(principal.accountId, idempotencyKey))) return;
     const max = quotasOf(defaults, await app.accounts.get(principal.accountId))[rule.quota];
-    const release = await locks.acquire(`${principal.accountId}/${rule.quota}/${rule.scope?.(req) ?? ""}`);
+    const release = await locks.acquire(`${principal.accountId}/${rule.quota}`);
     held.set(req, release);
     reply.raw.once("close", release);
     try {

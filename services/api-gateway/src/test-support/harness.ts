@@ -48,7 +48,7 @@ export const startHarness = async (
     settings: {
       commandWaitMs: opts.commandWaitMs ?? 1000,
       readyTimeoutMs: 200,
-      defaultQuotas: { networks: 50, nics: 500, publicIps: 20, rulesPerNetwork: 200, tokens: 20, ...opts.quotas },
+      defaultQuotas: { networks: 50, nics: 500, publicIps: 20, tokens: 20, ...opts.quotas },
     },
     bodyLimitBytes: opts.bodyLimitBytes ?? 65_536,
     rateLimitPerMinute: opts.rateLimitPerMinute ?? 100_000,
