@@ -23,11 +23,14 @@ const call = async (method: string, path: string, token: string, body?: unknown)
   return { status: res.status, body: (text === "" ? undefined : JSON.parse(text)) as Record<string, unknown> };
 };
 
-const newTenant = async (name: string): Promise<string> => {
+const newAccount = async (name: string) => {
   const res = await call("POST", "/v1/accounts", adminToken, { name });
   expect(res.status).toBe(201);
-  return (res.body["token"] as { token: string }).token;
+  const { account, token } = res.body as { account: { id: string }; token: { token: string } };
+  return { id: account.id, token: token.token };
 };
+
+const newTenant = async (name: string): Promise<string> => (await newAccount(name)).token;
 
 beforeAll(async () => {
   nats = await TestNatsServer.start();
@@ -138,6 +141,68 @@ describe("network and public IP routes", () => {
       expect(bad.body, q).toMatchObject({
         error: { code: "VALIDATION_FAILED", details: { issues: [{ path: field }] } },
       });
+    }
+  });
+});
+
+describe("network quota", () => {
+  it("refuses a tenant's network past its quota with 409 naming it; other tenants are not affected", async () => {
+    const a = await newAccount("quota-a");
+    const b = await newAccount("quota-b");
+    expect((await call("PUT", `/v1/accounts/${a.id}/quotas`, adminToken, { networks: 3 })).status).toBe(200);
+    for (let i = 0; i < 3; i++) {
+      expect((await call("POST", "/v1/networks", a.token, { name: `a-${i}`, cidr: "10.1.0.0/24" })).status).toBe(201);
+    }
+    const refused = await call("POST", "/v1/networks", a.token, { name: "a-3", cidr: "10.1.0.0/24" });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ error: { code: "CONFLICT", details: { limit: "networks", max: 3 } } });
+    expect((refused.body["error"] as { message: string }).message).toContain("quota 'networks' reached");
+    expect((await call("POST", "/v1/networks", b.token, { name: "b-0", cidr: "10.1.0.0/24" })).status).toBe(201);
+  });
+
+  it("takes an admin's value for the account, and lets concurrent creates through only up to it", async () => {
+    const t = await newAccount("quota-c");
+    const set = await call("PUT", `/v1/accounts/${t.id}/quotas`, adminToken, { networks: 5 });
+    expect(set.status).toBe(200);
+    expect(set.body).toMatchObject({ networks: 5 });
+    expect((await call("GET", `/v1/accounts/${t.id}`, t.token)).body).toMatchObject({ quotas: { networks: 5 } });
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        call("POST", "/v1/networks", t.token, { name: `c-${i}`, cidr: "10.2.0.0/24" }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 201)).toHaveLength(5);
+    expect(results.filter((r) => r.status === 409)).toHaveLength(3);
+    const listed = await call("GET", "/v1/networks", t.token);
+    expect((listed.body["networks"] as unknown[]).length).toBe(5);
+  });
+
+  it("gives a retry with the same Idempotency-Key the first result even when that create filled the quota", async () => {
+    const t = await newAccount("quota-d");
+    expect((await call("PUT", `/v1/accounts/${t.id}/quotas`, adminToken, { networks: 1 })).status).toBe(200);
+    const send = () =>
+      fetch(`${baseUrl}/v1/networks`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${t.token}`,
+          "content-type": "application/json",
+          "idempotency-key": "create-d-0",
+        },
+        body: JSON.stringify({ name: "d-0", cidr: "10.4.0.0/24" }),
+      });
+    const first = await send();
+    expect(first.status).toBe(201);
+    const retry = await send();
+    expect(retry.status).toBe(201);
+    expect(((await retry.json()) as { id: string }).id).toBe(((await first.json()) as { id: string }).id);
+    expect((await call("POST", "/v1/networks", t.token, { name: "d-1", cidr: "10.4.0.0/24" })).status).toBe(409);
+  });
+
+  it("does not limit admins", async () => {
+    for (let i = 0; i < 2; i++) {
+      expect((await call("POST", "/v1/networks", adminToken, { name: `adm-${i}`, cidr: "10.3.0.0/24" })).status).toBe(
+        201,
+      );
     }
   });
 });

@@ -60,6 +60,18 @@ describe("ListNetworks pages", () => {
     expect(all).toHaveLength(25 + 9);
   });
 
+  it("gives a tenant cursors that decode only to its own network ids, never another account's", async () => {
+    // One network a page: each cursor sits just before the next of pat's networks, where
+    // quinn's interleaved networks are: a cursor of the last key examined would name them.
+    const pages = await h.pages(ListNetworks, { limit: 1 }, pat);
+    const cursors = pages.flatMap((p) => (p.nextCursor === undefined ? [] : [p.nextCursor]));
+    expect(cursors).toHaveLength(24);
+    const own = new Set(patNetworks.map((n) => n.id));
+    for (const cursor of cursors) {
+      expect(own.has(Buffer.from(cursor, "base64url").toString("utf8")), cursor).toBe(true);
+    }
+  });
+
   it("answers everything on one page without limit or cursor (the default limit is 500)", async () => {
     const page = await h.ok(ListNetworks, {}, pat);
     expect(page.networks).toHaveLength(25);

@@ -117,6 +117,23 @@ describe("sdnctl accounts", () => {
   });
 });
 
+describe("sdnctl quotas", () => {
+  it("shows an account's quotas and lets an admin set some; a tenant may read its own only", async () => {
+    const { account, token } = await createAccount("quota-corp");
+    const set = await sdnctl(["quotas", "set", account.id, "--networks", "7", "--public-ips", "2"], { env: env() });
+    expect(set.code).toBe(0);
+    expect(set.stdout).toMatch(/^networks +7$/m);
+    expect(set.stdout).toMatch(/^public-ips +2$/m);
+    const own = await sdnctl(["quotas", "get", account.id, "--json"], { env: env(token.token) });
+    expect(JSON.parse(own.stdout)).toMatchObject({ networks: 7, publicIps: 2, tokens: 20 });
+    const refused = await sdnctl(["quotas", "set", account.id, "--networks", "99"], { env: env(token.token) });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("FORBIDDEN");
+    const bad = await sdnctl(["quotas", "set", account.id, "--nics", "-1"], { env: env() });
+    expect(bad.code).toBe(2);
+  });
+});
+
 describe("sdnctl tokens", () => {
   it("creates, lists and revokes tokens; a revoked token is refused with 401 (exit 3)", async () => {
     const { account } = await createAccount("umbrella");

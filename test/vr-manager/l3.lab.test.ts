@@ -667,11 +667,14 @@ describe("vr-manager: virtual routers with real traffic", () => {
   it("a router that was down gets the current configuration when it is back", async () => {
     const a = `/v1/networks/${net.A.id}`;
     await rt1.stopSshd();
-    const rule = await ok<{ apply: { status: string } }>("POST", `${a}/firewall-rules`, {
+    const rule = await ok<{ apply: { status: string; message?: string } }>("POST", `${a}/firewall-rules`, {
       publicIpId: pip.A1.id,
       protocol: "icmp",
     });
     expect(rule.apply.status).toBe("pending");
+    // The tenant learns that the router is away, not where its control address is.
+    expect(rule.apply.message).toContain("unreachable");
+    expect(rule.apply.message).not.toContain(rt1.controlAddress);
     expect(await ping(outside, pip.A1.ip)).toBe(false);
     expect(await ok<Router>("GET", `/v1/routers/${router1.id}`, undefined, 200, admin())).toMatchObject({
       state: "Unreachable",

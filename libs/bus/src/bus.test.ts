@@ -2,6 +2,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 import {
   CommandError,
+  InfrastructureError,
   defineCommand,
   defineEvent,
   HEADERS,
@@ -39,7 +40,7 @@ const Explode = defineCommand({
   name: "TestExplode",
   delivery: "durable",
   summary: "test command that fails",
-  request: Type.Object({ kind: Type.Enum(["internal", "conflict"]) }),
+  request: Type.Object({ kind: Type.Enum(["internal", "conflict", "host"]) }),
   response: Type.Object({}),
 });
 const Ping = defineCommand({
@@ -79,6 +80,10 @@ const startGuru = async () => {
       }),
       bindHandler(Explode, async (req) => {
         if (req.kind === "conflict") throw new CommandError("CONFLICT", "address 10.0.0.5 is taken");
+        if (req.kind === "host") {
+          const detail = "PlugVif on host xen-7 (192.0.2.7): vif 3 of VM other-tenant-vm is busy";
+          throw new InfrastructureError("UNAVAILABLE", detail, "the host could not complete PlugVif (UNAVAILABLE)");
+        }
         throw new Error("database password hunter2 rejected");
       }),
     ],
@@ -163,6 +168,25 @@ describe("durable command tier", () => {
       const conflict = await client.send(Explode, { kind: "conflict" });
       expect(conflict).toMatchObject({ ok: false, error: { code: "CONFLICT", message: "address 10.0.0.5 is taken" } });
       expect((await client.send(Reserve, { nicId: "after-throw", count: 1 })).ok).toBe(true);
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it("shows tenants an infrastructure error without its host details, and admins whole", async () => {
+    const { srv } = await startGuru();
+    const client = new CommandClient(nc);
+    try {
+      const tenant = await client.send(Explode, { kind: "host" }, { role: "tenant", accountId: "acct-a" });
+      expect(tenant).toMatchObject({ ok: false, error: { code: "UNAVAILABLE" } });
+      if (!tenant.ok) {
+        expect(tenant.error.message).toContain("the host could not complete PlugVif");
+        for (const secret of ["xen-7", "192.0.2.7", "other-tenant-vm"])
+          expect(tenant.error.message).not.toContain(secret);
+      }
+      const admin = await client.send(Explode, { kind: "host" }, { role: "admin" });
+      expect(admin).toMatchObject({ ok: false, error: { code: "UNAVAILABLE" } });
+      if (!admin.ok) expect(admin.error.message).toContain("xen-7 (192.0.2.7)");
     } finally {
       await srv.stop();
     }

@@ -1,5 +1,6 @@
 import {
   CommandError,
+  InfrastructureError,
   type Answer,
   type CommandDefinition,
   type ErrorBody,
@@ -43,9 +44,10 @@ export const failure = (commandId: string, error: ErrorBody): Answer<never> => (
 
 /**
  * Validates, runs and answers one command. Bad input becomes INVALID_COMMAND, a deliberate
- * CommandError keeps its code, anything else is INTERNAL with its message kept out of the
- * answer (and logged instead). It throws only a transient bus error (a NATS leader election
- * outlasting the bus's own retries): such a command is redelivered, not failed.
+ * CommandError keeps its code (an InfrastructureError shows tenants only its tenant message),
+ * anything else is INTERNAL with its message kept out of the answer (and logged instead). It
+ * throws only a transient bus error (a NATS leader election outlasting the bus's own
+ * retries): such a command is redelivered, not failed.
  */
 export const dispatch = async (
   bound: BoundHandler | undefined,
@@ -64,6 +66,13 @@ export const dispatch = async (
   } catch (err) {
     if (err instanceof MalformedMessageError) {
       return failure(ctx.commandId, { code: err.code, message: err.message, details: err.details });
+    }
+    if (err instanceof InfrastructureError && ctx.role !== "admin") {
+      logger.warn({ err, command: commandName, commandId: ctx.commandId }, "infrastructure error shown to a tenant");
+      return failure(ctx.commandId, {
+        code: err.code,
+        message: `${err.tenantMessage}; an operator finds the cause logged under command id ${ctx.commandId}`,
+      });
     }
     if (err instanceof CommandError) {
       return failure(ctx.commandId, {

@@ -57,8 +57,9 @@ export const keyOfCursor = (cursor: string, isKey: (key: string) => boolean): st
  * that entry is the first (so an entry larger than the limit still comes, alone).
  * Entries the caller may not see are skipped and scanning goes on, so every page but the
  * last is full and `nextCursor` is absent exactly when nothing visible follows (one entry
- * is read beyond the page to know). The cursor is the last key examined, so entries
- * created or deleted between pages neither repeat nor shift the ones after it.
+ * is read beyond the page to know). The cursor is the key of the page's last entry, so entries
+ * created or deleted between pages neither repeat nor shift the ones after it. It is never
+ * a skipped key: those are other accounts' entries, and a cursor is only base64url.
  */
 export const readPage = async <T, R>(
   bucket: JsonBucket<T>,
@@ -76,6 +77,7 @@ export const readPage = async <T, R>(
   const batchSize = (have: number) => Math.ceil(Math.max(limit - have, MIN_SCAN_ITEMS) / perEntry) + 1;
 
   const items: R[] = [];
+  let lastOnPage: string | undefined;
   let examined = 0;
   while (examined < keys.length) {
     const chunk = keys.slice(examined, examined + batchSize(items.length));
@@ -87,9 +89,12 @@ export const readPage = async <T, R>(
     );
     for (const entryItems of read) {
       if (entryItems.length > 0 && items.length > 0 && items.length + entryItems.length > limit) {
-        return { items, nextCursor: cursorAfter(keys[examined - 1] as string) };
+        return { items, nextCursor: cursorAfter(lastOnPage as string) };
       }
-      items.push(...entryItems);
+      if (entryItems.length > 0) {
+        items.push(...entryItems);
+        lastOnPage = keys[examined];
+      }
       examined++;
     }
   }

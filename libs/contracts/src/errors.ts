@@ -49,3 +49,19 @@ export class CommandError extends Error {
     super(message);
   }
 }
+
+/**
+ * A CommandError whose message names infrastructure (a host, its addresses, what its
+ * agent said): admins get it whole; tenants get `tenantMessage`, which names nothing but
+ * what they sent, and the whole error is logged for the operator.
+ */
+export class InfrastructureError extends CommandError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly tenantMessage: string,
+    details?: unknown,
+  ) {
+    super(code, message, details);
+  }
+}

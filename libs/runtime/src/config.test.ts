@@ -38,6 +38,31 @@ describe("loadConfig", () => {
     expect((error as ConfigError).problems.map((p) => p.variable).sort()).toEqual(["LOG_LEVEL", "SDN_HTTP_PORT"]);
   });
 
+  it("names a bad secret variable but never echoes its value", () => {
+    const Secrets = Type.Object({
+      ...BaseConfig.properties,
+      SDN_ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 20 })),
+      SDN_SECRET_KEY: Type.Optional(Type.String({ minLength: 32 })),
+      SDN_DB_URL: Type.Optional(Type.String({ pattern: "^postgres://" })),
+    });
+    const values = {
+      SDN_ADMIN_TOKEN: "hunter2-short",
+      SDN_SECRET_KEY: "tiny-secret-key",
+      SDN_DB_URL: "mysql://admin:pa55word@db",
+      NATS_PASSWORD: "",
+    };
+    let error: unknown;
+    try {
+      loadConfig(Secrets, values);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    for (const name of ["SDN_ADMIN_TOKEN", "SDN_SECRET_KEY", "SDN_DB_URL"]) expect(message).toContain(name);
+    for (const secret of ["hunter2", "tiny-secret", "pa55word"]) expect(message).not.toContain(secret);
+  });
+
   it("refuses a port out of range", () => {
     expect(() => loadConfig(Schema, { SDN_HTTP_PORT: "70000" })).toThrow(/SDN_HTTP_PORT/);
   });

@@ -12,6 +12,16 @@ export class ConfigError extends Error {
 }
 
 /**
+ * Variables whose values are (or may carry) secrets: their value is never echoed in an
+ * error, whatever is wrong with it. URLs count, since they may carry `user:password@`.
+ */
+const SECRET_VARIABLE = /(TOKEN|PASSWORD|PASSPHRASE|SECRET|KEY|CREDENTIAL|CREDS|SEED|NKEY|AUTH|URL|ENDPOINT)/i;
+
+/** How a bad value is shown in an error: quoted, unless the variable may hold a secret. */
+const shownValue = (variable: string, given: string | undefined): string =>
+  given === undefined || SECRET_VARIABLE.test(variable) ? "" : ` (got '${given}')`;
+
+/**
  * Reads settings from environment variables. The schema's property names are the
  * variable names; values are converted (numbers, booleans) and checked, and every bad
  * variable is reported at once.
@@ -33,11 +43,9 @@ export const loadConfig = <P extends TProperties>(
       e.keyword === "required"
         ? ((e.params as { requiredProperties?: string[] }).requiredProperties ?? []).join(", ")
         : e.instancePath.replace(/^\//, "");
-    const given = env[variable];
     return {
       variable,
-      problem:
-        e.keyword === "required" ? "is required" : `${e.message}${given === undefined ? "" : ` (got '${given}')`}`,
+      problem: e.keyword === "required" ? "is required" : `${e.message}${shownValue(variable, env[variable])}`,
     };
   });
   throw new ConfigError(problems);

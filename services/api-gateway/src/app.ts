@@ -1,11 +1,10 @@
 import { FastifyOtelInstrumentation } from "@fastify/otel";
-import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { Quotas } from "@sdn/contracts";
 import type { Logger } from "@sdn/runtime";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from "fastify";
-import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AccountStore } from "./auth/account-store.js";
 import { authenticate } from "./auth/authenticate.js";
@@ -13,8 +12,11 @@ import "./auth/principal.js";
 import type { TokenStore } from "./auth/token-store.js";
 import { buildAsyncApi } from "./asyncapi.js";
 import type { GatewayBus } from "./gateway-bus.js";
-import { errorHandler, HttpError, sendError } from "./http-errors.js";
+import { errorHandler, sendError } from "./http-errors.js";
 import type { IdempotencyStore, JobStore } from "./jobs/job-store.js";
+import { EventStreams, type EventStreamLimits } from "./limits/event-streams.js";
+import { registerQuotaChecks } from "./limits/quota-hook.js";
+import { registerRequestLimiter } from "./limits/request-limiter.js";
 import { accountRoutes } from "./routes/accounts.js";
 import { diagnosticsRoutes } from "./routes/diagnostics.js";
 import { eventRoutes } from "./routes/events.js";
@@ -22,6 +24,7 @@ import { healthRoutes } from "./routes/health.js";
 import { jobRoutes } from "./routes/jobs.js";
 import { hostRoutes } from "./routes/hosts.js";
 import { networkRoutes } from "./routes/networks.js";
+import { quotaRoutes } from "./routes/quotas.js";
 import { elementRoutes } from "./routes/element.js";
 import { routerRoutes } from "./routes/routers.js";
 import { validatorCompiler } from "./validator.js";
@@ -37,6 +40,8 @@ export type GatewayApp = FastifyInstance<
 export interface GatewaySettings {
   commandWaitMs: number;
   readyTimeoutMs: number;
+  /** Quotas of accounts an admin has not set their own for. */
+  defaultQuotas: Quotas;
 }
 
 declare module "fastify" {
@@ -47,6 +52,7 @@ declare module "fastify" {
     accounts: AccountStore;
     jobs: JobStore;
     idempotency: IdempotencyStore;
+    eventStreams: EventStreams;
   }
 }
 
@@ -57,6 +63,7 @@ export interface GatewayOptions {
   settings: GatewaySettings;
   bodyLimitBytes: number;
   rateLimitPerMinute: number;
+  eventStreams: EventStreamLimits;
   stores: { tokens: TokenStore; accounts: AccountStore; jobs: JobStore; idempotency: IdempotencyStore };
 }
 
@@ -83,6 +90,9 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
   app.decorate("accounts", opts.stores.accounts);
   app.decorate("jobs", opts.stores.jobs);
   app.decorate("idempotency", opts.stores.idempotency);
+  app.decorate("eventStreams", new EventStreams(opts.eventStreams));
+  const stopRevocationWatch = await opts.stores.tokens.watchRevoked((tokenId) => app.eventStreams.revoked(tokenId));
+  app.addHook("onClose", async () => stopRevocationWatch());
   app.decorateRequest("principal", undefined);
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler);
@@ -94,20 +104,10 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
   // commands a route sends continue the caller's trace.
   await app.register(new FastifyOtelInstrumentation({ registerOnInitialization: false }).plugin());
 
-  // Per-token (else per-address) request budget, in a bounded in-memory LRU.
-  await app.register(rateLimit, {
-    global: true,
-    max: opts.rateLimitPerMinute,
-    timeWindow: 60_000,
-    cache: 10_000,
-    keyGenerator: (req) => {
-      const auth = req.headers.authorization;
-      return typeof auth === "string" ? createHash("sha256").update(auth).digest("hex") : req.ip;
-    },
-    errorResponseBuilder: (_req, ctx) =>
-      new HttpError("RATE_LIMITED", `too many requests: at most ${ctx.max} per minute; retry in ${ctx.after}`),
-  });
+  // Before authentication, so that floods without a valid token are limited too.
+  await registerRequestLimiter(app, opts.rateLimitPerMinute);
   app.addHook("onRequest", authenticate(opts.stores.tokens));
+  registerQuotaChecks(app, opts.settings.defaultQuotas);
 
   // Documentation is public: mark every route the docs plugins add.
   app.addHook("onRoute", (route) => {
@@ -148,6 +148,7 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
 
   await app.register(healthRoutes, { readyTimeoutMs: opts.settings.readyTimeoutMs });
   await app.register(accountRoutes);
+  await app.register(quotaRoutes);
   await app.register(jobRoutes);
   await app.register(eventRoutes);
   await app.register(diagnosticsRoutes);

@@ -1,6 +1,6 @@
 import { Kvm } from "@nats-io/kv";
 import { createLogger } from "@sdn/runtime";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -173,7 +173,58 @@ describe("admin token bootstrap", () => {
       expect(readFileSync(path, "utf8").trim()).toBe(token);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
+      await bootstrapAdminToken(await TokenStore.open(h.nc), {
+        envToken: h.adminToken,
+        dataDir: h.nats.storeDir,
+        logger: createLogger("api-gateway", "silent"),
+      });
     }
+  });
+
+  it("retires the generated token when SDN_ADMIN_TOKEN is set, and the variable's token when it is unset", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "sdn-gw-"));
+    const logger = createLogger("api-gateway", "silent");
+    const tokens = await TokenStore.open(h.nc);
+    try {
+      await bootstrapAdminToken(tokens, { envToken: undefined, dataDir, logger });
+      const path = join(dataDir, "admin-token");
+      const generated = readFileSync(path, "utf8").trim();
+      expect((await tokens.verify(generated))?.role).toBe("admin");
+      await bootstrapAdminToken(tokens, { envToken: h.adminToken, dataDir, logger });
+      expect(await tokens.verify(generated)).toBeUndefined();
+      expect(existsSync(path)).toBe(false);
+      const res = await h.app.inject({ url: "/v1/accounts", headers: bearer(generated) });
+      expect(res.statusCode).toBe(401);
+      // Unset again: a new generated token, and the variable's token no longer works.
+      await bootstrapAdminToken(tokens, { envToken: undefined, dataDir, logger });
+      expect(await tokens.verify(h.adminToken)).toBeUndefined();
+      expect((await tokens.verify(readFileSync(path, "utf8").trim()))?.role).toBe("admin");
+    } finally {
+      await bootstrapAdminToken(tokens, { envToken: h.adminToken, dataDir, logger });
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("lists the bootstrap admin tokens to admins and lets an admin revoke one", async () => {
+    const logger = createLogger("api-gateway", "silent");
+    const tokens = await TokenStore.open(h.nc);
+    const listed = await h.app.inject({ url: "/v1/accounts/admin/tokens", headers: bearer(h.adminToken) });
+    expect(listed.statusCode).toBe(200);
+    const items = listed.json<{ items: { id: string; name?: string; role: string }[] }>().items;
+    expect(items).toEqual([expect.objectContaining({ id: "bootstrap-env", name: "bootstrap", role: "admin" })]);
+    expect(listed.body).not.toContain(h.adminToken);
+    const t = await h.tenant();
+    expect((await h.app.inject({ url: "/v1/accounts/admin/tokens", headers: bearer(t.token) })).statusCode).toBe(404);
+
+    const revoked = await h.app.inject({
+      method: "DELETE",
+      url: "/v1/tokens/bootstrap-env",
+      headers: bearer(h.adminToken),
+    });
+    expect(revoked.statusCode).toBe(204);
+    expect((await h.app.inject({ url: "/v1/accounts", headers: bearer(h.adminToken) })).statusCode).toBe(401);
+    await bootstrapAdminToken(tokens, { envToken: h.adminToken, dataDir: h.nats.storeDir, logger });
+    expect((await h.app.inject({ url: "/v1/accounts", headers: bearer(h.adminToken) })).statusCode).toBe(200);
   });
 
   it("retires the previous SDN_ADMIN_TOKEN when it changes", async () => {

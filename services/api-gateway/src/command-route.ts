@@ -181,7 +181,7 @@ const commandIdFor = async (
     });
   }
   const requestHash = sha256(JSON.stringify([req.method, req.routeOptions.url, req.params, body]));
-  const record = await app.idempotency.claim(sha256(`${accountId}\n${key}`), {
+  const record = await app.idempotency.claim(accountId, key, {
     commandId: randomUUID(),
     requestHash,
     createdAt: new Date().toISOString(),

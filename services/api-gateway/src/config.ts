@@ -15,7 +15,22 @@ export const GatewayConfig = Type.Object({
     description: "How long a call waits for its answer before answering 202 with a job (reads: 504)",
   }),
   SDN_BODY_LIMIT_BYTES: Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 64 * 1_048_576 }),
-  SDN_RATE_LIMIT_PER_MINUTE: Type.Integer({ default: 1200, minimum: 1, description: "Requests per token per minute" }),
+  SDN_RATE_LIMIT_PER_MINUTE: Type.Integer({
+    default: 1200,
+    minimum: 1,
+    description: "Requests per minute per account (by address while the token is not yet known)",
+  }),
+  SDN_EVENT_STREAMS_PER_ACCOUNT: Type.Integer({ default: 10, minimum: 1, description: "Open /v1/events per account" }),
+  SDN_EVENT_STREAMS_MAX: Type.Integer({ default: 500, minimum: 1, description: "Open /v1/events per gateway" }),
+  SDN_EVENT_STREAM_BUFFER_BYTES: Type.Integer({
+    default: 1_048_576,
+    minimum: 4096,
+    description: "Bytes waiting for a slow /v1/events reader before its stream is cut",
+  }),
+  SDN_QUOTA_NETWORKS: Type.Integer({ default: 50, minimum: 0, description: "Default quota: networks per account" }),
+  SDN_QUOTA_NICS: Type.Integer({ default: 500, minimum: 0, description: "Default quota: NICs per account" }),
+  SDN_QUOTA_PUBLIC_IPS: Type.Integer({ default: 20, minimum: 0, description: "Default quota: public IPs per account" }),
+  SDN_QUOTA_TOKENS: Type.Integer({ default: 20, minimum: 1, description: "Default quota: API tokens per account" }),
   SDN_READY_TIMEOUT_MS: Type.Integer({ default: 1500, minimum: 100, maximum: 30_000 }),
 });
 export type GatewayConfig = typeof GatewayConfig;

@@ -1,5 +1,6 @@
 import { bindHandler, CommandServer, EventPublisher, silentLogger } from "@sdn/bus";
 import { defineCommand, defineEvent } from "@sdn/contracts";
+import { connect as tcpConnect } from "node:net";
 import Type from "typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commandRoute } from "./command-route.js";
@@ -25,7 +26,7 @@ let server: CommandServer;
 let base: string;
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ eventStreams: { perAccount: 2, bufferBytes: 64 * 1024 } });
   commandRoute(h.app, {
     method: "POST",
     url: "/v1/touches",
@@ -104,5 +105,103 @@ describe("GET /v1/events", () => {
 
   it("needs a token", async () => {
     expect((await fetch(`${base}/v1/events`)).status).toBe(401);
+  });
+});
+
+/** Opens a stream and reads it to its end (or until `ms`); whether the server ended it. */
+const openStream = async (token: string) => {
+  const ctrl = new AbortController();
+  const res = await fetch(`${base}/v1/events`, { headers: bearer(token), signal: ctrl.signal });
+  const ended = (ms: number): Promise<{ ended: boolean; text: string }> => {
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    const timeout = new Promise<{ ended: boolean; text: string }>((r) =>
+      setTimeout(() => r({ ended: false, text }), ms),
+    );
+    const read = (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return { ended: true, text };
+        text += decoder.decode(value);
+      }
+    })();
+    return Promise.race([read, timeout]);
+  };
+  return { res, abort: () => ctrl.abort(), ended };
+};
+
+describe("event stream limits", () => {
+  it("caps streams per account: tenant A at its cap gets 429, tenant B still gets a stream", async () => {
+    const a = await h.tenant();
+    const b = await h.tenant();
+    const open = [await openStream(a.token), await openStream(a.token)];
+    expect(open.map((s) => s.res.status)).toEqual([200, 200]);
+    const third = await fetch(`${base}/v1/events`, { headers: bearer(a.token) });
+    expect(third.status).toBe(429);
+    expect(await third.json()).toMatchObject({
+      error: { code: "RATE_LIMITED", details: { limit: "eventStreamsPerAccount", max: 2 } },
+    });
+    const theirs = await openStream(b.token);
+    expect(theirs.res.status).toBe(200);
+    // Closing one of A's streams makes room again.
+    open[0]?.abort();
+    await new Promise((r) => setTimeout(r, 200));
+    const again = await openStream(a.token);
+    expect(again.res.status).toBe(200);
+    for (const s of [open[1], theirs, again]) s?.abort();
+  });
+
+  it("ends an open stream within a second or two of its token being revoked", async () => {
+    const t = await h.tenant();
+    const extra = await h.app.inject({
+      method: "POST",
+      url: `/v1/accounts/${t.accountId}/tokens`,
+      headers: bearer(t.token),
+      payload: { name: "streaming" },
+    });
+    const { id, token } = extra.json<{ id: string; token: string }>();
+    const stream = await openStream(token);
+    expect(stream.res.status).toBe(200);
+    const kept = await openStream(t.token);
+    const revoked = Date.now();
+    const del = await h.app.inject({ method: "DELETE", url: `/v1/tokens/${id}`, headers: bearer(t.token) });
+    expect(del.statusCode).toBe(204);
+    const result = await stream.ended(3000);
+    expect(result.ended).toBe(true);
+    expect(Date.now() - revoked).toBeLessThan(2000);
+    expect(result.text).toContain("event: end");
+    // The account's other token keeps its stream.
+    expect((await kept.ended(300)).ended).toBe(false);
+    kept.abort();
+  });
+
+  it("cuts a reader that does not read once more than the buffer bound waits for it", async () => {
+    const t = await h.tenant();
+    const url = new URL(base);
+    const socket = tcpConnect({ host: url.hostname, port: Number(url.port) });
+    await new Promise<void>((r) => socket.once("connect", () => r()));
+    socket.write(`GET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.token}\r\n\r\n`);
+    let received = 0;
+    socket.on("data", (d: Buffer) => (received += d.length));
+    socket.on("error", () => undefined); // a cut stream may end in a reset
+    socket.pause(); // reads nothing while the events pour in
+    const closed = new Promise<boolean>((r) => socket.once("close", () => r(true)));
+    await new Promise((r) => setTimeout(r, 200));
+    // 32 MiB of the tenant's events: far more than socket buffers and the 64 KiB bound hold.
+    const payload = JSON.stringify({ type: "Bulk", eventId: "e", accountId: t.accountId, data: "x".repeat(64 * 1024) });
+    for (let i = 0; i < 512; i++) {
+      h.nc.publish("sdn.evt.test.Bulk", payload);
+      if (i % 32 === 0) await h.nc.flush();
+    }
+    await h.nc.flush();
+    await new Promise((r) => setTimeout(r, 1000));
+    // Now read: a stream that was cut ends after what was sent before the cut; one that was
+    // not would go on delivering all 32 MiB and stay open.
+    socket.resume();
+    const ended = await Promise.race([closed, new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
+    expect(ended).toBe(true);
+    expect(received).toBeLessThan(16 * 1024 * 1024);
+    socket.destroy();
   });
 });

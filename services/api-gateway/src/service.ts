@@ -32,9 +32,20 @@ export const apiGatewaySpec: ServiceSpec<GatewayConfig["properties"]> = {
             settings: {
               commandWaitMs: ctx.config.SDN_COMMAND_WAIT_MS,
               readyTimeoutMs: ctx.config.SDN_READY_TIMEOUT_MS,
+              defaultQuotas: {
+                networks: ctx.config.SDN_QUOTA_NETWORKS,
+                nics: ctx.config.SDN_QUOTA_NICS,
+                publicIps: ctx.config.SDN_QUOTA_PUBLIC_IPS,
+                tokens: ctx.config.SDN_QUOTA_TOKENS,
+              },
             },
             bodyLimitBytes: ctx.config.SDN_BODY_LIMIT_BYTES,
             rateLimitPerMinute: ctx.config.SDN_RATE_LIMIT_PER_MINUTE,
+            eventStreams: {
+              perAccount: ctx.config.SDN_EVENT_STREAMS_PER_ACCOUNT,
+              total: ctx.config.SDN_EVENT_STREAMS_MAX,
+              bufferBytes: ctx.config.SDN_EVENT_STREAM_BUFFER_BYTES,
+            },
             stores: {
               tokens,
               accounts: await AccountStore.open(ctx.nc),

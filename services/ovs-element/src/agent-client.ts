@@ -2,7 +2,8 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { BusError, NoResponderError, request, Semaphore } from "@sdn/bus";
 import {
   agentSubject,
-  CommandError,
+  InfrastructureError,
+  type CommandError,
   SetupBridge,
   type CommandDefinition,
   type RequestOf,
@@ -12,8 +13,11 @@ import {
 /** Agent commands in flight per host: a host runs them in sequence anyway (one OVSDB, few SSH channels). */
 const PER_HOST = 4;
 
-/** An agent command that failed: keeps the agent's code, names the host and the command. */
-export class AgentCallError extends CommandError {
+/**
+ * An agent command that failed: keeps the agent's code, names the host and the command.
+ * What the agent said can name host internals, so tenants see only the step and the code.
+ */
+export class AgentCallError extends InfrastructureError {
   constructor(
     readonly hostId: string,
     readonly command: string,
@@ -21,7 +25,12 @@ export class AgentCallError extends CommandError {
     message: string,
     details?: unknown,
   ) {
-    super(code, `${command} on host ${hostId}: ${message}`, details);
+    super(
+      code,
+      `${command} on host ${hostId}: ${message}`,
+      `the host could not complete ${command} (${code})`,
+      details,
+    );
   }
 }
 

@@ -371,8 +371,10 @@ export class NicManager {
       try {
         await work();
       } catch (err) {
-        // The host may be gone; reconciliation removes what is left when it comes back.
-        notes.push(`${what} failed (${describeError(err)}); reconciliation will clean up`);
+        // The host may be gone; reconciliation removes what is left when it comes back. The
+        // agent's words may name host internals: they go to the log, not into the answer.
+        this.d.logger.warn({ err: describeError(err), nicId: nic.id }, `${what} failed`);
+        notes.push(`${what} failed; reconciliation will clean up`);
       }
     };
     if (lastOnHost) {

@@ -1,4 +1,5 @@
 import Type, { type Static } from "typebox";
+import { QuotaOverrides } from "./quotas.js";
 
 /** The account every admin token belongs to; admins act on behalf of the system. */
 export const ADMIN_ACCOUNT_ID = "admin";
@@ -16,6 +17,8 @@ export const Account = Type.Object(
     id: Type.String({ description: "Account id", examples: ["3b0c1d9e-7c1f-4f7e-9a51-0d7f4b1c2a10"] }),
     name: AccountName,
     createdAt: Type.String({ format: "date-time" }),
+    /** Quotas an admin set for this account; the others are the gateway's defaults. */
+    quotas: Type.Optional(QuotaOverrides),
   },
   { additionalProperties: false, $id: "Account" },
 );

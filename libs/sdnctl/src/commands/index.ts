@@ -16,6 +16,7 @@ import { portForwardsCommands } from "./port-forwards.js";
 import { providersCommands } from "./providers.js";
 import { publicIpRangesCommands } from "./public-ip-ranges.js";
 import { publicIpsCommands } from "./public-ips.js";
+import { quotasCommands } from "./quotas.js";
 import type { CommandModule } from "./registry.js";
 import { routersCommands } from "./routers.js";
 import { servicesCommands } from "./services.js";
@@ -29,6 +30,7 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   healthCommands,
   accountsCommands,
   tokensCommands,
+  quotasCommands,
   hostsCommands,
   networksCommands,
   nicsCommands,

@@ -1,6 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { JsonBucket } from "@sdn/bus";
-import type { Account } from "@sdn/contracts";
+import type { Account, QuotaOverrides } from "@sdn/contracts";
 import { randomUUID } from "node:crypto";
 
 /** Tenant accounts, owned by the gateway (identity is its concern). */
@@ -19,6 +19,11 @@ export class AccountStore {
 
   async get(id: string): Promise<Account | undefined> {
     return (await this.bucket.get(id))?.value;
+  }
+
+  /** Merges an admin's quota values into the account's (compare-and-swap); undefined when it is gone. */
+  async setQuotas(id: string, quotas: QuotaOverrides): Promise<Account | undefined> {
+    return this.bucket.update(id, (a) => (a === undefined ? undefined : { ...a, quotas: { ...a.quotas, ...quotas } }));
   }
 
   async list(): Promise<Account[]> {

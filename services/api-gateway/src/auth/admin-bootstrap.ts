@@ -1,6 +1,6 @@
 import { ADMIN_ACCOUNT_ID } from "@sdn/contracts";
 import type { Logger } from "@sdn/runtime";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { generateToken } from "./token-secret.js";
 import type { TokenStore } from "./token-store.js";
@@ -11,18 +11,26 @@ const FILE_TOKEN_ID = "bootstrap-file";
 /**
  * Makes sure an admin can log in on first start: SDN_ADMIN_TOKEN when set, otherwise a
  * generated token written to `<dataDir>/admin-token` (mode 0600) whose path is logged —
- * never the token itself.
+ * never the token itself. Only one of the two is valid: setting SDN_ADMIN_TOKEN retires
+ * the generated token (and removes its file), unsetting it retires the variable's token.
  */
 export const bootstrapAdminToken = async (
   tokens: TokenStore,
   opts: { envToken: string | undefined; dataDir: string; logger: Logger },
 ): Promise<void> => {
+  const path = resolve(join(opts.dataDir, "admin-token"));
   if (opts.envToken !== undefined) {
     await tokens.install(opts.envToken, ENV_TOKEN_ID, ADMIN_ACCOUNT_ID, "admin");
+    if (await retire(tokens, FILE_TOKEN_ID)) {
+      rmSync(path, { force: true });
+      opts.logger.warn({ path }, `SDN_ADMIN_TOKEN is set: revoked the generated admin token and removed ${path}`);
+    }
     opts.logger.info({}, "admin token taken from SDN_ADMIN_TOKEN");
     return;
   }
-  const path = resolve(join(opts.dataDir, "admin-token"));
+  if (await retire(tokens, ENV_TOKEN_ID)) {
+    opts.logger.warn({}, "SDN_ADMIN_TOKEN is no longer set: revoked the admin token it had installed");
+  }
   const existing = readToken(path);
   if (existing !== undefined && (await tokens.verify(existing))?.role === "admin") {
     opts.logger.info({ path }, `admin token is in ${path}`);
@@ -34,6 +42,14 @@ export const bootstrapAdminToken = async (
   chmodSync(path, 0o600);
   await tokens.install(token, FILE_TOKEN_ID, ADMIN_ACCOUNT_ID, "admin");
   opts.logger.warn({ path }, `generated an admin token; it is in ${path} (mode 0600)`);
+};
+
+/** Revokes the bootstrap admin token of that id; whether there was one. */
+const retire = async (tokens: TokenStore, id: string): Promise<boolean> => {
+  const token = await tokens.find(id);
+  if (token === undefined) return false;
+  await tokens.revoke(token);
+  return true;
 };
 
 const readToken = (path: string): string | undefined => {

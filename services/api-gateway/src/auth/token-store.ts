@@ -67,6 +67,20 @@ export class TokenStore {
     await this.bucket.delete(`i.${token.accountId}.${token.id}`);
   }
 
+  /**
+   * Calls `onRevoked` with the id of every token revoked from now on (by any gateway
+   * replica: it follows the bucket), so that open event streams of that token end.
+   */
+  async watchRevoked(onRevoked: (tokenId: string) => void): Promise<() => void> {
+    const it = await this.bucket.kv.watch({ key: "i.>", include: "updates" });
+    void (async () => {
+      for await (const e of it) {
+        if (e.operation !== "PUT") onRevoked(e.key.split(".").slice(2).join("."));
+      }
+    })();
+    return () => it.stop();
+  }
+
   private async store(token: string, base: Omit<TokenInfo, "createdAt">): Promise<TokenInfo> {
     const record: TokenRecord = { ...base, createdAt: new Date().toISOString(), hash: hashToken(token) };
     await this.bucket.put(`h.${record.hash}`, record);

@@ -1,6 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { JsonBucket } from "@sdn/bus";
 import type { Answer, ErrorBody, Job } from "@sdn/contracts";
+import { createHash } from "node:crypto";
 
 /** A job as stored: the public Job plus whom it belongs to and how to find its answer. */
 export interface JobRecord extends Job {
@@ -64,11 +65,23 @@ export class IdempotencyStore {
     );
   }
 
-  /** Returns the record that holds the key: ours if we were first, the earlier one otherwise. */
-  async claim(key: string, candidate: IdempotencyRecord): Promise<IdempotencyRecord> {
-    if (await this.bucket.createIfAbsent(key, candidate)) return candidate;
-    const existing = await this.bucket.get(key);
+  /**
+   * Returns the record that holds the account's key: ours if we were first, the earlier one
+   * otherwise.
+   */
+  async claim(accountId: string, key: string, candidate: IdempotencyRecord): Promise<IdempotencyRecord> {
+    const stored = storedKey(accountId, key);
+    if (await this.bucket.createIfAbsent(stored, candidate)) return candidate;
+    const existing = await this.bucket.get(stored);
     // Deleted between our create and get (expiry): ours is as good as any.
     return existing?.value ?? candidate;
   }
+
+  /** Whether a request of the account already used the key (a retry, which runs nothing new). */
+  async used(accountId: string, key: string): Promise<boolean> {
+    return (await this.bucket.get(storedKey(accountId, key))) !== undefined;
+  }
 }
+
+/** Keys are per account, and hashed: a client's key may hold any printable text. */
+const storedKey = (accountId: string, key: string) => createHash("sha256").update(`${accountId}\n${key}`).digest("hex");

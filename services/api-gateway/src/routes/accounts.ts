@@ -12,15 +12,16 @@ import Type from "typebox";
 import type { GatewayApp } from "../app.js";
 import { principalOf } from "../auth/authenticate.js";
 import { HttpError } from "../http-errors.js";
+import { issueWithinCap } from "../limits/token-cap.js";
 import { errorResponses } from "../schemas.js";
 
-const IdParams = Type.Object(
+export const IdParams = Type.Object(
   { id: Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9-]+$" }) },
   { additionalProperties: false },
 );
 
 /** A tenant may act on its own account only; anything else is "not found". */
-const ownAccount = async (app: GatewayApp, req: FastifyRequest, id: string): Promise<Account> => {
+export const ownAccount = async (app: GatewayApp, req: FastifyRequest, id: string): Promise<Account> => {
   const principal = principalOf(req);
   const account = await app.accounts.get(id);
   if (account === undefined || (principal.role !== "admin" && principal.accountId !== id)) {
@@ -88,7 +89,7 @@ export const accountRoutes = async (app: GatewayApp): Promise<void> => {
     },
     async (req, reply) => {
       const account = await ownAccount(app, req, req.params.id);
-      return reply.status(201).send(await app.tokens.issue(account.id, "tenant", req.body.name));
+      return reply.status(201).send(await issueWithinCap(app, account.id, req.body.name));
     },
   );
 
@@ -97,14 +98,15 @@ export const accountRoutes = async (app: GatewayApp): Promise<void> => {
     {
       schema: {
         tags: ["Accounts"],
-        summary: "List an account's tokens (never their secrets)",
+        summary: "List an account's tokens, never their secrets (admins: `admin` lists the admin tokens)",
         params: IdParams,
         response: { 200: Type.Object({ items: Type.Array(TokenInfo) }), ...errorResponses(400, 401, 404, 429) },
       },
     },
     async (req) => {
-      const account = await ownAccount(app, req, req.params.id);
-      return { items: await app.tokens.list(account.id) };
+      const admins = req.params.id === ADMIN_ACCOUNT_ID && principalOf(req).role === "admin";
+      const accountId = admins ? ADMIN_ACCOUNT_ID : (await ownAccount(app, req, req.params.id)).id;
+      return { items: await app.tokens.list(accountId) };
     },
   );
 
@@ -113,7 +115,9 @@ export const accountRoutes = async (app: GatewayApp): Promise<void> => {
     {
       schema: {
         tags: ["Accounts"],
-        summary: "Revoke a token (admin, or a token of the same account)",
+        summary:
+          "Revoke a token (admin, or a token of the same account); a bootstrap admin token too, until the " +
+          "next start installs SDN_ADMIN_TOKEN again",
         params: IdParams,
         response: { 204: { type: "null", description: "Revoked" }, ...errorResponses(400, 401, 404, 429) },
       },
@@ -123,12 +127,6 @@ export const accountRoutes = async (app: GatewayApp): Promise<void> => {
       const token = await app.tokens.find(req.params.id);
       if (token === undefined || (principal.role !== "admin" && token.accountId !== principal.accountId)) {
         throw new HttpError("NOT_FOUND", `token ${req.params.id} not found`);
-      }
-      if (token.accountId === ADMIN_ACCOUNT_ID && token.name === "bootstrap") {
-        throw new HttpError(
-          "CONFLICT",
-          "the bootstrap admin token is managed by SDN_ADMIN_TOKEN or the admin-token file; change it there",
-        );
       }
       await app.tokens.revoke(token);
       return reply.status(204).send(null);

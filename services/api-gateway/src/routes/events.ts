@@ -1,22 +1,21 @@
 import type { Msg, Subscription } from "@nats-io/transport-node";
 import { HEADERS, STREAMS } from "@sdn/contracts";
 import type { FastifyRequest } from "fastify";
+import type { ServerResponse } from "node:http";
 import type { GatewayApp } from "../app.js";
 import { principalOf } from "../auth/authenticate.js";
-import { HttpError } from "../http-errors.js";
+import { SseWriter } from "../limits/sse-writer.js";
 import { errorResponses } from "../schemas.js";
 
-/** Open event streams per gateway replica; each holds a socket and two subscriptions. */
-const MAX_STREAMS = 500;
 const HEARTBEAT_MS = 15_000;
 
 /**
  * `GET /v1/events`: server-sent events of the caller's account, live: domain events
  * (`event: <Type>`) and answers to its commands (`event: answer`), so a client can follow a
- * job without polling. Admins see every account's.
+ * job without polling. Admins see every account's. Streams are capped per account, a reader
+ * too slow to keep up is cut, and revoking the token ends its streams (see limits/).
  */
 export const eventRoutes = async (app: GatewayApp): Promise<void> => {
-  let open = 0;
   app.get(
     "/v1/events",
     {
@@ -32,21 +31,26 @@ export const eventRoutes = async (app: GatewayApp): Promise<void> => {
     },
     async (req, reply) => {
       const principal = principalOf(req);
-      if (open >= MAX_STREAMS)
-        throw new HttpError("UNAVAILABLE", "too many event streams are open on this gateway; retry later");
-      open++;
-      reply.hijack();
       const res = reply.raw;
+      const gone = app.eventStreams.admit(principal, () => {
+        writer.write('event: end\ndata: {"reason":"the token was revoked"}\n\n');
+        res.end();
+      });
+      const writer = new SseWriter(res, app.eventStreams.limits.bufferBytes, () => {
+        req.log.info({ tokenId: principal.tokenId }, "event stream cut: the reader fell too far behind");
+        res.destroy();
+      });
+      reply.hijack();
       res.writeHead(200, {
         "content-type": "text/event-stream",
         "cache-control": "no-store",
         connection: "keep-alive",
       });
-      res.write(": connected\n\n");
+      writer.write(": connected\n\n");
       const visible = (accountId: string | undefined) =>
         principal.role === "admin" || accountId === principal.accountId;
       const send = (event: string, id: string | undefined, data: string) => {
-        res.write(`event: ${event}\n${id === undefined ? "" : `id: ${id}\n`}data: ${data}\n\n`);
+        writer.write(`event: ${event}\n${id === undefined ? "" : `id: ${id}\n`}data: ${data}\n\n`);
       };
       const onEvent = (m: Msg) => {
         const envelope = safeJson(m) as { type?: string; eventId?: string; accountId?: string } | undefined;
@@ -62,13 +66,13 @@ export const eventRoutes = async (app: GatewayApp): Promise<void> => {
         app.bus.nc.subscribe(STREAMS.events.subjects[0], { callback: (_e, m) => onEvent(m) }),
         app.bus.nc.subscribe(STREAMS.answers.subjects[0], { callback: (_e, m) => onAnswer(m) }),
       ];
-      const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), HEARTBEAT_MS);
+      const heartbeat = setInterval(() => writer.write(": keep-alive\n\n"), HEARTBEAT_MS);
       const close = () => {
         clearInterval(heartbeat);
         for (const s of subs) s.unsubscribe();
-        open--;
+        gone();
       };
-      closeOnce(req, close);
+      closeOnce(req, res, close);
     },
   );
 };
@@ -81,7 +85,7 @@ const safeJson = (m: Msg): unknown => {
   }
 };
 
-const closeOnce = (req: FastifyRequest, fn: () => void) => {
+const closeOnce = (req: FastifyRequest, res: ServerResponse, fn: () => void) => {
   let done = false;
   const once = () => {
     if (!done) {
@@ -91,4 +95,7 @@ const closeOnce = (req: FastifyRequest, fn: () => void) => {
   };
   req.raw.once("close", once);
   req.raw.socket.once("close", once);
+  // Ended by the gateway (token revoked): the connection may stay open for keep-alive.
+  res.once("close", once);
+  res.once("finish", once);
 };

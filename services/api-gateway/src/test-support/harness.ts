@@ -1,5 +1,6 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { CommandClient, ensureStreams } from "@sdn/bus";
+import type { Quotas } from "@sdn/contracts";
 import { createLogger } from "@sdn/runtime";
 import { TestNatsServer } from "@sdn/testkit";
 import { randomBytes } from "node:crypto";
@@ -8,6 +9,7 @@ import { AccountStore } from "../auth/account-store.js";
 import { bootstrapAdminToken } from "../auth/admin-bootstrap.js";
 import { TokenStore } from "../auth/token-store.js";
 import { IdempotencyStore, JobStore } from "../jobs/job-store.js";
+import type { EventStreamLimits } from "../limits/event-streams.js";
 
 export interface Harness {
   nats: TestNatsServer;
@@ -24,7 +26,13 @@ export interface Harness {
  * add routes with `commandRoute` before the first request.
  */
 export const startHarness = async (
-  opts: { commandWaitMs?: number; rateLimitPerMinute?: number; bodyLimitBytes?: number } = {},
+  opts: {
+    commandWaitMs?: number;
+    rateLimitPerMinute?: number;
+    bodyLimitBytes?: number;
+    eventStreams?: Partial<EventStreamLimits>;
+    quotas?: Partial<Quotas>;
+  } = {},
 ): Promise<Harness> => {
   const nats = await TestNatsServer.start();
   const nc = await connect({ servers: nats.url });
@@ -37,9 +45,14 @@ export const startHarness = async (
     bus: { nc, commands: new CommandClient(nc) },
     logger,
     version: "0.0.0-test",
-    settings: { commandWaitMs: opts.commandWaitMs ?? 1000, readyTimeoutMs: 200 },
+    settings: {
+      commandWaitMs: opts.commandWaitMs ?? 1000,
+      readyTimeoutMs: 200,
+      defaultQuotas: { networks: 50, nics: 500, publicIps: 20, tokens: 20, ...opts.quotas },
+    },
     bodyLimitBytes: opts.bodyLimitBytes ?? 65_536,
     rateLimitPerMinute: opts.rateLimitPerMinute ?? 100_000,
+    eventStreams: { perAccount: 10, total: 500, bufferBytes: 1_048_576, ...opts.eventStreams },
     stores: {
       tokens,
       accounts: await AccountStore.open(nc),

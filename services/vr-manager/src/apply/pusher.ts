@@ -63,7 +63,10 @@ export class Pusher {
     const base = { routerId: pushed.router.id, generation: pushed.router.generation };
     if (pushed.status === "applied") return { outcome: { status: "applied", ...base } };
     if (pushed.status === "unreachable") {
-      return { outcome: { status: "pending", ...base, message: pushed.failure.message } };
+      // The failure names the router's control address and SSH details: the rule's owner (a
+      // tenant) learns only that the router is away; admins read it on the router record.
+      const message = `the router is unreachable (${pushed.failure.code}); it gets the change when it is back`;
+      return { outcome: { status: "pending", ...base, message } };
     }
     return { refused: pushed.failure, routerId: pushed.router.id };
   }

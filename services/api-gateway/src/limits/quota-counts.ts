@@ -1,0 +1,76 @@
+import { CommandTimeoutError } from "@sdn/bus";
+import {
+  ListNetworks,
+  ListNics,
+  ListPublicIps,
+  MAX_PAGE_LIMIT,
+  type CommandDefinition,
+  type RequestOf,
+  type ResponseOf,
+} from "@sdn/contracts";
+import type { FastifyRequest } from "fastify";
+import type { GatewayApp } from "../app.js";
+import { principalOf } from "../auth/authenticate.js";
+import { HttpError } from "../http-errors.js";
+
+/** Counts what the caller holds of one kind, up to `max` (enough to tell "at the limit"). */
+export type QuotaCount = (app: GatewayApp, req: FastifyRequest, max: number) => Promise<number>;
+
+/** Asks a service as the caller, so the answer holds only what the caller's account sees. */
+const ask = async <C extends CommandDefinition>(
+  app: GatewayApp,
+  req: FastifyRequest,
+  def: C,
+  body: RequestOf<C>,
+): Promise<ResponseOf<C>> => {
+  const { accountId, role } = principalOf(req);
+  let answer;
+  try {
+    answer = await app.bus.commands.send(def, body, { accountId, role, timeoutMs: app.settings.commandWaitMs });
+  } catch (err) {
+    if (err instanceof CommandTimeoutError) {
+      throw new HttpError("UNAVAILABLE", `could not check the quota: ${def.service} did not answer; retry shortly`);
+    }
+    throw err;
+  }
+  if (!answer.ok) throw new HttpError(answer.error.code, `could not check the quota: ${answer.error.message}`);
+  return answer.data;
+};
+
+/** Every network of the caller's account (a quota bounds how many there are). */
+const ownNetworkIds = async (app: GatewayApp, req: FastifyRequest): Promise<string[]> => {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await ask(app, req, ListNetworks, {
+      limit: MAX_PAGE_LIMIT,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    ids.push(...page.networks.map((n) => n.id));
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+  return ids;
+};
+
+const pageLimit = (max: number) => Math.min(Math.max(max, 1), MAX_PAGE_LIMIT);
+
+export const countNetworks: QuotaCount = async (app, req, max) =>
+  (await ask(app, req, ListNetworks, { limit: pageLimit(max) })).networks.length;
+
+export const countPublicIps: QuotaCount = async (app, req, max) =>
+  (await ask(app, req, ListPublicIps, { limit: pageLimit(max) })).publicIps.length;
+
+/**
+ * The account's NICs over all its networks: one ListNics per network, in parallel. The
+ * networks quota bounds that fan-out, and it runs only when a NIC is plugged.
+ */
+export const countNics: QuotaCount = async (app, req, max) => {
+  const { accountId } = principalOf(req);
+  const counts = await Promise.all(
+    (await ownNetworkIds(app, req)).map(async (networkId) => {
+      const page = await ask(app, req, ListNics, { networkId, limit: pageLimit(max) });
+      return page.nics.filter((n) => n.accountId === accountId).length;
+    }),
+  );
+  return counts.reduce((a, b) => a + b, 0);
+};
