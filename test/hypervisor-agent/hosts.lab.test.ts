@@ -19,7 +19,7 @@ import {
   type NewHost,
   type RequestOf,
 } from "@sdn/contracts";
-import { hostManagerOf, hypervisorAgentSpec } from "@sdn/hypervisor-agent";
+import { HOST_PROGRAMS_VERSION, hostManagerOf, hypervisorAgentSpec } from "@sdn/hypervisor-agent";
 import { startService, type RunningService } from "@sdn/runtime";
 import { waitFor } from "@sdn/testkit";
 import { generateKeyPairSync, randomUUID } from "node:crypto";
@@ -173,13 +173,12 @@ describe("hypervisor-agent in the emulated lab", () => {
       hypervisor: "xenserver",
       platform: { name: "XenServer", version: "8.4.0", ovsVersion: "3.1.0" },
       tunnelInterface: { ip: xen.address, device: "br-phy", label: xen.tunnelNetworkLabel, prefixLength: 24 },
-      programsVersion: "1.1.0",
+      programsVersion: HOST_PROGRAMS_VERSION,
       tls: "pinned",
       hostKeyFingerprint: xen.hostKeyFingerprint,
     });
     expectShippedPlugin(xen);
-    // XCP has no product_version (platform_version is used) and no network name-labels (the
-    // interface holding the host's address is used).
+    // XCP-ng reports its brand and version, and labels its management network as XenServer does.
     // ... or key login, the host key recorded on first contact as asked.
     const c = await add(
       xapiHost(xcp, {
@@ -190,12 +189,16 @@ describe("hypervisor-agent in the emulated lab", () => {
     );
     expect(c).toMatchObject({
       state: "Up",
-      platform: { name: "XCP", version: "3.4.0" },
-      tunnelInterface: { ip: xcp.address, device: "br-phy", netmask: "255.255.255.0" },
-      programsVersion: "1.1.0",
+      platform: { name: "XCP-ng", version: "8.3.0" },
+      tunnelInterface: {
+        ip: xcp.address,
+        device: "br-phy",
+        netmask: "255.255.255.0",
+        label: "Pool-wide network associated with eth0",
+      },
+      programsVersion: HOST_PROGRAMS_VERSION,
       hostKeyFingerprint: xcp.hostKeyFingerprint,
     });
-    expect(c.tunnelInterface.label).toBeUndefined();
     expectShippedPlugin(xcp);
     const k = await add(kvmHost(kvm));
     expect(k).toMatchObject({
@@ -219,7 +222,7 @@ describe("hypervisor-agent in the emulated lab", () => {
         const a = await agentCall(id, Ping, {}).catch(() => undefined);
         return a?.ok === true ? a.data : undefined;
       });
-      expect(pong).toMatchObject({ hostId: id, programsVersion: "1.1.0" });
+      expect(pong).toMatchObject({ hostId: id, programsVersion: HOST_PROGRAMS_VERSION });
     }
     expect(events.some((e) => e.includes('"type":"HostAdded"') && e.includes(k.id))).toBe(true);
   }, 90_000);
@@ -254,7 +257,9 @@ describe("hypervisor-agent in the emulated lab", () => {
       renameSync(`${lib}.away`, lib);
     }
     expect(await refuse(xapiHost(outdated), 422, "PROGRAMS_OUTDATED")).toMatch(
-      /version 0\.9\.0, this agent needs 1\.1\.0; give the host's SSH hostKeyFingerprint/,
+      new RegExp(
+        `version 0\\.9\\.0, this agent needs ${HOST_PROGRAMS_VERSION.replace(/\./g, "\\.")}; give the host's SSH hostKeyFingerprint`,
+      ),
     );
     const pinned = xapiHost(outdated, { hostKeyFingerprint: outdated.hostKeyFingerprint });
     expect(await refuse({ ...pinned, hostKeyFingerprint: xen.hostKeyFingerprint }, 422, "HOST_KEY_MISMATCH")).toBe(
@@ -280,7 +285,7 @@ describe("hypervisor-agent in the emulated lab", () => {
     const added = ok(await send(AddHost, pinned));
     expect(added).toMatchObject({
       state: "Up",
-      programsVersion: "1.1.0",
+      programsVersion: HOST_PROGRAMS_VERSION,
       hostKeyFingerprint: outdated.hostKeyFingerprint,
     });
     expectShippedPlugin(outdated);
