@@ -61,6 +61,8 @@ export class XapiEmulator {
   private readonly sessions = new Set<string>();
   /** Successful logins so far (tests check session reuse with it). */
   logins = 0;
+  /** RPC requests by transport (tests check which one a client chose). */
+  readonly requests = { xml: 0, json: 0 };
   private server: Server | undefined;
   private readonly messages: Map<string, Message>;
   readonly hostRef: string;
@@ -231,7 +233,11 @@ export class XapiEmulator {
       return;
     }
     // http_svr.ml matches the longest prefix: /jsonrpc and /json are JSON-RPC, the rest XML-RPC.
-    if (path === "/jsonrpc" || path === "/json") return this.serveJson(body, res);
+    if (path === "/jsonrpc" || path === "/json") {
+      this.requests.json++;
+      return this.serveJson(body, res);
+    }
+    this.requests.xml++;
     let call: { method: string; params: XapiValue[] };
     try {
       call = await parseMethodCall(body);
