@@ -36,6 +36,7 @@ let xcp: XapiLabHost;
 let kvm: KvmLabHost;
 let kvm2: KvmLabHost;
 let bridgeless: XapiLabHost;
+let legacy: XapiLabHost;
 let outdated: XapiLabHost;
 let gateway: Harness;
 let nc: NatsConnection;
@@ -134,6 +135,7 @@ beforeAll(async () => {
   kvm = await lab.addKvmHost("kvm");
   kvm2 = await lab.addKvmHost("kvm2");
   bridgeless = await lab.addXapiHost("linuxbr", { flavour: "xenserver", networkBackend: "bridge" });
+  legacy = await lab.addXapiHost("xcp16", { flavour: "xcp-ng", release: "xcp-1.6" });
   // The gateway's harness: a real nats-server and the HTTP API (called with inject).
   gateway = await startHarness({ commandWaitMs: 30_000 });
   nc = gateway.nc;
@@ -226,6 +228,18 @@ describe("hypervisor-agent in the emulated lab", () => {
     }
     expect(events.some((e) => e.includes('"type":"HostAdded"') && e.includes(k.id))).toBe(true);
   }, 90_000);
+
+  it("still handles Xen Cloud Platform's quirks: no product_* keys, no network name-labels", async () => {
+    const added = ok(await send(AddHost, xapiHost(legacy, { tunnelNetworkLabel: "cloud-public" })));
+    // platform_* name it; the label matches nothing, so the interface holding the address is used.
+    expect(added).toMatchObject({
+      state: "Up",
+      platform: { name: "XCP", version: "1.6.10" },
+      tunnelInterface: { ip: legacy.address, device: "br-phy" },
+    });
+    expect(added.tunnelInterface.label).toBeUndefined();
+    ok(await send(RemoveHost, { id: added.id }));
+  }, 60_000);
 
   it("records the host key on first contact only when asked, and takes KVM keys only", async () => {
     const refused = await send(AddHost, kvmHost(kvm2, { hostKeyFingerprint: undefined }));

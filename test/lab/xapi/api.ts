@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { str, type XapiValue } from "./codec.js";
+import { CLASSES } from "./records.js";
 import { tokenOf, XapiDatabase, XapiFailure, type XapiRecord } from "./model.js";
 import { runPlugin } from "./plugins.js";
 
@@ -216,11 +217,9 @@ export const messages = (h: ApiHost): Map<string, Message> => {
 
   // xapi_event.ml from: classes (any case, "*" for all), a token ("" for the start).
   on("event.from", 3, async (_s, [classes, token, timeout]) => {
-    const wanted = (Array.isArray(classes) ? classes.map((c) => str(c)) : []).flatMap((c) =>
-      c === "*" ? [...h.db.refs("pool").map(() => "*")] : [c],
-    );
+    const wanted = Array.isArray(classes) ? classes.map((c) => str(c)) : [];
     const names = wanted.includes("*")
-      ? ["VM", "VIF", "PIF", "network", "host", "pool", "host_metrics"]
+      ? CLASSES
       : wanted.map((c) => h.db.classNamed(c)).filter((c): c is string => c !== undefined);
     const t = str(token);
     const since = t === "" ? 0 : Number(t.split(",")[0]);

@@ -179,7 +179,7 @@ export class XapiDatabase {
     return this.table(cls).size;
   }
 
-  /** Every value of the class's record type, for `XapiValue` consumers. */
+  /** The names of the fields of a class's records. */
   static fields(cls: string): string[] {
     return Object.keys((RECORD_DEFAULTS[cls] as () => XapiRecord)());
   }

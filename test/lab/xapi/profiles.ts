@@ -5,8 +5,12 @@
  * are left out) and what the releases report:
  * - XenServer 8 (8.4.0): product_brand XenServer, dom0 Python 3.6, API 2.21.
  * - XCP-ng 8.3.0 and 8.2.1: product_brand XCP-ng; 8.3's dom0 has Python 3.6, 8.2's plugins
- *   run on Python 2.7 (python3 is not installed by default). API 2.21 and 2.20.
+ *   run on Python 2.7 (python3 is not installed by default). API 2.21 and 2.16.
  * - Xen Cloud Platform 1.6 (2013, what CloudStack's XCP support met): no product_* keys.
+ *   Its dom0 had Python 2.4-2.6; the profile gives it 3.6 so that the agent's handling of
+ *   its other quirks (no product_*, no network labels) stays testable.
+ * The brand, product_version and name-label facts are what the agent relies on; build
+ * numbers and component versions are illustrative.
  */
 export type XapiRelease = "xenserver-8" | "xcp-ng-8.3" | "xcp-ng-8.2" | "xcp-1.6";
 

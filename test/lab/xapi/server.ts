@@ -6,6 +6,7 @@ import { messages, type Message } from "./api.js";
 import { methodResponse, parseMethodCall, str, toJson, type XapiValue } from "./codec.js";
 import { XapiDatabase, XapiFailure } from "./model.js";
 import { PROFILES, type XapiRelease } from "./profiles.js";
+import { CLASSES } from "./records.js";
 
 export type XapiFlavour = "xenserver" | "xcp-ng";
 export type { XapiRelease };
@@ -203,7 +204,7 @@ export class XapiEmulator {
 
   /** Every method this emulator answers, as system.listMethods lists them. */
   listMethods(): string[] {
-    const generic = ["VM", "VIF", "PIF", "network", "host", "pool", "host_metrics"].flatMap((cls) => [
+    const generic = CLASSES.flatMap((cls) => [
       ...GENERIC.map((op) => `${cls}.${op}`),
       ...(XapiDatabase.fields(cls).includes("name_label") ? [`${cls}.get_by_name_label`] : []),
       ...XapiDatabase.fields(cls).map((f) => `${cls}.get_${f}`),
