@@ -140,6 +140,27 @@ describe("the XAPI emulator against Xen Orchestra's xen-api client", () => {
   });
 });
 
+describe("the XAPI emulator's JSON-RPC 1.0 (api_server.ml jsoncallback)", () => {
+  it("answers {result, error, id}: the value bare, a failure as the description list", async () => {
+    const { port } = await start("xenserver-8");
+    const rpc = async (method: string, params: unknown[]) =>
+      (await (
+        await fetch(`http://127.0.0.1:${port}/jsonrpc`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ method, params, id: 7 }),
+        })
+      ).json()) as { result: unknown; error: unknown; id: unknown };
+    const login = await rpc("session.login_with_password", ["root", password]);
+    expect(login).toMatchObject({ error: null, id: 7, result: expect.stringMatching(/^OpaqueRef:/) });
+    expect(await rpc("VM.get_record", [login.result, "OpaqueRef:nope"])).toEqual({
+      result: null,
+      error: ["HANDLE_INVALID", "VM", "OpaqueRef:nope"],
+      id: 7,
+    });
+  });
+});
+
 describe.each([
   ["system python3", "python3"],
   ["pyenv Python 3.6 (absent: this case is skipped)", py36],
