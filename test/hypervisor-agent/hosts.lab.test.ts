@@ -19,7 +19,7 @@ import {
   type NewHost,
   type RequestOf,
 } from "@sdn/contracts";
-import { hostManagerOf, hypervisorAgentSpec } from "@sdn/hypervisor-agent";
+import { HOST_PROGRAMS_VERSION, hostManagerOf, hypervisorAgentSpec } from "@sdn/hypervisor-agent";
 import { startService, type RunningService } from "@sdn/runtime";
 import { waitFor } from "@sdn/testkit";
 import { generateKeyPairSync, randomUUID } from "node:crypto";
@@ -36,6 +36,7 @@ let xcp: XapiLabHost;
 let kvm: KvmLabHost;
 let kvm2: KvmLabHost;
 let bridgeless: XapiLabHost;
+let legacy: XapiLabHost;
 let outdated: XapiLabHost;
 let gateway: Harness;
 let nc: NatsConnection;
@@ -135,6 +136,7 @@ beforeAll(async () => {
   kvm = await lab.addKvmHost("kvm");
   kvm2 = await lab.addKvmHost("kvm2");
   bridgeless = await lab.addXapiHost("linuxbr", { flavour: "xenserver", networkBackend: "bridge" });
+  legacy = await lab.addXapiHost("xcp16", { flavour: "xcp-ng", release: "xcp-1.6" });
   // The gateway's harness: a real nats-server and the HTTP API (called with inject).
   gateway = await startHarness({ commandWaitMs: 30_000 });
   nc = gateway.nc;
@@ -174,13 +176,12 @@ describe("hypervisor-agent in the emulated lab", () => {
       hypervisor: "xenserver",
       platform: { name: "XenServer", version: "8.4.0", ovsVersion: "3.1.0" },
       tunnelInterface: { ip: xen.address, device: "br-phy", label: xen.tunnelNetworkLabel, prefixLength: 24 },
-      programsVersion: "1.2.0",
+      programsVersion: HOST_PROGRAMS_VERSION,
       tls: "pinned",
       hostKeyFingerprint: xen.hostKeyFingerprint,
     });
     expectShippedPlugin(xen);
-    // XCP has no product_version (platform_version is used) and no network name-labels (the
-    // interface holding the host's address is used).
+    // XCP-ng reports its brand and version, and labels its management network as XenServer does.
     // ... or key login, the host key recorded on first contact as asked.
     const c = await add(
       xapiHost(xcp, {
@@ -191,12 +192,16 @@ describe("hypervisor-agent in the emulated lab", () => {
     );
     expect(c).toMatchObject({
       state: "Up",
-      platform: { name: "XCP", version: "3.4.0" },
-      tunnelInterface: { ip: xcp.address, device: "br-phy", netmask: "255.255.255.0" },
-      programsVersion: "1.2.0",
+      platform: { name: "XCP-ng", version: "8.3.0" },
+      tunnelInterface: {
+        ip: xcp.address,
+        device: "br-phy",
+        netmask: "255.255.255.0",
+        label: "Pool-wide network associated with eth0",
+      },
+      programsVersion: HOST_PROGRAMS_VERSION,
       hostKeyFingerprint: xcp.hostKeyFingerprint,
     });
-    expect(c.tunnelInterface.label).toBeUndefined();
     expectShippedPlugin(xcp);
     const k = await add(kvmHost(kvm));
     expect(k).toMatchObject({
@@ -220,10 +225,22 @@ describe("hypervisor-agent in the emulated lab", () => {
         const a = await agentCall(id, Ping, {}).catch(() => undefined);
         return a?.ok === true ? a.data : undefined;
       });
-      expect(pong).toMatchObject({ hostId: id, programsVersion: "1.2.0" });
+      expect(pong).toMatchObject({ hostId: id, programsVersion: HOST_PROGRAMS_VERSION });
     }
     expect(events.some((e) => e.includes('"type":"HostAdded"') && e.includes(k.id))).toBe(true);
   }, 90_000);
+
+  it("still handles Xen Cloud Platform's quirks: no product_* keys, no network name-labels", async () => {
+    const added = ok(await send(AddHost, xapiHost(legacy, { tunnelNetworkLabel: "cloud-public" })));
+    // platform_* name it; the label matches nothing, so the interface holding the address is used.
+    expect(added).toMatchObject({
+      state: "Up",
+      platform: { name: "XCP", version: "1.6.10" },
+      tunnelInterface: { ip: legacy.address, device: "br-phy" },
+    });
+    expect(added.tunnelInterface.label).toBeUndefined();
+    ok(await send(RemoveHost, { id: added.id }));
+  }, 60_000);
 
   it("records the host key on first contact only when asked, and takes KVM keys only", async () => {
     const refused = await send(AddHost, kvmHost(kvm2, { hostKeyFingerprint: undefined }));
@@ -255,7 +272,9 @@ describe("hypervisor-agent in the emulated lab", () => {
       renameSync(`${lib}.away`, lib);
     }
     expect(await refuse(xapiHost(outdated), 422, "PROGRAMS_OUTDATED")).toMatch(
-      /version 0\.9\.0, this agent needs 1\.2\.0; give the host's SSH hostKeyFingerprint/,
+      new RegExp(
+        `version 0\\.9\\.0, this agent needs ${HOST_PROGRAMS_VERSION.replace(/\./g, "\\.")}; give the host's SSH hostKeyFingerprint`,
+      ),
     );
     const pinned = xapiHost(outdated, { hostKeyFingerprint: outdated.hostKeyFingerprint });
     expect(await refuse({ ...pinned, hostKeyFingerprint: xen.hostKeyFingerprint }, 422, "HOST_KEY_MISMATCH")).toBe(
@@ -281,7 +300,7 @@ describe("hypervisor-agent in the emulated lab", () => {
     const added = ok(await send(AddHost, pinned));
     expect(added).toMatchObject({
       state: "Up",
-      programsVersion: "1.2.0",
+      programsVersion: HOST_PROGRAMS_VERSION,
       hostKeyFingerprint: outdated.hostKeyFingerprint,
     });
     expectShippedPlugin(outdated);

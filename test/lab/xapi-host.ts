@@ -7,7 +7,9 @@ import { waitFor } from "@sdn/testkit";
 import { exec } from "./exec.js";
 import { LabHost, type HostPlacement } from "./host.js";
 import { LabSshd } from "./sshd.js";
-import type { XapiEmulatorConfig, XapiFlavour } from "./xapi/server.js";
+import { pyenvPython } from "./python.js";
+import { PROFILES } from "./xapi/profiles.js";
+import type { XapiEmulatorConfig, XapiFlavour, XapiRelease } from "./xapi/server.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const repoRoot = resolve(here, "../..");
@@ -18,6 +20,8 @@ export const XAPI_PLUGIN_DIR = "/etc/xapi.d/plugins";
 
 export interface XapiHostOptions {
   flavour: XapiFlavour;
+  /** The release it reports (XenServer 8 or XCP-ng 8.3 unless given). */
+  release?: XapiRelease;
   password?: string;
   badPasswordDelayMs?: number;
   networkBackend?: "openvswitch" | "bridge";
@@ -54,7 +58,7 @@ export class XapiLabHost extends LabHost {
     return `https://${this.address}:${this.port}/`;
   }
 
-  /** The name-label of the management network (XenServer only: XCP-flavoured hosts have none). */
+  /** The name-label of the management network (on XenServer and XCP-ng alike). */
   get tunnelNetworkLabel(): string {
     return "Pool-wide network associated with eth0";
   }
@@ -117,6 +121,7 @@ export class XapiLabHost extends LabHost {
     )?.[1];
     const config: XapiEmulatorConfig = {
       flavour: this.options.flavour,
+      ...(this.options.release === undefined ? {} : { release: this.options.release }),
       listen: { host: this.address, port: this.port },
       tls: { cert: this.caCertificate, key: readFileSync(key, "utf8") },
       username: this.username,
@@ -130,6 +135,11 @@ export class XapiLabHost extends LabHost {
       vsctl: ["ovs-vsctl", "--timeout=10"],
     };
     const configFile = join(this.dir, "xapi.json");
+    // Plugins run on the release's dom0 Python when pyenv has it (else the lab's python3).
+    const python = pyenvPython(
+      PROFILES[config.release ?? (this.options.flavour === "xenserver" ? "xenserver-8" : "xcp-ng-8.3")].python,
+    );
+    if (python !== undefined) config.dom0Python = python;
     writeFileSync(configFile, JSON.stringify(config), { mode: 0o600 });
     const log = join(this.dir, "xapi.log");
     const out = openSync(log, "a");

@@ -86,6 +86,27 @@ def _ip(value, name):
         raise HostError("INVALID_ARGUMENT", "argument '%s' is not an IPv4 address: %r" % (name, value))
 
 
+# ---------------------------------------------------------------- processes
+
+
+def run(argv, timeout, stdin=None, text=True):
+    """Runs argv, returns (exit status, stdout, stderr); raises FileNotFoundError or
+    subprocess.TimeoutExpired as subprocess.run does.
+
+    Written for dom0's Python 3.6 (XenServer 8, XCP-ng 8.3): capture_output= and text=
+    arrived in 3.7, so the pipes and universal_newlines are spelled out.
+    """
+    proc = subprocess.run(
+        argv,
+        input=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=text,
+        timeout=timeout,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
 # ---------------------------------------------------------------- ovs-vsctl
 
 
@@ -100,14 +121,14 @@ def vsctl(*commands):
         argv.append("--")
         argv.extend(command)
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=VSCTL_TIMEOUT_S + 5)
+        status, out, err = run(argv, VSCTL_TIMEOUT_S + 5)
     except FileNotFoundError:
         raise HostError("NOT_AN_OVS_HOST", "%s is not installed on this host" % VSCTL)
     except subprocess.TimeoutExpired:
         raise OvsError("ovs-vsctl did not finish within %d s" % (VSCTL_TIMEOUT_S + 5))
-    if proc.returncode != 0:
-        raise OvsError((proc.stderr.strip() or proc.stdout.strip() or "exit status %d" % proc.returncode))
-    return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    if status != 0:
+        raise OvsError((err.strip() or out.strip() or "exit status %d" % status))
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
 def _value(v):
@@ -159,10 +180,10 @@ def _bridge_of(network_id, required=True):
 
 def ovs_version():
     try:
-        proc = subprocess.run([VSCTL, "--version"], capture_output=True, text=True, timeout=10)
+        _status, out, _err = run([VSCTL, "--version"], 10)
     except FileNotFoundError:
         raise HostError("NOT_AN_OVS_HOST", "%s is not installed on this host" % VSCTL)
-    first = proc.stdout.splitlines()[0] if proc.stdout else ""
+    first = out.splitlines()[0] if out else ""
     return first.rsplit(" ", 1)[-1] if first else "unknown"
 
 
@@ -213,10 +234,13 @@ def setup_bridge(args):
             raise HostError("BRIDGE_CONFLICT", "bridge %s already belongs to network %s" % (bridge, owner))
         if b["name"] != bridge and owner == network_id:
             raise HostError("BRIDGE_CONFLICT", "network %s already has bridge %s on this host" % (network_id, b["name"]))
-    created = not any(b["name"] == bridge for b in bridges)
+    exists = any(b["name"] == bridge for b in bridges)
+    # "created": newly set up for this network. On XAPI hosts network.attach has usually
+    # made the bridge already (xcp-networkd), untagged; the tags make it ours.
+    created = not any(b["name"] == bridge and b["external_ids"].get(TAG_NETWORK) == network_id for b in bridges)
     cmds = [["--may-exist", "add-br", bridge]]
     settings = _tags("external_ids", {TAG_MANAGED: "true", TAG_NETWORK: network_id, TAG_ROLE: "network"})
-    if created:
+    if not exists:
         # Tunnels only work inside the datapath that holds the underlay (netdev in a
         # userspace lab, system on a real host): new bridges follow the existing ones.
         kinds = [b["datapath_type"] for b in bridges if b["datapath_type"]]
@@ -410,10 +434,10 @@ def fetch_interface(args):
         raise HostError("INVALID_ARGUMENT", "give 'label' or 'address'")
     if address:
         address = _ip(address, "address")
-    proc = subprocess.run(["ip", "-j", "-4", "addr", "show"], capture_output=True, text=True, timeout=10)
-    if proc.returncode != 0:
-        raise HostError("COMMAND_FAILED", "ip addr failed: %s" % proc.stderr.strip())
-    for link in json.loads(proc.stdout or "[]"):
+    status, out, err = run(["ip", "-j", "-4", "addr", "show"], 10)
+    if status != 0:
+        raise HostError("COMMAND_FAILED", "ip addr failed: %s" % err.strip())
+    for link in json.loads(out or "[]"):
         for a in link.get("addr_info", []):
             if a.get("family") != "inet":
                 continue
@@ -471,12 +495,10 @@ def _ssh_fingerprint(blob_b64):
 def _pinned_known_host(address, port, fingerprint):
     """The router's host key line for known_hosts, if it presents the pinned key."""
     try:
-        scan = subprocess.run(
-            ["ssh-keyscan", "-p", str(port), "-T", "5", address], capture_output=True, text=True, timeout=15
-        )
+        _status, scanned, _err = run(["ssh-keyscan", "-p", str(port), "-T", "5", address], 15)
     except subprocess.TimeoutExpired:
-        scan = None
-    keys = [l.split() for l in (scan.stdout if scan else "").splitlines() if l.strip() and not l.startswith("#")]
+        scanned = ""
+    keys = [l.split() for l in scanned.splitlines() if l.strip() and not l.startswith("#")]
     keys = [k for k in keys if len(k) >= 3]
     if not keys:
         raise HostError("ROUTER_UNREACHABLE", "no SSH server answers at %s:%d from this host" % (address, port))
@@ -518,13 +540,13 @@ def router_relay(args):
             address, "--", " ".join(shlex.quote(a) for a in argv),
         ]  # fmt: skip
         try:
-            p = subprocess.run(ssh, input=stdin, capture_output=True, timeout=timeout)
+            status, out, err = run(ssh, timeout, stdin=stdin, text=False)
         except subprocess.TimeoutExpired:
             raise HostError("ROUTER_TIMEOUT", "the command on %s took over %.0f s" % (address, timeout))
-    stderr = p.stderr.decode("utf-8", "replace")
-    if p.returncode == 255:  # ssh's own failure: the command never ran
+    stderr = err.decode("utf-8", "replace")
+    if status == 255:  # ssh's own failure: the command never ran
         raise HostError("ROUTER_SSH_FAILED", "SSH from this host to %s:%d failed: %s" % (address, port, stderr.strip()[-500:]))
-    return {"exitCode": p.returncode, "stdout": p.stdout.decode("utf-8", "replace"), "stderr": stderr}
+    return {"exitCode": status, "stdout": out.decode("utf-8", "replace"), "stderr": stderr}
 
 
 FUNCTIONS = {

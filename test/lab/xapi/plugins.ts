@@ -17,6 +17,7 @@ export const runPlugin = async (
   fn: string,
   session: string,
   args: Record<string, string>,
+  env: Record<string, string> = {},
   timeoutMs = 120_000,
 ): Promise<PluginOutcome> => {
   const path = join(dir, plugin);
@@ -30,13 +31,17 @@ export const runPlugin = async (
     stdout: string;
     stderr: string;
   }>((resolve) =>
-    execFile(path, [call], { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, out, errOut) =>
-      resolve({
-        code: err === null ? 0 : typeof err.code === "number" ? err.code : null,
-        signal: err?.signal ?? null,
-        stdout: out,
-        stderr: errOut || (err !== null && typeof err.code !== "number" && !err.signal ? err.message : ""),
-      }),
+    execFile(
+      path,
+      [call],
+      { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } },
+      (err, out, errOut) =>
+        resolve({
+          code: err === null ? 0 : typeof err.code === "number" ? err.code : null,
+          signal: err?.signal ?? null,
+          stdout: out,
+          stderr: errOut || (err !== null && typeof err.code !== "number" && !err.signal ? err.message : ""),
+        }),
     ),
   );
   if (signal !== null) return { ok: false, error: ["XENAPI_PLUGIN_FAILURE", `signal: ${signal}`, stdout, stderr] };

@@ -10,7 +10,9 @@ export type HostFailureReason =
   | "PROGRAMS_MISSING"
   | "PROGRAMS_OUTDATED"
   | "TUNNEL_INTERFACE_NOT_FOUND"
-  | "HOST_PROGRAM_FAILED";
+  | "HOST_PROGRAM_FAILED"
+  /** The host's Python cannot run the host programs (XAPI plugins need Python 3.6+). */
+  | "UNSUPPORTED_PYTHON";
 
 const CODE_OF: Record<HostFailureReason, ErrorCode> = {
   UNREACHABLE: "UNAVAILABLE",
@@ -22,6 +24,7 @@ const CODE_OF: Record<HostFailureReason, ErrorCode> = {
   PROGRAMS_OUTDATED: "UNPROCESSABLE",
   TUNNEL_INTERFACE_NOT_FOUND: "UNPROCESSABLE",
   HOST_PROGRAM_FAILED: "UNPROCESSABLE",
+  UNSUPPORTED_PYTHON: "UNPROCESSABLE",
 };
 
 /**

@@ -24,7 +24,8 @@ import { XapiClient, XapiError, XapiTransportError, type XapiClientOptions } fro
 type Rec = Record<string, unknown>;
 const NULL_REF = "OpaqueRef:NULL";
 const NETWORK_TAG = "sdn-network-id";
-const DOM0_VIF_TAG = "sdn-dom0-vif";
+/** network.other_config key marking that a host of the pool uses the network's bridge. */
+const attachedKey = (hostUuid: string): string => `sdn-attached-${hostUuid}`;
 
 export interface XapiDriverOptions extends XapiClientOptions {
   tunnelNetworkLabel?: string;
@@ -55,17 +56,27 @@ const sshOnce = async <T>(ssh: SshConnection, fn: () => Promise<T>): Promise<T> 
 
 /**
  * Drives a XenServer or XCP-ng host through XAPI: records for identity, networks, VIFs and
- * PIFs, and host.call_plugin for everything done in Open vSwitch. The differences met by
- * CloudStack are handled here: XCP-flavoured hosts have no product_version (platform_version
- * is used), no network name-labels (the tunnel endpoint falls back to the interface holding
- * the host's address), and must not get the dom0-VIF that makes XenServer build a bridge.
+ * PIFs, and host.call_plugin for everything done in Open vSwitch.
+ *
+ * Identity: XenServer and XCP-ng both report software_version.product_brand ("XenServer",
+ * "XCP-ng") and product_version ("8.4.0", "8.2.1", "8.3.0"). Only the 2013-era Xen Cloud
+ * Platform that CloudStack met left product_* out (XAPI omits empty keys, create_misc.ml):
+ * there platform_name/platform_version name the host, and its networks had no name-labels,
+ * so the tunnel endpoint falls back to the interface holding the host's address.
+ *
+ * Bridges: XAPI refuses VIF.plug on the control domain ("Control domain does not support
+ * hotplug", xapi_vif_helpers.ml, CA-365946), so no dom0 VIF is used; network.attach makes
+ * xcp-networkd create the network's bridge (xapi_network.ml attach_internal →
+ * create_internal_bridge), and the plugin then tags it (creating it if it is still absent).
  */
 export class XapiDriver extends ProgramDriver implements HostDriver {
   private readonly client: XapiClient;
   private readonly ssh: SshConnection | undefined;
   private facts: Promise<HostFacts> | undefined;
   private hostRef: string | undefined;
-  private xcp = false;
+  private hostUuid: string | undefined;
+  /** Xen Cloud Platform (no product_* keys): no network name-labels. */
+  private legacyXcp = false;
   private readonly bridgeSetups = new Map<string, Promise<ResponseOf<typeof SetupBridge>>>();
 
   constructor(private readonly opts: XapiDriverOptions) {
@@ -94,6 +105,7 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
       throw new HostFailure("UNREACHABLE", `the pool of ${this.opts.address} has no host with that address`);
     }
     this.hostRef = mine[0];
+    this.hostUuid = String(mine[1]["uuid"]);
     const sv = (mine[1]["software_version"] ?? {}) as Record<string, string>;
     if (sv["network_backend"] !== "openvswitch") {
       throw new HostFailure(
@@ -101,8 +113,7 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
         `${this.opts.address} uses the '${sv["network_backend"] ?? "unknown"}' network backend, not openvswitch`,
       );
     }
-    // XCP-flavoured hosts omit the product_* keys.
-    this.xcp = sv["product_version"] === undefined;
+    this.legacyXcp = sv["product_version"] === undefined && sv["product_brand"] === undefined;
     const platform = {
       name: sv["product_brand"] ?? sv["platform_name"] ?? "XAPI",
       version: sv["product_version"] ?? sv["platform_version"] ?? "unknown",
@@ -135,6 +146,8 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
       if (ssh !== undefined && this.opts.ssh?.trustOnFirstContact === true) await sshOnce(ssh, () => ssh.reach());
       return check.version;
     }
+    // Our plugin ran and found dom0's Python too old: deploying it again would not help.
+    if ("problem" in check && check.problem.hostError === "UNSUPPORTED_PYTHON") throw this.pluginRefusal(check, "");
     if (ssh === undefined) {
       throw this.pluginRefusal(
         check,
@@ -164,6 +177,9 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
         `${plugin} is version ${check.version}, this agent needs ${HOST_PROGRAMS_VERSION}${hint}`,
       );
     }
+    if (check.problem.hostError === "UNSUPPORTED_PYTHON") {
+      return new HostFailure("UNSUPPORTED_PYTHON", `${plugin} cannot run: ${check.problem.message}${hint}`);
+    }
     if (check.problem.hostError === "XENAPI_MISSING_PLUGIN") {
       return new HostFailure("PROGRAMS_MISSING", `${plugin} is not installed${hint}`);
     }
@@ -185,13 +201,13 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
     const own = Object.values(pifs).filter((p) => p["host"] === hostRef && typeof p["IP"] === "string" && p["IP"]);
     let pif =
       label === undefined ? undefined : own.find((p) => networks[p["network"] as string]?.["name_label"] === label);
-    if (pif === undefined && label !== undefined && !this.xcp) {
+    if (pif === undefined && label !== undefined && !this.legacyXcp) {
       throw new HostFailure(
         "TUNNEL_INTERFACE_NOT_FOUND",
         `no network labelled '${label}' with an address on ${this.opts.address}`,
       );
     }
-    // XCP has no name-labels: the interface that carries the host's address is the endpoint.
+    // Xen Cloud Platform has no name-labels: the interface that carries the host's address is the endpoint.
     pif ??= own.find((p) => p["IP"] === host["address"]) ?? own.find((p) => p["management"] === true);
     if (pif === undefined) {
       throw new HostFailure("TUNNEL_INTERFACE_NOT_FOUND", `no interface with an address on ${this.opts.address}`);
@@ -239,66 +255,31 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
       network = [ref, await this.call<Rec>("network.get_record", ref)];
     }
     const [netRef, net] = network;
-    const plugged = !this.xcp && (await this.ensureDom0Vif(hostRef, netRef));
-    const result = await this.run<ResponseOf<typeof SetupBridge>>("setup_bridge", {
+    await this.call("network.attach", netRef, hostRef);
+    const key = attachedKey(this.hostUuid as string); // set by ref()
+    // add_to_other_config refuses an existing key (MAP_DUPLICATE_KEY): set it once per host.
+    if ((net["other_config"] as Rec | undefined)?.[key] === undefined) {
+      await this.call("network.add_to_other_config", netRef, key, "true").catch((err: unknown) => {
+        if (!(err instanceof HostProgramError && err.hostError === "MAP_DUPLICATE_KEY")) throw err;
+      });
+    }
+    return this.run<ResponseOf<typeof SetupBridge>>("setup_bridge", {
       bridge: String(net["bridge"]),
       networkId: req.networkId,
     });
-    return { bridge: result.bridge, created: result.created || plugged };
-  }
-
-  /**
-   * XenServer builds a network's bridge on a host only once a VIF on it is plugged there:
-   * a VIF of the control domain does it. True when this call plugged it.
-   */
-  private async ensureDom0Vif(hostRef: string, netRef: string): Promise<boolean> {
-    const vms = await this.call<Record<string, Rec>>("VM.get_all_records");
-    const dom0 = Object.entries(vms).find(([, v]) => v["is_control_domain"] === true && v["resident_on"] === hostRef);
-    if (dom0 === undefined)
-      throw new HostProgramError("NO_CONTROL_DOMAIN", `no control domain on ${this.opts.address}`);
-    const vifs = await this.call<Record<string, Rec>>("VIF.get_all_records");
-    const existing = Object.entries(vifs).find(
-      ([, v]) =>
-        v["VM"] === dom0[0] && v["network"] === netRef && (v["other_config"] as Rec)?.[DOM0_VIF_TAG] === "true",
-    );
-    if (existing !== undefined && existing[1]["currently_attached"] === true) return false;
-    let vifRef = existing?.[0];
-    if (vifRef === undefined) {
-      const [device] = await this.call<string[]>("VM.get_allowed_VIF_devices", dom0[0]);
-      if (device === undefined) throw new HostProgramError("NO_VIF_DEVICE", "the control domain has no free VIF slot");
-      vifRef = await this.call<string>("VIF.create", {
-        device,
-        network: netRef,
-        VM: dom0[0],
-        MAC: "",
-        MTU: "1500",
-        other_config: { [DOM0_VIF_TAG]: "true" },
-        qos_algorithm_type: "",
-        qos_algorithm_params: {},
-      });
-    }
-    await this.call("VIF.plug", vifRef);
-    return true;
   }
 
   async destroyBridge(req: RequestOf<typeof DestroyBridge>): Promise<ResponseOf<typeof DestroyBridge>> {
-    const hostRef = await this.ref();
+    await this.ref();
     const result = await this.run<ResponseOf<typeof DestroyBridge>>("destroy_bridge", req);
     const network = await this.findNetwork(req.networkId);
     if (network === undefined) return result;
     const [netRef, net] = network;
-    const vifs = await this.call<Record<string, Rec>>("VIF.get_all_records");
-    const vms = await this.call<Record<string, Rec>>("VM.get_all_records");
-    for (const [ref, v] of Object.entries(vifs)) {
-      const vm = vms[v["VM"] as string];
-      if (v["network"] !== netRef || vm?.["resident_on"] !== hostRef || vm["is_control_domain"] !== true) continue;
-      if (v["currently_attached"] === true) await this.call("VIF.unplug", ref);
-      await this.call("VIF.destroy", ref);
-    }
-    // The network is pool-wide: it goes once no host uses it any more.
-    if ((await this.call<string[]>("network.get_VIFs", netRef)).length === 0) {
-      await this.call("network.destroy", netRef);
-    }
+    await this.call("network.remove_from_other_config", netRef, attachedKey(this.hostUuid as string));
+    // The network is pool-wide: it goes once no host uses its bridge and no VIF is on it.
+    const left = await this.call<Rec>("network.get_record", netRef);
+    const inUse = Object.keys(left["other_config"] ?? {}).some((k) => k.startsWith(attachedKey("")));
+    if (!inUse && (left["VIFs"] as string[]).length === 0) await this.call("network.destroy", netRef);
     return { bridge: result.bridge ?? String(net["bridge"]), destroyed: result.destroyed };
   }
 
