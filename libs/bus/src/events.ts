@@ -33,7 +33,7 @@ export class EventPublisher {
       ...(meta.commandId === undefined ? {} : { commandId: meta.commandId }),
       data,
     };
-    await this.js.publish(eventSubject(def.service, def.name), JSON.stringify(envelope), {
+    await this.js.publish(eventSubject(def.service, def.name, meta.accountId), JSON.stringify(envelope), {
       msgID: envelope.eventId,
       headers: injectTrace(),
     });
