@@ -8,6 +8,7 @@ export * from "./paging.js";
 export * from "./commands/health.js";
 export * from "./events/lifecycle.js";
 export * from "./resources/accounts.js";
+export * from "./resources/bus-credentials.js";
 export * from "./resources/jobs.js";
 export * from "./resources/networks.js";
 export * from "./commands/networks.js";

@@ -16,6 +16,8 @@ import type { GatewayBus } from "./gateway-bus.js";
 import { errorHandler, HttpError, sendError } from "./http-errors.js";
 import type { IdempotencyStore, JobStore } from "./jobs/job-store.js";
 import { accountRoutes } from "./routes/accounts.js";
+import { busCredentialRoutes } from "./routes/bus-credentials.js";
+import type { BusCredentialStore } from "./bus-credentials/credential-store.js";
 import { diagnosticsRoutes } from "./routes/diagnostics.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
@@ -58,6 +60,8 @@ export interface GatewayOptions {
   bodyLimitBytes: number;
   rateLimitPerMinute: number;
   stores: { tokens: TokenStore; accounts: AccountStore; jobs: JobStore; idempotency: IdempotencyStore };
+  /** Issues external systems' bus credentials; absent when the gateway has no issuing keys. */
+  busCredentials?: BusCredentialStore;
 }
 
 /** Builds the HTTP API; `listen` is the caller's business so tests can `inject`. */
@@ -148,6 +152,7 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
 
   await app.register(healthRoutes, { readyTimeoutMs: opts.settings.readyTimeoutMs });
   await app.register(accountRoutes);
+  await app.register(busCredentialRoutes, { store: opts.busCredentials });
   await app.register(jobRoutes);
   await app.register(eventRoutes);
   await app.register(diagnosticsRoutes);

@@ -16,6 +16,12 @@ export const GatewayConfig = Type.Object({
   }),
   SDN_BODY_LIMIT_BYTES: Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 64 * 1_048_576 }),
   SDN_RATE_LIMIT_PER_MINUTE: Type.Integer({ default: 1200, minimum: 1, description: "Requests per token per minute" }),
+  SDN_BUS_ISSUER_FILE: Type.Optional(
+    Type.String({
+      description:
+        "The bus issuing keys (issuer.json of the generated credentials): enables /v1/accounts/{id}/bus-credentials",
+    }),
+  ),
   SDN_READY_TIMEOUT_MS: Type.Integer({ default: 1500, minimum: 100, maximum: 30_000 }),
 });
 export type GatewayConfig = typeof GatewayConfig;
