@@ -6,7 +6,11 @@ import { networkGuruSpec } from "@sdn/network-guru";
 import { startService, type RunningService } from "@sdn/runtime";
 import { freePort, TestNatsServer, waitFor } from "@sdn/testkit";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sdnctl } from "../sdnctl/cli-runner.js";
 
 /*
  * POST/GET/DELETE /v1/accounts/{id}/bus-credentials through the gateway, with the
@@ -101,5 +105,29 @@ describe("bus credentials of external systems", () => {
     const issued = await api("POST", "/v1/accounts/admin/bus-credentials");
     expect(issued.body).toMatchObject({ accountId: "admin", role: "admin" });
     expect((await api("POST", "/v1/accounts/no-such-account/bus-credentials")).status).toBe(404);
+  });
+
+  it("does the same through sdnctl bus-credentials create / list / revoke", async () => {
+    const env = { SDN_URL: baseUrl, SDN_TOKEN: adminToken, HOME: "/nonexistent" };
+    const dir = mkdtempSync(join(tmpdir(), "sdn-bus-creds-"));
+    try {
+      const file = join(dir, "ops.creds");
+      const created = await sdnctl(["bus-credentials", "create", "--account", "admin", "--out", file, "--json"], {
+        env,
+      });
+      expect(created.code, created.stderr).toBe(0);
+      const info = JSON.parse(created.stdout) as { id: string; creds: string };
+      expect(info.creds).toBe(`written to ${file}`);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(readFileSync(file, "utf8")).toContain("-----BEGIN USER NKEY SEED-----");
+      const listed = await sdnctl(["bus-credentials", "list", "--account", "admin"], { env });
+      expect(listed.stdout).toContain(info.id);
+      const revoked = await sdnctl(["bus-credentials", "revoke", info.id, "--account", "admin"], { env });
+      expect(revoked.code, revoked.stderr).toBe(0);
+      const again = await sdnctl(["bus-credentials", "revoke", info.id, "--account", "admin"], { env });
+      expect(again).toMatchObject({ code: 3, stderr: expect.stringMatching(/^NOT_FOUND: /) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { accountsCommands } from "./accounts.js";
+import { busCredentialsCommands } from "./bus-credentials.js";
 import { egressPolicyCommands } from "./egress-policy.js";
 import { egressRulesCommands } from "./egress-rules.js";
 import { eventsCommands } from "./events.js";
@@ -28,6 +29,7 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   healthCommands,
   accountsCommands,
   tokensCommands,
+  busCredentialsCommands,
   hostsCommands,
   networksCommands,
   nicsCommands,
