@@ -1,5 +1,5 @@
 import { CommandClient, connectBus, silentLogger } from "@sdn/bus";
-import { CreateNetwork, eventSubject, ReserveNicAddress, ServiceStarted } from "@sdn/contracts";
+import { CreateNetwork, eventFilter, ReserveNicAddress, ServiceStarted } from "@sdn/contracts";
 import { TestNatsServer, waitFor } from "@sdn/testkit";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -53,7 +53,9 @@ export default async function run(): Promise<void> {
     const nc = await connectBus({ servers: nats.url, name: "bench", logger: silentLogger });
     try {
       let up = 0;
-      nc.subscribe(eventSubject("network-guru", ServiceStarted["network-guru"].name), { callback: () => void up++ });
+      nc.subscribe(eventFilter({ service: "network-guru", event: ServiceStarted["network-guru"].name }), {
+        callback: () => void up++,
+      });
       for (let i = 0; i < replicas; i++) gurus.push(spawnGuru(nats.url));
       await waitFor(`${replicas} guru replica(s)`, () => (up === replicas ? true : undefined), 30_000);
       const client = new CommandClient(nc);

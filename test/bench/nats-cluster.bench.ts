@@ -22,7 +22,7 @@ const measure = async (natsUrl: string, replicas: number): Promise<{ rate: numbe
   const guru = spawnGuru(natsUrl, replicas);
   try {
     let up = false;
-    nc.subscribe(eventSubject("network-guru", ServiceStarted["network-guru"].name), {
+    nc.subscribe(eventSubject("network-guru", ServiceStarted["network-guru"].name, undefined), {
       callback: () => void (up = true),
     });
     await waitFor("the guru", () => (up ? true : undefined), 60_000);

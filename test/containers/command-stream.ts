@@ -63,7 +63,7 @@ export const collectAnswers = async <C extends CommandDefinition>(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const missing = commandIds.filter((id) => !answers.has(id));
-    const found = await Promise.all(missing.map((id) => client.findAnswer(def, id).catch(() => undefined)));
+    const found = await Promise.all(missing.map((id) => client.findAnswer(def, id, undefined).catch(() => undefined)));
     found.forEach((answer, i) => {
       if (answer !== undefined) answers.set(missing[i]!, answer);
     });

@@ -58,7 +58,6 @@ class Stopped extends Error {
 class Demo {
   readonly dir = mkdtempSync(join(tmpdir(), "sdn-demo-"));
   private lab: Lab | undefined;
-  private nats: ChildProcess | undefined;
   private launcher: ChildProcess | undefined;
   private env: Record<string, string> = {};
   private cleaning: Promise<void> | undefined;
@@ -116,20 +115,18 @@ class Demo {
     const natsPort = await freePort();
     const httpPort = await freePort();
     const log = openSync(join(this.dir, "controller.log"), "a");
-    this.nats = spawn(
-      "nats-server",
-      ["-js", "-a", "127.0.0.1", "-p", String(natsPort), "-sd", join(this.dir, "nats")],
-      { stdio: "ignore", detached: true, env: pathEnv() },
-    );
-    say(`nats-server (JetStream) on 127.0.0.1:${natsPort}, store in ${this.dir}/nats`);
+    // The launcher starts its own nats-server, authentication on, as `npm start` does.
+    const env: NodeJS.ProcessEnv = { ...pathEnv() };
+    delete env["NATS_URL"];
+    say(`nats-server (JetStream, authentication on) on 127.0.0.1:${natsPort}, started by the launcher`);
     // Ctrl-C reaches the whole process group; the children are detached so that the demo
     // stops them itself, in order (services first, then NATS).
     this.launcher = spawn(process.execPath, [LAUNCHER], {
       stdio: ["ignore", log, log],
       detached: true,
       env: {
-        ...pathEnv(),
-        NATS_URL: `nats://127.0.0.1:${natsPort}`,
+        ...env,
+        SDN_NATS_PORT: String(natsPort),
         SDN_DATA_DIR: join(this.dir, "data"),
         SDN_HTTP_PORT: String(httpPort),
         SDN_ADMIN_TOKEN: this.adminToken,
@@ -157,7 +154,6 @@ class Demo {
     this.cleaning ??= (async () => {
       say("\n== cleaning up");
       await stopChild(this.launcher, "launcher (services)", 20_000);
-      await stopChild(this.nats, "nats-server", 10_000);
       if (this.lab !== undefined) {
         await this.lab.dispose();
         say(`  lab ${this.lab.runId} removed (namespaces, OVS, sshd, XAPI emulators, router, web servers)`);

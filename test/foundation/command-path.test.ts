@@ -1,9 +1,9 @@
-import { headers as natsHeaders, connect, type NatsConnection } from "@nats-io/transport-node";
+import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { apiGatewaySpec } from "@sdn/api-gateway";
-import { CommandClient } from "@sdn/bus";
+import { CommandClient, GATEWAY_ORIGIN } from "@sdn/bus";
 import { CheckHealth, HEADERS, answerSubject, commandSubject } from "@sdn/contracts";
 import { hypervisorAgentSpec } from "@sdn/hypervisor-agent";
 import { networkGuruSpec } from "@sdn/network-guru";
@@ -28,14 +28,16 @@ const admin = { authorization: `Bearer ${adminToken}` };
 const running: RunningService<never>[] = [];
 
 const start = async (spec: Parameters<typeof startService>[0], extra: Record<string, string> = {}) => {
-  const svc = await startService(spec, { NATS_URL: nats.url, LOG_LEVEL: "silent", ...extra });
+  // Each service with its own generated credentials, as `npm start` runs it.
+  const svc = await startService(spec, { ...nats.serviceEnv(spec.name), LOG_LEVEL: "silent", ...extra });
   running.push(svc as unknown as RunningService<never>);
   return svc;
 };
 
 beforeAll(async () => {
-  nats = await TestNatsServer.start();
-  nc = await connect({ servers: nats.url });
+  nats = await TestNatsServer.startSecured();
+  // The test publishes raw commands as the gateway would.
+  nc = await nats.connectAs("api-gateway");
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
   await start(apiGatewaySpec, {
@@ -70,8 +72,10 @@ describe("the command path from HTTP to a service and back", () => {
   it("answers a malformed command published straight on the bus, and the service stays up", async () => {
     const h = natsHeaders();
     h.set(HEADERS.commandId, "raw-1");
-    const answer = nc.subscribe(answerSubject("network-guru", "raw-1"), { max: 1 });
-    nc.publish(commandSubject("network-guru", "CheckHealth"), JSON.stringify({ surprise: 1 }), { headers: h });
+    const answer = nc.subscribe(answerSubject("network-guru", "raw-1", undefined), { max: 1 });
+    nc.publish(commandSubject("network-guru", "CheckHealth", GATEWAY_ORIGIN), JSON.stringify({ surprise: 1 }), {
+      headers: h,
+    });
     for await (const m of answer) {
       expect(m.json()).toMatchObject({
         commandId: "raw-1",
@@ -95,9 +99,9 @@ describe("the command path from HTTP to a service and back", () => {
   it("answers a command sent while its service is down once the service starts", async () => {
     const client = new CommandClient(nc);
     const { commandId } = await client.publish(CheckHealth["ovs-element"], {});
-    const waiting = client.awaitAnswer(CheckHealth["ovs-element"], commandId, 20_000);
+    const waiting = client.awaitAnswer(CheckHealth["ovs-element"], commandId, 20_000, undefined);
     await new Promise((r) => setTimeout(r, 200));
-    expect(await client.findAnswer(CheckHealth["ovs-element"], commandId)).toBeUndefined();
+    expect(await client.findAnswer(CheckHealth["ovs-element"], commandId, undefined)).toBeUndefined();
     await start(ovsElementSpec);
     expect(await waiting.answer).toMatchObject({ ok: true, commandId, data: { service: "ovs-element" } });
   });
@@ -136,5 +140,9 @@ describe("the command path from HTTP to a service and back", () => {
     expect(await missing.json()).toEqual({
       error: { code: "NOT_FOUND", message: "no route POST /v1/services/mainframe/health-checks" },
     });
+  });
+
+  it("ran every service within its generated permissions (the server logged no violation)", () => {
+    expect(nats.log).not.toMatch(/Violation/);
   });
 });

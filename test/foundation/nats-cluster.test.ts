@@ -53,7 +53,9 @@ describe("a NATS cluster with replicated state", () => {
     cluster = await TestNatsCluster.start(3);
     nc = await connectBus({ servers: cluster.url, name: "cluster-test", logger: silentLogger });
     let up = 0;
-    nc.subscribe(eventSubject("network-guru", ServiceStarted["network-guru"].name), { callback: () => void up++ });
+    nc.subscribe(eventSubject("network-guru", ServiceStarted["network-guru"].name, undefined), {
+      callback: () => void up++,
+    });
     gurus.push(spawnGuru(cluster.url), spawnGuru(cluster.url));
     await waitFor("two guru replicas", () => (up === 2 ? true : undefined), 60_000);
     client = new CommandClient(nc);

@@ -1,3 +1,5 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import { spawn } from "node:child_process";
 import { freePort, TestNatsServer, waitFor } from "@sdn/testkit";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -11,7 +13,7 @@ let nats: TestNatsServer;
 let dataDir: string;
 
 beforeAll(async () => {
-  nats = await TestNatsServer.start();
+  nats = await TestNatsServer.startSecured();
   dataDir = mkdtempSync(join(tmpdir(), "sdn-start-"));
 });
 afterAll(async () => {
@@ -26,6 +28,8 @@ describe("npm start (the launcher, built)", () => {
       env: {
         ...process.env,
         NATS_URL: nats.url,
+        // Each service reads its own <service>.creds there.
+        SDN_BUS_CREDENTIALS_DIR: nats.auth?.dir,
         SDN_HTTP_PORT: String(port),
         SDN_DATA_DIR: dataDir,
         LOG_LEVEL: "warn",
@@ -42,7 +46,7 @@ describe("npm start (the launcher, built)", () => {
           const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
           return res?.status === 200 ? ((await res.json()) as { ready: boolean }) : undefined;
         },
-        30_000,
+        60_000,
         200,
       );
       expect(ready.ready).toBe(true);
@@ -55,11 +59,17 @@ describe("npm start (the launcher, built)", () => {
     }
     // Every service process is gone with it: the port no longer answers.
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
-  });
+  }, 90_000);
 
   it("refuses a bad setting, naming the variable, instead of restarting in a loop", async () => {
     const child = spawn(process.execPath, [launcher], {
-      env: { ...process.env, NATS_URL: nats.url, SDN_HTTP_PORT: "not-a-port", SDN_DATA_DIR: dataDir },
+      env: {
+        ...process.env,
+        NATS_URL: nats.url,
+        SDN_BUS_CREDENTIALS_DIR: nats.auth?.dir,
+        SDN_HTTP_PORT: "not-a-port",
+        SDN_DATA_DIR: dataDir,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
@@ -68,4 +78,46 @@ describe("npm start (the launcher, built)", () => {
     expect(code).toBe(2);
     expect(output).toContain("SDN_HTTP_PORT");
   });
+
+  it("does not attach to an unauthenticated server already on its port: it starts its own, authentication on", async () => {
+    const squatter = await TestNatsServer.start();
+    const port = await freePort();
+    const ownData = mkdtempSync(join(tmpdir(), "sdn-start-own-"));
+    const { NATS_URL: _unset, ...env } = process.env;
+    const child = spawn(process.execPath, [launcher], {
+      env: {
+        ...env,
+        SDN_NATS_PORT: String(squatter.port),
+        SDN_HTTP_PORT: String(port),
+        SDN_DATA_DIR: ownData,
+        LOG_LEVEL: "warn",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    try {
+      await waitFor(
+        "readiness",
+        async () =>
+          (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined,
+        60_000,
+        200,
+      );
+      expect(output).toMatch(/started nats-server \(JetStream, authentication on/);
+      expect(output).not.toContain(squatter.url);
+      // The squatter saw nothing: no stream, no command.
+      const spy = await connect({ servers: squatter.url });
+      expect(await (await jetstreamManager(spy)).streams.names().next()).toEqual([]);
+      await spy.close();
+      expect(output).not.toMatch(/-----BEGIN NATS USER JWT-----|SUA[A-Z0-9]{20}/);
+    } finally {
+      const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      child.kill("SIGTERM");
+      expect(await exit).toBe(0);
+      await squatter.dispose();
+      rmSync(ownData, { recursive: true, force: true });
+    }
+  }, 90_000);
 });

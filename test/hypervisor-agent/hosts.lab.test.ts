@@ -18,6 +18,7 @@ import {
   type Host,
   type NewHost,
   type RequestOf,
+  eventFilter,
 } from "@sdn/contracts";
 import { HOST_PROGRAMS_VERSION, hostManagerOf, hypervisorAgentSpec } from "@sdn/hypervisor-agent";
 import { startService, type RunningService } from "@sdn/runtime";
@@ -140,7 +141,7 @@ beforeAll(async () => {
   // The gateway's harness: a real nats-server and the HTTP API (called with inject).
   gateway = await startHarness({ commandWaitMs: 30_000 });
   nc = gateway.nc;
-  nc.subscribe("sdn.evt.hypervisor-agent.>", { callback: (_e, m) => void events.push(m.string()) });
+  nc.subscribe(eventFilter({ service: "hypervisor-agent" }), { callback: (_e, m) => void events.push(m.string()) });
   agent = AgentProcess.start(agentEnv());
   await waitFor(
     "the agent",

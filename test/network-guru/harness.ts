@@ -1,4 +1,4 @@
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { CommandClient } from "@sdn/bus";
 import type { Answer, CommandDefinition, ErrorBody, RequestOf, ResponseOf, Role } from "@sdn/contracts";
 import { networkGuruSpec } from "@sdn/network-guru";
@@ -23,14 +23,19 @@ export class GuruHarness {
   ) {}
 
   static async start(replicas = 1, env: Record<string, string> = {}): Promise<GuruHarness> {
-    const nats = await TestNatsServer.start();
+    const nats = await TestNatsServer.startSecured();
     const started: RunningService<never>[] = [];
     try {
       for (let i = 0; i < replicas; i++) {
-        const svc = await startService(networkGuruSpec, { NATS_URL: nats.url, LOG_LEVEL: "silent", ...env });
+        const svc = await startService(networkGuruSpec, {
+          ...nats.serviceEnv("network-guru"),
+          LOG_LEVEL: "silent",
+          ...env,
+        });
         started.push(svc as unknown as RunningService<never>);
       }
-      const nc = await connect({ servers: nats.url });
+      // The tests send commands as the gateway does.
+      const nc = await nats.connectAs("api-gateway");
       return new GuruHarness(nats, nc, started, new CommandClient(nc));
     } catch (err) {
       for (const s of started) await s.stop();

@@ -7,7 +7,7 @@ import {
   ReserveNicAddress,
   ShutdownNetwork,
   UpdateNetwork,
-  eventSubject,
+  eventFilter,
   type EventEnvelope,
 } from "@sdn/contracts";
 import { networkGuruSpec } from "@sdn/network-guru";
@@ -22,7 +22,7 @@ const events: EventEnvelope<Record<string, unknown>>[] = [];
 beforeAll(async () => {
   // Two keys, both above 2^31-1, so exhaustion and reuse are reachable.
   h = await GuruHarness.start(1, { SDN_GRE_KEY_MIN: "4294967294", SDN_GRE_KEY_MAX: "4294967295" });
-  h.nc.subscribe(eventSubject("network-guru", ">"), {
+  h.nc.subscribe(eventFilter({ service: "network-guru" }), {
     callback: (_e, m) => {
       events.push(m.json<EventEnvelope<Record<string, unknown>>>());
     },
@@ -130,14 +130,18 @@ describe("network lifecycle", () => {
   it("refuses to start with a key range whose minimum is above its maximum, naming the variable", async () => {
     await expect(
       startService(networkGuruSpec, {
-        NATS_URL: h.nats.url,
+        ...h.nats.serviceEnv("network-guru"),
         LOG_LEVEL: "silent",
         SDN_GRE_KEY_MIN: "10",
         SDN_GRE_KEY_MAX: "9",
       }),
     ).rejects.toThrow(/SDN_GRE_KEY_MIN: 10 is above SDN_GRE_KEY_MAX/);
     await expect(
-      startService(networkGuruSpec, { NATS_URL: h.nats.url, LOG_LEVEL: "silent", SDN_GRE_KEY_MAX: "4294967296" }),
+      startService(networkGuruSpec, {
+        ...h.nats.serviceEnv("network-guru"),
+        LOG_LEVEL: "silent",
+        SDN_GRE_KEY_MAX: "4294967296",
+      }),
     ).rejects.toThrow(/SDN_GRE_KEY_MAX/);
   });
 });

@@ -68,16 +68,17 @@ it("finishes a plug whose element was killed mid-way, through the redelivered co
   );
   child.kill("SIGKILL");
   expect((await memberships.get(networkId))?.value.hosts[el.hostId(h2)]?.nics[nicId]?.state).toBe("Plugging");
-  expect(await client.findAnswer(PlugNic, commandId)).toBeUndefined();
+  expect(await client.findAnswer(PlugNic, commandId, as.accountId)).toBeUndefined();
 
   // Another replica takes the command over once its ack wait runs out, and finishes the same NIC.
-  const waiting = client.awaitAnswer(PlugNic, commandId, 60_000);
+  const waiting = client.awaitAnswer(PlugNic, commandId, 60_000, as.accountId);
   replacement = (await startService(ovsElementSpec, {
     NATS_URL: el.gateway.nats.url,
     LOG_LEVEL: "silent",
     SDN_RECONCILE_INTERVAL_MS: "3600000",
   })) as unknown as RunningService<never>;
-  const stored = (await waiting.answer.catch(() => undefined)) ?? (await client.findAnswer(PlugNic, commandId));
+  const stored =
+    (await waiting.answer.catch(() => undefined)) ?? (await client.findAnswer(PlugNic, commandId, as.accountId));
   expect(stored?.ok, JSON.stringify(stored)).toBe(true);
   const nic = (stored as { data: Nic }).data;
   expect(nic).toMatchObject({ id: nicId, ip: vm2.ip, state: "Plugged" });

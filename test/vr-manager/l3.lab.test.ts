@@ -15,6 +15,7 @@ import {
   type PublicIp,
   type RequestOf,
   type Router,
+  eventFilter,
 } from "@sdn/contracts";
 import { hypervisorAgentSpec } from "@sdn/hypervisor-agent";
 import { networkGuruSpec } from "@sdn/network-guru";
@@ -162,7 +163,7 @@ beforeAll(async () => {
   ];
   gw = await startHarness({ commandWaitMs: 60_000 });
   nc = gw.nc;
-  nc.subscribe("sdn.evt.vr-manager.>", {
+  nc.subscribe(eventFilter({ service: "vr-manager" }), {
     callback: (_e, m) => void events.push(m.json<{ type: string; data: Record<string, unknown> }>()),
   });
   const base = { NATS_URL: gw.nats.url, LOG_LEVEL: "silent", SDN_DATA_DIR: join(lab.dir, "data") };

@@ -1,4 +1,11 @@
-import { AcquirePublicIp, FirewallRuleCommands, GetRouter, ReleasePublicIp, SyncRouter } from "@sdn/contracts";
+import {
+  AcquirePublicIp,
+  eventFilter,
+  FirewallRuleCommands,
+  GetRouter,
+  ReleasePublicIp,
+  SyncRouter,
+} from "@sdn/contracts";
 import { JsonBucket } from "@sdn/bus";
 import { waitFor } from "@sdn/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,7 +23,7 @@ const failed: string[] = [];
 
 beforeAll(async () => {
   fx = await RouterFixture.start(2);
-  fx.nc.subscribe("sdn.evt.vr-manager.>", {
+  fx.nc.subscribe(eventFilter({ service: "vr-manager" }), {
     callback: (_e, m) => {
       const e = m.json<{ type: string; data: { generation: number; code?: string } }>();
       if (e.type === "RulesApplied") applied.push(e.data.generation);

@@ -13,7 +13,7 @@ import {
 import { TestNatsServer, waitFor } from "@sdn/testkit";
 import Type from "typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CommandClient } from "./command-client.js";
+import { CommandClient, GATEWAY_ORIGIN } from "./command-client.js";
 import { CommandServer } from "./command-server.js";
 import { bindHandler } from "./dispatch.js";
 import { CommandTimeoutError, NoResponderError } from "./errors.js";
@@ -116,10 +116,10 @@ describe("durable command tier", () => {
         ["missing", JSON.stringify({ count: 1 }), /missing required property 'nicId'/],
       ];
       for (const [id, body, reason] of cases) {
-        const waiting = client.awaitAnswer(Reserve, id, 5_000);
+        const waiting = client.awaitAnswer(Reserve, id, 5_000, undefined);
         const h = natsHeaders();
         h.set(HEADERS.commandId, id);
-        nc.publish(commandSubject("network-guru", "TestReserve"), body, { headers: h });
+        nc.publish(commandSubject("network-guru", "TestReserve", GATEWAY_ORIGIN), body, { headers: h });
         const answer = await waiting.answer;
         expect(answer.ok, id).toBe(false);
         if (!answer.ok) {
@@ -128,10 +128,10 @@ describe("durable command tier", () => {
         }
       }
       const bytes = new Uint8Array([0xff, 0xfe, 0x7b]);
-      const waiting = client.awaitAnswer(Reserve, "bad-bytes", 5_000);
+      const waiting = client.awaitAnswer(Reserve, "bad-bytes", 5_000, undefined);
       const h = natsHeaders();
       h.set(HEADERS.commandId, "bad-bytes");
-      nc.publish(commandSubject("network-guru", "TestReserve"), bytes, { headers: h });
+      nc.publish(commandSubject("network-guru", "TestReserve", GATEWAY_ORIGIN), bytes, { headers: h });
       expect((await waiting.answer).ok).toBe(false);
       const after = await client.send(Reserve, { nicId: "still-up", count: 1 });
       expect(after.ok).toBe(true);
@@ -210,7 +210,7 @@ describe("durable command tier", () => {
   it("keeps a command sent while no replica runs, and answers it when one starts", async () => {
     const client = new CommandClient(nc);
     const { commandId } = await client.publish(Reserve, { nicId: "nic-later", count: 1 });
-    const waiting = client.awaitAnswer(Reserve, commandId, 10_000);
+    const waiting = client.awaitAnswer(Reserve, commandId, 10_000, undefined);
     const { srv } = await startGuru();
     try {
       expect(await waiting.answer).toMatchObject({ ok: true, data: { nicId: "nic-later" } });
@@ -225,7 +225,9 @@ describe("durable command tier", () => {
       .send(Unserved, { nicId: "x", count: 1 }, { timeoutMs: 300 })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CommandTimeoutError);
-    expect((err as Error).message).toBe("no answer to TestUnserved on sdn.cmd.vr-manager.TestUnserved within 300 ms");
+    expect((err as Error).message).toBe(
+      "no answer to TestUnserved on sdn.cmd.vr-manager.api-gateway.TestUnserved within 300 ms",
+    );
   });
 
   it("finds a stored answer after the sender stopped waiting", async () => {
@@ -233,9 +235,9 @@ describe("durable command tier", () => {
     const client = new CommandClient(nc);
     try {
       const { commandId } = await client.publish(Reserve, { nicId: "nic-stored", count: 1 });
-      const stored = await waitFor("stored answer", () => client.findAnswer(Reserve, commandId));
+      const stored = await waitFor("stored answer", () => client.findAnswer(Reserve, commandId, undefined));
       expect(stored).toMatchObject({ ok: true, commandId, data: { nicId: "nic-stored" } });
-      expect(await client.findAnswer(Reserve, "never-sent")).toBeUndefined();
+      expect(await client.findAnswer(Reserve, "never-sent", undefined)).toBeUndefined();
     } finally {
       await srv.stop();
     }
@@ -323,11 +325,11 @@ describe("events", () => {
     await events.publish(Happened, { x: 1 }, { accountId: "acct-1", eventId: "evt-1" });
     const jsm = await jetstreamManager(nc);
     const info = await jsm.streams.info(STREAMS.events.name, {
-      subjects_filter: eventSubject("ovs-element", "TestHappened"),
+      subjects_filter: eventSubject("ovs-element", "TestHappened", "acct-1"),
     });
-    expect(info.state.subjects?.[eventSubject("ovs-element", "TestHappened")]).toBe(1);
+    expect(info.state.subjects?.[eventSubject("ovs-element", "TestHappened", "acct-1")]).toBe(1);
     const stored = await jsm.streams.getMessage(STREAMS.events.name, {
-      last_by_subj: eventSubject("ovs-element", "TestHappened"),
+      last_by_subj: eventSubject("ovs-element", "TestHappened", "acct-1"),
     });
     expect(stored?.json()).toMatchObject({
       eventId: "evt-1",

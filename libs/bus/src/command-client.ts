@@ -9,6 +9,7 @@ import {
   commandSubject,
   type Answer,
   type CommandDefinition,
+  type CommandOrigin,
   type RequestOf,
   type ResponseOf,
   type Role,
@@ -44,6 +45,9 @@ const answerSchemaOf = (def: CommandDefinition): TSchema => {
   return s;
 };
 
+/** The gateway's origin: what a client built without one (tests, tools acting as the gateway) sends as. */
+export const GATEWAY_ORIGIN: CommandOrigin = { kind: "principal", name: "api-gateway" };
+
 export const commandHeaders = (commandId: string, opts: SendOptions): MsgHdrs => {
   const h = injectTrace(natsHeaders());
   h.set(HEADERS.commandId, commandId);
@@ -56,6 +60,10 @@ export const commandHeaders = (commandId: string, opts: SendOptions): MsgHdrs =>
  * Sends durable commands and reads their answers. The answer subject is subscribed
  * before the command is published, so a fast answer cannot be missed; a command whose id
  * JetStream already holds is answered from the answer stream.
+ *
+ * `origin` is the namespace the connection's credentials may publish into: a service
+ * its own name, an external system `admin` or `account` (then the account is that one,
+ * whatever `accountId` a send names).
  */
 export class CommandClient {
   private readonly js: JetStreamClient;
@@ -63,17 +71,25 @@ export class CommandClient {
   /** Waiters to tell when the connection comes back: an answer sent meanwhile was missed. */
   private readonly onReconnect = new Set<() => void>();
 
-  constructor(private readonly nc: NatsConnection) {
+  constructor(
+    private readonly nc: NatsConnection,
+    readonly origin: CommandOrigin = GATEWAY_ORIGIN,
+  ) {
     this.js = jetstream(nc);
     void (async () => {
       for await (const s of nc.status()) if (s.type === "reconnect") for (const waiter of this.onReconnect) waiter();
     })();
   }
 
+  /** The account the answer is filed under: the one the command runs for. */
+  private scopeOf(opts: SendOptions): string | undefined {
+    return this.origin.kind === "account" ? this.origin.accountId : opts.accountId;
+  }
+
   /** Publishes without waiting for the answer (an async job). */
   async publish<C extends CommandDefinition>(def: C, body: RequestOf<C>, opts: SendOptions = {}): Promise<Published> {
     const commandId = opts.commandId ?? randomUUID();
-    const subject = commandSubject(def.service, def.name);
+    const subject = commandSubject(def.service, def.name, this.origin);
     return withProducerSpan(
       `${def.name} send`,
       { "messaging.destination.name": subject, "sdn.command_id": commandId },
@@ -105,11 +121,11 @@ export class CommandClient {
   ): Promise<Answer<ResponseOf<C>>> {
     const commandId = opts.commandId ?? randomUUID();
     const timeoutMs = opts.timeoutMs ?? 5_000;
-    const waiting = this.awaitAnswer(def, commandId, timeoutMs);
+    const waiting = this.awaitAnswer(def, commandId, timeoutMs, this.scopeOf(opts));
     try {
       const { duplicate } = await this.publish(def, body, { ...opts, commandId });
       if (duplicate) {
-        const stored = await this.findAnswer(def, commandId);
+        const stored = await this.findAnswer(def, commandId, this.scopeOf(opts));
         if (stored !== undefined) return stored;
       }
       return await waiting.answer;
@@ -119,22 +135,34 @@ export class CommandClient {
   }
 
   /** Reads a stored answer, e.g. to report on a job after the sender stopped waiting. */
-  async findAnswer<C extends CommandDefinition>(def: C, commandId: string): Promise<Answer<ResponseOf<C>> | undefined> {
-    const data = await this.storedAnswer(def.service, commandId);
+  async findAnswer<C extends CommandDefinition>(
+    def: C,
+    commandId: string,
+    accountId: string | undefined,
+  ): Promise<Answer<ResponseOf<C>> | undefined> {
+    const data = await this.storedAnswer(def.service, commandId, accountId);
     return data === undefined ? undefined : this.decode(def, data);
   }
 
   /** Reads a stored answer knowing only the service (e.g. for a job), checked against the envelope only. */
-  async findAnyAnswer(service: string, commandId: string): Promise<AnyAnswer | undefined> {
-    const data = await this.storedAnswer(service, commandId);
+  async findAnyAnswer(
+    service: string,
+    commandId: string,
+    accountId: string | undefined,
+  ): Promise<AnyAnswer | undefined> {
+    const data = await this.storedAnswer(service, commandId, accountId);
     const what = `answer to command ${commandId}`;
     return data === undefined ? undefined : assertValid(AnyAnswer, parseJson(data, what), what);
   }
 
-  private async storedAnswer(service: string, commandId: string): Promise<Uint8Array | undefined> {
+  private async storedAnswer(
+    service: string,
+    commandId: string,
+    accountId: string | undefined,
+  ): Promise<Uint8Array | undefined> {
     const jsm = await jetstreamManager(this.nc);
     const stored = await jsm.streams
-      .getMessage(STREAMS.answers.name, { last_by_subj: answerSubject(service, commandId) })
+      .getMessage(STREAMS.answers.name, { last_by_subj: answerSubject(service, commandId, accountId) })
       .catch(() => null);
     return stored?.data;
   }
@@ -144,15 +172,16 @@ export class CommandClient {
     def: C,
     commandId: string,
     timeoutMs: number,
+    accountId: string | undefined,
   ): { answer: Promise<Answer<ResponseOf<C>>>; cancel: () => void } {
-    const subject = answerSubject(def.service, commandId);
+    const subject = answerSubject(def.service, commandId, accountId);
     const sub = this.nc.subscribe(subject, { max: 1 });
     let timer: NodeJS.Timeout | undefined;
     let recheck: (() => void) | undefined;
     const answer = new Promise<Answer<ResponseOf<C>>>((resolve, reject) => {
       timer = setTimeout(() => {
         sub.unsubscribe();
-        reject(new CommandTimeoutError(def.name, commandSubject(def.service, def.name), timeoutMs));
+        reject(new CommandTimeoutError(def.name, commandSubject(def.service, def.name, this.origin), timeoutMs));
       }, timeoutMs);
       const settle = (data: Uint8Array): void => {
         try {
@@ -167,7 +196,7 @@ export class CommandClient {
       // An answer published while we were disconnected never reaches the subscription; the
       // answer stream has it.
       recheck = () =>
-        void this.storedAnswer(def.service, commandId).then(
+        void this.storedAnswer(def.service, commandId, accountId).then(
           (data) => data !== undefined && settle(data),
           () => undefined,
         );

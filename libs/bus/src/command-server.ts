@@ -7,9 +7,17 @@ import {
   type JsMsg,
 } from "@nats-io/jetstream";
 import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
-import { HEADERS, STREAMS, answerSubject, commandConsumerName, commandFilter, type Answer } from "@sdn/contracts";
-import { contextFromHeaders } from "./context.js";
-import { dispatch, type BoundHandler } from "./dispatch.js";
+import {
+  HEADERS,
+  STREAMS,
+  answerSubject,
+  commandConsumerName,
+  commandFilter,
+  parseCommandSubject,
+  type Answer,
+} from "@sdn/contracts";
+import { contextFromOrigin } from "./context.js";
+import { dispatch, failure, type BoundHandler } from "./dispatch.js";
 import type { BusLogger } from "./logger.js";
 import { Semaphore } from "./semaphore.js";
 import { retryTransient } from "./transient.js";
@@ -93,9 +101,11 @@ export class CommandServer {
   }
 
   private async handle(m: JsMsg): Promise<void> {
-    const commandName = m.subject.slice(commandFilter(this.opts.service).length - 1);
+    const parsed = parseCommandSubject(this.opts.service, m.subject);
     const commandId = this.commandIdOf(m);
-    const ctx = contextFromHeaders(m.headers, commandId, m.info.deliveryCount);
+    if (parsed === undefined) return this.refuseUnaddressed(m, commandId);
+    const commandName = parsed.command;
+    const ctx = contextFromOrigin(parsed.origin, m.headers, commandId, m.info.deliveryCount);
     const heartbeat = setInterval(() => m.working(), Math.max(1_000, this.ackWaitMs / 3));
     try {
       await withConsumerSpan(
@@ -103,7 +113,7 @@ export class CommandServer {
         m.headers,
         { "messaging.system": "nats", "messaging.destination.name": m.subject, "sdn.command_id": commandId },
         async () => {
-          if (m.info.redelivered && (await this.alreadyAnswered(commandId))) return;
+          if (m.info.redelivered && (await this.alreadyAnswered(commandId, ctx.accountId))) return;
           const answer = await dispatch(this.byName.get(commandName), commandName, m.data, ctx, this.opts.logger);
           await this.publishAnswer(answer, ctx.accountId);
           this.opts.logger.debug({ command: commandName, commandId, ok: answer.ok }, "command answered");
@@ -119,14 +129,31 @@ export class CommandServer {
     }
   }
 
-  /** The account header lets event streams show each tenant the answers to its own commands. */
+  /**
+   * A subject without a known origin (an old client, or a hand-made publish on a server
+   * without permissions): answered as a failure, never run, since no one vouches for it.
+   */
+  private async refuseUnaddressed(m: JsMsg, commandId: string): Promise<void> {
+    const answer = failure(commandId, {
+      code: "INVALID_COMMAND",
+      message: `${m.subject} is not a command subject: use sdn.cmd.<service>.<origin>.<Command>`,
+    });
+    try {
+      await this.publishAnswer(answer, undefined);
+      m.ack();
+    } catch {
+      m.nak(1_000);
+    }
+  }
+
+  /** The answer is filed under the command's account; the header lets event streams show it too. */
   private async publishAnswer(answer: Answer<unknown>, accountId: string | undefined): Promise<void> {
     const h = injectTrace(natsHeaders());
     h.set(HEADERS.commandId, answer.commandId);
     if (accountId !== undefined) h.set(HEADERS.accountId, accountId);
     // Deduplicated by its id, so a publish cut by a leader election is simply sent again.
     await retryTransient(() =>
-      this.js.publish(answerSubject(this.opts.service, answer.commandId), JSON.stringify(answer), {
+      this.js.publish(answerSubject(this.opts.service, answer.commandId, accountId), JSON.stringify(answer), {
         msgID: `answer-${answer.commandId}`,
         headers: h,
       }),
@@ -134,10 +161,10 @@ export class CommandServer {
   }
 
   /** A redelivered command whose answer is already out was finished by a replica that died before acking. */
-  private async alreadyAnswered(commandId: string): Promise<boolean> {
+  private async alreadyAnswered(commandId: string, accountId: string | undefined): Promise<boolean> {
     const jsm = await jetstreamManager(this.nc);
     const found = await jsm.streams
-      .getMessage(STREAMS.answers.name, { last_by_subj: answerSubject(this.opts.service, commandId) })
+      .getMessage(STREAMS.answers.name, { last_by_subj: answerSubject(this.opts.service, commandId, accountId) })
       .catch(() => null);
     return found !== null;
   }

@@ -36,7 +36,7 @@ export class EventPublisher {
     };
     // Deduplicated by the event id, so a publish cut by a leader election is sent again.
     await retryTransient(() =>
-      this.js.publish(eventSubject(def.service, def.name), JSON.stringify(envelope), {
+      this.js.publish(eventSubject(def.service, def.name, meta.accountId), JSON.stringify(envelope), {
         msgID: envelope.eventId,
         headers: injectTrace(),
       }),

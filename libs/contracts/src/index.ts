@@ -9,6 +9,7 @@ export * from "./commands/health.js";
 export * from "./events/lifecycle.js";
 export * from "./resources/accounts.js";
 export * from "./resources/quotas.js";
+export * from "./resources/bus-credentials.js";
 export * from "./resources/jobs.js";
 export * from "./resources/networks.js";
 export * from "./commands/networks.js";

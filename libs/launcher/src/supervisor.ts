@@ -3,6 +3,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 export interface SupervisedProgram {
   name: string;
   entry: string;
+  /** Variables of this program only (its own bus credentials), over the shared ones. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -24,7 +26,10 @@ export class Supervisor {
   }
 
   private launch(p: SupervisedProgram, restarts: number): void {
-    const child = spawn(process.execPath, [p.entry], { env: this.env, stdio: ["ignore", "inherit", "inherit"] });
+    const child = spawn(process.execPath, [p.entry], {
+      env: { ...this.env, ...p.env },
+      stdio: ["ignore", "inherit", "inherit"],
+    });
     this.children.set(p.name, child);
     const startedAt = Date.now();
     child.once("exit", (code, signal) => {

@@ -1,3 +1,4 @@
+import type { BusCredentials } from "@sdn/bus";
 import { readFileSync } from "node:fs";
 import Type, { type Static, type TObject, type TProperties } from "typebox";
 import { Value } from "typebox/value";
@@ -54,6 +55,8 @@ export const loadConfig = <P extends TProperties>(
 /** Settings every service shares. */
 export const BaseConfig = Type.Object({
   NATS_URL: Type.String({ default: "nats://127.0.0.1:4222", description: "Comma-separated NATS server URLs" }),
+  NATS_CREDS: Type.Optional(Type.String({ description: "A .creds file (user JWT + nkey seed): the service's own" })),
+  NATS_NKEY_SEED_FILE: Type.Optional(Type.String({ description: "A file holding an nkey user's seed" })),
   NATS_USER: Type.Optional(Type.String()),
   NATS_PASSWORD: Type.Optional(Type.String()),
   NATS_TOKEN: Type.Optional(Type.String()),
@@ -63,6 +66,12 @@ export const BaseConfig = Type.Object({
     maximum: 5,
     description: "Copies of every stream and KV bucket: 1 on one NATS server, 3 on a cluster",
   }),
+  NATS_TLS_CA: Type.Optional(Type.String({ description: "CA file that signed the NATS server's certificate" })),
+  NATS_TLS_CERT: Type.Optional(Type.String({ description: "Client certificate file (mutual TLS)" })),
+  NATS_TLS_KEY: Type.Optional(Type.String({ description: "Client key file (mutual TLS)" })),
+  NATS_INBOX_PREFIX: Type.Optional(
+    Type.String({ pattern: "^[A-Za-z0-9_.-]+$", description: "Reply inbox prefix; default _INBOX.<service>" }),
+  ),
   LOG_LEVEL: Type.Enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], { default: "info" }),
   SDN_DATA_DIR: Type.String({ default: "./.data", description: "Where local state (keys, tokens) is kept" }),
   SDN_INSTANCE_FILE: Type.Optional(
@@ -75,6 +84,24 @@ export const BaseConfig = Type.Object({
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.String({ default: "http://127.0.0.1:4318" }),
 });
 export type BaseConfig = Static<typeof BaseConfig>;
+
+/** The bus credentials named by the NATS_* variables (only those that are set). */
+export const busCredentialsOf = (config: BaseConfig, defaultInboxPrefix: string): BusCredentials => {
+  const pick: [keyof BusCredentials, string | undefined][] = [
+    ["credsFile", config.NATS_CREDS],
+    ["nkeySeedFile", config.NATS_NKEY_SEED_FILE],
+    ["user", config.NATS_USER],
+    ["pass", config.NATS_PASSWORD],
+    ["token", config.NATS_TOKEN],
+    ["tlsCaFile", config.NATS_TLS_CA],
+    ["tlsCertFile", config.NATS_TLS_CERT],
+    ["tlsKeyFile", config.NATS_TLS_KEY],
+  ];
+  return {
+    ...Object.fromEntries(pick.filter(([, v]) => v !== undefined)),
+    inboxPrefix: config.NATS_INBOX_PREFIX ?? defaultInboxPrefix,
+  };
+};
 
 /** The version in the package.json one folder above `moduleUrl` (works from src/ and dist/). */
 export const packageVersion = (moduleUrl: string): string =>

@@ -5,6 +5,7 @@ import {
   CommandClient,
   CommandServer,
   connectBus,
+  CredentialFileError,
   ensureStreams,
   EventPublisher,
   registerMicro,
@@ -14,13 +15,14 @@ import {
 import {
   CheckHealth,
   COMMAND_SERVICES,
+  inboxPrefix,
   ServiceStarted,
   type CommandServiceName,
   type ServiceName,
 } from "@sdn/contracts";
 import { randomUUID } from "node:crypto";
 import type { Static, TObject, TProperties } from "typebox";
-import { BaseConfig, ConfigError, loadConfig } from "./config.js";
+import { BaseConfig, busCredentialsOf, ConfigError, loadConfig } from "./config.js";
 import { ComponentContext, LifecycleError, RunLevel, type Component } from "./lifecycle.js";
 import { removeInstanceFile, writeInstanceFile } from "./instance-file.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -88,9 +90,13 @@ export const startService = async <P extends TProperties>(
     servers: config.NATS_URL,
     name: instanceId,
     logger,
-    ...(config.NATS_USER === undefined ? {} : { user: config.NATS_USER }),
-    ...(config.NATS_PASSWORD === undefined ? {} : { pass: config.NATS_PASSWORD }),
-    ...(config.NATS_TOKEN === undefined ? {} : { token: config.NATS_TOKEN }),
+    ...busCredentialsOf(config, inboxPrefix(spec.name)),
+  }).catch((err: unknown) => {
+    // A credential file that is not there will not appear by itself: a configuration error.
+    if (err instanceof CredentialFileError) {
+      throw new ConfigError([{ variable: "NATS_CREDS / NATS_NKEY_SEED_FILE", problem: err.message }]);
+    }
+    throw err;
   });
   useStorage(nc, { replicas: config.SDN_NATS_REPLICAS });
   const context: ServiceContext<C> = {
@@ -100,7 +106,7 @@ export const startService = async <P extends TProperties>(
     config,
     logger,
     nc,
-    commands: new CommandClient(nc),
+    commands: new CommandClient(nc, { kind: "principal", name: spec.name }),
     events: new EventPublisher(nc),
   };
   const handlers = [

@@ -18,6 +18,8 @@ import { EventStreams, type EventStreamLimits } from "./limits/event-streams.js"
 import { registerQuotaChecks } from "./limits/quota-hook.js";
 import { registerRequestLimiter } from "./limits/request-limiter.js";
 import { accountRoutes } from "./routes/accounts.js";
+import { busCredentialRoutes } from "./routes/bus-credentials.js";
+import type { BusCredentialStore } from "./bus-credentials/credential-store.js";
 import { diagnosticsRoutes } from "./routes/diagnostics.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
@@ -65,6 +67,8 @@ export interface GatewayOptions {
   rateLimitPerMinute: number;
   eventStreams: EventStreamLimits;
   stores: { tokens: TokenStore; accounts: AccountStore; jobs: JobStore; idempotency: IdempotencyStore };
+  /** Issues external systems' bus credentials; absent when the gateway has no issuing keys. */
+  busCredentials?: BusCredentialStore;
 }
 
 /** Builds the HTTP API; `listen` is the caller's business so tests can `inject`. */
@@ -149,6 +153,7 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
   await app.register(healthRoutes, { readyTimeoutMs: opts.settings.readyTimeoutMs });
   await app.register(accountRoutes);
   await app.register(quotaRoutes);
+  await app.register(busCredentialRoutes, { store: opts.busCredentials });
   await app.register(jobRoutes);
   await app.register(eventRoutes);
   await app.register(diagnosticsRoutes);

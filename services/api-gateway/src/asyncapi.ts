@@ -25,11 +25,23 @@ const commandHeaders = {
       description: "Command id; answers carry it back. Resending an id is a no-op.",
     },
     [HEADERS.natsMsgId]: { type: "string", description: "Set to the command id on durable commands (JetStream dedup)" },
-    [HEADERS.accountId]: { type: "string", description: "Tenant the command runs for" },
-    [HEADERS.role]: { type: "string", enum: ["admin", "tenant"], description: "Caller's role; missing means tenant" },
+    [HEADERS.accountId]: {
+      type: "string",
+      description: "Account the command runs for; heeded only from the gateway, services and admin credentials",
+    },
+    [HEADERS.role]: {
+      type: "string",
+      enum: ["admin", "tenant"],
+      description: "Ignored from bus credentials: the subject's origin decides (docs/bus-security.md)",
+    },
     [HEADERS.traceparent]: { type: "string", description: "W3C trace context" },
   },
 };
+
+const ORIGIN_DESCRIPTION =
+  "Who publishes, as the server's permissions enforce: `acct.<accountId>` (an account's bus credentials: runs as " +
+  "that tenant, headers ignored), `admin` (admin bus credentials), or `api-gateway` / a service name (internal).";
+const ACCOUNT_DESCRIPTION = "The account the command ran for, or `_sys` for none; a tenant may read only its own";
 
 const id = (...parts: string[]) => parts.join("_").replace(/[^A-Za-z0-9_.-]/g, "_");
 
@@ -64,20 +76,29 @@ export const buildAsyncApi = (version: string): Record<string, unknown> => {
     };
     const durable = c.delivery === "durable";
     channels[base] = {
-      address: durable ? `sdn.cmd.${c.service}.${c.name}` : `sdn.agent.{hostId}.${c.name}`,
+      address: durable ? `sdn.cmd.${c.service}.{origin}.${c.name}` : `sdn.agent.{hostId}.${c.name}`,
       title: `${c.service} ${c.name}`,
       description: durable
         ? "Durable command (JetStream stream SDN_COMMANDS); publish with Nats-Msg-Id = command id."
         : "Request/reply command to one host's agent; the reply comes on the request's inbox.",
-      ...(durable ? {} : { parameters: { hostId: { description: "Host id from the host registry" } } }),
+      parameters: durable
+        ? { origin: { description: ORIGIN_DESCRIPTION } }
+        : { hostId: { description: "Host id from the host registry (only the services may call agents)" } },
       messages: { command: ref("components/messages", `${base}_command`) },
     };
     channels[`${base}_answer`] = {
-      address: durable ? `sdn.ans.${c.service}.{commandId}` : null,
+      address: durable ? `sdn.ans.{account}.${c.service}.{commandId}` : null,
       description: durable
         ? "Answer event (stream SDN_ANSWERS, one per command id); subscribe before publishing, or read it back by subject."
         : "The NATS reply inbox of the request.",
-      ...(durable ? { parameters: { commandId: { description: "The command's id" } } } : {}),
+      ...(durable
+        ? {
+            parameters: {
+              account: { description: ACCOUNT_DESCRIPTION },
+              commandId: { description: "The command's id" },
+            },
+          }
+        : {}),
       messages: { answer: ref("components/messages", `${base}_answer`) },
     };
     operations[`${base}_send`] = {
@@ -97,8 +118,9 @@ export const buildAsyncApi = (version: string): Record<string, unknown> => {
     const base = id("event", e.service, e.name);
     messages[base] = { name: e.name, title: e.name, summary: e.summary, payload: plain(eventEnvelopeSchema(e.data)) };
     channels[base] = {
-      address: `sdn.evt.${e.service}.${e.name}`,
+      address: `sdn.evt.{account}.${e.service}.${e.name}`,
       description: `${e.summary} (stream SDN_EVENTS)`,
+      parameters: { account: { description: ACCOUNT_DESCRIPTION } },
       messages: { event: ref("components/messages", base) },
     };
     operations[`${base}_receive`] = {
@@ -119,13 +141,37 @@ export const buildAsyncApi = (version: string): Record<string, unknown> => {
       version,
       description:
         "Commands, answers and events on NATS. Durable commands go to JetStream (stream SDN_COMMANDS) and are " +
-        "answered on sdn.ans.<service>.<commandId>; agent commands are request/reply. Every answer is " +
-        "{ commandId, ok, details, data | error: { code, message } }.",
+        "answered on sdn.ans.<account>.<service>.<commandId>; agent commands are request/reply. Every answer is " +
+        "{ commandId, ok, details, data | error: { code, message } }. Every client authenticates; what it may " +
+        "publish and read is fixed by its credentials (docs/bus-security.md).",
     },
     defaultContentType: "application/json",
-    servers: { nats: { host: "127.0.0.1:4222", protocol: "nats", description: "Set by NATS_URL in a deployment" } },
+    servers: {
+      nats: {
+        host: "127.0.0.1:4222",
+        protocol: "nats",
+        description: "Set by NATS_URL in a deployment",
+        security: [ref("components/securitySchemes", "natsCredentials")],
+      },
+    },
     channels,
     operations,
-    components: { messages, schemas: { Answer: plain(AnyAnswer) } },
+    components: {
+      messages,
+      schemas: { Answer: plain(AnyAnswer) },
+      securitySchemes: {
+        natsCredentials: {
+          type: "asymmetricEncryption",
+          description:
+            "NATS decentralized authentication (operator/JWT mode): a .creds file holds a user JWT signed for the " +
+            "SDN account and the user's nkey seed, with which the client signs the server's nonce. An admin gets " +
+            "one bound to an account with POST /v1/accounts/{id}/bus-credentials (id `admin`: admin bus " +
+            "credentials) and revokes it with DELETE. The server enforces the user's permissions: an account's " +
+            "credentials publish only on sdn.cmd.<service>.acct.<accountId>.<Command>, read only " +
+            "sdn.ans.<accountId>.> and sdn.evt.<accountId>.>, and their replies arrive on the returned inboxPrefix. " +
+            "TLS (a CA, or mutual TLS) can be added on the server.",
+        },
+      },
+    },
   };
 };

@@ -31,6 +31,12 @@ export const GatewayConfig = Type.Object({
   SDN_QUOTA_NICS: Type.Integer({ default: 500, minimum: 0, description: "Default quota: NICs per account" }),
   SDN_QUOTA_PUBLIC_IPS: Type.Integer({ default: 20, minimum: 0, description: "Default quota: public IPs per account" }),
   SDN_QUOTA_TOKENS: Type.Integer({ default: 20, minimum: 1, description: "Default quota: API tokens per account" }),
+  SDN_BUS_ISSUER_FILE: Type.Optional(
+    Type.String({
+      description:
+        "The bus issuing keys (issuer.json of the generated credentials): enables /v1/accounts/{id}/bus-credentials",
+    }),
+  ),
   SDN_READY_TIMEOUT_MS: Type.Integer({ default: 1500, minimum: 100, maximum: 30_000 }),
 });
 export type GatewayConfig = typeof GatewayConfig;

@@ -43,8 +43,8 @@ describe("API documents", () => {
     expect(errors.map((e) => `${e.path.join(".")}: ${e.message}`)).toEqual([]);
     const addresses = Object.values(doc.channels).map((c) => c.address);
     for (const c of ALL_COMMANDS.filter((c) => c.delivery === "durable")) {
-      expect(addresses).toContain(`sdn.cmd.${c.service}.${c.name}`);
+      expect(addresses).toContain(`sdn.cmd.${c.service}.{origin}.${c.name}`);
     }
-    for (const e of ALL_EVENTS) expect(addresses).toContain(`sdn.evt.${e.service}.${e.name}`);
+    for (const e of ALL_EVENTS) expect(addresses).toContain(`sdn.evt.{account}.${e.service}.${e.name}`);
   });
 });

@@ -1,10 +1,49 @@
-import { packageVersion, RunLevel, type ServiceSpec } from "@sdn/runtime";
+import { credentialOptions } from "@sdn/bus";
+import { BusCredentialIssuer, readIssuerKeys, type IssuerKeys } from "@sdn/bus-auth";
+import {
+  busCredentialsOf,
+  ConfigError,
+  packageVersion,
+  RunLevel,
+  type BaseConfig,
+  type ServiceContext,
+  type ServiceSpec,
+} from "@sdn/runtime";
+import type { Static } from "typebox";
+import { BusCredentialStore } from "./bus-credentials/credential-store.js";
 import { buildGateway, type GatewayApp } from "./app.js";
 import { AccountStore } from "./auth/account-store.js";
 import { bootstrapAdminToken } from "./auth/admin-bootstrap.js";
 import { TokenStore } from "./auth/token-store.js";
 import { GatewayConfig } from "./config.js";
 import { IdempotencyStore, JobStore } from "./jobs/job-store.js";
+
+/** The bus credential store when the gateway has issuing keys; the issuer reaches NATS as the gateway does. */
+const busCredentialStore = async (
+  ctx: ServiceContext<Static<GatewayConfig> & BaseConfig>,
+): Promise<{ busCredentials?: BusCredentialStore }> => {
+  const file = ctx.config.SDN_BUS_ISSUER_FILE;
+  if (file === undefined) return {};
+  let keys: IssuerKeys;
+  try {
+    keys = readIssuerKeys(file);
+  } catch (err) {
+    throw new ConfigError([
+      {
+        variable: "SDN_BUS_ISSUER_FILE",
+        problem: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? "not JSON"}`,
+      },
+    ]);
+  }
+  const { tlsCaFile, tlsCertFile, tlsKeyFile } = busCredentialsOf(ctx.config, "");
+  const tls = credentialOptions({
+    ...(tlsCaFile === undefined ? {} : { tlsCaFile }),
+    ...(tlsCertFile === undefined ? {} : { tlsCertFile }),
+    ...(tlsKeyFile === undefined ? {} : { tlsKeyFile }),
+  });
+  const issuer = new BusCredentialIssuer(keys, { servers: ctx.config.NATS_URL.split(","), ...tls });
+  return { busCredentials: await BusCredentialStore.open(ctx.nc, issuer) };
+};
 
 /** The API gateway as the runtime starts it: an HTTP server at the main-loop run level. */
 export const apiGatewaySpec: ServiceSpec<GatewayConfig["properties"]> = {
@@ -46,6 +85,7 @@ export const apiGatewaySpec: ServiceSpec<GatewayConfig["properties"]> = {
               total: ctx.config.SDN_EVENT_STREAMS_MAX,
               bufferBytes: ctx.config.SDN_EVENT_STREAM_BUFFER_BYTES,
             },
+            ...(await busCredentialStore(ctx)),
             stores: {
               tokens,
               accounts: await AccountStore.open(ctx.nc),

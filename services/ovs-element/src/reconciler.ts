@@ -3,7 +3,7 @@ import type { EventPublisher } from "@sdn/bus";
 import {
   DestroyBridge,
   DriftRepaired,
-  eventSubject,
+  eventFilter,
   GetOvsState,
   HostConnected,
   PlugVif,
@@ -57,7 +57,7 @@ export class Reconciler {
 
   start(): void {
     // A queue group: one element replica reconciles each reconnected host.
-    this.sub = this.d.nc.subscribe(eventSubject(HostConnected.service, HostConnected.name), {
+    this.sub = this.d.nc.subscribe(eventFilter({ service: HostConnected.service, event: HostConnected.name }), {
       queue: "ovs-element-reconcile",
       callback: (err, m) => {
         if (err !== null) return;

@@ -101,7 +101,7 @@ export const faultSteps = (system: () => ContainerSystem, scenario: Scenario): v
     );
     expect([...answers.values()].filter((a) => !a.ok)).toEqual([]);
     expect((await probe.get("probe"))?.value).toEqual(written);
-    expect(await client.findAnswer(def, earlier.commandId)).toEqual(earlier);
+    expect(await client.findAnswer(def, earlier.commandId, undefined)).toEqual(earlier);
     const answersAfter = (await (await jetstreamManager(nc)).streams.info(STREAMS.answers.name)).state.messages;
     expect(answersAfter).toBeGreaterThanOrEqual(answersBefore + accepted.length);
     for (const service of COMMAND_SERVICES) {

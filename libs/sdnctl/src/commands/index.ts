@@ -1,5 +1,6 @@
 import { accountsCommands } from "./accounts.js";
 import { adminCommands } from "./admin.js";
+import { busCredentialsCommands } from "./bus-credentials.js";
 import { egressPolicyCommands } from "./egress-policy.js";
 import { egressRulesCommands } from "./egress-rules.js";
 import { eventsCommands } from "./events.js";
@@ -31,6 +32,7 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   accountsCommands,
   tokensCommands,
   quotasCommands,
+  busCredentialsCommands,
   hostsCommands,
   networksCommands,
   nicsCommands,

@@ -33,7 +33,7 @@ export const jobRoutes = async (app: GatewayApp): Promise<void> => {
         throw new HttpError("NOT_FOUND", `job ${req.params.id} not found`);
       }
       if (record.status !== "pending") return toJob(record);
-      const answer = await app.bus.commands.findAnyAnswer(record.service, record.id);
+      const answer = await app.bus.commands.findAnyAnswer(record.service, record.id, record.accountId);
       if (answer === undefined) return toJob(record);
       return toJob((await app.jobs.complete(record.id, answer)) ?? record);
     },

@@ -1,5 +1,5 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
-import { eventSubject, PublicIpAcquired, PublicIpReleased, type EventDataOf, type EventEnvelope } from "@sdn/contracts";
+import { eventFilter, PublicIpAcquired, PublicIpReleased, type EventDataOf, type EventEnvelope } from "@sdn/contracts";
 import type { Logger } from "@sdn/runtime";
 import type { Pusher } from "./pusher.js";
 
@@ -20,7 +20,7 @@ export class PublicIpWatch {
 
   start(): void {
     this.subs = [PublicIpAcquired, PublicIpReleased].map((def) =>
-      this.nc.subscribe(eventSubject(def.service, def.name), {
+      this.nc.subscribe(eventFilter({ service: def.service, event: def.name }), {
         queue: "vr-manager-public-ips",
         callback: (err, m) => {
           if (err !== null) return;

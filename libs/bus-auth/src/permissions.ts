@@ -1,0 +1,192 @@
+import {
+  agentSubject,
+  answerFilter,
+  commandConsumerName,
+  commandFilter,
+  commandSubject,
+  COMMAND_SERVICES,
+  eventFilter,
+  inboxPrefix,
+  serviceEndpointGroup,
+  STREAMS,
+  type CommandServiceName,
+  type ServiceName,
+} from "@sdn/contracts";
+
+/**
+ * What each bus principal may publish and subscribe to, enforced by the NATS server (the
+ * lists go into each user's JWT). Allow lists only: anything not listed is refused, so
+ * `_INBOX.>` and `sdn.agent.>` are closed to everyone not named here.
+ */
+export interface BusPermissions {
+  pub: string[];
+  sub: string[];
+}
+
+/**
+ * Whose request replies a service may publish: the gateway's and the admin's (health,
+ * `$SRV` discovery) and, for the agent, its callers'. Named inboxes instead of NATS's
+ * `allow_responses`: that option makes the server remember every message with a reply
+ * subject a client receives (each JetStream delivery) and rescan the list past 4096
+ * entries, which halved a loaded guru's throughput here.
+ */
+const REPLY_TO: Record<ServiceName, readonly string[]> = {
+  "api-gateway": ["admin"],
+  "network-guru": ["api-gateway", "admin"],
+  "ovs-element": ["api-gateway", "admin"],
+  "vr-manager": ["api-gateway", "admin"],
+  "hypervisor-agent": ["api-gateway", "admin", "ovs-element", "vr-manager"],
+};
+
+/**
+ * The KV buckets each service opens. NATS permissions cannot wildcard part of a token, so
+ * a new bucket must be added here, or the service is refused access to it.
+ */
+export const SERVICE_BUCKETS: Record<ServiceName, readonly string[]> = {
+  "api-gateway": ["gw_jobs", "gw_idempotency", "gw_accounts", "gw_tokens", "gw_bus_credentials"],
+  "network-guru": [
+    "sdn_guru_networks",
+    "sdn_guru_gre_keys",
+    "sdn_guru_nics",
+    "sdn_guru_addresses",
+    "sdn_guru_public_ranges",
+    "sdn_guru_public_ips",
+    "sdn_guru_source_nat",
+  ],
+  "ovs-element": ["sdn_element_memberships", "sdn_element_nics", "sdn_element_tunnels", "sdn_element_claims"],
+  "vr-manager": [
+    "sdn_vr_routers",
+    "sdn_vr_network_routers",
+    "sdn_vr_rules",
+    "sdn_vr_routes",
+    "sdn_vr_locks",
+    "sdn_vr_identity",
+  ],
+  "hypervisor-agent": ["sdn-host-leases", "sdn-hosts", "sdn-host-index"],
+};
+
+/**
+ * Durable commands a service sends to another (with `*`: any command of that service).
+ * The agent's registry is read only: the element may ask GetHost, nothing that changes a host.
+ */
+const OUTGOING_COMMANDS: Partial<Record<ServiceName, readonly (readonly [CommandServiceName, string])[]>> = {
+  "ovs-element": [
+    ["network-guru", "*"],
+    ["hypervisor-agent", "GetHost"],
+  ],
+  "vr-manager": [
+    ["network-guru", "*"],
+    ["ovs-element", "*"],
+  ],
+};
+
+/** Agent commands (request/reply) a service may call: the element drives hosts, the vr-manager only relays to routers. */
+const AGENT_CALLS: Partial<Record<ServiceName, string>> = {
+  "ovs-element": agentSubject("*", "*"),
+  "vr-manager": agentSubject("*", "RelayToRouter"),
+};
+
+const API = "$JS.API";
+const SDN_STREAMS = [STREAMS.commands.name, STREAMS.answers.name, STREAMS.events.name];
+
+/** Create, read and use one KV bucket (its stream `KV_<bucket>`). */
+export const bucketAccess = (bucket: string): string[] => {
+  const stream = `KV_${bucket}`;
+  return [
+    `${API}.STREAM.*.${stream}`,
+    `${API}.STREAM.MSG.GET.${stream}`,
+    `${API}.DIRECT.GET.${stream}`,
+    `${API}.DIRECT.GET.${stream}.>`,
+    `${API}.CONSUMER.*.${stream}`,
+    `${API}.CONSUMER.*.${stream}.>`,
+    `${API}.CONSUMER.MSG.NEXT.${stream}.>`,
+    `${API}.CONSUMER.DURABLE.CREATE.${stream}.>`,
+    `$KV.${bucket}.>`,
+    `$JS.ACK.${stream}.>`,
+    `$JS.FC.${stream}.>`,
+  ];
+};
+
+/** Creating and updating the SDN streams (every service ensures them at start) and reading stored answers. */
+const streamUpkeep = (): string[] => [
+  `${API}.INFO`,
+  ...SDN_STREAMS.flatMap((s) => [`${API}.STREAM.INFO.${s}`, `${API}.STREAM.CREATE.${s}`, `${API}.STREAM.UPDATE.${s}`]),
+  ...readStoredAnswers(),
+];
+
+const readStoredAnswers = (): string[] => [
+  `${API}.STREAM.MSG.GET.${STREAMS.answers.name}`,
+  `${API}.DIRECT.GET.${STREAMS.answers.name}`,
+  `${API}.DIRECT.GET.${STREAMS.answers.name}.>`,
+];
+
+/**
+ * A command service's own durable consumer, and nothing else on the command stream: the
+ * create subject carries the filter (NATS 2.9's API), so the consumer can only be made to
+ * read this service's commands.
+ */
+const ownConsumer = (service: CommandServiceName): { pub: string[]; sub: string[] } => {
+  const stream = STREAMS.commands.name;
+  const durable = commandConsumerName(service);
+  return {
+    pub: [
+      `${API}.CONSUMER.CREATE.${stream}.${durable}.${commandFilter(service)}`,
+      `${API}.CONSUMER.INFO.${stream}.${durable}`,
+      `${API}.CONSUMER.MSG.NEXT.${stream}.${durable}`,
+      `$JS.ACK.${stream}.${durable}.>`,
+      // Answers to its commands, filed under any account.
+      `sdn.ans.*.${service}.*`,
+    ],
+    sub: [`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.${durable}`],
+  };
+};
+
+const isCommandService = (s: ServiceName): s is CommandServiceName =>
+  (COMMAND_SERVICES as readonly string[]).includes(s);
+
+/** One service's permissions: its consumer, buckets, events, the commands and agent calls it makes. */
+export const servicePermissions = (service: ServiceName): BusPermissions => {
+  const consumer = isCommandService(service) ? ownConsumer(service) : { pub: [], sub: [] };
+  const outgoing =
+    service === "api-gateway"
+      ? [commandSubject("*", ">", { kind: "principal", name: "api-gateway" })]
+      : (OUTGOING_COMMANDS[service] ?? []).map(([target, command]) =>
+          commandSubject(target, command, { kind: "principal", name: service }),
+        );
+  const agent = AGENT_CALLS[service];
+  return {
+    pub: [
+      ...streamUpkeep(),
+      ...SERVICE_BUCKETS[service].flatMap(bucketAccess),
+      ...consumer.pub,
+      ...outgoing,
+      ...(agent === undefined ? [] : [agent]),
+      eventFilter({ service }),
+      // NATS services framework: discovery and health of the other services.
+      "$SRV.>",
+      `${serviceEndpointGroup("*")}.*`,
+      ...REPLY_TO[service].map((p) => `${inboxPrefix(p)}.>`),
+    ],
+    sub: [
+      `${inboxPrefix(service)}.>`,
+      ...consumer.sub,
+      answerFilter(),
+      eventFilter(),
+      "$SRV.>",
+      `${serviceEndpointGroup(service)}.*`,
+      ...(service === "hypervisor-agent" ? [agentSubject("*", "*")] : []),
+    ],
+  };
+};
+
+/** Admin bus credentials: any service's commands as admin, every answer and event; no agent, no KV. */
+export const adminPermissions = (inbox: string): BusPermissions => ({
+  pub: [commandSubject("*", ">", { kind: "admin" }), `${API}.INFO`, ...readStoredAnswers()],
+  sub: [`${inboxPrefix(inbox)}.>`, answerFilter(), eventFilter()],
+});
+
+/** An account's tenant bus credentials: commands into its own namespace, its own answers and events only. */
+export const tenantPermissions = (accountId: string, inbox: string): BusPermissions => ({
+  pub: [commandSubject("*", ">", { kind: "account", accountId })],
+  sub: [`${inboxPrefix(inbox)}.>`, answerFilter(accountId), eventFilter({ accountId })],
+});

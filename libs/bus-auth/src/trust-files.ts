@@ -1,0 +1,69 @@
+import { SERVICE_NAMES, type ServiceName } from "@sdn/contracts";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { adminPermissions, servicePermissions } from "./permissions.js";
+import { generateTrust, serverAuthConfig, userCreds, type BusTrust, type IssuerKeys } from "./trust.js";
+
+/**
+ * The generated bus credentials of one installation, in one directory (0700, files 0600):
+ * - `trust.json`: the operator and account JWTs (public; no seed)
+ * - `issuer.json`: the gateway's signing seeds (only the gateway may read it)
+ * - `<service>.creds`, `admin.creds`: one user per service, and admin bus credentials
+ * - `server-auth.conf`: the nats-server configuration block (include it)
+ * Made once and kept: a second run reads them, so credentials survive restarts.
+ */
+export interface BusCredentialFiles {
+  dir: string;
+  trust: BusTrust;
+  /** Path of a principal's `.creds` file. */
+  credsPath(principal: ServiceName | "admin"): string;
+  issuerPath: string;
+  serverConfigPath: string;
+}
+
+export const ISSUER_FILE = "issuer.json";
+const TRUST_FILE = "trust.json";
+const SERVER_CONFIG_FILE = "server-auth.conf";
+
+const writeSecret = (path: string, text: string) => {
+  writeFileSync(path, text, { mode: 0o600 });
+  chmodSync(path, 0o600);
+};
+
+/** Reads the gateway's issuing keys (SDN_BUS_ISSUER_FILE). */
+export const readIssuerKeys = (path: string): IssuerKeys => JSON.parse(readFileSync(path, "utf8")) as IssuerKeys;
+
+/**
+ * Creates (or completes) the credential directory. `resolverDir` is where the server keeps
+ * account JWTs, as the server sees it (a container path in compose).
+ */
+export const ensureBusCredentials = async (dir: string, resolverDir: string): Promise<BusCredentialFiles> => {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  const trustPath = join(dir, TRUST_FILE);
+  const issuerPath = join(dir, ISSUER_FILE);
+  let trust: BusTrust;
+  if (existsSync(trustPath) && existsSync(issuerPath)) {
+    trust = {
+      ...(JSON.parse(readFileSync(trustPath, "utf8")) as Omit<BusTrust, "issuer">),
+      issuer: readIssuerKeys(issuerPath),
+    };
+  } else {
+    trust = await generateTrust();
+    const { issuer, ...pub } = trust;
+    writeSecret(issuerPath, JSON.stringify(issuer, null, 2));
+    writeSecret(trustPath, JSON.stringify(pub, null, 2));
+  }
+  const credsPath = (principal: ServiceName | "admin") => join(dir, `${principal}.creds`);
+  for (const principal of [...SERVICE_NAMES, "admin" as const]) {
+    const path = credsPath(principal);
+    // Service credentials are re-signed every run, so they carry the permissions of this version.
+    if (principal === "admin" && existsSync(path)) continue;
+    const perms = principal === "admin" ? adminPermissions("admin") : servicePermissions(principal);
+    const { creds } = await userCreds(principal, trust.issuer.appAccount, trust.issuer.appSigningSeed, perms);
+    writeSecret(path, creds);
+  }
+  const serverConfigPath = join(dir, SERVER_CONFIG_FILE);
+  writeSecret(serverConfigPath, serverAuthConfig(trust, resolverDir));
+  return { dir, trust, credsPath, issuerPath, serverConfigPath };
+};
