@@ -77,7 +77,7 @@ const everything = async () => {
 };
 
 beforeAll(async () => {
-  gateway = await startHarness({ commandWaitMs: 60_000 });
+  gateway = await startHarness({ commandWaitMs: 60_000, secured: true });
   dir = mkdtempSync(join(tmpdir(), "sdn-backup-"));
   await startServices();
   tenant = await gateway.tenant("acme");
@@ -119,7 +119,7 @@ afterAll(async () => {
 describe("sdnctl admin backup and restore", () => {
   it("backs up, survives a wipe, restores with the services stopped, and everything reads back equal", async () => {
     const before = await everything();
-    const env = { NATS_URL: gateway.nats.url };
+    const env = gateway.nats.serviceEnv("state");
     const file = join(dir, "state.jsonl");
 
     const backup = await sdnctl(["admin", "backup", file], { env });
@@ -155,7 +155,7 @@ describe("sdnctl admin backup and restore", () => {
   }, 180_000);
 
   it("refuses a restore while a service runs, and a cut or foreign file, with exit 3 or 2", async () => {
-    const env = { NATS_URL: gateway.nats.url };
+    const env = gateway.nats.serviceEnv("state");
     const file = join(dir, "again.jsonl");
     expect((await sdnctl(["admin", "backup", file], { env })).code).toBe(0);
     const live = await sdnctl(["admin", "restore", "--replace", file], { env });

@@ -53,7 +53,13 @@ export const SERVICE_BUCKETS: Record<ServiceName, readonly string[]> = {
     "sdn_guru_public_ips",
     "sdn_guru_source_nat",
   ],
-  "ovs-element": ["sdn_element_memberships", "sdn_element_nics", "sdn_element_tunnels", "sdn_element_claims"],
+  "ovs-element": [
+    "sdn_element_memberships",
+    "sdn_element_nics",
+    "sdn_element_tunnels",
+    "sdn_element_claims",
+    "sdn_element_vm_owners",
+  ],
   "vr-manager": [
     "sdn_vr_routers",
     "sdn_vr_network_routers",
@@ -183,6 +189,24 @@ export const servicePermissions = (service: ServiceName): BusPermissions => {
 export const adminPermissions = (inbox: string): BusPermissions => ({
   pub: [commandSubject("*", ">", { kind: "admin" }), `${API}.INFO`, ...readStoredAnswers()],
   sub: [`${inboxPrefix(inbox)}.>`, answerFilter(), eventFilter()],
+});
+
+/**
+ * State credentials (`state.creds`, for `sdnctl admin backup|restore`): every service's
+ * buckets, listing and emptying them, and pinging services (a restore refuses while one
+ * runs). No commands, no agents, no answers or events.
+ */
+export const statePermissions = (inbox: string): BusPermissions => ({
+  pub: [
+    `${API}.INFO`,
+    `${API}.STREAM.NAMES`,
+    `${API}.STREAM.LIST`,
+    ...Object.values(SERVICE_BUCKETS)
+      .flat()
+      .flatMap((bucket) => [...bucketAccess(bucket), `${API}.STREAM.PURGE.KV_${bucket}`]),
+    "$SRV.PING.>",
+  ],
+  sub: [`${inboxPrefix(inbox)}.>`],
 });
 
 /** An account's tenant bus credentials: commands into its own namespace, its own answers and events only. */

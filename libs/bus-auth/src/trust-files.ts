@@ -1,14 +1,15 @@
 import { SERVICE_NAMES, type ServiceName } from "@sdn/contracts";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { adminPermissions, servicePermissions } from "./permissions.js";
+import { adminPermissions, servicePermissions, statePermissions } from "./permissions.js";
 import { generateTrust, serverAuthConfig, userCreds, type BusTrust, type IssuerKeys } from "./trust.js";
 
 /**
  * The generated bus credentials of one installation, in one directory (0700, files 0600):
  * - `trust.json`: the operator and account JWTs (public; no seed)
  * - `issuer.json`: the gateway's signing seeds (only the gateway may read it)
- * - `<service>.creds`, `admin.creds`: one user per service, and admin bus credentials
+ * - `<service>.creds`, `admin.creds`, `state.creds`: one user per service, admin bus credentials,
+ *   and the state operator's (backup and restore, inbox `_INBOX.state`)
  * - `server-auth.conf`: the nats-server configuration block (include it)
  * Made once and kept: a second run reads them, so credentials survive restarts.
  */
@@ -16,7 +17,7 @@ export interface BusCredentialFiles {
   dir: string;
   trust: BusTrust;
   /** Path of a principal's `.creds` file. */
-  credsPath(principal: ServiceName | "admin"): string;
+  credsPath(principal: ServiceName | "admin" | "state"): string;
   issuerPath: string;
   serverConfigPath: string;
 }
@@ -54,12 +55,17 @@ export const ensureBusCredentials = async (dir: string, resolverDir: string): Pr
     writeSecret(issuerPath, JSON.stringify(issuer, null, 2));
     writeSecret(trustPath, JSON.stringify(pub, null, 2));
   }
-  const credsPath = (principal: ServiceName | "admin") => join(dir, `${principal}.creds`);
-  for (const principal of [...SERVICE_NAMES, "admin" as const]) {
+  const credsPath = (principal: ServiceName | "admin" | "state") => join(dir, `${principal}.creds`);
+  for (const principal of [...SERVICE_NAMES, "admin" as const, "state" as const]) {
     const path = credsPath(principal);
     // Service credentials are re-signed every run, so they carry the permissions of this version.
     if (principal === "admin" && existsSync(path)) continue;
-    const perms = principal === "admin" ? adminPermissions("admin") : servicePermissions(principal);
+    const perms =
+      principal === "admin"
+        ? adminPermissions("admin")
+        : principal === "state"
+          ? statePermissions("state")
+          : servicePermissions(principal);
     const { creds } = await userCreds(principal, trust.issuer.appAccount, trust.issuer.appSigningSeed, perms);
     writeSecret(path, creds);
   }

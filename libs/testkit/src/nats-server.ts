@@ -10,7 +10,7 @@ import { freePort } from "./ports.js";
 import { waitFor } from "./wait.js";
 
 /** A bus principal a test can connect as. */
-export type TestPrincipal = ServiceName | "admin";
+export type TestPrincipal = ServiceName | "admin" | "state";
 
 /**
  * A real `nats-server -js` on a free loopback port, with its own store directory, that a

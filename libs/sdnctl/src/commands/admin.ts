@@ -1,6 +1,7 @@
 import { backupState, BackupError, connectBus, restoreState, silentLogger, useStorage } from "@sdn/bus";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Argument } from "@commander-js/extra-typings";
+import { inboxPrefix } from "@sdn/contracts";
 import { readFile, open } from "node:fs/promises";
 import { CliError, EXIT, UsageError } from "../errors.js";
 import type { CliIo } from "../io.js";
@@ -30,14 +31,29 @@ const connectFromEnv = async (io: CliIo): Promise<NatsConnection> => {
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) {
     throw new UsageError(`SDN_NATS_REPLICAS must be an integer from 1 to 5`);
   }
+  const optional = (name: string) => env[name];
+  const credentials = Object.fromEntries(
+    (
+      [
+        ["credsFile", "NATS_CREDS"],
+        ["nkeySeedFile", "NATS_NKEY_SEED_FILE"],
+        ["user", "NATS_USER"],
+        ["pass", "NATS_PASSWORD"],
+        ["token", "NATS_TOKEN"],
+        ["tlsCaFile", "NATS_TLS_CA"],
+        ["tlsCertFile", "NATS_TLS_CERT"],
+        ["tlsKeyFile", "NATS_TLS_KEY"],
+      ] as const
+    ).flatMap(([key, name]) => (optional(name) === undefined ? [] : [[key, optional(name)]])),
+  );
   try {
     const nc = await connectBus({
       servers,
       name: "sdnctl-admin",
       logger: silentLogger,
-      ...(env["NATS_USER"] === undefined ? {} : { user: env["NATS_USER"] }),
-      ...(env["NATS_PASSWORD"] === undefined ? {} : { pass: env["NATS_PASSWORD"] }),
-      ...(env["NATS_TOKEN"] === undefined ? {} : { token: env["NATS_TOKEN"] }),
+      ...credentials,
+      // The generated state credentials (state.creds) read replies only here.
+      inboxPrefix: env["NATS_INBOX_PREFIX"] ?? inboxPrefix("state"),
     });
     useStorage(nc, { replicas });
     return nc;

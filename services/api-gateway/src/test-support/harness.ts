@@ -32,10 +32,12 @@ export const startHarness = async (
     bodyLimitBytes?: number;
     eventStreams?: Partial<EventStreamLimits>;
     quotas?: Partial<Quotas>;
+    /** Authentication on: the gateway connects with its own generated credentials. */
+    secured?: boolean;
   } = {},
 ): Promise<Harness> => {
-  const nats = await TestNatsServer.start();
-  const nc = await connect({ servers: nats.url });
+  const nats = opts.secured === true ? await TestNatsServer.startSecured() : await TestNatsServer.start();
+  const nc = opts.secured === true ? await nats.connectAs("api-gateway") : await connect({ servers: nats.url });
   await ensureStreams(nc);
   const logger = createLogger("api-gateway", "silent");
   const tokens = await TokenStore.open(nc);
