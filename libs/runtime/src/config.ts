@@ -59,6 +59,10 @@ export const BaseConfig = Type.Object({
     description: "Where spans go; off by default",
   }),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.String({ default: "http://127.0.0.1:4318" }),
+  OTEL_SERVICE_NAME: Type.Optional(Type.String({ description: "service.name of the spans (default: the service)" })),
+  OTEL_RESOURCE_ATTRIBUTES: Type.Optional(
+    Type.String({ description: "More resource attributes, key=value,key=value (OTel standard)" }),
+  ),
 });
 export type BaseConfig = Static<typeof BaseConfig>;
 

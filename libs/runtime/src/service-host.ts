@@ -80,6 +80,9 @@ export const startService = async <P extends TProperties>(
   const telemetry: Telemetry = setupTelemetry({
     service: spec.name,
     version: spec.version,
+    instanceId,
+    serviceName: config.OTEL_SERVICE_NAME,
+    resourceAttributes: config.OTEL_RESOURCE_ATTRIBUTES,
     exporter: config.OTEL_TRACES_EXPORTER,
     otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
   });
