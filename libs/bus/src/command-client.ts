@@ -67,17 +67,13 @@ export class CommandClient {
   async publish<C extends CommandDefinition>(def: C, body: RequestOf<C>, opts: SendOptions = {}): Promise<Published> {
     const commandId = opts.commandId ?? randomUUID();
     const subject = commandSubject(def.service, def.name);
-    return withProducerSpan(
-      `${def.name} send`,
-      { "messaging.destination.name": subject, "sdn.command_id": commandId },
-      async () => {
-        const ack = await this.js.publish(subject, JSON.stringify(body), {
-          msgID: commandId,
-          headers: commandHeaders(commandId, opts),
-        });
-        return { commandId, duplicate: ack.duplicate };
-      },
-    );
+    return withProducerSpan(subject, { "messaging.message.id": commandId }, async () => {
+      const ack = await this.js.publish(subject, JSON.stringify(body), {
+        msgID: commandId,
+        headers: commandHeaders(commandId, opts),
+      });
+      return { commandId, duplicate: ack.duplicate };
+    });
   }
 
   /** Publishes and waits for the answer; throws CommandTimeoutError naming command and subject. */

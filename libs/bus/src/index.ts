@@ -14,3 +14,4 @@ export * from "./events.js";
 export * from "./kv.js";
 export * from "./micro.js";
 export * from "./kv-pages.js";
+export * from "./metrics/index.js";

@@ -54,6 +54,14 @@ export const BaseConfig = Type.Object({
   SDN_INSTANCE_FILE: Type.Optional(
     Type.String({ description: "Where the process records its bus identity for a local health check (images set it)" }),
   ),
+  SDN_METRICS_PORT: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      description: "Serve Prometheus metrics at http://SDN_METRICS_HOST:<port>/metrics (unset: no listener)",
+    }),
+  ),
+  SDN_METRICS_HOST: Type.String({ default: "127.0.0.1", description: "Address of the metrics listener" }),
   OTEL_TRACES_EXPORTER: Type.Enum(["none", "otlp", "console"], {
     default: "none",
     description: "Where spans go; off by default",

@@ -2,17 +2,21 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Service } from "@nats-io/services";
 import {
   bindHandler,
+  collectConsumerLag,
   CommandClient,
   CommandServer,
   connectBus,
   ensureStreams,
   EventPublisher,
+  metrics,
   registerMicro,
   type BoundHandler,
 } from "@sdn/bus";
 import {
   CheckHealth,
+  commandConsumerName,
   COMMAND_SERVICES,
+  STREAMS,
   ServiceStarted,
   type CommandServiceName,
   type ServiceName,
@@ -23,6 +27,7 @@ import { BaseConfig, ConfigError, loadConfig } from "./config.js";
 import { ComponentContext, LifecycleError, RunLevel, type Component } from "./lifecycle.js";
 import { removeInstanceFile, writeInstanceFile } from "./instance-file.js";
 import { createLogger, type Logger } from "./logger.js";
+import { startMetricsListener, type MetricsListener } from "./metrics-server.js";
 import { onShutdownSignal } from "./shutdown.js";
 import { setupTelemetry, type Telemetry } from "./telemetry.js";
 
@@ -52,8 +57,16 @@ export interface ServiceSpec<P extends TProperties> {
 
 export interface RunningService<C extends BaseConfig> {
   readonly context: ServiceContext<C>;
+  /** `http://host:port` of the metrics listener, when SDN_METRICS_PORT set one. */
+  readonly metricsUrl: string | undefined;
   stop(): Promise<void>;
 }
+
+const serviceInfo = metrics.gauge("sdn_service_info", "1 for each running service replica, labelled with what it is", [
+  "service",
+  "version",
+  "instance",
+]);
 
 const isCommandService = (name: ServiceName): name is CommandServiceName =>
   (COMMAND_SERVICES as readonly string[]).includes(name);
@@ -110,7 +123,32 @@ export const startService = async <P extends TProperties>(
   ];
   const commandServer = new CommandServer(nc, { service: spec.name, handlers, logger });
   let micro: Service | undefined;
+  let metricsListener: MetricsListener | undefined;
+  const identity = { service: spec.name, version: spec.version, instance: instanceId };
+  const stopCollecting: (() => void)[] = [];
   const components: Component[] = [
+    {
+      name: "metrics",
+      runLevel: RunLevel.FrameworkBootstrap,
+      start: async () => {
+        serviceInfo.set(identity, 1);
+        if (isCommandService(spec.name)) {
+          stopCollecting.push(collectConsumerLag(nc, STREAMS.commands.name, commandConsumerName(spec.name)));
+        }
+        if (config.SDN_METRICS_PORT !== undefined) {
+          metricsListener = await startMetricsListener({
+            host: config.SDN_METRICS_HOST,
+            port: config.SDN_METRICS_PORT,
+            logger,
+          });
+        }
+      },
+      stop: async () => {
+        serviceInfo.remove(identity);
+        stopCollecting.forEach((stop) => stop());
+        await metricsListener?.close();
+      },
+    },
     {
       name: "nats",
       runLevel: RunLevel.SystemBootstrap,
@@ -175,7 +213,7 @@ export const startService = async <P extends TProperties>(
     throw err;
   }
   logger.info({ instanceId, version: spec.version }, `${spec.name} started`);
-  return { context, stop: () => lifecycle.stop() };
+  return { context, metricsUrl: metricsListener?.url, stop: () => lifecycle.stop() };
 };
 
 /**

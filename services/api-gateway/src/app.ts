@@ -1,4 +1,3 @@
-import { FastifyOtelInstrumentation } from "@fastify/otel";
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
@@ -15,6 +14,7 @@ import { buildAsyncApi } from "./asyncapi.js";
 import type { GatewayBus } from "./gateway-bus.js";
 import { errorHandler, HttpError, sendError } from "./http-errors.js";
 import type { IdempotencyStore, JobStore } from "./jobs/job-store.js";
+import { correlationHeaders, countRequest, otelInstrumentation, requestIdOf, serveMetrics } from "./observability.js";
 import { accountRoutes } from "./routes/accounts.js";
 import { diagnosticsRoutes } from "./routes/diagnostics.js";
 import { eventRoutes } from "./routes/events.js";
@@ -70,6 +70,7 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
     connectionTimeout: 30_000,
     requestTimeout: 60_000,
     routerOptions: { maxParamLength: 200 },
+    genReqId: requestIdOf,
     return503OnClosing: true,
     // Errors Fastify raises before routing (a URL that does not decode, bad headers) skip the
     // error handler; give them the same error model.
@@ -92,7 +93,9 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
 
   // Reads the caller's `traceparent` and makes the request span current, so the
   // commands a route sends continue the caller's trace.
-  await app.register(new FastifyOtelInstrumentation({ registerOnInitialization: false }).plugin());
+  await app.register(otelInstrumentation().plugin());
+  app.addHook("onRequest", correlationHeaders);
+  app.addHook("onResponse", countRequest);
 
   // Per-token (else per-address) request budget, in a bounded in-memory LRU.
   await app.register(rateLimit, {
@@ -145,6 +148,8 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
   const asyncApi = buildAsyncApi(opts.version);
   app.get("/openapi.json", { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   app.get("/asyncapi.json", { config: { public: true }, schema: { hide: true } }, async () => asyncApi);
+  // For Prometheus (docs/observability.md); a scraper without the admin token uses SDN_METRICS_PORT.
+  app.get("/metrics", { config: { adminOnly: true }, schema: { hide: true } }, serveMetrics);
 
   await app.register(healthRoutes, { readyTimeoutMs: opts.settings.readyTimeoutMs });
   await app.register(accountRoutes);
