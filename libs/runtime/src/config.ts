@@ -12,17 +12,48 @@ export class ConfigError extends Error {
 }
 
 /**
- * Reads settings from environment variables. The schema's property names are the
- * variable names; values are converted (numbers, booleans) and checked, and every bad
- * variable is reported at once.
+ * `<NAME>_FILE`: the value of NAME is the content of that file (Docker and Kubernetes
+ * secrets), without its final line break. The file's content never reaches an error.
+ */
+const fromFiles = (
+  keys: readonly string[],
+  env: Record<string, string | undefined>,
+): { values: Record<string, string>; problems: { variable: string; problem: string }[] } => {
+  const values: Record<string, string> = {};
+  const problems: { variable: string; problem: string }[] = [];
+  for (const key of keys) {
+    const path = env[`${key}_FILE`];
+    if (path === undefined || path === "") continue;
+    if (env[key] !== undefined && env[key] !== "") {
+      problems.push({ variable: `${key}_FILE`, problem: `set ${key} or ${key}_FILE, not both` });
+      continue;
+    }
+    try {
+      values[key] = readFileSync(path, "utf8").replace(/\r?\n$/, "");
+    } catch (err) {
+      problems.push({
+        variable: `${key}_FILE`,
+        problem: `cannot read ${path} (${(err as NodeJS.ErrnoException).code})`,
+      });
+    }
+  }
+  return { values, problems };
+};
+
+/**
+ * Reads settings from environment variables (or `<NAME>_FILE`, see fromFiles). The
+ * schema's property names are the variable names; values are converted (numbers,
+ * booleans) and checked, and every bad variable is reported at once.
  */
 export const loadConfig = <P extends TProperties>(
   schema: TObject<P>,
   env: Record<string, string | undefined> = process.env,
 ): Static<TObject<P>> => {
+  const files = fromFiles(Object.keys(schema.properties), env);
+  if (files.problems.length > 0) throw new ConfigError(files.problems);
   const raw: Record<string, unknown> = {};
   for (const key of Object.keys(schema.properties)) {
-    const v = env[key];
+    const v = files.values[key] ?? env[key];
     if (v !== undefined && v !== "") raw[key] = v;
   }
   const withDefaults = Value.Default(schema, Value.Convert(schema, raw));
@@ -33,7 +64,8 @@ export const loadConfig = <P extends TProperties>(
       e.keyword === "required"
         ? ((e.params as { requiredProperties?: string[] }).requiredProperties ?? []).join(", ")
         : e.instancePath.replace(/^\//, "");
-    const given = env[variable];
+    // A value read from a file is a secret: never quoted back.
+    const given = variable in files.values ? undefined : env[variable];
     return {
       variable,
       problem:
