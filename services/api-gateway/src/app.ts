@@ -57,6 +57,8 @@ export interface GatewayOptions {
   settings: GatewaySettings;
   bodyLimitBytes: number;
   rateLimitPerMinute: number;
+  /** NATS_URL, for the AsyncAPI document's servers (host and port only). */
+  natsUrl?: string;
   stores: { tokens: TokenStore; accounts: AccountStore; jobs: JobStore; idempotency: IdempotencyStore };
 }
 
@@ -129,6 +131,8 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
           "with a job to poll at /v1/jobs/{id}; send `Idempotency-Key` to make retries safe. Errors are " +
           "`{ error: { code, message, details? } }`.",
       },
+      // Relative: the gateway that served this document, whatever name a proxy gives it.
+      servers: [{ url: "/", description: "This gateway" }],
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
       security: [{ bearer: [] }],
       tags: [
@@ -145,7 +149,7 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
     convertConstToEnum: false,
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
-  const asyncApi = buildAsyncApi(opts.version);
+  const asyncApi = buildAsyncApi(opts.version, opts.natsUrl);
   app.get("/openapi.json", { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   app.get("/asyncapi.json", { config: { public: true }, schema: { hide: true } }, async () => asyncApi);
   // For Prometheus (docs/observability.md); a scraper without the admin token uses SDN_METRICS_PORT.

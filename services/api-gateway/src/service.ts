@@ -35,6 +35,7 @@ export const apiGatewaySpec: ServiceSpec<GatewayConfig["properties"]> = {
             },
             bodyLimitBytes: ctx.config.SDN_BODY_LIMIT_BYTES,
             rateLimitPerMinute: ctx.config.SDN_RATE_LIMIT_PER_MINUTE,
+            natsUrl: ctx.config.NATS_URL,
             stores: {
               tokens,
               accounts: await AccountStore.open(ctx.nc),

@@ -38,6 +38,7 @@ export const accountRoutes = async (app: GatewayApp): Promise<void> => {
       schema: {
         tags: ["Accounts"],
         summary: "Create an account and its first token (admin)",
+        operationId: "createAccount",
         body: CreateAccountBody,
         response: { 201: AccountWithToken, ...errorResponses(400, 401, 403, 429) },
       },
@@ -56,6 +57,7 @@ export const accountRoutes = async (app: GatewayApp): Promise<void> => {
       schema: {
         tags: ["Accounts"],
         summary: "List accounts (admin)",
+        operationId: "listAccounts",
         response: { 200: Type.Object({ items: Type.Array(Account) }), ...errorResponses(401, 403, 429) },
       },
     },
@@ -68,6 +70,7 @@ export const accountRoutes = async (app: GatewayApp): Promise<void> => {
       schema: {
         tags: ["Accounts"],
         summary: "Get an account (admin, or the account's own token)",
+        operationId: "getAccount",
         params: IdParams,
         response: { 200: Account, ...errorResponses(400, 401, 404, 429) },
       },
@@ -81,6 +84,7 @@ export const accountRoutes = async (app: GatewayApp): Promise<void> => {
       schema: {
         tags: ["Accounts"],
         summary: "Issue another token for an account (rotation); the token is shown only in this answer",
+        operationId: "createToken",
         params: IdParams,
         body: CreateTokenBody,
         response: { 201: IssuedToken, ...errorResponses(400, 401, 404, 429) },
@@ -98,6 +102,7 @@ export const accountRoutes = async (app: GatewayApp): Promise<void> => {
       schema: {
         tags: ["Accounts"],
         summary: "List an account's tokens (never their secrets)",
+        operationId: "listTokens",
         params: IdParams,
         response: { 200: Type.Object({ items: Type.Array(TokenInfo) }), ...errorResponses(400, 401, 404, 429) },
       },
@@ -114,6 +119,7 @@ export const accountRoutes = async (app: GatewayApp): Promise<void> => {
       schema: {
         tags: ["Accounts"],
         summary: "Revoke a token (admin, or a token of the same account)",
+        operationId: "revokeToken",
         params: IdParams,
         response: { 204: { type: "null", description: "Revoked" }, ...errorResponses(400, 401, 404, 429) },
       },
