@@ -8,9 +8,13 @@
 const SPECIAL =
   /^(?:~|null|true|false|yes|no|on|off|y|n|[-+]?(?:\.inf|\.nan)|[-+]?[0-9][0-9_.:eE+-]*|0x[0-9a-f]+|0o[0-7]+)$/i;
 
+// YAML 1.1 readers (PyYAML) turn an unquoted ISO date or timestamp into a date object.
+const TIMESTAMP = /^\d{4}-\d\d?-\d\d?(?:$|[Tt ])/;
+
 const needsQuotes = (s: string): boolean =>
   s === "" ||
   SPECIAL.test(s) ||
+  TIMESTAMP.test(s) ||
   /^[\s\-?:,[\]{}#&*!|>'"%@`]/.test(s) ||
   /\s$/.test(s) ||
   /: |:$| #/.test(s) ||

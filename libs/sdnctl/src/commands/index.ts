@@ -1,4 +1,5 @@
 import { accountsCommands } from "./accounts.js";
+import { completionCommands } from "./completion.js";
 import { egressPolicyCommands } from "./egress-policy.js";
 import { egressRulesCommands } from "./egress-rules.js";
 import { eventsCommands } from "./events.js";
@@ -20,6 +21,7 @@ import { routersCommands } from "./routers.js";
 import { servicesCommands } from "./services.js";
 import { staticNatsCommands } from "./static-nats.js";
 import { tokensCommands } from "./tokens.js";
+import { topologyCommands } from "./topology.js";
 import { tunnelsCommands } from "./tunnels.js";
 
 /** The command tree, in the order `sdnctl --help` lists it. A new resource adds one line. */
@@ -32,6 +34,7 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   networksCommands,
   nicsCommands,
   tunnelsCommands,
+  topologyCommands,
   providersCommands,
   publicIpsCommands,
   publicIpRangesCommands,
@@ -46,4 +49,5 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   jobsCommands,
   eventsCommands,
   servicesCommands,
+  completionCommands,
 ];
