@@ -109,7 +109,9 @@ export class Gauge extends Metric {
 
   async expose(): Promise<string> {
     const collected = await Promise.all(
-      [...this.collectors].map((read) => read().catch((): Sample[] => (collectorFailures.inc({ metric: this.name }), []))),
+      [...this.collectors].map((read) =>
+        read().catch((): Sample[] => (collectorFailures.inc({ metric: this.name }), [])),
+      ),
     );
     const lines = [
       ...[...this.series.values()].map((s) => [s.labels, s.value] as const),
@@ -121,9 +123,17 @@ export class Gauge extends Metric {
 
 export class Histogram extends Metric {
   readonly type = "histogram";
-  private readonly observed = new Map<string, { labels: [string, string][]; counts: number[]; sum: number; count: number }>();
+  private readonly observed = new Map<
+    string,
+    { labels: [string, string][]; counts: number[]; sum: number; count: number }
+  >();
 
-  constructor(name: string, help: string, labelNames: readonly string[], readonly buckets: readonly number[]) {
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    readonly buckets: readonly number[],
+  ) {
     super(name, help, labelNames);
     if (buckets.some((b, i) => i > 0 && b <= (buckets[i - 1] ?? -Infinity))) {
       throw new Error(`${name}: buckets must increase`);
@@ -147,7 +157,11 @@ export class Histogram extends Metric {
 
   /** Count and sum of each labelled series (for summaries outside Prometheus: micro stats). */
   totals(): { labels: Labels; count: number; sum: number }[] {
-    return [...this.observed.values()].map((h) => ({ labels: Object.fromEntries(h.labels), count: h.count, sum: h.sum }));
+    return [...this.observed.values()].map((h) => ({
+      labels: Object.fromEntries(h.labels),
+      count: h.count,
+      sum: h.sum,
+    }));
   }
 
   /** Starts a timer; calling the result observes the seconds since, with the labels known by then. */
