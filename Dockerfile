@@ -3,11 +3,11 @@
 #
 #   docker build --network host --target network-guru -t sdn/network-guru .
 #
-# BASE_IMAGE is any Node 20 image with a `node` user (uid 1000); machines without a registry
-# build one with scripts/build-base-images.sh. Only `npm ci` needs the network (the npm
+# BASE_IMAGE is any Node image (20.19+, 22 or 24; the default is the current LTS, 24) with a
+# `node` user (uid 1000); machines without a registry build one with scripts/build-base-images.sh. Only `npm ci` needs the network (the npm
 # registry); `--network host` lets it out on engines that give containers no internet.
 # Written for the classic builder as well as BuildKit, so Debian's docker.io builds it.
-ARG BASE_IMAGE=node:20-bookworm-slim
+ARG BASE_IMAGE=node:24-bookworm-slim
 
 # The package manifests alone, so that the `npm ci` layers stay cached until one changes.
 FROM ${BASE_IMAGE} AS manifests

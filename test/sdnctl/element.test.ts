@@ -6,6 +6,7 @@ import { connect } from "@nats-io/transport-node";
 import { apiGatewaySpec } from "@sdn/api-gateway";
 import { JsonBucket } from "@sdn/bus";
 import type { Tunnel } from "@sdn/contracts";
+import { hypervisorAgentSpec } from "@sdn/hypervisor-agent";
 import { networkGuruSpec } from "@sdn/network-guru";
 import { ovsElementSpec } from "@sdn/ovs-element";
 import { startService, type RunningService } from "@sdn/runtime";
@@ -30,6 +31,8 @@ beforeAll(async () => {
   await start(apiGatewaySpec, { SDN_HTTP_PORT: String(port), SDN_ADMIN_TOKEN: adminToken });
   await start(networkGuruSpec);
   await start(ovsElementSpec);
+  // Tables name hosts from the registry; with no host registered they show the ids.
+  await start(hypervisorAgentSpec, { SDN_DATA_DIR: nats.storeDir });
   env = { SDN_URL: `http://127.0.0.1:${port}`, SDN_TOKEN: adminToken, HOME: "/nonexistent" };
 });
 

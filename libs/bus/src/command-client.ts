@@ -90,27 +90,23 @@ export class CommandClient {
   async publish<C extends CommandDefinition>(def: C, body: RequestOf<C>, opts: SendOptions = {}): Promise<Published> {
     const commandId = opts.commandId ?? randomUUID();
     const subject = commandSubject(def.service, def.name, this.origin);
-    return withProducerSpan(
-      `${def.name} send`,
-      { "messaging.destination.name": subject, "sdn.command_id": commandId },
-      async () => {
-        // The stream drops a resent id, so a publish cut by a leader election is simply sent
-        // again; a resend that finds our own first attempt stored is not a duplicate.
-        let ambiguous = false;
-        const ack = await retryTransient(async () => {
-          try {
-            return await this.js.publish(subject, JSON.stringify(body), {
-              msgID: commandId,
-              headers: commandHeaders(commandId, opts),
-            });
-          } catch (err) {
-            if (isTransient(err)) ambiguous = true;
-            throw err;
-          }
-        });
-        return { commandId, duplicate: ack.duplicate && !ambiguous };
-      },
-    );
+    return withProducerSpan(subject, { "messaging.message.id": commandId }, async () => {
+      // The stream drops a resent id, so a publish cut by a leader election is simply sent
+      // again; a resend that finds our own first attempt stored is not a duplicate.
+      let ambiguous = false;
+      const ack = await retryTransient(async () => {
+        try {
+          return await this.js.publish(subject, JSON.stringify(body), {
+            msgID: commandId,
+            headers: commandHeaders(commandId, opts),
+          });
+        } catch (err) {
+          if (isTransient(err)) ambiguous = true;
+          throw err;
+        }
+      });
+      return { commandId, duplicate: ack.duplicate && !ambiguous };
+    });
   }
 
   /** Publishes and waits for the answer; throws CommandTimeoutError naming command and subject. */

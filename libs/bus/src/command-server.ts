@@ -109,9 +109,12 @@ export class CommandServer {
     const heartbeat = setInterval(() => m.working(), Math.max(1_000, this.ackWaitMs / 3));
     try {
       await withConsumerSpan(
-        `${commandName} process`,
+        m.subject,
         m.headers,
-        { "messaging.system": "nats", "messaging.destination.name": m.subject, "sdn.command_id": commandId },
+        {
+          "messaging.message.id": commandId,
+          "messaging.consumer.group.name": commandConsumerName(this.opts.service),
+        },
         async () => {
           if (m.info.redelivered && (await this.alreadyAnswered(commandId, ctx.accountId))) return;
           const answer = await dispatch(this.byName.get(commandName), commandName, m.data, ctx, this.opts.logger);

@@ -11,6 +11,7 @@ import type { CommandContext } from "./context.js";
 import { MalformedMessageError } from "./errors.js";
 import type { BusLogger } from "./logger.js";
 import { isTransient } from "./transient.js";
+import { commandSeconds, commandsHandled, outcomeOf } from "./metrics/bus-metrics.js";
 import { assertValid, parseJson } from "./validation.js";
 
 /** What a handler returns: the typed result and a one-line summary for the answer. */
@@ -43,13 +44,30 @@ export const failure = (commandId: string, error: ErrorBody): Answer<never> => (
 });
 
 /**
- * Validates, runs and answers one command. Bad input becomes INVALID_COMMAND, a deliberate
- * CommandError keeps its code (an InfrastructureError shows tenants only its tenant message),
- * anything else is INTERNAL with its message kept out of the answer (and logged instead). It
- * throws only a transient bus error (a NATS leader election outlasting the bus's own
- * retries): such a command is redelivered, not failed.
+ * Validates, runs and answers one command, and counts it (by name and outcome, with its
+ * latency): every command of either tier passes here. Bad input becomes INVALID_COMMAND, a
+ * deliberate CommandError keeps its code (an InfrastructureError shows tenants only its
+ * tenant message), anything else is INTERNAL with its message kept out of the answer (and
+ * logged instead). It throws only a transient bus error (a NATS leader election outlasting
+ * the bus's own retries): such a command is redelivered, not failed.
  */
 export const dispatch = async (
+  bound: BoundHandler | undefined,
+  commandName: string,
+  data: Uint8Array,
+  ctx: CommandContext,
+  logger: BusLogger,
+): Promise<Answer<unknown>> => {
+  const done = commandSeconds.startTimer();
+  const answer = await answerOf(bound, commandName, data, ctx, logger);
+  // A name no handler has is counted under one label: a sender cannot grow the series.
+  const labels = { command: bound === undefined ? "(unknown)" : commandName, outcome: outcomeOf(answer) };
+  commandsHandled.inc(labels);
+  done(labels);
+  return answer;
+};
+
+const answerOf = async (
   bound: BoundHandler | undefined,
   commandName: string,
   data: Uint8Array,

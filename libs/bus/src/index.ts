@@ -17,3 +17,4 @@ export * from "./kv-pages.js";
 export * from "./storage.js";
 export * from "./transient.js";
 export * from "./backup.js";
+export * from "./metrics/index.js";

@@ -2,6 +2,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { Svcm, type Service } from "@nats-io/services";
 import { serviceEndpointGroup } from "@sdn/contracts";
 import type { BusLogger } from "./logger.js";
+import { commandStats } from "./metrics/bus-metrics.js";
 
 export interface MicroRegistration {
   name: string;
@@ -16,6 +17,11 @@ export interface MicroRegistration {
 /**
  * Registers the service with the NATS services ("micro") framework so `$SRV.PING`,
  * `$SRV.INFO` and `$SRV.STATS` answer for it, and serves its Health endpoint.
+ *
+ * Commands are not micro endpoints: they arrive through the JetStream consumer (durable
+ * tier) or the agent subjects, and an endpoint on a command subject would see each
+ * publish without handling it (and answer the publisher's ack inbox). So `$SRV.STATS`
+ * carries what dispatch measured, per command, in the endpoint's `data.commands`.
  */
 export const registerMicro = async (nc: NatsConnection, reg: MicroRegistration): Promise<Service> => {
   const svc = await new Svcm(nc).add({
@@ -26,6 +32,7 @@ export const registerMicro = async (nc: NatsConnection, reg: MicroRegistration):
     // Health must reach every replica's own queue group member; a shared queue is right:
     // readiness asks "is any replica answering".
     queue: reg.name,
+    statsHandler: () => Promise.resolve({ commands: commandStats() }),
   });
   svc.addGroup(serviceEndpointGroup(reg.name)).addEndpoint("Health", {
     handler: (err, m) => {

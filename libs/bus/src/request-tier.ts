@@ -6,6 +6,7 @@ import { contextFromHeaders } from "./context.js";
 import { dispatch, failure, type BoundHandler } from "./dispatch.js";
 import { CommandTimeoutError, NoResponderError } from "./errors.js";
 import type { BusLogger } from "./logger.js";
+import { agentRequestSeconds, agentRequests, outcomeOf } from "./metrics/bus-metrics.js";
 import { injectTrace, withConsumerSpan } from "./trace.js";
 import { isTransient } from "./transient.js";
 import { parseJson } from "./validation.js";
@@ -24,15 +25,29 @@ export const request = async <C extends CommandDefinition>(
 ): Promise<Answer<ResponseOf<C>>> => {
   const commandId = opts.commandId ?? randomUUID();
   const timeoutMs = opts.timeoutMs ?? 10_000;
+  const done = agentRequestSeconds.startTimer();
+  const record = (outcome: string) => {
+    agentRequests.inc({ command: def.name, outcome });
+    done({ command: def.name, outcome });
+  };
   try {
     const reply = await nc.request(subject, JSON.stringify(body), {
       timeout: timeoutMs,
       headers: commandHeaders(commandId, opts),
     });
-    return parseJson(reply.data, `answer to ${def.name}`) as Answer<ResponseOf<C>>;
+    const answer = parseJson(reply.data, `answer to ${def.name}`) as Answer<ResponseOf<C>>;
+    record(outcomeOf(answer));
+    return answer;
   } catch (err) {
-    if (err instanceof errors.RequestError && err.isNoResponders()) throw new NoResponderError(def.name, subject);
-    if (err instanceof errors.TimeoutError) throw new CommandTimeoutError(def.name, subject, timeoutMs);
+    if (err instanceof errors.RequestError && err.isNoResponders()) {
+      record("NO_RESPONDER");
+      throw new NoResponderError(def.name, subject);
+    }
+    if (err instanceof errors.TimeoutError) {
+      record("TIMEOUT");
+      throw new CommandTimeoutError(def.name, subject, timeoutMs);
+    }
+    record("BUS_ERROR");
     throw err;
   }
 };
@@ -76,9 +91,12 @@ export const serveRequests = (nc: NatsConnection, opts: RequestServerOptions): R
       const name = m.subject.slice(opts.prefix.length + 1);
       const ctx = contextFromHeaders(m.headers, m.headers?.get(HEADERS.commandId) || randomUUID(), 1);
       const handling = withConsumerSpan(
-        `${name} process`,
+        m.subject,
         m.headers,
-        { "messaging.destination.name": m.subject },
+        {
+          "messaging.message.id": ctx.commandId,
+          ...(opts.queue === undefined ? {} : { "messaging.consumer.group.name": opts.queue }),
+        },
         async () => {
           // No redelivery here: a storage hiccup is answered, and the caller may retry.
           const answer = await dispatch(byName.get(name), name, m.data, ctx, opts.logger).catch((e: unknown) => {

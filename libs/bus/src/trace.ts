@@ -36,17 +36,46 @@ const runInSpan = <T>(
     }
   });
 
-/** Runs `fn` in a span whose parent is the trace carried by the message headers. */
+/**
+ * The destination in a span name must have few values (OTel messaging conventions): an
+ * agent subject's host token becomes `{hostId}`; command and event subjects are already few.
+ */
+export const destinationTemplate = (subject: string): string =>
+  subject.replace(/^sdn\.agent\.[^.]+\./, "sdn.agent.{hostId}.");
+
+/** `<operation> <destination>` and the messaging attributes of the current conventions. */
+const messagingSpan = (operation: "process" | "send", subject: string, extra: Record<string, string | number>) => {
+  const template = destinationTemplate(subject);
+  return {
+    name: `${operation} ${template}`,
+    attributes: {
+      "messaging.system": "nats",
+      "messaging.operation.name": operation,
+      "messaging.operation.type": operation,
+      "messaging.destination.name": subject,
+      ...(template === subject ? {} : { "messaging.destination.template": template }),
+      ...extra,
+    },
+  };
+};
+
+/** Runs `fn` in a consumer span (`process <subject>`) whose parent is the trace carried by the message headers. */
 export const withConsumerSpan = <T>(
-  name: string,
+  subject: string,
   h: MsgHdrs | undefined,
   attributes: Record<string, string | number>,
   fn: (span: Span) => Promise<T>,
-): Promise<T> => runInSpan(name, SpanKind.CONSUMER, extractTrace(h), attributes, fn);
+): Promise<T> => {
+  const span = messagingSpan("process", subject, attributes);
+  return runInSpan(span.name, SpanKind.CONSUMER, extractTrace(h), span.attributes, fn);
+};
 
-/** Runs `fn` in a producer span so the receiver's span becomes its child. */
+/** Runs `fn` in a producer span (`send <subject>`) so the receiver's span becomes its child. */
 export const withProducerSpan = <T>(
-  name: string,
+  subject: string,
   attributes: Record<string, string | number>,
   fn: (span: Span) => Promise<T>,
-): Promise<T> => runInSpan(name, SpanKind.PRODUCER, context.active(), attributes, fn);
+): Promise<T> => {
+  const span = messagingSpan("send", subject, attributes);
+  return runInSpan(span.name, SpanKind.PRODUCER, context.active(), span.attributes, fn);
+};

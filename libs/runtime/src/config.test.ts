@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import Type from "typebox";
 import { describe, expect, it } from "vitest";
 import { BaseConfig, ConfigError, loadConfig } from "./config.js";
@@ -70,5 +73,29 @@ describe("loadConfig", () => {
   it("reports a missing required variable by name", () => {
     const Required = Type.Object({ SDN_SECRET_KEY_FILE: Type.String() });
     expect(() => loadConfig(Required, {})).toThrow("SDN_SECRET_KEY_FILE: is required");
+  });
+
+  it("reads NAME_FILE as the value of NAME, without the final line break, and never quotes it back", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sdn-config-"));
+    const file = join(dir, "port");
+    writeFileSync(file, "9090\n");
+    expect(loadConfig(Schema, { SDN_HTTP_PORT_FILE: file }).SDN_HTTP_PORT).toBe(9090);
+    writeFileSync(file, "s3cret-not-a-port\n");
+    const err = (() => {
+      try {
+        loadConfig(Schema, { SDN_HTTP_PORT_FILE: file });
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error("accepted");
+    })();
+    expect(err.message).toContain("SDN_HTTP_PORT");
+    expect(err.message).not.toContain("s3cret");
+    expect(() => loadConfig(Schema, { SDN_HTTP_PORT_FILE: join(dir, "absent") })).toThrow(
+      /SDN_HTTP_PORT_FILE: cannot read .*absent \(ENOENT\)/,
+    );
+    expect(() => loadConfig(Schema, { SDN_HTTP_PORT: "1", SDN_HTTP_PORT_FILE: file })).toThrow(
+      "SDN_HTTP_PORT_FILE: set SDN_HTTP_PORT or SDN_HTTP_PORT_FILE, not both",
+    );
   });
 });

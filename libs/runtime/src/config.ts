@@ -23,17 +23,48 @@ const shownValue = (variable: string, given: string | undefined): string =>
   given === undefined || SECRET_VARIABLE.test(variable) ? "" : ` (got '${given}')`;
 
 /**
- * Reads settings from environment variables. The schema's property names are the
- * variable names; values are converted (numbers, booleans) and checked, and every bad
- * variable is reported at once.
+ * `<NAME>_FILE`: the value of NAME is the content of that file (Docker and Kubernetes
+ * secrets), without its final line break. The file's content never reaches an error.
+ */
+const fromFiles = (
+  keys: readonly string[],
+  env: Record<string, string | undefined>,
+): { values: Record<string, string>; problems: { variable: string; problem: string }[] } => {
+  const values: Record<string, string> = {};
+  const problems: { variable: string; problem: string }[] = [];
+  for (const key of keys) {
+    const path = env[`${key}_FILE`];
+    if (path === undefined || path === "") continue;
+    if (env[key] !== undefined && env[key] !== "") {
+      problems.push({ variable: `${key}_FILE`, problem: `set ${key} or ${key}_FILE, not both` });
+      continue;
+    }
+    try {
+      values[key] = readFileSync(path, "utf8").replace(/\r?\n$/, "");
+    } catch (err) {
+      problems.push({
+        variable: `${key}_FILE`,
+        problem: `cannot read ${path} (${(err as NodeJS.ErrnoException).code})`,
+      });
+    }
+  }
+  return { values, problems };
+};
+
+/**
+ * Reads settings from environment variables (or `<NAME>_FILE`, see fromFiles). The
+ * schema's property names are the variable names; values are converted (numbers,
+ * booleans) and checked, and every bad variable is reported at once.
  */
 export const loadConfig = <P extends TProperties>(
   schema: TObject<P>,
   env: Record<string, string | undefined> = process.env,
 ): Static<TObject<P>> => {
+  const files = fromFiles(Object.keys(schema.properties), env);
+  if (files.problems.length > 0) throw new ConfigError(files.problems);
   const raw: Record<string, unknown> = {};
   for (const key of Object.keys(schema.properties)) {
-    const v = env[key];
+    const v = files.values[key] ?? env[key];
     if (v !== undefined && v !== "") raw[key] = v;
   }
   const withDefaults = Value.Default(schema, Value.Convert(schema, raw));
@@ -44,9 +75,11 @@ export const loadConfig = <P extends TProperties>(
       e.keyword === "required"
         ? ((e.params as { requiredProperties?: string[] }).requiredProperties ?? []).join(", ")
         : e.instancePath.replace(/^\//, "");
+    // A value read from a file is a secret: never quoted back.
+    const given = variable in files.values ? undefined : env[variable];
     return {
       variable,
-      problem: e.keyword === "required" ? "is required" : `${e.message}${shownValue(variable, env[variable])}`,
+      problem: e.keyword === "required" ? "is required" : `${e.message}${shownValue(variable, given)}`,
     };
   });
   throw new ConfigError(problems);
@@ -77,11 +110,23 @@ export const BaseConfig = Type.Object({
   SDN_INSTANCE_FILE: Type.Optional(
     Type.String({ description: "Where the process records its bus identity for a local health check (images set it)" }),
   ),
+  SDN_METRICS_PORT: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      description: "Serve Prometheus metrics at http://SDN_METRICS_HOST:<port>/metrics (unset: no listener)",
+    }),
+  ),
+  SDN_METRICS_HOST: Type.String({ default: "127.0.0.1", description: "Address of the metrics listener" }),
   OTEL_TRACES_EXPORTER: Type.Enum(["none", "otlp", "console"], {
     default: "none",
     description: "Where spans go; off by default",
   }),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.String({ default: "http://127.0.0.1:4318" }),
+  OTEL_SERVICE_NAME: Type.Optional(Type.String({ description: "service.name of the spans (default: the service)" })),
+  OTEL_RESOURCE_ATTRIBUTES: Type.Optional(
+    Type.String({ description: "More resource attributes, key=value,key=value (OTel standard)" }),
+  ),
 });
 export type BaseConfig = Static<typeof BaseConfig>;
 

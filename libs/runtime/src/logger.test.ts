@@ -1,7 +1,9 @@
+import { trace } from "@opentelemetry/api";
 import { Writable } from "node:stream";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { createLogger } from "./logger.js";
 import { REDACTED } from "./redact.js";
+import { setupTelemetry } from "./telemetry.js";
 
 const capture = () => {
   const lines: string[] = [];
@@ -45,5 +47,38 @@ describe("logger redaction", () => {
     expect(entry["networkId"]).toBe("n-1");
     expect(entry["cidr"]).toBe("10.1.0.0/24");
     expect(entry["service"]).toBe("test");
+  });
+});
+
+describe("logger fields", () => {
+  const telemetry = setupTelemetry({
+    service: "test",
+    version: "0",
+    instanceId: "test-1",
+    exporter: "none",
+    otlpEndpoint: "",
+  });
+  afterAll(() => telemetry.shutdown());
+
+  it("writes the level as a name", () => {
+    const { lines, logger } = capture();
+    logger.warn("careful");
+    logger.debug("detail");
+    expect(lines.map((l) => (JSON.parse(l) as { level: unknown }).level)).toEqual(["warn", "debug"]);
+  });
+
+  it("carries the trace and span ids of the current span, and none outside one", () => {
+    const { lines, logger } = capture();
+    const ids = trace.getTracer("test").startActiveSpan("work", (span) => {
+      logger.info("inside");
+      span.end();
+      return span.spanContext();
+    });
+    logger.info("outside");
+    const [inside, outside] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(ids.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(inside).toMatchObject({ trace_id: ids.traceId, span_id: ids.spanId, trace_flags: "01" });
+    expect(outside).not.toHaveProperty("trace_id");
+    expect(outside).not.toHaveProperty("span_id");
   });
 });

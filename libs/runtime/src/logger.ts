@@ -1,11 +1,24 @@
+import { trace } from "@opentelemetry/api";
 import { pino, type DestinationStream, type Logger } from "pino";
 import { redact } from "./redact.js";
 
 export type { Logger };
 
 /**
- * JSON logs, one line per event, with secrets removed before serialisation (see
- * redact.ts). `destination` lets tests capture what would be written.
+ * The ids of the span current when the line is written, so a log line leads to its trace
+ * (the field names are OpenTelemetry's log data model's). Outside a span: nothing.
+ */
+const traceFields = (): Record<string, string> => {
+  const span = trace.getActiveSpan();
+  if (span === undefined) return {};
+  const { traceId, spanId, traceFlags } = span.spanContext();
+  return { trace_id: traceId, span_id: spanId, trace_flags: `0${traceFlags.toString(16)}`.slice(-2) };
+};
+
+/**
+ * JSON logs, one line per event, with the level as a name ("info", not 30), the trace and
+ * span ids of the current span, and secrets removed before serialisation (see redact.ts).
+ * `destination` lets tests capture what would be written.
  */
 export const createLogger = (service: string, level: string, destination?: DestinationStream): Logger =>
   pino(
@@ -14,7 +27,9 @@ export const createLogger = (service: string, level: string, destination?: Desti
       level,
       base: { service, pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
+      mixin: traceFields,
       formatters: {
+        level: (label) => ({ level: label }),
         log: (obj) => redact(obj) as Record<string, unknown>,
       },
       hooks: {

@@ -2,20 +2,24 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Service } from "@nats-io/services";
 import {
   bindHandler,
+  collectConsumerLag,
   CommandClient,
   CommandServer,
   connectBus,
   CredentialFileError,
   ensureStreams,
   EventPublisher,
+  metrics,
   registerMicro,
   useStorage,
   type BoundHandler,
 } from "@sdn/bus";
 import {
   CheckHealth,
+  commandConsumerName,
   COMMAND_SERVICES,
   inboxPrefix,
+  STREAMS,
   ServiceStarted,
   type CommandServiceName,
   type ServiceName,
@@ -26,6 +30,7 @@ import { BaseConfig, busCredentialsOf, ConfigError, loadConfig } from "./config.
 import { ComponentContext, LifecycleError, RunLevel, type Component } from "./lifecycle.js";
 import { removeInstanceFile, writeInstanceFile } from "./instance-file.js";
 import { createLogger, type Logger } from "./logger.js";
+import { startMetricsListener, type MetricsListener } from "./metrics-server.js";
 import { onShutdownSignal } from "./shutdown.js";
 import { setupTelemetry, type Telemetry } from "./telemetry.js";
 
@@ -55,8 +60,16 @@ export interface ServiceSpec<P extends TProperties> {
 
 export interface RunningService<C extends BaseConfig> {
   readonly context: ServiceContext<C>;
+  /** `http://host:port` of the metrics listener, when SDN_METRICS_PORT set one. */
+  readonly metricsUrl: string | undefined;
   stop(): Promise<void>;
 }
+
+const serviceInfo = metrics.gauge("sdn_service_info", "1 for each running service replica, labelled with what it is", [
+  "service",
+  "version",
+  "instance",
+]);
 
 const isCommandService = (name: ServiceName): name is CommandServiceName =>
   (COMMAND_SERVICES as readonly string[]).includes(name);
@@ -83,6 +96,9 @@ export const startService = async <P extends TProperties>(
   const telemetry: Telemetry = setupTelemetry({
     service: spec.name,
     version: spec.version,
+    instanceId,
+    serviceName: config.OTEL_SERVICE_NAME,
+    resourceAttributes: config.OTEL_RESOURCE_ATTRIBUTES,
     exporter: config.OTEL_TRACES_EXPORTER,
     otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
   });
@@ -115,7 +131,32 @@ export const startService = async <P extends TProperties>(
   ];
   const commandServer = new CommandServer(nc, { service: spec.name, handlers, logger });
   let micro: Service | undefined;
+  let metricsListener: MetricsListener | undefined;
+  const identity = { service: spec.name, version: spec.version, instance: instanceId };
+  const stopCollecting: (() => void)[] = [];
   const components: Component[] = [
+    {
+      name: "metrics",
+      runLevel: RunLevel.FrameworkBootstrap,
+      start: async () => {
+        serviceInfo.set(identity, 1);
+        if (isCommandService(spec.name)) {
+          stopCollecting.push(collectConsumerLag(nc, STREAMS.commands.name, commandConsumerName(spec.name)));
+        }
+        if (config.SDN_METRICS_PORT !== undefined) {
+          metricsListener = await startMetricsListener({
+            host: config.SDN_METRICS_HOST,
+            port: config.SDN_METRICS_PORT,
+            logger,
+          });
+        }
+      },
+      stop: async () => {
+        serviceInfo.remove(identity);
+        stopCollecting.forEach((stop) => stop());
+        await metricsListener?.close();
+      },
+    },
     {
       name: "nats",
       runLevel: RunLevel.SystemBootstrap,
@@ -180,7 +221,7 @@ export const startService = async <P extends TProperties>(
     throw err;
   }
   logger.info({ instanceId, version: spec.version }, `${spec.name} started`);
-  return { context, stop: () => lifecycle.stop() };
+  return { context, metricsUrl: metricsListener?.url, stop: () => lifecycle.stop() };
 };
 
 /**

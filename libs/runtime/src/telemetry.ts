@@ -9,10 +9,17 @@ import {
   type SpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { ConfigError } from "./config.js";
 
 export interface TelemetryOptions {
   service: string;
   version: string;
+  /** `service.instance.id`: this process among the service's replicas. */
+  instanceId: string;
+  /** OTEL_SERVICE_NAME: overrides `service` as `service.name` (the OTel SDK rule). */
+  serviceName?: string | undefined;
+  /** OTEL_RESOURCE_ATTRIBUTES: `key=value,key=value`, values percent-encoded. */
+  resourceAttributes?: string | undefined;
   exporter: "none" | "otlp" | "console";
   otlpEndpoint: string;
   /** Extra processors (tests use an in-memory exporter). */
@@ -34,6 +41,36 @@ const exporterFor = (opts: TelemetryOptions): SpanExporter | undefined => {
   }
 };
 
+/** Parses OTEL_RESOURCE_ATTRIBUTES as the OTel specification defines it; a malformed pair is a ConfigError. */
+export const parseResourceAttributes = (text: string | undefined): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const pair of (text ?? "").split(",")) {
+    if (pair.trim() === "") continue;
+    const eq = pair.indexOf("=");
+    const key = pair.slice(0, eq).trim();
+    if (eq <= 0 || key === "") {
+      throw new ConfigError([{ variable: "OTEL_RESOURCE_ATTRIBUTES", problem: `'${pair}' is not key=value` }]);
+    }
+    try {
+      out[key] = decodeURIComponent(pair.slice(eq + 1).trim());
+    } catch {
+      throw new ConfigError([
+        { variable: "OTEL_RESOURCE_ATTRIBUTES", problem: `the value of '${key}' is badly encoded` },
+      ]);
+    }
+  }
+  return out;
+};
+
+/** The resource every span carries: ours, then the operator's attributes, then OTEL_SERVICE_NAME. */
+export const telemetryResource = (opts: TelemetryOptions): Record<string, string> => ({
+  "service.name": opts.service,
+  "service.version": opts.version,
+  "service.instance.id": opts.instanceId,
+  ...parseResourceAttributes(opts.resourceAttributes),
+  ...(opts.serviceName === undefined || opts.serviceName === "" ? {} : { "service.name": opts.serviceName }),
+});
+
 let registered: NodeTracerProvider | undefined;
 
 /**
@@ -43,9 +80,10 @@ let registered: NodeTracerProvider | undefined;
  */
 export const setupTelemetry = (opts: TelemetryOptions): Telemetry => {
   if (registered !== undefined) return { shutdown: async () => undefined };
+  const resource = resourceFromAttributes(telemetryResource(opts));
   const exporter = exporterFor(opts);
   const provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({ "service.name": opts.service, "service.version": opts.version }),
+    resource,
     spanProcessors: [...(exporter === undefined ? [] : [new BatchSpanProcessor(exporter)]), ...(opts.processors ?? [])],
   });
   provider.register({ propagator: new W3CTraceContextPropagator() });

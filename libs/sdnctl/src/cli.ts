@@ -3,12 +3,12 @@
  * failure to a message on stderr and an exit code. `run` does not touch `process`, so
  * tests call it in-process; main.ts wires it to the real process.
  */
-import { Command, CommanderError } from "@commander-js/extra-typings";
+import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { COMMAND_MODULES } from "./commands/index.js";
 import { commandDeps, type CommandModule } from "./commands/registry.js";
 import { ApiError, CliError, EXIT } from "./errors.js";
 import type { CliIo } from "./io.js";
-import { useColour } from "./output.js";
+import { FORMATS, useColour } from "./output.js";
 import { VERSION } from "./version.js";
 
 export const buildProgram = (io: CliIo, modules: readonly CommandModule[]) => {
@@ -19,7 +19,17 @@ export const buildProgram = (io: CliIo, modules: readonly CommandModule[]) => {
     .option("--url <url>", "API base URL (env SDN_URL, or the config file)")
     .option("--token <token>", "bearer token (env SDN_TOKEN, or the config file); visible to other local users")
     .option("--config <path>", "config file (default: ~/.config/sdnctl/config.json, mode 0600)")
-    .option("--json", "print the API's JSON instead of tables")
+    .addOption(
+      new Option("-f, --format <format>", "output: table (default), value, json or yaml (the API's document)").choices(
+        FORMATS,
+      ),
+    )
+    .option(
+      "-c, --column <column>",
+      "show only this column (repeatable; json/yaml: this field)",
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option("--json", "the same as --format json")
     // Set before adding commands: subcommands inherit both.
     .exitOverride()
     .configureOutput({

@@ -2,3 +2,4 @@ export * from "./ports.js";
 export * from "./wait.js";
 export * from "./nats-server.js";
 export * from "./nats-cluster.js";
+export * from "./prometheus.js";

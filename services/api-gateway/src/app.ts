@@ -1,4 +1,3 @@
-import { FastifyOtelInstrumentation } from "@fastify/otel";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -17,6 +16,7 @@ import type { IdempotencyStore, JobStore } from "./jobs/job-store.js";
 import { EventStreams, type EventStreamLimits } from "./limits/event-streams.js";
 import { registerQuotaChecks } from "./limits/quota-hook.js";
 import { registerRequestLimiter } from "./limits/request-limiter.js";
+import { correlationHeaders, countRequest, otelInstrumentation, requestIdOf, serveMetrics } from "./observability.js";
 import { accountRoutes } from "./routes/accounts.js";
 import { busCredentialRoutes } from "./routes/bus-credentials.js";
 import type { BusCredentialStore } from "./bus-credentials/credential-store.js";
@@ -66,6 +66,8 @@ export interface GatewayOptions {
   bodyLimitBytes: number;
   rateLimitPerMinute: number;
   eventStreams: EventStreamLimits;
+  /** NATS_URL, for the AsyncAPI document's servers (host and port only). */
+  natsUrl?: string;
   stores: { tokens: TokenStore; accounts: AccountStore; jobs: JobStore; idempotency: IdempotencyStore };
   /** Issues external systems' bus credentials; absent when the gateway has no issuing keys. */
   busCredentials?: BusCredentialStore;
@@ -81,6 +83,7 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
     connectionTimeout: 30_000,
     requestTimeout: 60_000,
     routerOptions: { maxParamLength: 200 },
+    genReqId: requestIdOf,
     return503OnClosing: true,
     // Errors Fastify raises before routing (a URL that does not decode, bad headers) skip the
     // error handler; give them the same error model.
@@ -106,7 +109,9 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
 
   // Reads the caller's `traceparent` and makes the request span current, so the
   // commands a route sends continue the caller's trace.
-  await app.register(new FastifyOtelInstrumentation({ registerOnInitialization: false }).plugin());
+  await app.register(otelInstrumentation().plugin());
+  app.addHook("onRequest", correlationHeaders);
+  app.addHook("onResponse", countRequest);
 
   // Before authentication, so that floods without a valid token are limited too.
   await registerRequestLimiter(app, opts.rateLimitPerMinute);
@@ -130,6 +135,8 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
           "with a job to poll at /v1/jobs/{id}; send `Idempotency-Key` to make retries safe. Errors are " +
           "`{ error: { code, message, details? } }`.",
       },
+      // Relative: the gateway that served this document, whatever name a proxy gives it.
+      servers: [{ url: "/", description: "This gateway" }],
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
       security: [{ bearer: [] }],
       tags: [
@@ -146,9 +153,11 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
     convertConstToEnum: false,
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
-  const asyncApi = buildAsyncApi(opts.version);
+  const asyncApi = buildAsyncApi(opts.version, opts.natsUrl);
   app.get("/openapi.json", { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   app.get("/asyncapi.json", { config: { public: true }, schema: { hide: true } }, async () => asyncApi);
+  // For Prometheus (docs/observability.md); a scraper without the admin token uses SDN_METRICS_PORT.
+  app.get("/metrics", { config: { adminOnly: true }, schema: { hide: true } }, serveMetrics);
 
   await app.register(healthRoutes, { readyTimeoutMs: opts.settings.readyTimeoutMs });
   await app.register(accountRoutes);

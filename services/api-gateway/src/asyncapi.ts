@@ -10,12 +10,51 @@ import {
 } from "@sdn/contracts";
 import type { TSchema } from "typebox";
 
-/** Plain JSON Schema: TypeBox's ids and symbols removed, so every tool reads it as is. */
-const plain = (schema: TSchema): Record<string, unknown> =>
-  JSON.parse(JSON.stringify(schema), (key, value: unknown) => (key === "$id" ? undefined : value)) as Record<
-    string,
-    unknown
-  >;
+/**
+ * Plain JSON Schema: TypeBox's symbols removed, every nested `$id` turned into a `title`
+ * (an id repeated across payloads would clash; a title still names the type for code
+ * generators), and the payload itself named by `$id` and `title` so that generators do not
+ * invent `AnonymousSchema_N`.
+ */
+const plain = (schema: TSchema, name?: string): Record<string, unknown> => {
+  const out = JSON.parse(JSON.stringify(schema), (_key, value: unknown) => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
+    const { $id, ...rest } = value as Record<string, unknown>;
+    return typeof $id === "string" && rest["title"] === undefined ? { title: $id, ...rest } : rest;
+  }) as Record<string, unknown>;
+  if (name === undefined) return out;
+  const { title: _nested, ...rest } = out;
+  return { $id: name, title: name, ...rest };
+};
+
+/** Names several services share (CheckHealth, ServiceStarted) get their service's name in front. */
+const sharedNames = (defs: readonly { name: string }[]) =>
+  new Set(defs.map((d) => d.name).filter((n, i, all) => all.indexOf(n) !== i));
+const sharedCommands = sharedNames(ALL_COMMANDS);
+const sharedEvents = sharedNames(ALL_EVENTS);
+const pascal = (s: string) => s.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
+const typeName = (d: { name: string; service: string }, shared: ReadonlySet<string>) =>
+  shared.has(d.name) ? `${pascal(d.service)}${d.name}` : d.name;
+
+/** `host:port` of each NATS URL: never the user or password a URL may carry. */
+const natsServers = (urls: string): Record<string, unknown> =>
+  Object.fromEntries(
+    urls
+      .split(",")
+      .map((u) => u.trim())
+      .filter((u) => u !== "")
+      .map((u, i) => {
+        const url = new URL(u.includes("://") ? u : `nats://${u}`);
+        return [
+          i === 0 ? "nats" : `nats${i + 1}`,
+          {
+            host: `${url.hostname}:${url.port || "4222"}`,
+            protocol: url.protocol.replace(/:$/, ""),
+            security: [{ $ref: "#/components/securitySchemes/natsCredentials" }],
+          },
+        ];
+      }),
+  );
 
 const commandHeaders = {
   type: "object",
@@ -50,7 +89,7 @@ const id = (...parts: string[]) => parts.join("_").replace(/[^A-Za-z0-9_.-]/g, "
  * its subject, payload and answer, and every event. Another system can publish commands
  * from this alone.
  */
-export const buildAsyncApi = (version: string): Record<string, unknown> => {
+export const buildAsyncApi = (version: string, natsUrl = "nats://127.0.0.1:4222"): Record<string, unknown> => {
   const channels: Record<string, unknown> = {};
   const operations: Record<string, unknown> = {};
   const messages: Record<string, unknown> = {};
@@ -63,7 +102,7 @@ export const buildAsyncApi = (version: string): Record<string, unknown> => {
       title: `${c.name} command`,
       summary: c.summary,
       headers: commandHeaders,
-      payload: plain(c.request),
+      payload: plain(c.request, `${typeName(c, sharedCommands)}Command`),
     };
     messages[`${base}_answer`] = {
       name: `${c.name}Answer`,
@@ -72,7 +111,7 @@ export const buildAsyncApi = (version: string): Record<string, unknown> => {
         type: "object",
         properties: { [HEADERS.commandId]: { type: "string" }, [HEADERS.accountId]: { type: "string" } },
       },
-      payload: plain(answerSchema(c.response)),
+      payload: plain(answerSchema(c.response), `${typeName(c, sharedCommands)}Answer`),
     };
     const durable = c.delivery === "durable";
     channels[base] = {
@@ -116,7 +155,12 @@ export const buildAsyncApi = (version: string): Record<string, unknown> => {
 
   const addEvent = (e: EventDefinition) => {
     const base = id("event", e.service, e.name);
-    messages[base] = { name: e.name, title: e.name, summary: e.summary, payload: plain(eventEnvelopeSchema(e.data)) };
+    messages[base] = {
+      name: e.name,
+      title: e.name,
+      summary: e.summary,
+      payload: plain(eventEnvelopeSchema(e.data), `${typeName(e, sharedEvents)}Event`),
+    };
     channels[base] = {
       address: `sdn.evt.{account}.${e.service}.${e.name}`,
       description: `${e.summary} (stream SDN_EVENTS)`,
@@ -146,19 +190,12 @@ export const buildAsyncApi = (version: string): Record<string, unknown> => {
         "publish and read is fixed by its credentials (docs/bus-security.md).",
     },
     defaultContentType: "application/json",
-    servers: {
-      nats: {
-        host: "127.0.0.1:4222",
-        protocol: "nats",
-        description: "Set by NATS_URL in a deployment",
-        security: [ref("components/securitySchemes", "natsCredentials")],
-      },
-    },
+    servers: natsServers(natsUrl),
     channels,
     operations,
     components: {
       messages,
-      schemas: { Answer: plain(AnyAnswer) },
+      schemas: { Answer: plain(AnyAnswer, "Answer") },
       securitySchemes: {
         natsCredentials: {
           type: "asymmetricEncryption",

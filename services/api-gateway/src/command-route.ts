@@ -34,6 +34,8 @@ export interface CommandRouteSpec<
   command: C;
   kind: "read" | "mutation";
   summary: string;
+  /** OpenAPI operationId (what generated SDKs name the call); default: the command's name in camelCase. */
+  operationId?: string;
   description?: string;
   tags: string[];
   adminOnly?: boolean;
@@ -67,6 +69,7 @@ export const commandRoute = <C extends CommandDefinition, P extends TSchema, Q e
     schema: {
       tags: spec.tags,
       summary: spec.summary,
+      operationId: spec.operationId ?? `${spec.command.name.charAt(0).toLowerCase()}${spec.command.name.slice(1)}`,
       ...(spec.description === undefined ? {} : { description: spec.description }),
       ...(spec.params === undefined ? {} : { params: spec.params }),
       ...(spec.querystring === undefined ? {} : { querystring: spec.querystring }),

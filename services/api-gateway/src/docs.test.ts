@@ -2,6 +2,7 @@ import { Parser } from "@asyncapi/parser";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { ALL_COMMANDS, ALL_EVENTS } from "@sdn/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildAsyncApi } from "./asyncapi.js";
 import { startHarness, type Harness } from "./test-support/harness.js";
 
 let h: Harness;
@@ -33,6 +34,35 @@ describe("API documents", () => {
     for (const r of routes) expect(documented, r).toContain(r);
   });
 
+  it("names every operation with a unique camelCase operationId", async () => {
+    const doc = (await h.app.inject({ url: "/openapi.json" })).json<{
+      paths: Record<string, Record<string, { operationId?: string }>>;
+    }>();
+    const operations = Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.entries(item).map(([method, op]) => ({ at: `${method.toUpperCase()} ${path}`, id: op.operationId })),
+    );
+    expect(operations.length).toBeGreaterThan(50);
+    expect(operations.filter((o) => o.id === undefined).map((o) => o.at)).toEqual([]);
+    for (const o of operations) expect(o.id, o.at).toMatch(/^[a-z]+[A-Z][A-Za-z0-9]*$/);
+    const seen = new Map<string, string>();
+    const duplicates = operations.filter((o) => seen.has(o.id ?? "") || (seen.set(o.id ?? "", o.at), false));
+    expect(duplicates.map((d) => `${d.id}: ${d.at} and ${seen.get(d.id ?? "")}`)).toEqual([]);
+  });
+
+  it("documents the event stream as text/event-stream and its errors as JSON", async () => {
+    const doc = (await h.app.inject({ url: "/openapi.json" })).json<{
+      paths: Record<string, Record<string, { responses: Record<string, { content: Record<string, unknown> }> }>>;
+    }>();
+    const responses = doc.paths["/v1/events"]?.["get"]?.responses ?? {};
+    expect(Object.keys(responses["200"]?.content ?? {})).toEqual(["text/event-stream"]);
+    for (const status of ["401", "429", "503"]) {
+      expect(Object.keys(responses[status]?.content ?? {}), status).toEqual(["application/json"]);
+    }
+    const unauthenticated = await h.app.inject({ url: "/v1/events" });
+    expect(unauthenticated.statusCode).toBe(401);
+    expect(unauthenticated.headers["content-type"]).toMatch(/^application\/json/);
+  });
+
   it("serves an AsyncAPI 3 document that the AsyncAPI parser accepts, naming every command and event", async () => {
     const doc = (await h.app.inject({ url: "/asyncapi.json" })).json<{
       channels: Record<string, { address: string | null }>;
@@ -46,5 +76,23 @@ describe("API documents", () => {
       expect(addresses).toContain(`sdn.cmd.${c.service}.{origin}.${c.name}`);
     }
     for (const e of ALL_EVENTS) expect(addresses).toContain(`sdn.evt.{account}.${e.service}.${e.name}`);
+  });
+
+  it("names every AsyncAPI payload (no AnonymousSchema for generators) and fills in the servers", async () => {
+    const raw = (await h.app.inject({ url: "/asyncapi.json" })).json<Record<string, unknown>>();
+    const { document } = await new Parser().parse(raw as never);
+    const payloads = (document?.allMessages().all() ?? []).map((m) => m.payload());
+    expect(payloads.length).toBe(ALL_COMMANDS.length * 2 + ALL_EVENTS.length);
+    const ids = payloads.map((p) => p?.id());
+    expect(ids.filter((i) => i === undefined || i.includes("anonymous"))).toEqual([]);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const p of payloads) expect(p?.title()).toBe(p?.id());
+    expect(raw["servers"]).toEqual({ nats: { host: "127.0.0.1:4222", protocol: "nats" } });
+    expect(buildAsyncApi("1", "nats://svc:s3cret@nats-a:4223, tls://nats-b")["servers"]).toEqual({
+      nats: { host: "nats-a:4223", protocol: "nats" },
+      nats2: { host: "nats-b:4222", protocol: "tls" },
+    });
+    const openapi = (await h.app.inject({ url: "/openapi.json" })).json<{ servers: { url: string }[] }>();
+    expect(openapi.servers.map((s) => s.url)).toEqual(["/"]);
   });
 });

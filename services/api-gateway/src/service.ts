@@ -86,6 +86,7 @@ export const apiGatewaySpec: ServiceSpec<GatewayConfig["properties"]> = {
               bufferBytes: ctx.config.SDN_EVENT_STREAM_BUFFER_BYTES,
             },
             ...(await busCredentialStore(ctx)),
+            natsUrl: ctx.config.NATS_URL,
             stores: {
               tokens,
               accounts: await AccountStore.open(ctx.nc),

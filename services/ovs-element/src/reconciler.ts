@@ -18,6 +18,7 @@ import { describeError } from "./element-errors.js";
 import type { MembershipPruner } from "./membership-pruner.js";
 import { remotesOf, type Mesh } from "./mesh.js";
 import { tunnelSetKey, type ElementStore, type Membership } from "./store.js";
+import { reconcileRepairs, reconcileUnread } from "./metrics.js";
 
 type Bridge = Static<typeof OvsBridge>;
 
@@ -126,6 +127,7 @@ export class Reconciler {
     try {
       bridges = (await this.d.agents.call(hostId, GetOvsState, {})).bridges;
     } catch (err) {
+      reconcileUnread.inc();
       this.d.logger.debug({ hostId, err: describeError(err) }, "host not reconciled: its state could not be read");
       return 0;
     }
@@ -145,6 +147,7 @@ export class Reconciler {
           : await this.removeStray(entry.value, entry.revision, hostId, bridge);
       if (repairs.length > 0) {
         repaired++;
+        reconcileRepairs.inc();
         this.d.logger.info({ hostId, networkId: key, repairs }, "repaired drift");
         await this.d.events.publish(
           DriftRepaired,

@@ -4,6 +4,7 @@ import { Collaborators } from "./collaborators.js";
 import { ElementConfig } from "./config.js";
 import { elementHandlers } from "./handlers.js";
 import { MembershipPruner } from "./membership-pruner.js";
+import { collectTunnelStates } from "./metrics.js";
 import { Mesh } from "./mesh.js";
 import { NicManager } from "./nic-manager.js";
 import { Reconciler } from "./reconciler.js";
@@ -18,6 +19,7 @@ export class Element {
   mesh: Mesh | undefined;
   nics: NicManager | undefined;
   reconciler: Reconciler | undefined;
+  private stopCollecting: (() => void) | undefined;
 
   constructor(private readonly ctx: Ctx) {
     this.agents = new AgentClient(ctx.nc, ctx.config.SDN_AGENT_TIMEOUT_MS);
@@ -27,6 +29,7 @@ export class Element {
   async open(): Promise<void> {
     const { nc, events, config, logger } = this.ctx;
     const store = await ElementStore.open(nc);
+    this.stopCollecting = collectTunnelStates(store);
     this.mesh = new Mesh({ store, agents: this.agents, events, config, logger });
     this.nics = new NicManager({
       store,
@@ -47,6 +50,11 @@ export class Element {
       config,
       logger,
     });
+  }
+
+  async stop(): Promise<void> {
+    this.stopCollecting?.();
+    await this.mesh?.stop();
   }
 
   nicManager(): NicManager {
@@ -77,7 +85,7 @@ export const ovsElementSpec: ServiceSpec<typeof ElementConfig.properties> = {
       name: "element-state",
       runLevel: RunLevel.Component,
       start: () => elementOf(ctx).open(),
-      stop: () => elementOf(ctx).mesh?.stop(),
+      stop: () => elementOf(ctx).stop(),
     },
     {
       // After the command server: the desired state is open before anything is repaired.

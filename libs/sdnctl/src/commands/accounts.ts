@@ -1,6 +1,7 @@
 import type { Account } from "@sdn/contracts";
 import type { Output } from "../output.js";
 import { examples, type CommandModule } from "./registry.js";
+import { resolveId } from "../resolve.js";
 
 /** The body of POST /v1/accounts (schema AccountWithToken). */
 interface AccountWithToken {
@@ -57,9 +58,11 @@ export const accountsCommands: CommandModule = (program, deps) => {
   accounts
     .command("get")
     .description("show an account (admin, or the account's own token)")
-    .argument("<id>", "account id")
+    .argument("<id>", "account id or name")
     .action(async (id, _opts, cmd) => {
-      const { client, out } = await deps.session(cmd);
+      const s = await deps.session(cmd);
+      const { client, out } = s;
+      id = await resolveId(s, "account", id);
       const account = await client.get<Account>(`/v1/accounts/${encodeURIComponent(id)}`);
       out.result(account, (a) => showAccount(out, a));
     });

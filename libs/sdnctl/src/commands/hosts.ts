@@ -6,6 +6,7 @@ import type { Output } from "../output.js";
 import { positiveInteger } from "../parsers.js";
 import { readSecret } from "../secrets.js";
 import { examples, type CommandModule } from "./registry.js";
+import { resolveId } from "../resolve.js";
 
 const showHost = (out: Output, h: Host) =>
   out.record([
@@ -115,9 +116,11 @@ export const hostsCommands: CommandModule = (program, deps) => {
   hosts
     .command("get")
     .description("show a host")
-    .argument("<id>", "host id")
+    .argument("<id>", "host id or name")
     .action(async (id, _opts, cmd) => {
-      const { client, out } = await deps.session(cmd);
+      const s = await deps.session(cmd);
+      const { client, out } = s;
+      id = await resolveId(s, "host", id);
       const host = await client.get<Host>(path(id));
       out.result(host, (h) => showHost(out, h));
     });
@@ -126,9 +129,10 @@ export const hostsCommands: CommandModule = (program, deps) => {
     hosts
       .command("remove")
       .description("remove a host from the controller; nothing on the host is changed")
-      .argument("<id>", "host id"),
+      .argument("<id>", "host id or name"),
   ).action(async (id, opts, cmd) => {
     const s = await deps.session(cmd);
+    id = await resolveId(s, "host", id);
     await runMutation(s, { method: "DELETE", path: path(id) }, opts, () => undefined, `removed host ${id}`);
   });
 };

@@ -1,6 +1,7 @@
 import { accountsCommands } from "./accounts.js";
 import { adminCommands } from "./admin.js";
 import { busCredentialsCommands } from "./bus-credentials.js";
+import { completionCommands } from "./completion.js";
 import { egressPolicyCommands } from "./egress-policy.js";
 import { egressRulesCommands } from "./egress-rules.js";
 import { eventsCommands } from "./events.js";
@@ -23,6 +24,7 @@ import { routersCommands } from "./routers.js";
 import { servicesCommands } from "./services.js";
 import { staticNatsCommands } from "./static-nats.js";
 import { tokensCommands } from "./tokens.js";
+import { topologyCommands } from "./topology.js";
 import { tunnelsCommands } from "./tunnels.js";
 
 /** The command tree, in the order `sdnctl --help` lists it. A new resource adds one line. */
@@ -37,6 +39,7 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   networksCommands,
   nicsCommands,
   tunnelsCommands,
+  topologyCommands,
   providersCommands,
   publicIpsCommands,
   publicIpRangesCommands,
@@ -52,4 +55,5 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   eventsCommands,
   servicesCommands,
   adminCommands,
+  completionCommands,
 ];

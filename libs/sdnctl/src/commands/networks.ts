@@ -5,6 +5,7 @@ import type { Output } from "../output.js";
 import { listPages, withPageOptions } from "../paging.js";
 import { commaList, positiveInteger } from "../parsers.js";
 import { examples, type CommandModule } from "./registry.js";
+import { resolveId } from "../resolve.js";
 
 const showNetwork = (out: Output, n: Network) =>
   out.record([
@@ -99,9 +100,11 @@ export const networksCommands: CommandModule = (program, deps) => {
   networks
     .command("get")
     .description("show a network")
-    .argument("<id>", "network id")
+    .argument("<id>", "network id or name")
     .action(async (id, _opts, cmd) => {
-      const { client, out } = await deps.session(cmd);
+      const s = await deps.session(cmd);
+      const { client, out } = s;
+      id = await resolveId(s, "network", id);
       const network = await client.get<Network>(path(id));
       out.result(network, (n) => showNetwork(out, n));
     });
@@ -110,7 +113,7 @@ export const networksCommands: CommandModule = (program, deps) => {
     networks
       .command("update")
       .description("change a network's name, description, DNS servers or MTU")
-      .argument("<id>", "network id")
+      .argument("<id>", "network id or name")
       .option("--name <name>", "new name")
       .option("--description <text>", "new description")
       .addOption(dnsOption())
@@ -119,6 +122,7 @@ export const networksCommands: CommandModule = (program, deps) => {
     .addHelpText("after", examples("sdnctl networks update 3f0c... --mtu 1400 --dns 10.1.0.1"))
     .action(async (id, opts, cmd) => {
       const s = await deps.session(cmd);
+      id = await resolveId(s, "network", id);
       const body = {
         ...(opts.name === undefined ? {} : { name: opts.name }),
         ...(opts.description === undefined ? {} : { description: opts.description }),
@@ -132,9 +136,10 @@ export const networksCommands: CommandModule = (program, deps) => {
     networks
       .command("delete")
       .description("delete a network (refused while NIC addresses or public IPs remain on it)")
-      .argument("<id>", "network id"),
+      .argument("<id>", "network id or name"),
   ).action(async (id, opts, cmd) => {
     const s = await deps.session(cmd);
+    id = await resolveId(s, "network", id);
     await runMutation<{ id: string; name: string; releasedGreKey?: number }>(
       s,
       { method: "DELETE", path: path(id) },

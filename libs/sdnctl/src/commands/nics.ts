@@ -4,6 +4,7 @@ import { runMutation, withMutationOptions } from "../mutation.js";
 import type { Output } from "../output.js";
 import { listPages, withPageOptions } from "../paging.js";
 import { examples, type CommandModule } from "./registry.js";
+import { resolveId } from "../resolve.js";
 
 const showNic = (out: Output, n: Nic) =>
   out.record([
@@ -34,7 +35,7 @@ export const nicsCommands: CommandModule = (program, deps) => {
     nics
       .command("plug")
       .description("plug a VM's NIC into the network on a host (joins the host to the network's GRE mesh)")
-      .argument("<networkId>", "network id")
+      .argument("<networkId>", "network id or name")
       .requiredOption("--host <id>", "host id (required)")
       .requiredOption("--vm <id>", "VM id; XenServer / XCP-ng: the VM's uuid (required)")
       .option("--host-interface <device>", "the VM's device on the host (KVM: its tap or veth, required)")
@@ -51,6 +52,7 @@ export const nicsCommands: CommandModule = (program, deps) => {
     )
     .action(async (networkId, opts, cmd) => {
       const s = await deps.session(cmd);
+      networkId = await resolveId(s, "network", networkId);
       const body = {
         vmId: opts.vm,
         hostId: opts.host,
@@ -66,9 +68,10 @@ export const nicsCommands: CommandModule = (program, deps) => {
     nics
       .command("list")
       .description("list the network's NICs, ordered by NIC id")
-      .argument("<networkId>", "network id"),
+      .argument("<networkId>", "network id or name"),
   ).action(async (networkId, opts, cmd) => {
     const s = await deps.session(cmd);
+    networkId = await resolveId(s, "network", networkId);
     await listPages<"nics", Nic>(s, { path: path(networkId), field: "nics" }, opts, (rows) =>
       s.out.table(rows, [
         { header: "ID", value: (n) => n.id },
@@ -87,10 +90,11 @@ export const nicsCommands: CommandModule = (program, deps) => {
     nics
       .command("unplug")
       .description("unplug a NIC and release its address (the host leaves the mesh with its last NIC)")
-      .argument("<networkId>", "network id")
+      .argument("<networkId>", "network id or name")
       .argument("<nicId>", "NIC id"),
   ).action(async (networkId, nicId, opts, cmd) => {
     const s = await deps.session(cmd);
+    networkId = await resolveId(s, "network", networkId);
     await runMutation<Nic>(
       s,
       { method: "DELETE", path: `${path(networkId)}/${encodeURIComponent(nicId)}` },

@@ -4,6 +4,7 @@ import { runMutation, withMutationOptions } from "../mutation.js";
 import type { Output } from "../output.js";
 import { commaList, port, repeatable, routerNic } from "../parsers.js";
 import { examples, type CommandModule } from "./registry.js";
+import { resolveId } from "../resolve.js";
 
 /** `net-id:eth2 (vnet7)`: the network, the router's interface (or MAC) and its device on the host. */
 const nicText = (n: RouterNic) =>
@@ -129,9 +130,11 @@ export const routersCommands: CommandModule = (program, deps) => {
   routers
     .command("get")
     .description("show a router")
-    .argument("<id>", "router id")
+    .argument("<id>", "router id or name")
     .action(async (id, _opts, cmd) => {
-      const { client, out } = await deps.session(cmd);
+      const s = await deps.session(cmd);
+      const { client, out } = s;
+      id = await resolveId(s, "router", id);
       const router = await client.get<Router>(path(id));
       out.result(router, (r) => showRouter(out, r));
     });
@@ -140,9 +143,10 @@ export const routersCommands: CommandModule = (program, deps) => {
     routers
       .command("sync")
       .description("push the router's whole configuration now and show its state")
-      .argument("<id>", "router id"),
+      .argument("<id>", "router id or name"),
   ).action(async (id, opts, cmd) => {
     const s = await deps.session(cmd);
+    id = await resolveId(s, "router", id);
     await runMutation<Router>(s, { method: "POST", path: `${path(id)}/sync` }, opts, (r) => showRouter(s.out, r));
   });
 
@@ -150,9 +154,10 @@ export const routersCommands: CommandModule = (program, deps) => {
     routers
       .command("delete")
       .description("forget a router and unplug the NICs it plugged; its networks' rules stay for the next router")
-      .argument("<id>", "router id"),
+      .argument("<id>", "router id or name"),
   ).action(async (id, opts, cmd) => {
     const s = await deps.session(cmd);
+    id = await resolveId(s, "router", id);
     await runMutation(s, { method: "DELETE", path: path(id) }, opts, () => undefined, `deleted router ${id}`);
   });
 };

@@ -1,6 +1,7 @@
 import type { Tunnel } from "@sdn/contracts";
 import { listPages, withPageOptions } from "../paging.js";
 import { examples, type CommandModule } from "./registry.js";
+import { hostNames, resolveId } from "../resolve.js";
 
 /** `sdnctl tunnels list`: a network's GRE tunnel rows, one per direction (ovs-element). */
 export const tunnelsCommands: CommandModule = (program, deps) => {
@@ -10,7 +11,7 @@ export const tunnelsCommands: CommandModule = (program, deps) => {
     tunnels
       .command("list")
       .description("list the network's tunnel rows: one per direction between two of its hosts, by from and to")
-      .argument("<networkId>", "network id"),
+      .argument("<networkId>", "network id or name"),
   )
     .addHelpText(
       "after",
@@ -22,11 +23,14 @@ export const tunnelsCommands: CommandModule = (program, deps) => {
     )
     .action(async (networkId, opts, cmd) => {
       const s = await deps.session(cmd);
+      networkId = await resolveId(s, "network", networkId);
       const path = `/v1/networks/${encodeURIComponent(networkId)}/tunnels`;
+      const names = s.out.json ? new Map<string, string>() : await hostNames(s);
+      const host = (id: string) => names.get(id) ?? id;
       await listPages<"tunnels", Tunnel>(s, { path, field: "tunnels" }, opts, (rows) =>
         s.out.table(rows, [
-          { header: "FROM", value: (t) => t.from },
-          { header: "TO", value: (t) => t.to },
+          { header: "FROM", value: (t) => host(t.from) },
+          { header: "TO", value: (t) => host(t.to) },
           { header: "REMOTE IP", value: (t) => t.remoteIp },
           { header: "KEY", value: (t) => t.key },
           { header: "PORT", value: (t) => t.port ?? undefined },

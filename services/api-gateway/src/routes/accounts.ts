@@ -39,6 +39,7 @@ export const accountRoutes = async (app: GatewayApp): Promise<void> => {
       schema: {
         tags: ["Accounts"],
         summary: "Create an account and its first token (admin)",
+        operationId: "createAccount",
         body: CreateAccountBody,
         response: { 201: AccountWithToken, ...errorResponses(400, 401, 403, 429) },
       },
@@ -57,6 +58,7 @@ export const accountRoutes = async (app: GatewayApp): Promise<void> => {
       schema: {
         tags: ["Accounts"],
         summary: "List accounts (admin)",
+        operationId: "listAccounts",
         response: { 200: Type.Object({ items: Type.Array(Account) }), ...errorResponses(401, 403, 429) },
       },
     },
@@ -69,6 +71,7 @@ export const accountRoutes = async (app: GatewayApp): Promise<void> => {
       schema: {
         tags: ["Accounts"],
         summary: "Get an account (admin, or the account's own token)",
+        operationId: "getAccount",
         params: IdParams,
         response: { 200: Account, ...errorResponses(400, 401, 404, 429) },
       },
@@ -82,6 +85,7 @@ export const accountRoutes = async (app: GatewayApp): Promise<void> => {
       schema: {
         tags: ["Accounts"],
         summary: "Issue another token for an account (rotation); the token is shown only in this answer",
+        operationId: "createToken",
         params: IdParams,
         body: CreateTokenBody,
         response: { 201: IssuedToken, ...errorResponses(400, 401, 404, 429) },
@@ -99,6 +103,7 @@ export const accountRoutes = async (app: GatewayApp): Promise<void> => {
       schema: {
         tags: ["Accounts"],
         summary: "List an account's tokens, never their secrets (admins: `admin` lists the admin tokens)",
+        operationId: "listTokens",
         params: IdParams,
         response: { 200: Type.Object({ items: Type.Array(TokenInfo) }), ...errorResponses(400, 401, 404, 429) },
       },
@@ -118,6 +123,7 @@ export const accountRoutes = async (app: GatewayApp): Promise<void> => {
         summary:
           "Revoke a token (admin, or a token of the same account); a bootstrap admin token too, until the " +
           "next start installs SDN_ADMIN_TOKEN again",
+        operationId: "revokeToken",
         params: IdParams,
         response: { 204: { type: "null", description: "Revoked" }, ...errorResponses(400, 401, 404, 429) },
       },

@@ -16,6 +16,8 @@ export const diagnosticsRoutes = async (app: GatewayApp): Promise<void> => {
       adminOnly: true,
       tags: ["Diagnostics"],
       summary: `Send a CheckHealth command to ${service} over the durable command path`,
+      // check<Service>Health: one operation per service, so each needs its own id.
+      operationId: `check${service.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase())}Health`,
       toCommand: () => ({}),
     });
   }

@@ -22,9 +22,13 @@ export const eventRoutes = async (app: GatewayApp): Promise<void> => {
       schema: {
         tags: ["Events"],
         summary: "Stream the account's events and command answers (text/event-stream)",
-        produces: ["text/event-stream"],
+        operationId: "streamEvents",
+        // The stream is text/event-stream; its errors are the JSON error model like every route's.
         response: {
-          200: { type: "string", description: "Server-sent events: `event: <Type>`, `id: <eventId>`, `data: <JSON>`" },
+          200: {
+            description: "Server-sent events: `event: <Type>`, `id: <eventId>`, `data: <JSON>`",
+            content: { "text/event-stream": { schema: { type: "string" } } },
+          },
           ...errorResponses(401, 429, 503),
         },
       },

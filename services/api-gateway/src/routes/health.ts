@@ -22,6 +22,7 @@ export const healthRoutes = async (app: GatewayApp, opts: { readyTimeoutMs: numb
       schema: {
         tags: ["Health"],
         summary: "Liveness: the gateway process is running",
+        operationId: "getLiveness",
         response: { 200: Type.Object({ status: Type.Literal("ok") }) },
       },
     },
@@ -35,6 +36,7 @@ export const healthRoutes = async (app: GatewayApp, opts: { readyTimeoutMs: numb
       schema: {
         tags: ["Health"],
         summary: "Readiness: NATS reachable and every service answering its Health endpoint",
+        operationId: "getReadiness",
         response: { 200: Readiness, 503: Readiness },
       },
     },

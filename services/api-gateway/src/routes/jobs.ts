@@ -19,6 +19,7 @@ export const jobRoutes = async (app: GatewayApp): Promise<void> => {
       schema: {
         tags: ["Jobs"],
         summary: "Get an async job: pending, succeeded (with the result) or failed (with the error)",
+        operationId: "getJob",
         params: Type.Object(
           { id: Type.String({ minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9_-]+$" }) },
           { additionalProperties: false },

@@ -8,6 +8,7 @@ import type { Channels } from "../transport/channels.js";
 import { ConfigurationRefused, type RouterProgram } from "../transport/router-program.js";
 import { composeConfig, digestOf, type RouterConfig } from "./compose.js";
 import type { PushLock } from "./push-lock.js";
+import { measurePush } from "./push-metrics.js";
 
 export type PushOutcome =
   | { status: "applied"; router: RouterRecord }
@@ -196,7 +197,11 @@ export class Pusher {
   }
 
   /** Deploys if needed and applies `config` as `generation`; publishes RulesApplied / RulesFailed. */
-  private async apply(router: RouterRecord, config: RouterConfig, generation: number): Promise<PushOutcome> {
+  private apply(router: RouterRecord, config: RouterConfig, generation: number): Promise<PushOutcome> {
+    return measurePush(() => this.applyNow(router, config, generation));
+  }
+
+  private async applyNow(router: RouterRecord, config: RouterConfig, generation: number): Promise<PushOutcome> {
     const digest = digestOf(config);
     const channel = this.d.channels.for(router);
     try {
