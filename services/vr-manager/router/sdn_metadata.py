@@ -26,7 +26,7 @@ import sys
 import threading
 
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from socketserver import ThreadingMixIn
+from socketserver import TCPServer, ThreadingMixIn
 
 sys.dont_write_bytecode = True
 
@@ -122,6 +122,12 @@ def handler_for(data, port):
 class Server(ThreadingMixIn, HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def server_bind(self):
+        # HTTPServer's own asks DNS for the address's name (getfqdn): a router whose
+        # resolver is unreachable would wait for it. The name is never used here.
+        TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
 
 
 def main(argv):
