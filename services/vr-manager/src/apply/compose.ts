@@ -142,12 +142,7 @@ export const composeConfig = async (router: RouterRecord, sources: ComposeSource
         default: book.egressDefault,
         rules: book.egressRules.map((r) => ({ id: r.id, ...traffic(r), destinationCidrs: r.destinationCidrs })),
       },
-      guestServices: guestServicesOf(
-        network,
-        nics,
-        (ip) => staticNatOf.get(ip) ?? sourceNatIp,
-        sources.leaseSeconds,
-      ),
+      guestServices: guestServicesOf(network, nics, (ip) => staticNatOf.get(ip) ?? sourceNatIp, sources.leaseSeconds),
     });
     for (const { rule, publicIp } of held(book.staticNats)) {
       config.staticNats.push({ id: rule.id, publicIp, privateIp: rule.privateIp });

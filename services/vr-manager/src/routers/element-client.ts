@@ -79,7 +79,10 @@ export class ElementClient {
         "ListNics",
       );
       if (!answer.ok) {
-        throw new CommandError(answer.error.code, `the ovs-element could not list network ${networkId}'s NICs: ${answer.error.message}`);
+        throw new CommandError(
+          answer.error.code,
+          `the ovs-element could not list network ${networkId}'s NICs: ${answer.error.message}`,
+        );
       }
       all.push(...answer.data.nics);
       cursor = answer.data.nextCursor;
