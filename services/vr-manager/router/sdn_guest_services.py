@@ -41,7 +41,10 @@ def _read(path):
         return None
 
 
-def _write(path, text):
+def _write(path, text, current):
+    """Replaces the file atomically (rename), only when its text changes: most pushes change one or two."""
+    if text == current:
+        return
     if text is None:
         if os.path.exists(path):
             os.unlink(path)
@@ -50,8 +53,6 @@ def _write(path, text):
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     except BaseException:
@@ -205,13 +206,13 @@ class Services(object):
 
         def undo():
             for k in self.FILES:
-                _write(self.paths[k], old[k])
+                _write(self.paths[k], old[k], new[k])
             self._dnsmasq(old if was_dnsmasq else dict(old, conf=None), restart_dnsmasq)
             self._metadata(old if was_metadata else dict(old, listen=None), restart_metadata)
 
         try:
             for k in self.FILES:
-                _write(self.paths[k], new[k])
+                _write(self.paths[k], new[k], old[k])
             self._dnsmasq(new, restart_dnsmasq)
             self._metadata(new, restart_metadata)
         except BaseException:
