@@ -158,14 +158,14 @@ class Services(object):
                 "the metadata server did not start (exit %d): %s" % (code, _log_tail(self.paths["metadata_log"])),
             )
 
-    def _dnsmasq(self, files, restart):
-        """Makes dnsmasq serve `files`: a restart (a new main configuration), else a SIGHUP."""
+    def _dnsmasq(self, files, restart, reread):
+        """Makes dnsmasq serve `files`: a restart (a new main configuration), a SIGHUP (`reread`: others changed)."""
         if files["conf"] is None:
             _stop(self.paths["pid"])
         elif restart or not self.dnsmasq_running():
             _stop(self.paths["pid"])
             self._start_dnsmasq()
-        else:
+        elif reread:
             os.kill(_pid(self.paths["pid"]), signal.SIGHUP)
 
     def _metadata(self, files, restart):
@@ -203,17 +203,18 @@ class Services(object):
         restart_metadata = new["listen"] is not None and (new["listen"] != old["listen"] or not was_metadata)
         if restart_dnsmasq:
             self.check_conf(new["conf"])
+        reread = any(new[k] != old[k] for k in ("opts", "hosts", "names", "servers"))
 
         def undo():
             for k in self.FILES:
                 _write(self.paths[k], old[k], new[k])
-            self._dnsmasq(old if was_dnsmasq else dict(old, conf=None), restart_dnsmasq)
+            self._dnsmasq(old if was_dnsmasq else dict(old, conf=None), restart_dnsmasq, reread)
             self._metadata(old if was_metadata else dict(old, listen=None), restart_metadata)
 
         try:
             for k in self.FILES:
                 _write(self.paths[k], new[k], old[k])
-            self._dnsmasq(new, restart_dnsmasq)
+            self._dnsmasq(new, restart_dnsmasq, reread)
             self._metadata(new, restart_metadata)
         except BaseException:
             try:
