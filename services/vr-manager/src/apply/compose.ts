@@ -183,6 +183,14 @@ export const composeConfig = async (router: RouterRecord, sources: ComposeSource
     }
   }
   config.interNetworkRoutes = [...pairs.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([, p]) => p);
+  // One domain per network of a router: a second network with the same one (same name, or
+  // set so) gets a subdomain of its own rather than a refused push.
+  const domains = new Set<string>();
+  for (const n of config.networks) {
+    const gs = n.guestServices;
+    if (domains.has(gs.domain)) gs.domain = `${n.id.slice(0, 8)}.${gs.domain}`;
+    domains.add(gs.domain);
+  }
   // Guests reach the networks theirs is routed to through their gateway (DHCP option 121).
   const cidrOf = new Map(config.networks.map((n) => [n.id, n.cidr]));
   for (const n of config.networks) {

@@ -31,8 +31,8 @@ export const hostnameOf = (nic: Pick<Nic, "hostname" | "vmId" | "ip">): string =
 /**
  * The network's guest services from the NICs the ovs-element plugged: a static lease per
  * plugged guest NIC (the router's own NIC gives the MTU), names made unique (a hostname
- * another NIC took first gets its address as suffix), and each guest's public address (its
- * static NAT, else the network's source NAT).
+ * another NIC took first gets its address and a number as suffix), and each guest's public
+ * address (its static NAT, else the network's source NAT).
  */
 export const guestServicesOf = (
   network: Network,
@@ -44,8 +44,9 @@ export const guestServicesOf = (
   const guests = plugged.filter((n) => n.role === "guest").sort((a, b) => (a.id < b.id ? -1 : 1));
   const taken = new Set<string>();
   const entries = guests.map((n): GuestEntry => {
-    let hostname = hostnameOf(n);
-    if (taken.has(hostname)) hostname = `${hostname.slice(0, 40)}-${n.ip.replaceAll(".", "-")}`;
+    const wanted = hostnameOf(n);
+    let hostname = wanted;
+    for (let i = 1; taken.has(hostname); i++) hostname = `${wanted.slice(0, 40)}-${n.ip.replaceAll(".", "-")}-${i}`;
     taken.add(hostname);
     return {
       mac: n.mac,
