@@ -1,5 +1,5 @@
 import { JsonBucket } from "@sdn/bus";
-import { PlugNic, SyncRouter, UpdateNic, type Nic } from "@sdn/contracts";
+import { GetRouter, PlugNic, SyncRouter, UpdateNic, type Nic } from "@sdn/contracts";
 import { startService, type RunningService } from "@sdn/runtime";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -76,8 +76,11 @@ export default async function run(): Promise<void> {
         { role: "admin" },
       );
       const answered = performance.now();
-      const p = await execQuiet(inNetns(peer, ["python3", PROBE, "p1", m, "10"]));
-      if (p.code !== 0) throw new Error(`no DHCP offer for ${m}: ${p.stderr}`);
+      const p = await execQuiet(inNetns(peer, ["python3", PROBE, "p1", m, "30"]));
+      if (p.code !== 0) {
+        const r = await fx.send(GetRouter, { routerId: fx.registered.id }, { role: "admin" });
+        throw new Error(`no DHCP offer for ${m} in 30 s; the router: ${JSON.stringify(r)} ${p.stderr}`);
+      }
       if (p.stdout.split(" ")[1]?.trim() !== plugged.ip) throw new Error(`offered ${p.stdout}, reserved ${plugged.ip}`);
       offer.push(performance.now() - answered);
       asking.push(Number(p.stdout.split(" ")[0]));
