@@ -3,7 +3,7 @@
 #   local/debian:bookworm          debootstrap --variant=minbase bookworm, docker import
 #   local/node:20-bookworm-slim    that + this machine's node (must be 20.x), npm and CA bundle
 #   local/nats:bookworm            that + Debian's nats-server
-#   local/sdn-router:bookworm      that + sshd, iptables, haproxy, conntrack, python3: the container suite's router
+#   local/sdn-router:bookworm      that + sshd, iptables, haproxy, conntrack, dnsmasq, python3: the container suite's router
 # An image that already exists is kept (pass --force to rebuild all; the router image is
 # also rebuilt when its recipe changed). Needs root,
 # debootstrap and a Docker engine (DOCKER_HOST is honoured); reaches only the Debian mirror
@@ -103,7 +103,7 @@ if exists "$router_image" &&
   [ "$(docker image inspect -f '{{ index .Config.Labels "sdn.recipe" }}' "$router_image")" = "$router_recipe" ]; then
   echo "$router_image: present"
 else
-  echo "$router_image: Debian + openssh-server, iptables, haproxy, conntrack, python3"
+  echo "$router_image: Debian + openssh-server, iptables, haproxy, conntrack, dnsmasq, python3"
   mkdir -p "$work/router"
   cp docker/base/router-init "$work/router/"
   quietly docker build --force-rm --network host -f docker/base/router.Dockerfile --build-arg "DEBIAN_IMAGE=$debian_image" \

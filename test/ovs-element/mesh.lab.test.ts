@@ -76,9 +76,11 @@ describe("ovs-element in the emulated lab", () => {
       ).json<object>();
     expect(await verdict("Connectivity")).toMatchObject({ canHandle: true, provider: "Ovs" });
     expect(await verdict("StaticNat")).toMatchObject({ canHandle: true, delegatedTo: "VirtualRouter" });
-    expect(await verdict("Dhcp")).toMatchObject({
+    expect(await verdict("Dhcp")).toMatchObject({ canHandle: true, delegatedTo: "VirtualRouter" });
+    expect(await verdict("UserData", "?provider=VirtualRouter")).toMatchObject({ canHandle: true });
+    expect(await verdict("Vpn")).toMatchObject({
       canHandle: false,
-      reason: "service Dhcp is not offered on network net-a",
+      reason: "service Vpn is not offered on network net-a",
     });
     expect(await verdict("Connectivity", "?provider=VirtualRouter")).toMatchObject({
       canHandle: false,

@@ -6,6 +6,7 @@
  */
 import { apiGatewaySpec } from "@sdn/api-gateway";
 import { networkGuruSpec } from "@sdn/network-guru";
+import { ovsElementSpec } from "@sdn/ovs-element";
 import { startService, type RunningService } from "@sdn/runtime";
 import { freePort, TestNatsServer } from "@sdn/testkit";
 import { vrManagerSpec } from "@sdn/vr-manager";
@@ -54,6 +55,7 @@ beforeAll(async () => {
   baseUrl = `http://127.0.0.1:${port}`;
   await start(apiGatewaySpec, { SDN_HTTP_PORT: String(port), SDN_ADMIN_TOKEN: adminToken });
   await start(networkGuruSpec);
+  await start(ovsElementSpec); // a router's configuration includes its networks' guest NICs
   await start(vrManagerSpec, {
     SDN_DATA_DIR: dir,
     SDN_SECRET_KEY: randomBytes(32).toString("base64"),

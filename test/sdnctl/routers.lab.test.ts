@@ -7,6 +7,7 @@
  */
 import { apiGatewaySpec } from "@sdn/api-gateway";
 import { networkGuruSpec } from "@sdn/network-guru";
+import { ovsElementSpec } from "@sdn/ovs-element";
 import { startService, type RunningService } from "@sdn/runtime";
 import { freePort, TestNatsServer } from "@sdn/testkit";
 import { vrManagerSpec } from "@sdn/vr-manager";
@@ -48,6 +49,7 @@ beforeAll(async () => {
   baseUrl = `http://127.0.0.1:${port}`;
   await start(apiGatewaySpec, { SDN_HTTP_PORT: String(port), SDN_COMMAND_WAIT_MS: "200", SDN_ADMIN_TOKEN: adminToken });
   await start(networkGuruSpec);
+  await start(ovsElementSpec); // the router's guest NICs (DHCP leases) come from it
   await start(vrManagerSpec, {
     SDN_DATA_DIR: join(lab.dir, "data"),
     SDN_SECRET_KEY: randomBytes(32).toString("base64"),

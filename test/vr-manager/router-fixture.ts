@@ -14,6 +14,7 @@ import {
   type Router,
 } from "@sdn/contracts";
 import { networkGuruSpec } from "@sdn/network-guru";
+import { ovsElementSpec } from "@sdn/ovs-element";
 import { startService, type RunningService } from "@sdn/runtime";
 import { TestNatsServer } from "@sdn/testkit";
 import { vrManagerSpec } from "@sdn/vr-manager";
@@ -24,7 +25,7 @@ import { labNamespace, LabRouter, ROUTER_PROGRAM_DIR } from "./router-lab.js";
 export const ACCOUNT = "acct-vr";
 
 /**
- * One router and no hypervisors: a nats-server, the network-guru, `replicas` vr-managers
+ * One router and no hypervisors: a nats-server, the network-guru, the ovs-element, `replicas` vr-managers
  * (in this process), one network with a public IP, and a router namespace registered for
  * it (direct SSH on the lab's management network; its public and guest interfaces are
  * veths to an otherwise empty namespace). For tests of the apply path and benchmarks,
@@ -50,6 +51,8 @@ export class RouterFixture {
       const nc = await connect({ servers: nats.url });
       const base = { NATS_URL: nats.url, LOG_LEVEL: "silent", SDN_DATA_DIR: join(lab.dir, "data") };
       services.push((await startService(networkGuruSpec, base)) as unknown as RunningService<never>);
+      // The element answers which guest NICs the router serves (none here unless a test plugs some).
+      services.push((await startService(ovsElementSpec, base)) as unknown as RunningService<never>);
       for (let i = 0; i < replicas; i++) {
         const svc = await startService(vrManagerSpec, {
           ...base,

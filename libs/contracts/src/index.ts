@@ -19,6 +19,7 @@ export * from "./commands/hosts.js";
 export * from "./commands/agent.js";
 export * from "./events/hosts.js";
 export * from "./resources/providers.js";
+export * from "./resources/guest-data.js";
 export * from "./resources/nics.js";
 export * from "./resources/tunnels.js";
 export * from "./commands/providers.js";

@@ -1,5 +1,6 @@
 /** Option value parsers; commander reports their errors as usage errors naming the option. */
 import { InvalidArgumentError } from "@commander-js/extra-typings";
+import { readFileSync } from "node:fs";
 
 export const positiveSeconds = (value: string): number => {
   const n = Number(value);
@@ -81,3 +82,23 @@ export const routerNic = (value: string): RouterNicSpec => {
   const [networkId, iface, hostInterface] = parts.map((p) => p.trim()) as [string, string, string | undefined];
   return { networkId, interface: iface, ...(hostInterface === undefined ? {} : { hostInterface }) };
 };
+
+const readText = (path: string, what: string): Buffer => {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new InvalidArgumentError(`cannot read the ${what} file ${path}: ${(err as NodeJS.ErrnoException).code}.`);
+  }
+};
+
+/** `--user-data-file <path>`: the file's bytes, base64 as the API takes them (an empty path clears it). */
+export const userDataFile = (path: string): string =>
+  path === "" ? "" : readText(path, "user data").toString("base64");
+
+/** `--ssh-key <path>`: the public key lines of an OpenSSH public key file (comments and blanks skipped). */
+export const sshKeyFile = (path: string): string[] =>
+  readText(path, "SSH public key")
+    .toString("utf8")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"));

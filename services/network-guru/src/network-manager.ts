@@ -1,6 +1,7 @@
 import { readPage, type CommandContext, type EventPublisher, type Page, type PageRequest } from "@sdn/bus";
 import {
   DEFAULT_MTU,
+  defaultDomain,
   NetworkDeleted,
   NetworkDesigned,
   NetworkImplemented,
@@ -78,6 +79,7 @@ export class NetworkManager {
       cidr: formatCidr(plan.prefix),
       gateway: formatIpv4(plan.gateway),
       dns: req.dns ?? [],
+      domain: req.domain ?? defaultDomain({ id: idFromCommand(ctx.commandId), name: req.name }),
       mtu: req.mtu ?? DEFAULT_MTU,
       encapsulation: req.encapsulation ?? "gre",
       state: "Allocated",
@@ -110,6 +112,7 @@ export class NetworkManager {
       ...(req.name === undefined ? {} : { name: req.name }),
       ...(req.description === undefined ? {} : { description: req.description }),
       ...(req.dns === undefined ? {} : { dns: req.dns }),
+      ...(req.domain === undefined ? {} : { domain: req.domain }),
       ...(req.mtu === undefined ? {} : { mtu: req.mtu }),
     }));
   }

@@ -1,5 +1,14 @@
 import { bindHandler, pageData, pageNote, type BoundHandler } from "@sdn/bus";
-import { CanHandle, ListNics, ListProviders, ListTunnels, PlugNic, PROVIDERS, UnplugNic } from "@sdn/contracts";
+import {
+  CanHandle,
+  ListNics,
+  ListProviders,
+  ListTunnels,
+  PlugNic,
+  PROVIDERS,
+  UnplugNic,
+  UpdateNic,
+} from "@sdn/contracts";
 import type { Collaborators } from "./collaborators.js";
 import type { NicManager } from "./nic-manager.js";
 import { canHandle } from "./providers.js";
@@ -32,6 +41,10 @@ export const elementHandlers = (nics: () => NicManager, peers: () => Collaborato
   bindHandler(UnplugNic, async (req, ctx) => {
     const { nic, notes } = await nics().unplug(req.networkId, req.nicId, ctx);
     return { data: nic, details: summary(`NIC ${nic.id} (${nic.ip}) unplugged from host ${nic.hostId}`, notes) };
+  }),
+  bindHandler(UpdateNic, async (req, ctx) => {
+    const nic = await nics().update(req, ctx);
+    return { data: nic, details: `NIC ${nic.id} (${nic.ip}) guest data updated` };
   }),
   bindHandler(ListNics, async (req, ctx) => {
     const page = await nics().list(req.networkId, ctx, req);

@@ -16,6 +16,7 @@ import {
   type PlugNic,
   type RequestOf,
   type Tunnel,
+  type UpdateNic,
 } from "@sdn/contracts";
 import type { Logger } from "@sdn/runtime";
 import { AgentCallError, type AgentClient } from "./agent-client.js";
@@ -23,6 +24,7 @@ import type { Collaborators } from "./collaborators.js";
 import type { ElementConfig } from "./config.js";
 import { conflictingField, describeError, invalidField, notFound } from "./element-errors.js";
 import type { Mesh } from "./mesh.js";
+import { guestData, updateGuestData } from "./nic-guest-data.js";
 import { generateMac, guestMtu, nicIdFor } from "./nic-identity.js";
 import { canHandle } from "./providers.js";
 import { deviceClaimKey, macClaimKey, nicKey, type ElementStore, type MemberNic, type Membership } from "./store.js";
@@ -124,6 +126,7 @@ export class NicManager {
       bridge: earlier?.bridge ?? device,
       mtu: guestMtu(network.mtu, this.d.config.SDN_UNDERLAY_MTU),
       state: "Plugging",
+      ...guestData(earlier ?? req),
       createdAt: earlier?.createdAt ?? now,
       updatedAt: now,
     };
@@ -191,6 +194,11 @@ export class NicManager {
       { accountId: nic.accountId, commandId: ctx.commandId, eventId: `${ctx.commandId}.NicUnplugged` },
     );
     return { nic: gone, notes };
+  }
+
+  /** Changes a guest NIC's hostname, user data or SSH keys (what its router serves it). */
+  update(req: RequestOf<typeof UpdateNic>, ctx: CommandContext): Promise<Nic> {
+    return updateGuestData(this.d, req, ctx);
   }
 
   /** One page of the network's NICs, ordered by NIC id (the key: no need to read them all to sort). */

@@ -11,7 +11,17 @@ describe("canHandle", () => {
       service: "Connectivity",
       canHandle: true,
     });
-    for (const s of ["Gateway", "SourceNat", "StaticNat", "PortForwarding", "Firewall", "LoadBalancing"] as const) {
+    for (const s of [
+      "Gateway",
+      "SourceNat",
+      "StaticNat",
+      "PortForwarding",
+      "Firewall",
+      "LoadBalancing",
+      "Dhcp",
+      "Dns",
+      "UserData",
+    ] as const) {
       expect(canHandle(gre, s)).toMatchObject({ canHandle: true, delegatedTo: "VirtualRouter" });
       expect(canHandle(gre, s, "VirtualRouter")).toMatchObject({ canHandle: true });
     }
@@ -25,14 +35,14 @@ describe("canHandle", () => {
     expect(canHandle({ ...gre, broadcastUri: "vlan://12" }, "Connectivity").reason).toBe(
       "network web is on broadcast domain vlan, Ovs works on gre only",
     );
-    expect(canHandle(gre, "Dhcp")).toMatchObject({
+    expect(canHandle(gre, "Vpn")).toMatchObject({
       canHandle: false,
-      reason: "service Dhcp is not offered on network web",
+      reason: "service Vpn is not offered on network web",
     });
     expect(canHandle(gre, "Connectivity", "VirtualRouter").reason).toBe(
       "Connectivity on network web is provided by Ovs, not VirtualRouter",
     );
-    // An offering that gives Dhcp to the Ovs provider, which does not declare it.
-    expect(canHandle(gre, "Dhcp", "Ovs", { Dhcp: "Ovs" }).reason).toBe("provider Ovs does not offer Dhcp");
+    // An offering that gives Vpn to the Ovs provider, which does not declare it.
+    expect(canHandle(gre, "Vpn", "Ovs", { Vpn: "Ovs" }).reason).toBe("provider Ovs does not offer Vpn");
   });
 });

@@ -33,6 +33,12 @@ export const VrConfig = Type.Object({
     200,
     "How often each router is checked: an unreachable one that is back, or one whose configuration drifted, gets the current configuration",
   ),
+  SDN_VR_DHCP_LEASE_SECONDS: Type.Integer({
+    minimum: 120,
+    maximum: 31_536_000,
+    default: 3600,
+    description: "DHCP lease time the routers hand guests (a guest renews at half of it)",
+  }),
   SDN_VR_LOCK_MS: ms(120_000, 1_000, "How long one replica's claim to push to a router lasts if it dies mid-push"),
 });
 export type VrConfig = Static<typeof VrConfig>;

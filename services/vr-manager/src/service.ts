@@ -7,7 +7,7 @@ import {
   type ServiceContext,
   type ServiceSpec,
 } from "@sdn/runtime";
-import { PublicIpWatch } from "./apply/public-ip-watch.js";
+import { NetworkWatch } from "./apply/network-watch.js";
 import { Pusher } from "./apply/pusher.js";
 import { PushLock } from "./apply/push-lock.js";
 import { VrConfig } from "./config.js";
@@ -30,7 +30,7 @@ class VrManager {
   private secrets: SecretBox | undefined;
   private channels: Channels | undefined;
   private watch: RouterWatch | undefined;
-  private publicIps: PublicIpWatch | undefined;
+  private changes: NetworkWatch | undefined;
 
   constructor(private readonly ctx: Ctx) {}
 
@@ -58,9 +58,10 @@ class VrManager {
             commandTimeoutMs: c.SDN_VR_COMMAND_TIMEOUT_MS,
             ...(c.SDN_VR_RELAY_KEY_FILE === undefined ? {} : { relayKeyFile: c.SDN_VR_RELAY_KEY_FILE }),
           });
+          const element = new ElementClient(this.ctx.commands);
           const pusher = new Pusher({
             store,
-            guru,
+            sources: { guru, store, element, leaseSeconds: c.SDN_VR_DHCP_LEASE_SECONDS },
             channels: this.channels,
             program: new RouterProgram(c.SDN_VR_PROGRAM_DIR),
             lock: new PushLock(store, this.ctx.instanceId, c.SDN_VR_LOCK_MS),
@@ -69,9 +70,9 @@ class VrManager {
             lockWaitMs: c.SDN_VR_LOCK_MS,
           });
           this.watch = new RouterWatch(store, pusher, this.ctx.logger, c.SDN_VR_CHECK_INTERVAL_MS);
-          this.publicIps = new PublicIpWatch(this.ctx.nc, pusher, this.ctx.logger);
+          this.changes = new NetworkWatch(this.ctx.nc, pusher, this.ctx.logger);
           this.parts = {
-            registry: new RouterRegistry(store, guru, pusher, this.ctx.events, new ElementClient(this.ctx.commands)),
+            registry: new RouterRegistry(store, guru, pusher, this.ctx.events, element),
             rules: new RuleManager(store, guru, pusher),
             identity,
           };
@@ -83,10 +84,10 @@ class VrManager {
         runLevel: RunLevel.Component,
         start: () => {
           this.watch?.start();
-          this.publicIps?.start();
+          this.changes?.start();
         },
         stop: async () => {
-          await this.publicIps?.stop();
+          await this.changes?.stop();
           await this.watch?.stop();
         },
       },

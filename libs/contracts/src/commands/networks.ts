@@ -1,6 +1,7 @@
 import Type from "typebox";
 import { defineCommand } from "../definitions.js";
 import { nextCursorField, pageRequestFields } from "../paging.js";
+import { DnsDomain } from "../resources/guest-data.js";
 import {
   accountIdSchema,
   AddressRange,
@@ -50,6 +51,7 @@ export const CreateNetwork = defineCommand({
       cidr: Ipv4Cidr,
       gateway: Type.Optional(ipv4("Gateway; default the first usable address of the CIDR", "10.1.0.1")),
       dns: Type.Optional(DnsServers),
+      domain: Type.Optional(DnsDomain),
       mtu: Type.Optional(mtuSchema({ default: DEFAULT_MTU })),
       encapsulation: Type.Optional(Encapsulation),
       accountId: Type.Optional(accountIdSchema("Owner; admins only (a tenant's networks always belong to the tenant)")),
@@ -91,13 +93,15 @@ export const UpdateNetwork = defineCommand({
   service,
   name: "UpdateNetwork",
   delivery: "durable",
-  summary: "Changes a network's name, description, DNS servers or MTU. CIDR and gateway are fixed once designed.",
+  summary:
+    "Changes a network's name, description, DNS servers, DNS domain or MTU. CIDR and gateway are fixed once designed.",
   request: obj(
     {
       networkId: NetworkId,
       name: Type.Optional(NetworkName),
       description: Type.Optional(NetworkDescription),
       dns: Type.Optional(DnsServers),
+      domain: Type.Optional(DnsDomain),
       mtu: Type.Optional(Mtu),
     },
     closed,

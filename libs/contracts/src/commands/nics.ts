@@ -1,6 +1,7 @@
 import Type from "typebox";
 import { defineCommand } from "../definitions.js";
 import { pageRequestFields } from "../paging.js";
+import { Hostname, PublicKeys, UserData } from "../resources/guest-data.js";
 import { HostId } from "../resources/hosts.js";
 import { Nic, NicList, NicRoleSchema, VmId } from "../resources/nics.js";
 import { NetworkId, NicId } from "../resources/networks.js";
@@ -13,6 +14,13 @@ import { NetworkId, NicId } from "../resources/networks.js";
 
 const service = "ovs-element" as const;
 const closed = { additionalProperties: false } as const;
+
+/** What the virtual router serves the guest (docs/guest-services.md); set at plug, changed by UpdateNic. */
+export const guestDataFields = {
+  hostname: Type.Optional(Hostname),
+  userData: Type.Optional(UserData),
+  publicKeys: Type.Optional(PublicKeys),
+};
 
 export const PlugNicRequest = Type.Object(
   {
@@ -44,6 +52,7 @@ export const PlugNicRequest = Type.Object(
       }),
     ),
     role: Type.Optional(NicRoleSchema),
+    ...guestDataFields,
   },
   {
     ...closed,
@@ -88,6 +97,19 @@ export const UnplugNic = defineCommand({
   response: Nic,
 });
 
+export const UpdateNic = defineCommand({
+  service,
+  name: "UpdateNic",
+  delivery: "durable",
+  summary:
+    "Changes what the network's virtual router serves a guest NIC: its hostname (DHCP and DNS), user data and " +
+    "SSH public keys (metadata). A field left out is kept; an empty userData or publicKeys removes them. The " +
+    "router gets the change with its next configuration (NicUpdated). NOT_FOUND: network or NIC; " +
+    "UNPROCESSABLE: a router's NIC.",
+  request: Type.Object({ networkId: NetworkId, nicId: NicId, ...guestDataFields }, closed),
+  response: Nic,
+});
+
 export const ListNics = defineCommand({
   service,
   name: "ListNics",
@@ -97,4 +119,4 @@ export const ListNics = defineCommand({
   response: NicList,
 });
 
-export const NIC_COMMANDS = [PlugNic, UnplugNic, ListNics] as const;
+export const NIC_COMMANDS = [PlugNic, UnplugNic, UpdateNic, ListNics] as const;

@@ -19,4 +19,11 @@ export const NicUnplugged = defineEvent({
   data: Type.Object({ nic: Nic }, closed),
 });
 
-export const NIC_EVENTS = [NicPlugged, NicUnplugged] as const;
+export const NicUpdated = defineEvent({
+  service,
+  name: "NicUpdated",
+  summary: "A NIC's hostname, user data or SSH public keys changed.",
+  data: Type.Object({ nic: Nic }, closed),
+});
+
+export const NIC_EVENTS = [NicPlugged, NicUnplugged, NicUpdated] as const;

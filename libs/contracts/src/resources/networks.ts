@@ -1,4 +1,5 @@
 import Type, { type Static } from "typebox";
+import { DnsDomain } from "./guest-data.js";
 
 /**
  * Resources of the network-guru: guest networks, their NIC address reservations, public
@@ -114,6 +115,7 @@ export const Network = Type.Object(
     cidr: Ipv4Cidr,
     gateway: ipv4("Gateway address; never handed to a NIC", "10.1.0.1"),
     dns: DnsServers,
+    domain: Type.Optional(DnsDomain),
     mtu: Mtu,
     encapsulation: Encapsulation,
     state: NetworkState,
@@ -144,6 +146,7 @@ export const Network = Type.Object(
         cidr: "10.1.0.0/24",
         gateway: "10.1.0.1",
         dns: ["10.1.0.1"],
+        domain: "web-tier.internal",
         mtu: 1450,
         encapsulation: "gre",
         state: "Implemented",

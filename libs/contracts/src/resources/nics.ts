@@ -1,5 +1,6 @@
 import Type, { type Static } from "typebox";
 import { nextCursorField } from "../paging.js";
+import { Hostname, PublicKeys, UserData } from "./guest-data.js";
 import { HostId, InterfaceName, MacAddress } from "./hosts.js";
 import { AccountId, NetworkId, NicId } from "./networks.js";
 
@@ -57,6 +58,9 @@ export const Nic = Type.Object(
       examples: [1450],
     }),
     state: NicStateSchema,
+    hostname: Type.Optional(Hostname),
+    userData: Type.Optional(UserData),
+    publicKeys: Type.Optional(PublicKeys),
     createdAt: timestamp("When the plug began"),
     updatedAt: timestamp("Last change"),
   },

@@ -100,11 +100,16 @@ export const PROVIDERS: readonly Provider[] = [
       delegated("PortForwarding"),
       delegated("Firewall"),
       delegated("LoadBalancing"),
+      delegated("Dhcp"),
+      delegated("Dns"),
+      delegated("UserData"),
     ],
   },
   {
     name: "VirtualRouter",
-    description: "A virtual router per network, configured over SSH; rule sets applied whole (iptables-restore)",
+    description:
+      "A virtual router per network, configured over SSH; rule sets applied whole (iptables-restore); DHCP and " +
+      "DNS (dnsmasq), user data and metadata in CloudStack's format",
     broadcastDomain: "gre",
     services: [
       { service: "Gateway", capabilities: {} },
@@ -121,6 +126,12 @@ export const PROVIDERS: readonly Provider[] = [
           LbSchemes: "Public",
         },
       },
+      {
+        service: "Dhcp",
+        capabilities: { StaticLeasesOnly: "true", ClasslessStaticRoutes: "true" },
+      },
+      { service: "Dns", capabilities: { AllowDnsSuffixModification: "true", ReverseLookup: "true" } },
+      { service: "UserData", capabilities: { MetadataFormat: "CloudStack", PasswordServer: "true" } },
     ],
   },
 ];
@@ -137,6 +148,9 @@ export const DEFAULT_SERVICE_PROVIDERS: Readonly<Partial<Record<NetworkService, 
   PortForwarding: "VirtualRouter",
   Firewall: "VirtualRouter",
   LoadBalancing: "VirtualRouter",
+  Dhcp: "VirtualRouter",
+  Dns: "VirtualRouter",
+  UserData: "VirtualRouter",
 };
 
 export const CanHandleVerdict = Type.Object(
@@ -157,9 +171,9 @@ export const CanHandleVerdict = Type.Object(
       {
         networkId: "3f0c1d2e-4b5a-4c6d-8e9f-a0b1c2d3e4f5",
         provider: "Ovs",
-        service: "Dhcp",
+        service: "Vpn",
         canHandle: false,
-        reason: "service Dhcp is not offered on network web-tier",
+        reason: "service Vpn is not offered on network web-tier",
       },
     ],
   },

@@ -17,6 +17,7 @@ const showNetwork = (out: Output, n: Network) =>
     ["cidr", n.cidr],
     ["gateway", n.gateway],
     ["dns", n.dns.join(", ")],
+    ["domain", n.domain],
     ["mtu", n.mtu],
     ["encapsulation", n.encapsulation],
     ["gre key", n.greKey],
@@ -32,6 +33,7 @@ const showNetwork = (out: Output, n: Network) =>
 const path = (id: string) => `/v1/networks/${encodeURIComponent(id)}`;
 const dnsOption = () =>
   new Option("--dns <servers>", "DNS servers for guests, comma-separated (at most 3)").argParser(commaList);
+const domainOption = () => new Option("--domain <domain>", "DNS domain of the guests (default: <name>.internal)");
 const mtuOption = () => new Option("--mtu <bytes>", "guest MTU (576-9000; default 1450)").argParser(positiveInteger);
 
 /** `sdnctl networks create|list|get|update|delete`: guest networks (network-guru). */
@@ -46,6 +48,7 @@ export const networksCommands: CommandModule = (program, deps) => {
       .requiredOption("--cidr <cidr>", "IPv4 prefix, e.g. 10.1.0.0/24 (required)")
       .option("--gateway <ip>", "gateway address (default: the first usable address)")
       .addOption(dnsOption())
+      .addOption(domainOption())
       .addOption(mtuOption())
       .option("--description <text>", "free text")
       .option("--account <id>", "owner account (admins only; a tenant's networks are its own)"),
@@ -64,6 +67,7 @@ export const networksCommands: CommandModule = (program, deps) => {
         cidr: opts.cidr,
         ...(opts.gateway === undefined ? {} : { gateway: opts.gateway }),
         ...(opts.dns === undefined ? {} : { dns: opts.dns }),
+        ...(opts.domain === undefined ? {} : { domain: opts.domain }),
         ...(opts.mtu === undefined ? {} : { mtu: opts.mtu }),
         ...(opts.description === undefined ? {} : { description: opts.description }),
         ...(opts.account === undefined ? {} : { accountId: opts.account }),
@@ -112,11 +116,12 @@ export const networksCommands: CommandModule = (program, deps) => {
   withMutationOptions(
     networks
       .command("update")
-      .description("change a network's name, description, DNS servers or MTU")
+      .description("change a network's name, description, DNS servers, DNS domain or MTU")
       .argument("<id>", "network id or name")
       .option("--name <name>", "new name")
       .option("--description <text>", "new description")
       .addOption(dnsOption())
+      .addOption(domainOption())
       .addOption(mtuOption()),
   )
     .addHelpText("after", examples("sdnctl networks update 3f0c... --mtu 1400 --dns 10.1.0.1"))
@@ -127,6 +132,7 @@ export const networksCommands: CommandModule = (program, deps) => {
         ...(opts.name === undefined ? {} : { name: opts.name }),
         ...(opts.description === undefined ? {} : { description: opts.description }),
         ...(opts.dns === undefined ? {} : { dns: opts.dns }),
+        ...(opts.domain === undefined ? {} : { domain: opts.domain }),
         ...(opts.mtu === undefined ? {} : { mtu: opts.mtu }),
       };
       await runMutation<Network>(s, { method: "PATCH", path: path(id), body }, opts, (n) => showNetwork(s.out, n));

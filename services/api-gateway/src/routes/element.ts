@@ -1,5 +1,6 @@
 import {
   CanHandle,
+  guestDataFields,
   ListNics,
   ListProviders,
   ListTunnels,
@@ -11,6 +12,7 @@ import {
   PlugNicRequest,
   ProviderNameSchema,
   UnplugNic,
+  UpdateNic,
 } from "@sdn/contracts";
 import Type from "typebox";
 import type { GatewayApp } from "../app.js";
@@ -61,6 +63,21 @@ export const elementRoutes = async (app: GatewayApp): Promise<void> => {
     description: UnplugNic.summary,
     params: Type.Object({ id: NetworkId, nicId: NicId }, closed),
     toCommand: ({ params }) => ({ networkId: params.id, nicId: params.nicId }),
+  });
+  commandRoute(app, {
+    method: "PATCH",
+    url: "/v1/networks/:id/nics/:nicId",
+    command: UpdateNic,
+    kind: "mutation",
+    tags,
+    summary: "Change a guest NIC's hostname, user data or SSH public keys (served by the network's router)",
+    description: UpdateNic.summary,
+    params: Type.Object({ id: NetworkId, nicId: NicId }, closed),
+    body: Type.Object(guestDataFields, {
+      ...closed,
+      examples: [{ hostname: "web-1", userData: "I2Nsb3VkLWNvbmZpZwo=" }],
+    }),
+    toCommand: ({ params, body }) => ({ networkId: params.id, nicId: params.nicId, ...body }),
   });
   commandRoute(app, {
     method: "GET",

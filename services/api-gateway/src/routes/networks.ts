@@ -4,6 +4,7 @@ import {
   CreatePublicIpRange,
   DeleteNetwork,
   DeletePublicIpRange,
+  DnsDomain,
   DnsServers,
   GetNetwork,
   ListNetworks,
@@ -66,13 +67,14 @@ export const networkRoutes = async (app: GatewayApp): Promise<void> => {
     command: UpdateNetwork,
     kind: "mutation",
     tags: networks,
-    summary: "Change a network's name, description, DNS servers or MTU",
+    summary: "Change a network's name, description, DNS servers, DNS domain or MTU",
     params: NetworkParams,
     body: Type.Object(
       {
         name: Type.Optional(NetworkName),
         description: Type.Optional(NetworkDescription),
         dns: Type.Optional(DnsServers),
+        domain: Type.Optional(DnsDomain),
         mtu: Type.Optional(Mtu),
       },
       closed,

@@ -1,8 +1,19 @@
-import type { Network, PublicIp, PublicIpRange } from "@sdn/contracts";
+import type { Network, Nic, PublicIp, PublicIpRange } from "@sdn/contracts";
 import { createHash } from "node:crypto";
 import type { GuruClient } from "../guru-client.js";
+import type { ElementClient } from "../routers/element-client.js";
 import { contains, parseCidr, parseIpv4 } from "../ipv4.js";
 import { emptyRuleBook, pairKey, type RouterRecord, type RuleBook, type VrStore } from "../store.js";
+import { guestServicesOf, type GuestServices } from "./guest-services.js";
+
+/** Where a router's configuration comes from. */
+export interface ComposeSources {
+  guru: GuruClient;
+  store: VrStore;
+  /** The guest NICs of each network (DHCP leases, names, metadata). */
+  element: Pick<ElementClient, "nics">;
+  leaseSeconds: number;
+}
 
 /**
  * A router's whole desired configuration, as the router program takes it (its input
@@ -22,6 +33,7 @@ export interface RouterConfig {
     mtu: number;
     sourceNatIp: string | null;
     egress: { default: "allow" | "deny"; rules: object[] };
+    guestServices: GuestServices;
   }[];
   staticNats: { id: string; publicIp: string; privateIp: string }[];
   portForwards: object[];
@@ -67,20 +79,26 @@ const rangeOf = (ranges: PublicIpRange[], ip: string): PublicIpRange | undefined
 
 /**
  * Reads everything a router's configuration is made of — its networks and public IPs (from
- * the network-guru), their rule books and routes (from KV) — and builds it. Rules whose
- * public IP the network no longer holds are left out; a network that is gone is left out.
+ * the network-guru), their rule books and routes (from KV), their guest NICs (from the
+ * ovs-element) — and builds it. Rules whose public IP the network no longer holds are left
+ * out; a network that is gone is left out.
  */
-export const composeConfig = async (router: RouterRecord, guru: GuruClient, store: VrStore): Promise<RouterConfig> => {
+export const composeConfig = async (router: RouterRecord, sources: ComposeSources): Promise<RouterConfig> => {
+  const { guru, store } = sources;
   const parts = await Promise.all(
     router.networkIds.map(async (id) => {
       const network = await guru.network(id);
       if (network === undefined) return undefined;
-      const [publicIps, book] = await Promise.all([guru.publicIps(id), store.rules.get(id)]);
-      return { network, publicIps, book: book?.value ?? emptyRuleBook(id, network.accountId) };
+      const [publicIps, book, nics] = await Promise.all([
+        guru.publicIps(id),
+        store.rules.get(id),
+        sources.element.nics(id),
+      ]);
+      return { network, publicIps, nics, book: book?.value ?? emptyRuleBook(id, network.accountId) };
     }),
   );
   const present = parts.filter(
-    (p): p is { network: Network; publicIps: PublicIp[]; book: RuleBook } => p !== undefined,
+    (p): p is { network: Network; publicIps: PublicIp[]; nics: Nic[]; book: RuleBook } => p !== undefined,
   );
   const allIps = present.flatMap((p) => p.publicIps).sort((a, b) => (parseIpv4(a.ip) ?? 0) - (parseIpv4(b.ip) ?? 0));
   const ranges = allIps.length > 0 ? await guru.publicIpRanges() : [];
@@ -105,7 +123,7 @@ export const composeConfig = async (router: RouterRecord, guru: GuruClient, stor
     loadBalancers: [],
     interNetworkRoutes: [],
   };
-  for (const { network, publicIps, book } of present) {
+  for (const { network, publicIps, nics, book } of present) {
     const ipOf = new Map(publicIps.map((p) => [p.id, p.ip]));
     const held = <T extends { publicIpId: string }>(rules: T[]) =>
       rules.flatMap((r) => {
@@ -113,6 +131,8 @@ export const composeConfig = async (router: RouterRecord, guru: GuruClient, stor
         return ip === undefined ? [] : [{ rule: r, publicIp: ip }];
       });
     const nic = router.nics.find((n) => n.networkId === network.id);
+    const sourceNatIp = publicIps.find((p) => p.isSourceNat)?.ip ?? null;
+    const staticNatOf = new Map(held(book.staticNats).map(({ rule, publicIp }) => [rule.privateIp, publicIp]));
     config.networks.push({
       id: network.id,
       cidr: network.cidr,
@@ -120,11 +140,12 @@ export const composeConfig = async (router: RouterRecord, guru: GuruClient, stor
       interface: nic?.interface ?? null,
       mac: nic?.mac ?? null,
       mtu: nic?.mtu ?? network.mtu,
-      sourceNatIp: publicIps.find((p) => p.isSourceNat)?.ip ?? null,
+      sourceNatIp,
       egress: {
         default: book.egressDefault,
         rules: book.egressRules.map((r) => ({ id: r.id, ...traffic(r), destinationCidrs: r.destinationCidrs })),
       },
+      guestServices: guestServicesOf(network, nics, (ip) => staticNatOf.get(ip) ?? sourceNatIp, sources.leaseSeconds),
     });
     for (const { rule, publicIp } of held(book.staticNats)) {
       config.staticNats.push({ id: rule.id, publicIp, privateIp: rule.privateIp });
@@ -165,5 +186,20 @@ export const composeConfig = async (router: RouterRecord, guru: GuruClient, stor
     }
   }
   config.interNetworkRoutes = [...pairs.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([, p]) => p);
+  // One domain per network of a router: a second network with the same one (same name, or
+  // set so) gets a subdomain of its own rather than a refused push.
+  const domains = new Set<string>();
+  for (const n of config.networks) {
+    const gs = n.guestServices;
+    if (domains.has(gs.domain)) gs.domain = `${n.id.slice(0, 8)}.${gs.domain}`;
+    domains.add(gs.domain);
+  }
+  // Guests reach the networks theirs is routed to through their gateway (DHCP option 121).
+  const cidrOf = new Map(config.networks.map((n) => [n.id, n.cidr]));
+  for (const n of config.networks) {
+    n.guestServices.routes = config.interNetworkRoutes
+      .flatMap(([a, b]) => (a === n.id ? [b] : b === n.id ? [a] : []))
+      .map((peer) => ({ cidr: cidrOf.get(peer) as string }));
+  }
   return config;
 };

@@ -2,11 +2,10 @@ import type { EventPublisher } from "@sdn/bus";
 import { RulesApplied, RulesFailed, type ApplyOutcome } from "@sdn/contracts";
 import type { Logger } from "@sdn/runtime";
 import { RouterFailure } from "../errors.js";
-import type { GuruClient } from "../guru-client.js";
 import type { RouterRecord, VrStore } from "../store.js";
 import type { Channels } from "../transport/channels.js";
 import { ConfigurationRefused, type RouterProgram } from "../transport/router-program.js";
-import { composeConfig, digestOf, type RouterConfig } from "./compose.js";
+import { composeConfig, digestOf, type ComposeSources, type RouterConfig } from "./compose.js";
 import type { PushLock } from "./push-lock.js";
 import { measurePush } from "./push-metrics.js";
 
@@ -16,7 +15,8 @@ export type PushOutcome =
 
 export interface PusherDeps {
   store: VrStore;
-  guru: GuruClient;
+  /** Where configurations come from (the store above among them). */
+  sources: ComposeSources;
   channels: Channels;
   program: RouterProgram;
   lock: PushLock;
@@ -46,7 +46,7 @@ export class Pusher {
       this.d.lock.holding(routerId, this.d.lockWaitMs, async () => {
         const stored = await this.d.store.routers.get(routerId);
         if (stored === undefined) return undefined;
-        return this.pushLocked(stored.value, await composeConfig(stored.value, this.d.guru, this.d.store));
+        return this.pushLocked(stored.value, await composeConfig(stored.value, this.d.sources));
       }),
     );
   }
@@ -77,7 +77,7 @@ export class Pusher {
    * registration); the record comes back with the outcome, for the caller to store.
    */
   async pushNew(record: RouterRecord): Promise<PushOutcome> {
-    const config = await composeConfig(record, this.d.guru, this.d.store);
+    const config = await composeConfig(record, this.d.sources);
     return this.serialized(record.id, () => this.apply(record, config, record.generation + 1));
   }
 
@@ -108,13 +108,17 @@ export class Pusher {
               : await this.record(router.id, { state: "Unreachable", lastError: this.lastError(running) });
           return { status: "unreachable", router: marked, failure: running };
         }
-        const config = await composeConfig(router, this.d.guru, this.d.store);
+        const config = await composeConfig(router, this.d.sources);
         const digest = digestOf(config);
         if (running instanceof RouterFailure) {
           this.deployed.delete(router.id); // the program is missing or broken: the push deploys it
           return await this.pushLocked(router, config);
         }
-        const runsIt = running.hash === router.appliedHash && running.generation === router.appliedGeneration;
+        // A router whose dnsmasq or metadata server died (a reboot) gets a push, which starts them.
+        const runsIt =
+          running.hash === router.appliedHash &&
+          running.generation === router.appliedGeneration &&
+          running.guestServicesRunning !== false;
         if (runsIt && digest === router.pushedDigest) {
           return {
             status: "applied",

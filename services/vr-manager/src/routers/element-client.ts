@@ -1,7 +1,8 @@
 import type { CommandClient } from "@sdn/bus";
-import { CommandError, PlugNic, UnplugNic, type Nic, type RouterNic } from "@sdn/contracts";
+import { CommandError, ListNics, PlugNic, UnplugNic, type Nic, type RouterNic } from "@sdn/contracts";
 
 const TIMEOUT_MS = 90_000;
+const LIST_TIMEOUT_MS = 10_000;
 
 /** What a router NIC is plugged with: the router VM and its host. */
 export interface RouterVm {
@@ -65,6 +66,28 @@ export class ElementClient {
         answer.error.details,
       );
     }
+  }
+
+  /** Every NIC of a network (the element answers in pages; this follows the cursors). */
+  async nics(networkId: string): Promise<Nic[]> {
+    const all: Nic[] = [];
+    let cursor: string | undefined;
+    do {
+      const body = { networkId, limit: 1000, ...(cursor === undefined ? {} : { cursor }) };
+      const answer = await this.send(
+        () => this.commands.send(ListNics, body, { role: "admin", timeoutMs: LIST_TIMEOUT_MS }),
+        "ListNics",
+      );
+      if (!answer.ok) {
+        throw new CommandError(
+          answer.error.code,
+          `the ovs-element could not list network ${networkId}'s NICs: ${answer.error.message}`,
+        );
+      }
+      all.push(...answer.data.nics);
+      cursor = answer.data.nextCursor;
+    } while (cursor !== undefined);
+    return all;
   }
 
   private async send<T>(call: () => Promise<T>, what: string): Promise<T> {

@@ -3,9 +3,21 @@ import { posix } from "node:path";
 import { RouterFailure } from "../errors.js";
 import type { RouterChannel, RunResult } from "./channel.js";
 
+const source = (name: string): Buffer => readFileSync(new URL(`../../router/${name}`, import.meta.url));
+
 /** The router program shipped with this service (services/vr-manager/router/sdn-router). */
-const SOURCE_URL = new URL("../../router/sdn-router", import.meta.url);
-export const ROUTER_PROGRAM: Buffer = readFileSync(SOURCE_URL);
+export const ROUTER_PROGRAM: Buffer = source("sdn-router");
+
+/**
+ * The modules deployed beside it (guest services: DHCP, DNS, metadata). Its VERSION
+ * covers them: a router that answers this version runs these files.
+ */
+const ROUTER_MODULES: readonly { name: string; content: Buffer; mode: number }[] = [
+  { name: "sdn_guest_config.py", content: source("sdn_guest_config.py"), mode: 0o644 },
+  { name: "sdn_guest_services.py", content: source("sdn_guest_services.py"), mode: 0o644 },
+  { name: "sdn_metadata.py", content: source("sdn_metadata.py"), mode: 0o755 },
+];
+
 export const ROUTER_PROGRAM_VERSION: string = (() => {
   const m = /^VERSION = "([^"]+)"$/m.exec(ROUTER_PROGRAM.toString("utf8"));
   if (m === null) throw new Error("sdn-router declares no VERSION");
@@ -31,6 +43,8 @@ export interface RouterProgramState {
   hash: string | null;
   summary: Record<string, number>;
   haproxyRunning: boolean;
+  /** False when the applied configuration serves guests and dnsmasq or the metadata server is down (1.2.0). */
+  guestServicesRunning?: boolean;
   /** The last apply's warnings (absent before version 1.1.0). */
   warnings?: string[];
 }
@@ -60,13 +74,15 @@ export class RouterProgram {
     return posix.join(this.dir, "sdn-router");
   }
 
-  /** Makes sure the router runs this program's version; answers the version. */
+  /** Makes sure the router runs this program's version (and its modules); answers the version. */
   async ensureDeployed(channel: RouterChannel): Promise<string> {
     const found = await this.version(channel);
     if (found === ROUTER_PROGRAM_VERSION) return found;
     const mk = await channel.run(["mkdir", "-p", this.dir], "");
     if (mk.code !== 0)
       throw new RouterFailure("PROGRAM_FAILED", `cannot create ${this.dir} on the router: ${mk.stderr.trim()}`);
+    // The program last: until it is written, the router does not answer the new version.
+    for (const m of ROUTER_MODULES) await channel.writeFile(posix.join(this.dir, m.name), m.content, m.mode);
     await channel.writeFile(this.path, ROUTER_PROGRAM, 0o755);
     const now = await this.version(channel);
     if (now !== ROUTER_PROGRAM_VERSION) {
