@@ -1,3 +1,4 @@
 export * from "./ports.js";
 export * from "./wait.js";
 export * from "./nats-server.js";
+export * from "./ovsdb-server.js";
