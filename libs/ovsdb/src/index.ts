@@ -6,3 +6,4 @@ export * from "./operations.js";
 export * from "./schema.js";
 export * from "./table-cache.js";
 export * from "./transport.js";
+export * from "./vswitch/index.js";
