@@ -25,7 +25,7 @@ import socket
 import subprocess
 import tempfile
 
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 VSCTL = os.environ.get("SDN_OVS_VSCTL", "ovs-vsctl")
 VSCTL_TIMEOUT_S = 20
@@ -181,6 +181,8 @@ def host_info(_args):
     return {
         "version": VERSION,
         "ovsVersion": ovs,
+        # Where ovsdb-server listens, for the agent's OVSDB client (forwarded over SSH).
+        "ovsdbSocket": os.path.join(os.environ.get("OVS_RUNDIR") or "/var/run/openvswitch", "db.sock"),
         "hostname": socket.gethostname(),
         "os": os_name,
         "osVersion": os_version,
