@@ -13,16 +13,7 @@ const drivers: KvmDriver[] = [];
 
 const driverOf = (h: KvmLabHost, ovsdb: boolean): KvmDriver => {
   const d = new KvmDriver({
-    ssh: {
-      host: h.address,
-      port: 22,
-      username: h.username,
-      privateKey: h.clientPrivateKey,
-      hostKeyFingerprint: h.hostKeyFingerprint,
-      trustOnFirstContact: false,
-      connectTimeoutMs: 5_000,
-      maxSessions: 4,
-    },
+    ssh: h.sshOptions(),
     programDir: KVM_PROGRAM_DIR,
     commandTimeoutMs: 15_000,
     ovsdb,
