@@ -1,4 +1,4 @@
-import { connect as netConnect, type Socket } from "node:net";
+import { isIP, connect as netConnect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { connect as tlsConnect } from "node:tls";
 import { OvsdbError } from "./errors.js";
@@ -56,7 +56,10 @@ export async function openEndpoint(endpoint: OvsdbEndpoint, timeoutMs: number): 
             ca: endpoint.ca,
             cert: endpoint.cert,
             key: endpoint.key,
-            servername: endpoint.servername ?? endpoint.host,
+            // SNI carries names only; an address is checked against the certificate's IP SANs.
+            ...(endpoint.servername !== undefined || !isIP(endpoint.host)
+              ? { servername: endpoint.servername ?? endpoint.host }
+              : {}),
             rejectUnauthorized: true,
           });
   const ready = endpoint.kind === "tls" ? "secureConnect" : "connect";

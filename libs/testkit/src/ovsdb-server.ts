@@ -21,12 +21,14 @@ export class TestOvsdbServer {
   private constructor(
     readonly dir: string,
     readonly port: number,
+    private readonly extraArgs: string[],
   ) {}
 
-  static async start(): Promise<TestOvsdbServer> {
+  /** `extraArgs` go to ovsdb-server as they are (e.g. a pssl remote and its key files). */
+  static async start(extraArgs: string[] = []): Promise<TestOvsdbServer> {
     const dir = mkdtempSync(join(tmpdir(), "sdn-ovsdb-"));
     execFileSync("ovsdb-tool", ["create", join(dir, "conf.db"), SCHEMA]);
-    const server = new TestOvsdbServer(dir, await freePort());
+    const server = new TestOvsdbServer(dir, await freePort(), extraArgs);
     await server.restart();
     // ovs-vsctl add-br needs the root row that `ovs-vsctl init` creates.
     server.vsctl("init");
@@ -57,6 +59,7 @@ export class TestOvsdbServer {
         `--unixctl=${join(this.dir, "ovsdb-server.ctl")}`,
         "--log-file=" + join(this.dir, "ovsdb-server.log"),
         "-vconsole:off",
+        ...this.extraArgs,
       ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
