@@ -173,7 +173,7 @@ describe("hypervisor-agent in the emulated lab", () => {
       hypervisor: "xenserver",
       platform: { name: "XenServer", version: "8.4.0", ovsVersion: "3.1.0" },
       tunnelInterface: { ip: xen.address, device: "br-phy", label: xen.tunnelNetworkLabel, prefixLength: 24 },
-      programsVersion: "1.1.0",
+      programsVersion: "1.2.0",
       tls: "pinned",
       hostKeyFingerprint: xen.hostKeyFingerprint,
     });
@@ -192,7 +192,7 @@ describe("hypervisor-agent in the emulated lab", () => {
       state: "Up",
       platform: { name: "XCP", version: "3.4.0" },
       tunnelInterface: { ip: xcp.address, device: "br-phy", netmask: "255.255.255.0" },
-      programsVersion: "1.1.0",
+      programsVersion: "1.2.0",
       hostKeyFingerprint: xcp.hostKeyFingerprint,
     });
     expect(c.tunnelInterface.label).toBeUndefined();
@@ -219,7 +219,7 @@ describe("hypervisor-agent in the emulated lab", () => {
         const a = await agentCall(id, Ping, {}).catch(() => undefined);
         return a?.ok === true ? a.data : undefined;
       });
-      expect(pong).toMatchObject({ hostId: id, programsVersion: "1.1.0" });
+      expect(pong).toMatchObject({ hostId: id, programsVersion: "1.2.0" });
     }
     expect(events.some((e) => e.includes('"type":"HostAdded"') && e.includes(k.id))).toBe(true);
   }, 90_000);
@@ -254,7 +254,7 @@ describe("hypervisor-agent in the emulated lab", () => {
       renameSync(`${lib}.away`, lib);
     }
     expect(await refuse(xapiHost(outdated), 422, "PROGRAMS_OUTDATED")).toMatch(
-      /version 0\.9\.0, this agent needs 1\.1\.0; give the host's SSH hostKeyFingerprint/,
+      /version 0\.9\.0, this agent needs 1\.2\.0; give the host's SSH hostKeyFingerprint/,
     );
     const pinned = xapiHost(outdated, { hostKeyFingerprint: outdated.hostKeyFingerprint });
     expect(await refuse({ ...pinned, hostKeyFingerprint: xen.hostKeyFingerprint }, 422, "HOST_KEY_MISMATCH")).toBe(
@@ -280,7 +280,7 @@ describe("hypervisor-agent in the emulated lab", () => {
     const added = ok(await send(AddHost, pinned));
     expect(added).toMatchObject({
       state: "Up",
-      programsVersion: "1.1.0",
+      programsVersion: "1.2.0",
       hostKeyFingerprint: outdated.hostKeyFingerprint,
     });
     expectShippedPlugin(outdated);
