@@ -35,6 +35,20 @@ export class KvmLabHost extends LabHost {
     return this.sshd.hostKeyFingerprint;
   }
 
+  /** The SSH options an agent's KvmDriver uses for this host (key auth, pinned host key). */
+  sshOptions() {
+    return {
+      host: this.address,
+      port: 22,
+      username: this.username,
+      privateKey: this.clientPrivateKey,
+      hostKeyFingerprint: this.hostKeyFingerprint,
+      trustOnFirstContact: false,
+      connectTimeoutMs: 5_000,
+      maxSessions: 4,
+    };
+  }
+
   async startSshd(clientPublicKeyFile: string): Promise<void> {
     mkdirSync(this.programDir, { recursive: true });
     await this.sshd.start({

@@ -3,3 +3,4 @@ export * from "./wait.js";
 export * from "./nats-server.js";
 export * from "./nats-cluster.js";
 export * from "./prometheus.js";
+export * from "./ovsdb-server.js";

@@ -204,6 +204,8 @@ def host_info(_args):
     return {
         "version": VERSION,
         "ovsVersion": ovs,
+        # Where ovsdb-server listens, for the agent's OVSDB client (forwarded over SSH).
+        "ovsdbSocket": os.path.join(os.environ.get("OVS_RUNDIR") or "/var/run/openvswitch", "db.sock"),
         "hostname": socket.gethostname(),
         "os": os_name,
         "osVersion": os_version,

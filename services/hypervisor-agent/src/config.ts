@@ -36,6 +36,11 @@ export const AgentConfig = Type.Object({
     default: 8,
     description: "Parallel SSH channels per host (below sshd's MaxSessions)",
   }),
+  SDN_KVM_OVSDB: Type.Boolean({
+    default: true,
+    description:
+      "Drive KVM hosts' Open vSwitch over OVSDB (the host's db.sock forwarded through the SSH connection); false: the host program only",
+  }),
   SDN_AGENT_SIMULATOR: Type.Boolean({
     default: false,
     description:

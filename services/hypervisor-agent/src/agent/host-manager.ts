@@ -158,6 +158,7 @@ export class HostManager {
           },
           this.d.config,
           `sdn-hypervisor-agent/${this.d.instanceId}`,
+          this.d.logger,
         ),
       (c, up, reason) => void this.setState(c, up, reason),
     );

@@ -4,6 +4,7 @@ import type { AgentConfig } from "../config.js";
 import type { Credentials } from "../registry/host-store.js";
 import type { HostDriver } from "./driver.js";
 import { KvmDriver } from "./kvm/kvm-driver.js";
+import type { SouthboundLog } from "./kvm/kvm-ovsdb.js";
 import { SimulatedDriver } from "./simulator/simulated-driver.js";
 import type { SshOptions } from "./ssh/ssh-connection.js";
 import { XapiDriver } from "./xapi/xapi-driver.js";
@@ -28,12 +29,18 @@ type DriverConfig = Pick<
   | "SDN_HOST_COMMAND_TIMEOUT_MS"
   | "SDN_KVM_PROGRAM_DIR"
   | "SDN_SSH_MAX_SESSIONS"
+  | "SDN_KVM_OVSDB"
   | "SDN_AGENT_SIMULATOR"
   | "SDN_DATA_DIR"
 >;
 
 /** The driver for a host's hypervisor; with SDN_AGENT_SIMULATOR, the simulator for every host. */
-export const createDriver = (t: DriverTarget, config: DriverConfig, originator: string): HostDriver => {
+export const createDriver = (
+  t: DriverTarget,
+  config: DriverConfig,
+  originator: string,
+  log?: SouthboundLog,
+): HostDriver => {
   const h = t.host;
   const label = h.tunnelNetworkLabel === undefined ? {} : { tunnelNetworkLabel: h.tunnelNetworkLabel };
   if (config.SDN_AGENT_SIMULATOR) {
@@ -64,6 +71,8 @@ export const createDriver = (t: DriverTarget, config: DriverConfig, originator: 
       programDir: config.SDN_KVM_PROGRAM_DIR,
       commandTimeoutMs: config.SDN_HOST_COMMAND_TIMEOUT_MS,
       forceDeploy: t.forceDeploy === true,
+      ovsdb: config.SDN_KVM_OVSDB,
+      ...(log === undefined ? {} : { log }),
       ...label,
     });
   }

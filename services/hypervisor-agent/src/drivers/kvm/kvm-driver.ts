@@ -1,4 +1,13 @@
-import type { DestroyBridge, ListVms, RequestOf, ResponseOf, SetupBridge, TunnelInterface } from "@sdn/contracts";
+import type {
+  ApplyTunnels,
+  DestroyBridge,
+  GetOvsState,
+  ListVms,
+  RequestOf,
+  ResponseOf,
+  SetupBridge,
+  TunnelInterface,
+} from "@sdn/contracts";
 import { createHash } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { isIPv4 } from "node:net";
@@ -7,6 +16,7 @@ import { HostFailure, HostProgramError } from "../errors.js";
 import { HOST_PROGRAMS_VERSION, KVM_FILES, KVM_SCRIPT, type HostFacts } from "../host-programs.js";
 import { deployPrograms } from "../ssh/deploy-programs.js";
 import { SshConnection, type SshOptions } from "../ssh/ssh-connection.js";
+import { KvmOvsdb, type SouthboundLog, asHostError, unreachable } from "./kvm-ovsdb.js";
 
 export interface KvmDriverOptions {
   ssh: SshOptions;
@@ -16,6 +26,10 @@ export interface KvmDriverOptions {
   commandTimeoutMs: number;
   /** Deploy the programs on identify even when the host already runs this version. */
   forceDeploy?: boolean;
+  /** Drive OVS over OVSDB (the host's db.sock through the SSH connection); else the program only. */
+  ovsdb?: boolean;
+  /** Where the driver says it falls back to the program. */
+  log?: SouthboundLog;
 }
 
 /** A network's bridge on KVM hosts: stable, derived from the network id, 15 characters. */
@@ -28,6 +42,8 @@ const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 export class KvmDriver extends ProgramDriver implements HostDriver {
   readonly ssh: SshConnection;
   private facts: Promise<HostFacts> | undefined;
+  /** The host's OVSDB, once identify reached it; undefined: the host program does the work. */
+  ovsdb: KvmOvsdb | undefined;
 
   constructor(private readonly opts: KvmDriverOptions) {
     super();
@@ -54,14 +70,16 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
         `${this.opts.ssh.host} runs host programs ${version}, not ${HOST_PROGRAMS_VERSION}`,
       );
     }
-    const info = await this.run<{ ovsVersion: string; os: string; osVersion: string }>("host_info", {}).catch(
-      (err: unknown) => {
-        if (err instanceof HostProgramError && err.hostError === "NOT_AN_OVS_HOST") {
-          throw new HostFailure("NOT_AN_OVS_HOST", err.message);
-        }
-        throw err;
-      },
-    );
+    const info = await this.run<{ ovsVersion: string; os: string; osVersion: string; ovsdbSocket?: string }>(
+      "host_info",
+      {},
+    ).catch((err: unknown) => {
+      if (err instanceof HostProgramError && err.hostError === "NOT_AN_OVS_HOST") {
+        throw new HostFailure("NOT_AN_OVS_HOST", err.message);
+      }
+      throw err;
+    });
+    if (this.opts.ovsdb === true && info.ovsdbSocket !== undefined) await this.openOvsdb(info.ovsdbSocket);
     const tunnelInterface = await this.fetchInterface(this.opts.tunnelNetworkLabel).catch((err: unknown) => {
       if (err instanceof HostProgramError) throw new HostFailure("TUNNEL_INTERFACE_NOT_FOUND", err.message);
       throw err;
@@ -72,6 +90,57 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
       tunnelInterface,
       ...(this.ssh.seenFingerprint === undefined ? {} : { hostKeyFingerprint: this.ssh.seenFingerprint }),
     };
+  }
+
+  private async openOvsdb(socketPath: string): Promise<void> {
+    this.ovsdb?.close();
+    this.ovsdb = undefined;
+    try {
+      this.ovsdb = await KvmOvsdb.open(this.ssh, socketPath, this.opts.commandTimeoutMs);
+      this.opts.log?.info({ host: this.opts.ssh.host, socketPath }, "driving Open vSwitch over OVSDB");
+    } catch (err) {
+      this.opts.log?.warn(
+        { host: this.opts.ssh.host, socketPath, reason: (err as Error).message },
+        "OVSDB unavailable through SSH; the host program drives Open vSwitch",
+      );
+    }
+  }
+
+  /**
+   * Runs a change over OVSDB when the host's database is reachable, else through the host
+   * program; both apply the same semantics and answer alike. Losing OVSDB mid-way falls
+   * back too: every command is a whole desired state, so re-applying it is safe.
+   */
+  private async southbound<T>(what: string, viaOvsdb: (o: KvmOvsdb) => Promise<T>, viaProgram: () => Promise<T>) {
+    await this.identify().catch(() => undefined);
+    const o = this.ovsdb;
+    if (o === undefined || !o.connected) return viaProgram();
+    try {
+      return await viaOvsdb(o);
+    } catch (err) {
+      if (!unreachable(err)) throw asHostError(err);
+      this.opts.log?.warn(
+        { host: this.opts.ssh.host, reason: (err as Error).message },
+        `OVSDB unavailable for ${what}; using the host program`,
+      );
+      return viaProgram();
+    }
+  }
+
+  override applyTunnels(req: RequestOf<typeof ApplyTunnels>): Promise<ResponseOf<typeof ApplyTunnels>> {
+    return this.southbound(
+      "ApplyTunnels",
+      (o) => o.applyTunnels(req.networkId, req.greKey, req.remotes),
+      () => super.applyTunnels(req),
+    );
+  }
+
+  override ovsState(req: RequestOf<typeof GetOvsState>): Promise<ResponseOf<typeof GetOvsState>> {
+    return this.southbound(
+      "GetOvsState",
+      (o) => Promise.resolve(o.state(req.networkId)),
+      () => super.ovsState(req),
+    );
   }
 
   async fetchInterface(label?: string): Promise<TunnelInterface> {
@@ -85,11 +154,20 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
   }
 
   setupBridge(req: RequestOf<typeof SetupBridge>): Promise<ResponseOf<typeof SetupBridge>> {
-    return this.run("setup_bridge", { bridge: kvmBridgeName(req.networkId), networkId: req.networkId });
+    const bridge = kvmBridgeName(req.networkId);
+    return this.southbound(
+      "SetupBridge",
+      (o) => o.vswitch.setupBridge(bridge, req.networkId),
+      () => this.run("setup_bridge", { bridge, networkId: req.networkId }),
+    );
   }
 
   destroyBridge(req: RequestOf<typeof DestroyBridge>): Promise<ResponseOf<typeof DestroyBridge>> {
-    return this.run("destroy_bridge", req);
+    return this.southbound(
+      "DestroyBridge",
+      (o) => o.vswitch.destroyBridge(req.networkId),
+      () => this.run("destroy_bridge", req),
+    );
   }
 
   listVms(): Promise<ResponseOf<typeof ListVms>> {
@@ -98,6 +176,8 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
 
   async close(): Promise<void> {
     this.facts = undefined;
+    this.ovsdb?.close();
+    this.ovsdb = undefined;
     this.ssh.close();
   }
 

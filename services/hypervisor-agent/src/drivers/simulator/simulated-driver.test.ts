@@ -194,6 +194,7 @@ describe("simulated host driver", () => {
       SDN_HOST_COMMAND_TIMEOUT_MS: 1000,
       SDN_KVM_PROGRAM_DIR: "/opt/sdn-agent",
       SDN_SSH_MAX_SESSIONS: 2,
+      SDN_KVM_OVSDB: true,
       SDN_DATA_DIR: dir,
     };
     const target = (hypervisor: Hypervisor) => ({

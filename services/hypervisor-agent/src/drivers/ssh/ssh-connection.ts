@@ -1,5 +1,6 @@
 import { Semaphore } from "@sdn/bus";
 import { createHash, randomBytes } from "node:crypto";
+import type { Duplex } from "node:stream";
 import ssh2, { type Client as SshClient, type SFTPWrapper } from "ssh2";
 import { HostFailure } from "../errors.js";
 
@@ -182,6 +183,24 @@ export class SshConnection {
         sftp.end();
       }
     });
+  }
+
+  /**
+   * Opens a stream to a unix socket on the host (OpenSSH's direct-streamlocal, what
+   * `ssh -L local:/remote.sock` uses): the host's ovsdb-server reached through this
+   * connection, with no port opened on the host. Not a session, so it takes no slot.
+   */
+  async openUnixStream(socketPath: string): Promise<Duplex> {
+    const c = await this.connect();
+    return new Promise((resolve, reject) =>
+      c.openssh_forwardOutStreamLocal(socketPath, (err, ch) =>
+        err
+          ? reject(
+              new HostFailure("UNREACHABLE", `${this.opts.host} refused a stream to ${socketPath}: ${err.message}`),
+            )
+          : resolve(ch),
+      ),
+    );
   }
 
   close(): void {

@@ -1,0 +1,4 @@
+export * from "./plans.js";
+export * from "./snapshot.js";
+export * from "./tags.js";
+export * from "./vswitch.js";

@@ -1,0 +1,72 @@
+import type { GetOvsState, ResponseOf, TunnelRemote } from "@sdn/contracts";
+import type { Static } from "typebox";
+import { OvsdbClient, OvsdbError, type RowChange, Vswitch, VswitchPlanError } from "@sdn/ovsdb";
+import { HostProgramError } from "../errors.js";
+import type { SshConnection } from "../ssh/ssh-connection.js";
+
+/** How the driver reports that it falls back to the host program, and drift. */
+export interface SouthboundLog {
+  warn(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+}
+
+/**
+ * A KVM host's Open vSwitch database, reached through the agent's SSH connection (the
+ * host's db.sock forwarded as a stream; no port opened on the host). Reconnects with
+ * back-off on its own, over a new SSH connection if the old one dropped.
+ */
+export class KvmOvsdb {
+  private constructor(readonly vswitch: Vswitch) {}
+
+  static async open(ssh: SshConnection, socketPath: string, timeoutMs: number): Promise<KvmOvsdb> {
+    const client = await OvsdbClient.connect({
+      endpoint: { kind: "stream", open: () => ssh.openUnixStream(socketPath) },
+      callTimeoutMs: timeoutMs,
+      reconnect: { minMs: 200, maxMs: 5_000 },
+    });
+    try {
+      return new KvmOvsdb(await Vswitch.open(client));
+    } catch (e) {
+      client.close();
+      throw e;
+    }
+  }
+
+  get connected(): boolean {
+    return this.vswitch.client.connected;
+  }
+
+  onChange(listener: (changes: RowChange[]) => void): () => void {
+    return this.vswitch.onChange(listener);
+  }
+
+  /** GetOvsState's answer, from the monitor's cache: no round trip at all. */
+  state(networkId?: string): ResponseOf<typeof GetOvsState> {
+    const strip = <T extends { uuid: string }>({ uuid: _u, ...rest }: T): Omit<T, "uuid"> => rest;
+    return {
+      bridges: this.vswitch.bridges(networkId).map((b) => ({
+        ...strip(b),
+        ports: b.ports.map((p) => ({ ...strip(p), interfaces: p.interfaces.map(strip) })),
+      })),
+    };
+  }
+
+  applyTunnels(networkId: string, key: number, remotes: Static<typeof TunnelRemote>[]) {
+    return this.vswitch.applyTunnels(networkId, key, remotes);
+  }
+
+  close(): void {
+    this.vswitch.close();
+  }
+}
+
+/** Whether an OVSDB failure is about reaching the database (fall back) or a refusal (report). */
+export const unreachable = (e: unknown): boolean =>
+  e instanceof OvsdbError && e.code !== "OVSDB_ERROR" && e.code !== "MALFORMED_MESSAGE";
+
+/** A refusal in the host program's terms, so answers do not depend on the path taken. */
+export const asHostError = (e: unknown): unknown => {
+  if (e instanceof VswitchPlanError) return new HostProgramError(e.hostError, e.message);
+  if (e instanceof OvsdbError) return new HostProgramError("OVS_COMMAND_FAILED", e.message);
+  return e;
+};
