@@ -1,5 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import { CommandClient, request } from "@sdn/bus";
+import { CommandClient, request, sealNewHost } from "@sdn/bus";
 import {
   AddHost,
   agentSubject,
@@ -12,6 +12,7 @@ import {
   type CommandDefinition,
   type Host,
   type Network,
+  type NewHost,
   type PublicIp,
   type RequestOf,
   type Router,
@@ -89,6 +90,9 @@ const send = async <C extends CommandDefinition>(def: C, body: RequestOf<C>, as:
   if (!a.ok) throw new Error(`${def.name} failed: ${a.error.code} ${a.error.message}`);
   return a.data;
 };
+
+/** AddHost on the bus, its credentials sealed to the agent as every sender must. */
+const addHost = async (req: NewHost) => send(AddHost, await sealNewHost(nc, req));
 
 const http = async (method: "GET" | "POST" | "PUT" | "DELETE", url: string, payload?: object, token?: string) =>
   gw.app.inject({
@@ -186,7 +190,7 @@ beforeAll(async () => {
     })) as unknown as RunningService<never>,
   );
   for (const h of [kvm1, kvm2]) {
-    const added: Host = await send(AddHost, {
+    const added: Host = await addHost({
       name: h.name,
       hypervisor: "kvm",
       address: h.address,
@@ -197,7 +201,7 @@ beforeAll(async () => {
     hostIds[h.name] = added.id;
   }
   hostIds["xen"] = (
-    await send(AddHost, {
+    await addHost({
       name: "xen",
       hypervisor: "xenserver",
       address: xen.address,

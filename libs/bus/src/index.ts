@@ -14,3 +14,5 @@ export * from "./events.js";
 export * from "./kv.js";
 export * from "./micro.js";
 export * from "./kv-pages.js";
+export * from "./sealing.js";
+export * from "./sealing-keys.js";
