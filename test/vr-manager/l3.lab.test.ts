@@ -166,13 +166,14 @@ beforeAll(async () => {
     callback: (_e, m) => void events.push(m.json<{ type: string; data: Record<string, unknown> }>()),
   });
   const base = { NATS_URL: gw.nats.url, LOG_LEVEL: "silent", SDN_DATA_DIR: join(lab.dir, "data") };
-  const relayKey = join(lab.dir, "relay_key");
+  const relayKey = join(lab.dir, "id_sdn_router");
   await exec(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "xen-relay", "-f", relayKey]);
   services.push(
     (await startService(networkGuruSpec, base)) as unknown as RunningService<never>,
     (await startService(hypervisorAgentSpec, {
       ...base,
       SDN_KVM_PROGRAM_DIR: KVM_PROGRAM_DIR,
+      SDN_AGENT_RELAY_KEY_FILE: relayKey,
       SDN_HOST_CONNECT_TIMEOUT_MS: "3000",
       SDN_HOST_COMMAND_TIMEOUT_MS: "30000",
     })) as unknown as RunningService<never>,

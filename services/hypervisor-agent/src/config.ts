@@ -1,5 +1,6 @@
 import { BaseConfig } from "@sdn/runtime";
 import Type, { type Static } from "typebox";
+import { RELAY_KEY_FILE_PATTERN } from "./agent/relay-policy.js";
 
 export const AgentConfig = Type.Object({
   ...BaseConfig.properties,
@@ -35,6 +36,12 @@ export const AgentConfig = Type.Object({
     maximum: 64,
     default: 8,
     description: "Parallel SSH channels per host (below sshd's MaxSessions)",
+  }),
+  SDN_AGENT_RELAY_KEY_FILE: Type.String({
+    pattern: RELAY_KEY_FILE_PATTERN,
+    default: "/root/.ssh/id_sdn_router",
+    description:
+      "Path ON THE HOSTS of the key routers accept from the host relay (RelayToRouter uses it and no other); named id_sdn_router",
   }),
   SDN_AGENT_SIMULATOR: Type.Boolean({
     default: false,

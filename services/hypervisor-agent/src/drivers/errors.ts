@@ -51,6 +51,10 @@ const PROGRAM_CODE: Record<string, ErrorCode> = {
   BRIDGE_CONFLICT: "CONFLICT",
   NOT_MANAGED: "CONFLICT",
   INVALID_ARGUMENT: "INVALID_COMMAND",
+  // The host's own check of a router relay (the agent refuses these first).
+  RELAY_ADDRESS_NOT_LINK_LOCAL: "FORBIDDEN",
+  RELAY_KEY_NOT_ALLOWED: "FORBIDDEN",
+  RELAY_COMMAND_NOT_ALLOWED: "FORBIDDEN",
 };
 
 /** A host program answered with an error (its own code, or XENAPI_PLUGIN_FAILURE). */
