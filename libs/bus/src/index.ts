@@ -16,3 +16,4 @@ export * from "./micro.js";
 export * from "./kv-pages.js";
 export * from "./sealing.js";
 export * from "./sealing-keys.js";
+export * from "./command-consumer.js";

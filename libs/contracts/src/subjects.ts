@@ -46,6 +46,10 @@ export const serviceEndpointGroup = (service: string): string => `sdn.svc.${serv
 /** Durable consumer name of a service on the command stream. */
 export const commandConsumerName = (service: string): string => `cmd-${service}`;
 
+/** JetStream's advisory that a command reached its consumer's maximum deliveries (answered as failed). */
+export const maxDeliveriesAdvisorySubject = (service: string): string =>
+  `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${STREAMS.commands.name}.${commandConsumerName(service)}`;
+
 /**
  * Tokens that may stand in a subject: no dots, wildcards or white space, so an id can
  * never widen a subscription or address another subject.

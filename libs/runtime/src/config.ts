@@ -54,6 +54,11 @@ export const BaseConfig = Type.Object({
   SDN_INSTANCE_FILE: Type.Optional(
     Type.String({ description: "Where the process records its bus identity for a local health check (images set it)" }),
   ),
+  SDN_CONSUMER_CHECK_MS: Type.Integer({
+    minimum: 100,
+    default: 5_000,
+    description: "How often a service checks that its durable command consumer exists, and recreates a missing one",
+  }),
   OTEL_TRACES_EXPORTER: Type.Enum(["none", "otlp", "console"], {
     default: "none",
     description: "Where spans go; off by default",
