@@ -13,11 +13,9 @@ import { BusError } from "./errors.js";
 import { sealSecret } from "./sealing.js";
 import { assertValid } from "./validation.js";
 
-const bucket = (nc: NatsConnection) => new Kvm(nc).create(SEALING_KEYS_BUCKET, { history: 1 });
-
 /** Publishes the agent's public sealing key; the previous one when it differs (a replica with another key). */
 export const publishSealingKey = async (nc: NatsConnection, key: SealingKey): Promise<SealingKey | undefined> => {
-  const kv = await bucket(nc);
+  const kv = await new Kvm(nc).create(SEALING_KEYS_BUCKET, { history: 1 });
   const before = await kv.get(AGENT_SEALING_KEY);
   const previous = before?.operation === "PUT" ? before.json<SealingKey>() : undefined;
   if (previous?.keyId !== key.keyId) await kv.put(AGENT_SEALING_KEY, JSON.stringify(key));
@@ -26,8 +24,10 @@ export const publishSealingKey = async (nc: NatsConnection, key: SealingKey): Pr
 
 /** The agent's public sealing key, read fresh (a replaced key is seen at once). */
 export const readSealingKey = async (nc: NatsConnection): Promise<SealingKey> => {
-  const entry = await (await bucket(nc)).get(AGENT_SEALING_KEY);
-  if (entry === null || entry.operation !== "PUT") {
+  // Opened, not created: a reader needs no right to make the bucket.
+  const kv = await new Kvm(nc).open(SEALING_KEYS_BUCKET).catch(() => undefined);
+  const entry = await kv?.get(AGENT_SEALING_KEY);
+  if (entry === undefined || entry === null || entry.operation !== "PUT") {
     throw new BusError("UNAVAILABLE", "the hypervisor-agent has not published its sealing key yet: is it running?");
   }
   return assertValid(SealingKey, entry.json<unknown>(), "the agent's sealing key");
