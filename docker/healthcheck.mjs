@@ -1,9 +1,11 @@
 // @ts-check
 // The containers' health check: `node docker/healthcheck.mjs <service>` exits 0 when healthy.
 // The gateway must answer its own /healthz. A command service must answer a NATS micro
-// PING addressed to this container's process: its id is in SDN_INSTANCE_FILE, which the
-// service writes once it is registered. Asking the service's queue group instead would
-// report a hung container healthy whenever another replica answers.
+// STATS request addressed to this container's process (its id is in SDN_INSTANCE_FILE,
+// which the service writes once it is registered) and its Health endpoint's data there
+// must say status "up": it is not when the service's durable command consumer is missing.
+// Asking the service's queue group instead would report a hung container healthy whenever
+// another replica answers.
 /* global process, fetch, AbortSignal */
 import { connect } from "@nats-io/transport-node";
 import { readFile } from "node:fs/promises";
@@ -36,13 +38,20 @@ const checkService = async (name) => {
     ...(env.NATS_USER ? { user: env.NATS_USER, pass: env.NATS_PASSWORD } : {}),
     ...(env.NATS_TOKEN ? { token: env.NATS_TOKEN } : {}),
   });
+  /** @type {{ endpoints?: { name?: string, data?: { status?: string, detail?: string } }[] }} */
+  let stats;
   try {
-    await nc.request(`$SRV.PING.${name}.${record.microId}`, "", { timeout: TIMEOUT_MS });
+    const reply = await nc.request(`$SRV.STATS.${name}.${record.microId}`, "", { timeout: TIMEOUT_MS });
+    stats = reply.json();
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     throw new Error(`instance ${String(record.instanceId)} does not answer: ${why}`);
   } finally {
     await nc.close();
+  }
+  const health = (stats.endpoints ?? []).find((e) => e.name === "Health")?.data;
+  if (health?.status !== "up") {
+    throw new Error(`instance ${String(record.instanceId)} is ${health?.status ?? "silent"}: ${health?.detail ?? ""}`);
   }
 };
 

@@ -45,13 +45,16 @@ export default async function run(): Promise<void> {
       serveRequests(nc, {
         prefix: agentPrefix(`bench-${kind}`),
         logger: silentLogger,
-        handlers: agentHandlers({
-          host: { id: `bench-${kind}`, name: `bench (${kind})` } as Host,
-          agentInstanceId: "bench",
-          driver: () => drivers[kind],
-          lost: () => undefined,
-          reached: () => undefined,
-        }),
+        handlers: agentHandlers(
+          {
+            host: { id: `bench-${kind}`, name: `bench (${kind})` } as Host,
+            agentInstanceId: "bench",
+            driver: () => drivers[kind],
+            lost: () => undefined,
+            reached: () => undefined,
+          },
+          { relayKeyFile: "/root/.ssh/id_sdn_router" },
+        ),
       }),
     );
     const viaAgent = async (kind: "ovsdb" | "program", networkId: string, set: typeof remotes) => {

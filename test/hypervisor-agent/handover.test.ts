@@ -1,4 +1,4 @@
-import { CommandClient, request } from "@sdn/bus";
+import { CommandClient, request, sealNewHost } from "@sdn/bus";
 import { AddHost, agentSubject, GetOvsState, Ping, type Host } from "@sdn/contracts";
 import { hypervisorAgentSpec } from "@sdn/hypervisor-agent";
 import { startService, type RunningService } from "@sdn/runtime";
@@ -82,7 +82,7 @@ beforeAll(async () => {
   await startReplica();
   const commands = new CommandClient(nc);
   for (const body of simulatedHostRequests("ho", "10.98.0")) {
-    const a = await commands.send(AddHost, body, { role: "admin", timeoutMs: 30_000 });
+    const a = await commands.send(AddHost, await sealNewHost(nc, body), { role: "admin", timeoutMs: 30_000 });
     if (!a.ok) throw new Error(`AddHost ${body.name}: ${a.error.message}`);
     hosts.push(a.data);
   }

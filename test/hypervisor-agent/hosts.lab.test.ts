@@ -1,5 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import { CommandClient, JsonBucket, NoResponderError, request } from "@sdn/bus";
+import { CommandClient, JsonBucket, NoResponderError, request, sealNewHost } from "@sdn/bus";
 import {
   AddHost,
   agentSubject,
@@ -67,6 +67,9 @@ const send = async <C extends CommandDefinition>(def: C, body: RequestOf<C>, rol
   answers.push(JSON.stringify(a));
   return a;
 };
+
+/** AddHost on the bus, its credentials sealed to the agent as every sender must. */
+const addHost = async (req: NewHost) => send(AddHost, await sealNewHost(nc, req));
 
 /** A call to the HTTP API, as the admin unless a token is given. */
 const http = async (method: "GET" | "POST" | "DELETE", url: string, payload?: object, token?: string) => {
@@ -244,10 +247,10 @@ describe("hypervisor-agent in the emulated lab", () => {
   }, 60_000);
 
   it("records the host key on first contact only when asked, and takes KVM keys only", async () => {
-    const refused = await send(AddHost, kvmHost(kvm2, { hostKeyFingerprint: undefined }));
+    const refused = await addHost(kvmHost(kvm2, { hostKeyFingerprint: undefined }));
     expect(refused).toMatchObject({ ok: false, error: { code: "VALIDATION_FAILED" } });
     const trusted = ok(
-      await send(AddHost, kvmHost(kvm2, { hostKeyFingerprint: undefined, trustHostKeyOnFirstContact: true })),
+      await addHost(kvmHost(kvm2, { hostKeyFingerprint: undefined, trustHostKeyOnFirstContact: true })),
     );
     expect(trusted.hostKeyFingerprint).toBe(kvm2.hostKeyFingerprint);
     ok(await send(RemoveHost, { id: trusted.id }));
@@ -298,7 +301,7 @@ describe("hypervisor-agent in the emulated lab", () => {
     expect((await bucket.keys()).sort()).toEqual(before);
     expect(readFileSync(lib, "utf8")).toContain('VERSION = "0.9.0"');
 
-    const added = ok(await send(AddHost, pinned));
+    const added = ok(await addHost(pinned));
     expect(added).toMatchObject({
       state: "Up",
       programsVersion: HOST_PROGRAMS_VERSION,

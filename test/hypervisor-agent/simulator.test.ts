@@ -209,12 +209,33 @@ describe("hypervisor-agent simulator with the element and the guru", () => {
       port: 3922,
       username: "root",
       hostKeyFingerprint: `SHA256:${"A".repeat(43)}`,
-      argv: ["true"],
+      argv: ["/opt/sdn-router/sdn-router", "version"],
     });
     expect(a.ok).toBe(false);
     if (!a.ok) {
       expect(a.error.code).toBe("UNPROCESSABLE");
       expect(a.error.details).toMatchObject({ hostError: "SIMULATED_HOST_HAS_NO_ROUTERS" });
+    }
+  });
+
+  it("refuses a relay to a routable address, with another key or of another command, before the host", async () => {
+    const relay = (over: object) =>
+      request(gateway.nc, RelayToRouter, agentSubject((hosts[0] as Host).id, "RelayToRouter"), {
+        address: "169.254.0.10",
+        port: 3922,
+        username: "root",
+        hostKeyFingerprint: `SHA256:${"A".repeat(43)}`,
+        argv: ["/opt/sdn-router/sdn-router", "version"],
+        ...over,
+      });
+    const cases: [object, string][] = [
+      [{ address: "10.0.0.1" }, "RELAY_ADDRESS_NOT_LINK_LOCAL"],
+      [{ identityFile: "/root/.ssh/id_rsa" }, "RELAY_KEY_NOT_ALLOWED"],
+      [{ argv: ["sh", "-c", "cat /etc/shadow"] }, "RELAY_COMMAND_NOT_ALLOWED"],
+    ];
+    for (const [over, reason] of cases) {
+      // FORBIDDEN from the agent's check, not the simulated host's SIMULATED_HOST_HAS_NO_ROUTERS.
+      expect(await relay(over)).toMatchObject({ ok: false, error: { code: "FORBIDDEN", details: { reason } } });
     }
   });
 

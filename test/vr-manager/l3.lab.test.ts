@@ -1,5 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import { CommandClient, request } from "@sdn/bus";
+import { CommandClient, request, sealNewHost } from "@sdn/bus";
 import {
   AddHost,
   agentSubject,
@@ -12,6 +12,7 @@ import {
   type CommandDefinition,
   type Host,
   type Network,
+  type NewHost,
   type PublicIp,
   type RequestOf,
   type Router,
@@ -95,6 +96,9 @@ const send = async <C extends CommandDefinition>(def: C, body: RequestOf<C>, as:
   return a.data;
 };
 
+/** AddHost on the bus, its credentials sealed to the agent as every sender must. */
+const addHost = async (req: NewHost) => send(AddHost, await sealNewHost(nc, req));
+
 const http = async (method: "GET" | "POST" | "PUT" | "DELETE", url: string, payload?: object, token?: string) =>
   gw.app.inject({
     method,
@@ -167,13 +171,14 @@ beforeAll(async () => {
     callback: (_e, m) => void events.push(m.json<{ type: string; data: Record<string, unknown> }>()),
   });
   const base = { NATS_URL: gw.nats.url, LOG_LEVEL: "silent", SDN_DATA_DIR: join(lab.dir, "data") };
-  const relayKey = join(lab.dir, "relay_key");
+  const relayKey = join(lab.dir, "id_sdn_router");
   await exec(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "xen-relay", "-f", relayKey]);
   services.push(
     (await startService(networkGuruSpec, base)) as unknown as RunningService<never>,
     (await startService(hypervisorAgentSpec, {
       ...base,
       SDN_KVM_PROGRAM_DIR: KVM_PROGRAM_DIR,
+      SDN_AGENT_RELAY_KEY_FILE: relayKey,
       SDN_HOST_CONNECT_TIMEOUT_MS: "3000",
       SDN_HOST_COMMAND_TIMEOUT_MS: "30000",
     })) as unknown as RunningService<never>,
@@ -191,7 +196,7 @@ beforeAll(async () => {
     })) as unknown as RunningService<never>,
   );
   for (const h of [kvm1, kvm2]) {
-    const added: Host = await send(AddHost, {
+    const added: Host = await addHost({
       name: h.name,
       hypervisor: "kvm",
       address: h.address,
@@ -202,7 +207,7 @@ beforeAll(async () => {
     hostIds[h.name] = added.id;
   }
   hostIds["xen"] = (
-    await send(AddHost, {
+    await addHost({
       name: "xen",
       hypervisor: "xenserver",
       address: xen.address,

@@ -52,6 +52,7 @@ export const SERVICE_BUCKETS: Record<ServiceName, readonly string[]> = {
     "sdn_guru_public_ranges",
     "sdn_guru_public_ips",
     "sdn_guru_source_nat",
+    "sdn_guru_public_ip_commands",
   ],
   "ovs-element": [
     "sdn_element_memberships",
@@ -68,7 +69,8 @@ export const SERVICE_BUCKETS: Record<ServiceName, readonly string[]> = {
     "sdn_vr_locks",
     "sdn_vr_identity",
   ],
-  "hypervisor-agent": ["sdn-host-leases", "sdn-hosts", "sdn-host-index"],
+  // The agent alone writes its sealing key: whoever could would read credentials sealed to it.
+  "hypervisor-agent": ["sdn-host-leases", "sdn-hosts", "sdn-host-index", "sdn-sealing-keys"],
 };
 
 /**
@@ -113,6 +115,17 @@ export const bucketAccess = (bucket: string): string[] => {
   ];
 };
 
+/** Reading the agent's public sealing key (the gateway seals AddHost credentials to it). */
+const readSealingKey = (): string[] => {
+  const stream = "KV_sdn-sealing-keys";
+  return [
+    `${API}.STREAM.INFO.${stream}`,
+    `${API}.STREAM.MSG.GET.${stream}`,
+    `${API}.DIRECT.GET.${stream}`,
+    `${API}.DIRECT.GET.${stream}.>`,
+  ];
+};
+
 /** Creating and updating the SDN streams (every service ensures them at start) and reading stored answers. */
 const streamUpkeep = (): string[] => [
   `${API}.INFO`,
@@ -137,6 +150,8 @@ const ownConsumer = (service: CommandServiceName): { pub: string[]; sub: string[
   return {
     pub: [
       `${API}.CONSUMER.CREATE.${stream}.${durable}.${commandFilter(service)}`,
+      // A command JetStream gave up on is read back to answer it MAX_DELIVERIES_EXCEEDED.
+      `${API}.STREAM.MSG.GET.${stream}`,
       `${API}.CONSUMER.INFO.${stream}.${durable}`,
       `${API}.CONSUMER.MSG.NEXT.${stream}.${durable}`,
       `$JS.ACK.${stream}.${durable}.>`,
@@ -164,6 +179,7 @@ export const servicePermissions = (service: ServiceName): BusPermissions => {
     pub: [
       ...streamUpkeep(),
       ...SERVICE_BUCKETS[service].flatMap(bucketAccess),
+      ...(service === "api-gateway" ? readSealingKey() : []),
       ...consumer.pub,
       ...outgoing,
       ...(agent === undefined ? [] : [agent]),

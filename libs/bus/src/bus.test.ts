@@ -406,7 +406,7 @@ describe("NATS services framework", () => {
       description: "test",
       instanceId: "guru-x",
       logger: silentLogger,
-      health: () => ({ status: "up" }),
+      health: () => Promise.resolve({ status: "up" }),
     });
     try {
       const ping = (await nc.request("$SRV.PING.network-guru", "", { timeout: 1000 })).json<{

@@ -1,24 +1,18 @@
 import {
-  AckPolicy,
   jetstream,
   jetstreamManager,
   type ConsumerMessages,
   type JetStreamClient,
+  type JetStreamManager,
   type JsMsg,
 } from "@nats-io/jetstream";
-import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
-import {
-  HEADERS,
-  STREAMS,
-  answerSubject,
-  commandConsumerName,
-  commandFilter,
-  parseCommandSubject,
-  type Answer,
-} from "@sdn/contracts";
+import { headers as natsHeaders, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { HEADERS, STREAMS, answerSubject, commandConsumerName, parseCommandSubject, type Answer } from "@sdn/contracts";
+import { CommandConsumer, type ConsumerHealth } from "./command-consumer.js";
 import { contextFromOrigin } from "./context.js";
 import { dispatch, failure, type BoundHandler } from "./dispatch.js";
 import type { BusLogger } from "./logger.js";
+import { answerMaxDeliveries } from "./max-deliveries.js";
 import { Semaphore } from "./semaphore.js";
 import { retryTransient } from "./transient.js";
 import { injectTrace, withConsumerSpan } from "./trace.js";
@@ -31,16 +25,24 @@ export interface CommandServerOptions {
   concurrency?: number;
   /** How long a command may run before JetStream redelivers it to another replica. */
   ackWaitMs?: number;
-  /** Deliveries before a command is given up (a handler that crashes the process each time). */
+  /** Deliveries before a command is given up and answered MAX_DELIVERIES_EXCEEDED. */
   maxDeliver?: number;
+  /** How often the replica checks that its consumer exists (and recreates it when not). */
+  consumerCheckMs?: number;
+  /**
+   * How long a handler keeps its command: past it the replica stops extending the ack
+   * deadline, so a hung handler's command goes to another replica, and in the end to
+   * MAX_DELIVERIES_EXCEEDED, instead of staying in hand for ever.
+   */
+  maxHandleMs?: number;
 }
-
-const ms = (n: number) => n * 1_000_000;
 
 /**
  * The durable command tier: a JetStream pull consumer shared by every replica of a
  * service. Each command is validated, handled, answered on its answer subject and only
  * then acknowledged, so a replica that dies mid-command leaves it to be redelivered.
+ * Every command id is handled once: a delivery that may have run before (redelivered, or
+ * older than the consumer) is skipped when its answer exists.
  */
 export class CommandServer {
   private messages: ConsumerMessages | undefined;
@@ -49,6 +51,12 @@ export class CommandServer {
   private readonly slots: Semaphore;
   private readonly js: JetStreamClient;
   private readonly ackWaitMs: number;
+  private jsm: JetStreamManager | undefined;
+  private consumer: CommandConsumer | undefined;
+  private advisories: Subscription | undefined;
+  private monitor: NodeJS.Timeout | undefined;
+  private checking: Promise<void> | undefined;
+  private stopped = false;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -64,36 +72,76 @@ export class CommandServer {
 
   async start(): Promise<void> {
     const jsm = await jetstreamManager(this.nc);
-    const durable = commandConsumerName(this.opts.service);
-    const config = {
-      durable_name: durable,
-      ack_policy: AckPolicy.Explicit,
-      filter_subject: commandFilter(this.opts.service),
-      ack_wait: ms(this.ackWaitMs),
-      max_deliver: this.opts.maxDeliver ?? 5,
-      max_ack_pending: 4096,
-    };
-    await jsm.consumers.add(STREAMS.commands.name, config).catch(async () => {
-      // It exists with other settings (an older version): bring it to ours.
-      const { durable_name: _name, filter_subject: _f, ...update } = config;
-      await jsm.consumers.update(STREAMS.commands.name, durable, update);
+    this.jsm = jsm;
+    this.consumer = new CommandConsumer(jsm, this.opts.service, {
+      ackWaitMs: this.ackWaitMs,
+      maxDeliver: this.opts.maxDeliver ?? 5,
     });
-    const consumer = await this.js.consumers.get(STREAMS.commands.name, durable);
-    this.messages = await consumer.consume({ max_messages: (this.opts.concurrency ?? 64) * 2 });
-    const messages = this.messages;
+    await this.consumer.ensure();
+    this.advisories = answerMaxDeliveries(this.nc, jsm, {
+      service: this.opts.service,
+      logger: this.opts.logger,
+      alreadyAnswered: (id, accountId) => this.alreadyAnswered(id, accountId),
+      publishAnswer: (answer, accountId) => this.publishAnswer(answer, accountId),
+    });
+    await this.consume();
+    this.monitor = setInterval(() => void this.checkConsumer(), this.opts.consumerCheckMs ?? 5_000);
+  }
+
+  /** Stops taking commands and waits for the ones in hand to be answered. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.monitor);
+    await this.checking;
+    this.advisories?.unsubscribe();
+    await this.messages?.close();
+    await this.loop;
+    await this.slots.idle();
+  }
+
+  /** Whether commands reach this service: its durable consumer exists. */
+  health(): Promise<ConsumerHealth> {
+    return this.consumer?.health() ?? Promise.resolve({ ok: false, detail: "the command consumer is not started" });
+  }
+
+  /** Finds a missing consumer and makes it anew (without replay, see CommandConsumer.ensure); then consumes again. */
+  private checkConsumer(): Promise<void> {
+    this.checking ??= (async () => {
+      const consumer = this.consumer as CommandConsumer;
+      try {
+        if ((await consumer.info()) !== undefined || this.stopped) return;
+        this.opts.logger.warn({ consumer: consumer.name }, "command consumer missing: recreating it");
+        await this.messages?.close();
+        await this.loop;
+        await consumer.ensure();
+        if (!this.stopped) await this.consume();
+      } catch (err) {
+        this.opts.logger.warn({ err, consumer: consumer.name }, "cannot check the command consumer");
+      }
+    })().finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+
+  private async consume(): Promise<void> {
+    const consumer = this.consumer as CommandConsumer;
+    const messages = await (
+      await this.js.consumers.get(STREAMS.commands.name, consumer.name)
+    ).consume({
+      max_messages: (this.opts.concurrency ?? 64) * 2,
+    });
+    this.messages = messages;
+    void (async () => {
+      for await (const s of messages.status()) {
+        // A consumer deleted under us may come back as a new one: check deliveries until its birth is read.
+        if (s.type === "consumer_deleted" || s.type === "consumer_not_found") consumer.forgetBirth();
+      }
+    })();
     this.loop = (async () => {
       for await (const m of messages) {
         await this.slots.acquire();
         void this.handle(m).finally(() => this.slots.release());
       }
     })();
-  }
-
-  /** Stops taking commands and waits for the ones in hand to be answered. */
-  async stop(): Promise<void> {
-    await this.messages?.close();
-    await this.loop;
-    await this.slots.idle();
   }
 
   private commandIdOf(m: JsMsg): string {
@@ -107,6 +155,13 @@ export class CommandServer {
     const commandName = parsed.command;
     const ctx = contextFromOrigin(parsed.origin, m.headers, commandId, m.info.deliveryCount);
     const heartbeat = setInterval(() => m.working(), Math.max(1_000, this.ackWaitMs / 3));
+    const bound = setTimeout(
+      () => {
+        clearInterval(heartbeat);
+        this.opts.logger.warn({ command: commandName, commandId }, "command handler still running: letting it go");
+      },
+      this.opts.maxHandleMs ?? 15 * 60_000,
+    );
     try {
       await withConsumerSpan(
         m.subject,
@@ -116,7 +171,7 @@ export class CommandServer {
           "messaging.consumer.group.name": commandConsumerName(this.opts.service),
         },
         async () => {
-          if (m.info.redelivered && (await this.alreadyAnswered(commandId, ctx.accountId))) return;
+          if (this.consumer?.mayHaveRun(m) === true && (await this.alreadyAnswered(commandId, ctx.accountId))) return;
           const answer = await dispatch(this.byName.get(commandName), commandName, m.data, ctx, this.opts.logger);
           await this.publishAnswer(answer, ctx.accountId);
           this.opts.logger.debug({ command: commandName, commandId, ok: answer.ok }, "command answered");
@@ -129,6 +184,7 @@ export class CommandServer {
       m.nak(1_000);
     } finally {
       clearInterval(heartbeat);
+      clearTimeout(bound);
     }
   }
 
@@ -163,10 +219,9 @@ export class CommandServer {
     );
   }
 
-  /** A redelivered command whose answer is already out was finished by a replica that died before acking. */
+  /** A command whose answer is out was finished (by a replica that died before acking, or an earlier consumer). */
   private async alreadyAnswered(commandId: string, accountId: string | undefined): Promise<boolean> {
-    const jsm = await jetstreamManager(this.nc);
-    const found = await jsm.streams
+    const found = await (this.jsm as JetStreamManager).streams
       .getMessage(STREAMS.answers.name, { last_by_subj: answerSubject(this.opts.service, commandId, accountId) })
       .catch(() => null);
     return found !== null;

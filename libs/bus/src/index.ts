@@ -18,3 +18,6 @@ export * from "./storage.js";
 export * from "./transient.js";
 export * from "./backup.js";
 export * from "./metrics/index.js";
+export * from "./sealing.js";
+export * from "./sealing-keys.js";
+export * from "./command-consumer.js";

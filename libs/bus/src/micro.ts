@@ -9,8 +9,12 @@ export interface MicroRegistration {
   version: string;
   description: string;
   instanceId: string;
-  /** Returns the health report served on `sdn.svc.<name>.Health`. */
-  health: () => object;
+  /**
+   * The health report served on `sdn.svc.<name>.Health` (any replica) and in this
+   * replica's `$SRV.STATS.<name>.<id>` (the Health endpoint's data, for a local check);
+   * `status` is "up" when healthy.
+   */
+  health: () => Promise<object>;
   logger: BusLogger;
 }
 
@@ -32,7 +36,9 @@ export const registerMicro = async (nc: NatsConnection, reg: MicroRegistration):
     // Health must reach every replica's own queue group member; a shared queue is right:
     // readiness asks "is any replica answering".
     queue: reg.name,
-    statsHandler: () => Promise.resolve({ commands: commandStats() }),
+    // The Health endpoint's stats: its report (status "up" or not, read by the container
+    // health check) and the figures of every command this process handled.
+    statsHandler: async () => ({ ...(await reg.health()), commands: commandStats() }),
   });
   svc.addGroup(serviceEndpointGroup(reg.name)).addEndpoint("Health", {
     handler: (err, m) => {
@@ -40,7 +46,10 @@ export const registerMicro = async (nc: NatsConnection, reg: MicroRegistration):
         reg.logger.warn({ err }, "health endpoint error");
         return;
       }
-      m.respond(JSON.stringify(reg.health()));
+      void reg.health().then(
+        (report) => m.respond(JSON.stringify(report)),
+        (e: unknown) => reg.logger.warn({ err: e }, "health report failed"),
+      );
     },
     metadata: { description: "Liveness report of one replica" },
   });

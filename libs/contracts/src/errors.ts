@@ -6,6 +6,8 @@ import Type, { type Static } from "typebox";
  */
 export const ERROR_CODES = {
   INVALID_COMMAND: 400,
+  /** A secret in plain text where only its sealed form is accepted (docs/bus-integrity.md). */
+  PLAINTEXT_SECRET: 400,
   VALIDATION_FAILED: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
@@ -16,6 +18,8 @@ export const ERROR_CODES = {
   UNPROCESSABLE: 422,
   RATE_LIMITED: 429,
   INTERNAL: 500,
+  /** The command was delivered the most times allowed without an answer (a handler crashed or hung each time). */
+  MAX_DELIVERIES_EXCEEDED: 500,
   UNAVAILABLE: 503,
   TIMEOUT: 504,
 } as const;

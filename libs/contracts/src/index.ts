@@ -16,6 +16,7 @@ export * from "./commands/networks.js";
 export * from "./events/networks.js";
 export * from "./resources/hosts.js";
 export * from "./commands/hosts.js";
+export * from "./sealing.js";
 export * from "./commands/agent.js";
 export * from "./events/hosts.js";
 export * from "./resources/providers.js";

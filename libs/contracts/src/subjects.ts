@@ -115,6 +115,10 @@ export const serviceEndpointGroup = (service: string): string => `sdn.svc.${serv
 /** Durable consumer name of a service on the command stream. */
 export const commandConsumerName = (service: string): string => `cmd-${service}`;
 
+/** JetStream's advisory that a command reached its consumer's maximum deliveries (answered as failed). */
+export const maxDeliveriesAdvisorySubject = (service: string): string =>
+  `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${STREAMS.commands.name}.${commandConsumerName(service)}`;
+
 /**
  * Where a client's request replies arrive: `_INBOX.<principal>`. The server lets each
  * credential subscribe under its own prefix only, so no one reads another's replies.

@@ -118,6 +118,11 @@ export const BaseConfig = Type.Object({
     }),
   ),
   SDN_METRICS_HOST: Type.String({ default: "127.0.0.1", description: "Address of the metrics listener" }),
+  SDN_CONSUMER_CHECK_MS: Type.Integer({
+    minimum: 100,
+    default: 5_000,
+    description: "How often a service checks that its durable command consumer exists, and recreates a missing one",
+  }),
   OTEL_TRACES_EXPORTER: Type.Enum(["none", "otlp", "console"], {
     default: "none",
     description: "Where spans go; off by default",

@@ -129,7 +129,13 @@ export const startService = async <P extends TProperties>(
     ...(isCommandService(spec.name) ? [healthHandler(spec.name, spec.version, instanceId, startedAt)] : []),
     ...(spec.handlers?.(context) ?? []),
   ];
-  const commandServer = new CommandServer(nc, { service: spec.name, handlers, logger });
+  const commandServer = new CommandServer(nc, {
+    service: spec.name,
+    handlers,
+    logger,
+    consumerCheckMs: config.SDN_CONSUMER_CHECK_MS,
+  });
+  const servesCommands = handlers.length > 0 && isCommandService(spec.name);
   let micro: Service | undefined;
   let metricsListener: MetricsListener | undefined;
   const identity = { service: spec.name, version: spec.version, instance: instanceId };
@@ -168,7 +174,7 @@ export const startService = async <P extends TProperties>(
     },
     { name: "streams", runLevel: RunLevel.FrameworkBootstrap, start: () => ensureStreams(nc) },
     ...((await spec.components?.(context)) ?? []),
-    ...(handlers.length > 0 && isCommandService(spec.name)
+    ...(servesCommands
       ? [
           {
             name: "command-server",
@@ -188,13 +194,18 @@ export const startService = async <P extends TProperties>(
           description: spec.description,
           instanceId,
           logger,
-          health: () => ({
-            status: "up",
-            service: spec.name,
-            version: spec.version,
-            instanceId,
-            uptimeSeconds: (Date.now() - startedAt) / 1000,
-          }),
+          // Up only while commands reach the service: a missing consumer turns readiness and the health check red.
+          health: async () => {
+            const commands = servesCommands ? await commandServer.health() : { ok: true, detail: "serves no commands" };
+            return {
+              status: commands.ok ? "up" : "unhealthy",
+              detail: commands.detail,
+              service: spec.name,
+              version: spec.version,
+              instanceId,
+              uptimeSeconds: (Date.now() - startedAt) / 1000,
+            };
+          },
         });
         if (config.SDN_INSTANCE_FILE !== undefined) {
           await writeInstanceFile(config.SDN_INSTANCE_FILE, {

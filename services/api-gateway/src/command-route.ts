@@ -46,7 +46,12 @@ export interface CommandRouteSpec<
   successStatus?: 200 | 201 | 204;
   /** The HTTP response body schema; default: the command's response. */
   response?: TSchema;
-  toCommand: (input: { params: Static<P>; query: Static<Q>; body: Static<B> }) => RequestOf<C>;
+  toCommand: (input: { params: Static<P>; query: Static<Q>; body: Static<B> }) => RequestOf<C> | Promise<RequestOf<C>>;
+  /**
+   * What makes two requests with one Idempotency-Key "the same request"; default: the
+   * command body. Needed where the body is sealed (random each time) and must hold no secret.
+   */
+  idempotencyView?: (input: { params: Static<P>; query: Static<Q>; body: Static<B> }) => unknown;
   toResponse?: (data: ResponseOf<C>) => unknown;
 }
 
@@ -91,8 +96,9 @@ export const commandRoute = <C extends CommandDefinition, P extends TSchema, Q e
     },
     handler: async (req, reply) => {
       const input = { params: req.params as Static<P>, query: req.query as Static<Q>, body: req.body as Static<B> };
-      const body = spec.toCommand(input);
-      return spec.kind === "read" ? sendRead(app, spec, body, req, reply) : sendMutation(app, spec, body, req, reply);
+      const body = await spec.toCommand(input);
+      if (spec.kind === "read") return sendRead(app, spec, body, req, reply);
+      return sendMutation(app, spec, body, spec.idempotencyView?.(input) ?? body, req, reply);
     },
   });
 };
@@ -152,11 +158,12 @@ const sendMutation = async <C extends CommandDefinition>(
   app: GatewayApp,
   spec: CommandRouteSpec<C, TSchema, TSchema, TSchema>,
   body: RequestOf<C>,
+  idempotencyView: unknown,
   req: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FastifyReply> => {
   const principal = principalOf(req);
-  const commandId = await commandIdFor(app, req, principal.accountId, body);
+  const commandId = await commandIdFor(app, req, principal.accountId, idempotencyView);
   const answer = await sendAndWait(app, spec, body, req, commandId);
   if (answer !== undefined) return finish(spec, reply, answer);
   await app.jobs.createPending({

@@ -484,9 +484,49 @@ def list_vms(_args):
 # The key offered is the host's relay key, provisioned by the operator.
 
 RELAY_IDENTITY = "/root/.ssh/id_sdn_router"
+RELAY_KEY_NAME = "id_sdn_router"
 FINGERPRINT_RE = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
 USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 PATH_RE = re.compile(r"^/[A-Za-z0-9_./-]{1,255}$")
+LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
+# The router program's own commands, as in libs/contracts router-relay.ts (the agent checks
+# them first; this is the host's own line of defence against a caller that is not the agent).
+ROUTER_PROGRAM_NAME = "sdn-router"
+ROUTER_PROGRAM_COMMANDS = ("version", "state", "apply")
+ROUTER_DEPLOY_SCRIPT = (
+    'umask 077 && mkdir -p "$(dirname "$1")" && cat > "$1.new" && chmod "$2" "$1.new" && mv -f "$1.new" "$1"'
+)
+
+
+def _clean_path(p):
+    return bool(PATH_RE.match(p)) and all(seg not in ("", ".", "..") for seg in p.split("/")[1:])
+
+
+def _program_path(p):
+    return _clean_path(p) and p.endswith("/" + ROUTER_PROGRAM_NAME)
+
+
+def _router_program_command(argv):
+    if len(argv) == 2 and _program_path(argv[0]):
+        return argv[1] in ROUTER_PROGRAM_COMMANDS
+    if len(argv) == 3 and argv[:2] == ["mkdir", "-p"]:
+        return _clean_path(argv[2])
+    return (
+        len(argv) == 6
+        and _program_path(argv[4])
+        and argv == ["sh", "-c", ROUTER_DEPLOY_SCRIPT, "sh", argv[4], "755"]
+    )
+
+
+def check_relay(address, identity, argv):
+    """Refuses what a relay must never do: reach past the link-local control network, use
+    another key than the relay key, or run anything but the router program's commands."""
+    if ipaddress.IPv4Address(address) not in LINK_LOCAL:
+        raise HostError("RELAY_ADDRESS_NOT_LINK_LOCAL", "%s is not a link-local router address" % address)
+    if not _clean_path(identity) or os.path.basename(identity) != RELAY_KEY_NAME:
+        raise HostError("RELAY_KEY_NOT_ALLOWED", "%s is not the relay key (%s)" % (identity, RELAY_KEY_NAME))
+    if not _router_program_command(argv):
+        raise HostError("RELAY_COMMAND_NOT_ALLOWED", "'%s' is not a command of the router program" % argv[0])
 
 
 def _ssh_fingerprint(blob_b64):
@@ -528,6 +568,7 @@ def router_relay(args):
     except (ValueError, OSError, EOFError):
         raise HostError("INVALID_ARGUMENT", "argument 'stdinGzipBase64' is not base64 of gzip data")
     timeout = min(int(args.get("timeoutMs", 60000)), 600000) / 1000.0
+    check_relay(address, identity, argv)
     if not os.path.exists(identity):
         raise HostError("RELAY_KEY_MISSING", "the relay key %s is not on this host" % identity)
     with tempfile.TemporaryDirectory(prefix="sdn-relay-") as tmp:

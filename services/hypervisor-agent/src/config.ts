@@ -1,5 +1,6 @@
 import { BaseConfig } from "@sdn/runtime";
 import Type, { type Static } from "typebox";
+import { RELAY_KEY_FILE_PATTERN } from "./agent/relay-policy.js";
 
 export const AgentConfig = Type.Object({
   ...BaseConfig.properties,
@@ -40,6 +41,12 @@ export const AgentConfig = Type.Object({
     default: true,
     description:
       "Drive KVM hosts' Open vSwitch over OVSDB (the host's db.sock forwarded through the SSH connection); false: the host program only",
+  }),
+  SDN_AGENT_RELAY_KEY_FILE: Type.String({
+    pattern: RELAY_KEY_FILE_PATTERN,
+    default: "/root/.ssh/id_sdn_router",
+    description:
+      "Path ON THE HOSTS of the key routers accept from the host relay (RelayToRouter uses it and no other); named id_sdn_router",
   }),
   SDN_AGENT_SIMULATOR: Type.Boolean({
     default: false,

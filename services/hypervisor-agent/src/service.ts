@@ -7,6 +7,7 @@ import {
   type ServiceContext,
   type ServiceSpec,
 } from "@sdn/runtime";
+import { deriveSealingKeyPair, publishSealingKey, type SealingKeyPair } from "@sdn/bus";
 import { join } from "node:path";
 import { HostLeases } from "./agent/lease.js";
 import { HostManager } from "./agent/host-manager.js";
@@ -23,6 +24,7 @@ class Agent {
   registry: HostRegistry | undefined;
   manager: HostManager | undefined;
   private secrets: SecretBox | undefined;
+  private sealing: SealingKeyPair | undefined;
 
   constructor(private readonly ctx: Ctx) {}
 
@@ -32,9 +34,28 @@ class Agent {
         name: "secret-key",
         runLevel: RunLevel.System,
         configure: () => {
-          this.secrets = new SecretBox(
-            loadSecretKey(this.ctx.config.SDN_SECRET_KEY, this.ctx.config.SDN_DATA_DIR, "hypervisor-agent.key"),
+          const key = loadSecretKey(
+            this.ctx.config.SDN_SECRET_KEY,
+            this.ctx.config.SDN_DATA_DIR,
+            "hypervisor-agent.key",
           );
+          this.secrets = new SecretBox(key);
+          this.sealing = deriveSealingKeyPair(key);
+        },
+      },
+      {
+        name: "sealing-key",
+        runLevel: RunLevel.Framework,
+        // Published before commands are served, so a sender can seal AddHost credentials to it.
+        start: async () => {
+          const sealing = this.sealing as SealingKeyPair;
+          const replaced = await publishSealingKey(this.ctx.nc, sealing.publicKey);
+          if (replaced !== undefined) {
+            this.ctx.logger.warn(
+              { previousKeyId: replaced.keyId, keyId: sealing.publicKey.keyId },
+              "replaced another sealing key: agent replicas must share SDN_SECRET_KEY, or credentials sealed to one do not open on another",
+            );
+          }
         },
       },
       {
@@ -51,6 +72,7 @@ class Agent {
           this.registry = new HostRegistry(
             store,
             this.secrets as SecretBox,
+            this.sealing as SealingKeyPair,
             this.ctx.events,
             this.ctx.config,
             `sdn-hypervisor-agent/${this.ctx.instanceId}`,

@@ -133,7 +133,32 @@ export class PublicIpam {
     throw tooMuchContention("the public IP ranges");
   }
 
+  /**
+   * Acquires an address once per command id: a command run again (redelivered, resent past
+   * the stream's duplicate window, replayed) answers the address it got the first time.
+   */
   async acquire(networkId: string, ctx: CommandContext): Promise<PublicIp> {
+    const key = createHash("sha256").update(ctx.commandId).digest("hex");
+    const earlier = await this.store.acquisitions.get(key);
+    if (earlier !== undefined) return this.sameCommand(earlier.value, networkId, ctx);
+    const publicIp = await this.acquireNew(networkId, ctx);
+    if (await this.store.acquisitions.createIfAbsent(key, publicIp)) return publicIp;
+    // A run of the same command at the same moment won: give this address back, answer theirs.
+    await this.drop(publicIp.ip, publicIp.id, publicIp.isSourceNat ? publicIp.networkId : undefined);
+    const winner = await this.store.acquisitions.get(key);
+    if (winner === undefined) throw tooMuchContention(`command ${ctx.commandId}`);
+    return this.sameCommand(winner.value, networkId, ctx);
+  }
+
+  /** A command id reused for another network or by another account is a mistake, not a repeat. */
+  private sameCommand(p: PublicIp, networkId: string, ctx: CommandContext): PublicIp {
+    if (p.networkId !== networkId || !canSee(ctx, p.accountId)) {
+      throw conflict(`command id ${ctx.commandId} already acquired an address for another network; use a new id`);
+    }
+    return p;
+  }
+
+  private async acquireNew(networkId: string, ctx: CommandContext): Promise<PublicIp> {
     const { record } = await this.networks.getVisible(networkId, ctx);
     if (record.state === "Destroy") throw this.networks.beingDeleted(record);
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {

@@ -1,6 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { JsonBucket } from "@sdn/bus";
-import type { Network, NetworkState, PublicIpRange } from "@sdn/contracts";
+import type { Network, NetworkState, PublicIp, PublicIpRange } from "@sdn/contracts";
 
 /** A network as stored: the resource plus the state to go back to if a delete is refused. */
 export type NetworkRecord = Network & { restoreState?: NetworkState };
@@ -43,6 +43,9 @@ export interface PublicRanges {
 
 export const PUBLIC_RANGES_KEY = "ranges";
 
+/** How long an AcquirePublicIp command id is remembered: as long as the command stream keeps commands. */
+const ACQUISITION_MEMORY_MS = 7 * 24 * 3600_000;
+
 /**
  * The guru's state: one JetStream KV bucket per kind of record, every write a
  * compare-and-swap or an atomic create. Nothing is cached, so any number of replicas can
@@ -58,6 +61,8 @@ export class GuruStore {
     readonly publicRanges: JsonBucket<PublicRanges>,
     readonly publicIps: JsonBucket<PublicIpClaim>,
     readonly sourceNat: JsonBucket<SourceNat>,
+    /** The address each AcquirePublicIp command got, by a hash of its command id. */
+    readonly acquisitions: JsonBucket<PublicIp>,
   ) {}
 
   static async open(nc: NatsConnection): Promise<GuruStore> {
@@ -69,6 +74,7 @@ export class GuruStore {
       await JsonBucket.open<PublicRanges>(nc, "sdn_guru_public_ranges"),
       await JsonBucket.open<PublicIpClaim>(nc, "sdn_guru_public_ips"),
       await JsonBucket.open<SourceNat>(nc, "sdn_guru_source_nat"),
+      await JsonBucket.open<PublicIp>(nc, "sdn_guru_public_ip_commands", { ttl: ACQUISITION_MEMORY_MS }),
     );
   }
 }

@@ -1,8 +1,45 @@
-import Type from "typebox";
+import Type, { type Static } from "typebox";
 import { defineCommand } from "../definitions.js";
 import { Host, HostId, NewHost } from "../resources/hosts.js";
+import { SealedSecret } from "../sealing.js";
 
 const ById = Type.Object({ id: HostId }, { additionalProperties: false });
+
+const {
+  password: _password,
+  privateKey: _privateKey,
+  passphrase: _passphrase,
+  ...publicHostFields
+} = NewHost.properties;
+const refusedOnTheBus = (what: string) =>
+  Type.Optional(
+    Type.Unknown({
+      description: `Never accepted on the bus: a plain ${what} is refused with PLAINTEXT_SECRET; seal it into sealedCredentials`,
+    }),
+  );
+
+/**
+ * AddHost as it travels on the bus: NewHost with the password, private key and passphrase
+ * sealed to the agent (docs/bus-integrity.md), so the command stream never holds them.
+ */
+export const AddHostRequest = Type.Object(
+  {
+    ...publicHostFields,
+    sealedCredentials: Type.Optional(SealedSecret),
+    password: refusedOnTheBus("password"),
+    privateKey: refusedOnTheBus("private key"),
+    passphrase: refusedOnTheBus("passphrase"),
+  },
+  {
+    additionalProperties: false,
+    $id: "AddHostRequest",
+    description:
+      "NewHost without plain secrets. sealedCredentials (required) is the JSON {password?, privateKey?, passphrase?} " +
+      "sealed to the agent's key (KV bucket sdn-sealing-keys, key hypervisor-agent) with the associated data " +
+      "'sdn/AddHost/v1' LF hypervisor LF address LF username",
+  },
+);
+export type AddHostRequest = Static<typeof AddHostRequest>;
 
 /**
  * Adds a host: connects, identifies it, finds its tunnel endpoint, deploys and checks the
@@ -15,7 +52,7 @@ export const AddHost = defineCommand({
   name: "AddHost",
   delivery: "durable",
   summary: "Adds a XenServer, XCP-ng or KVM host after connecting to it; admin only.",
-  request: NewHost,
+  request: AddHostRequest,
   response: Host,
 });
 

@@ -2,6 +2,23 @@ import Type from "typebox";
 import { defineCommand } from "../definitions.js";
 import { HostKeyFingerprint, Ipv4 } from "../resources/hosts.js";
 
+/** The router program's own commands: the only argv[1] a relay may run it with. */
+export const ROUTER_PROGRAM_COMMANDS = ["version", "state", "apply"] as const;
+
+/** The router program's file name; its directory is the vr-manager's SDN_VR_PROGRAM_DIR. */
+export const ROUTER_PROGRAM_NAME = "sdn-router";
+
+/**
+ * How the vr-manager deploys the router program through a relay: `sh -c <this> sh <path>
+ * <mode>` with the program as stdin (written aside, then renamed). The relay runs this
+ * script and no other shell.
+ */
+export const ROUTER_DEPLOY_SCRIPT =
+  'umask 077 && mkdir -p "$(dirname "$1")" && cat > "$1.new" && chmod "$2" "$1.new" && mv -f "$1.new" "$1"';
+
+/** The relay key's file name on every host (its directory may be configured). */
+export const RELAY_KEY_NAME = "id_sdn_router";
+
 /**
  * The agent command through which the vr-manager reaches a router that only its host can
  * reach (XenServer's link-local control network), as CloudStack's router_proxy.sh did but
@@ -9,6 +26,11 @@ import { HostKeyFingerprint, Ipv4 } from "../resources/hosts.js";
  * (XAPI: host.call_plugin; KVM: the host script), which opens SSH from the host to the
  * router with the host's relay key, checks the router's host key against the fingerprint,
  * and runs `argv` with the given stdin. Request/reply on sdn.agent.<hostId>.RelayToRouter.
+ * The agent and the host program both refuse (FORBIDDEN, details.reason) a router address
+ * outside 169.254.0.0/16 (RELAY_ADDRESS_NOT_LINK_LOCAL), an identity file other than the
+ * agent's configured relay key (RELAY_KEY_NOT_ALLOWED) and any argv but the router
+ * program's own (RELAY_COMMAND_NOT_ALLOWED): `<dir>/sdn-router version|state|apply`,
+ * `mkdir -p <dir>` and the deploy script.
  */
 export const RelayToRouter = defineCommand({
   service: "hypervisor-agent",
@@ -26,7 +48,8 @@ export const RelayToRouter = defineCommand({
       identityFile: Type.Optional(
         Type.String({
           pattern: "^/[A-Za-z0-9_./-]{1,255}$",
-          description: "Path ON THE HOST of the private key routers accept (default /root/.ssh/id_sdn_router)",
+          description:
+            "Path ON THE HOST of the relay key; must be the agent's SDN_AGENT_RELAY_KEY_FILE (default /root/.ssh/id_sdn_router)",
         }),
       ),
       argv: Type.Array(Type.String({ maxLength: 4096 }), { minItems: 1, maxItems: 32 }),

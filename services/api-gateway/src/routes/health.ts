@@ -13,7 +13,10 @@ const Readiness = Type.Object({
   services: Type.Record(Type.String(), ServiceState),
 });
 
-/** `/healthz`: the process answers. `/readyz`: NATS is reachable and every service answers. */
+/**
+ * `/healthz`: the process answers. `/readyz`: NATS is reachable and every service answers
+ * healthy (its durable command consumer exists, so commands reach it).
+ */
 export const healthRoutes = async (app: GatewayApp, opts: { readyTimeoutMs: number }): Promise<void> => {
   app.get(
     "/healthz",
@@ -35,7 +38,7 @@ export const healthRoutes = async (app: GatewayApp, opts: { readyTimeoutMs: numb
       config: { public: true },
       schema: {
         tags: ["Health"],
-        summary: "Readiness: NATS reachable and every service answering its Health endpoint",
+        summary: "Readiness: NATS reachable and every service answering its Health endpoint with status up",
         operationId: "getReadiness",
         response: { 200: Readiness, 503: Readiness },
       },
@@ -50,7 +53,13 @@ export const healthRoutes = async (app: GatewayApp, opts: { readyTimeoutMs: numb
         COMMAND_SERVICES.map(async (svc) => {
           const state = await nc
             .request(`${serviceEndpointGroup(svc)}.Health`, "", { timeout: opts.readyTimeoutMs })
-            .then(() => ({ ok: true, detail: "answering" }))
+            .then((m) => {
+              // A replica answers "unhealthy" when commands do not reach it (e.g. its consumer is missing).
+              const report = m.json<{ status?: string; detail?: string }>();
+              return report.status === "up"
+                ? { ok: true, detail: "answering" }
+                : { ok: false, detail: report.detail ?? `reports ${report.status ?? "no status"}` };
+            })
             .catch(() => ({ ok: false, detail: `no answer within ${opts.readyTimeoutMs} ms` }));
           return [svc, state] as const;
         }),

@@ -1,3 +1,4 @@
+import { sealNewHost } from "@sdn/bus";
 import { AddHost, GetHost, HostId, ListHosts, NewHost, RemoveHost } from "@sdn/contracts";
 import Type from "typebox";
 import type { GatewayApp } from "../app.js";
@@ -20,7 +21,10 @@ export const hostRoutes = async (app: GatewayApp): Promise<void> => {
     description:
       "Connects to the host, identifies it, finds its tunnel endpoint and deploys the host programs; answers the host Up, or refuses with error.details.reason (UNREACHABLE, AUTHENTICATION_FAILED, HOST_KEY_MISMATCH, TLS_VERIFICATION_FAILED, NOT_AN_OVS_HOST, PROGRAMS_MISSING, ...) and stores nothing. Passwords and keys are write-only.",
     body: NewHost,
-    toCommand: ({ body }) => body,
+    // The credentials go on the bus only sealed to the agent (docs/bus-integrity.md).
+    toCommand: ({ body }) => sealNewHost(app.bus.nc, body),
+    // Secrets stay out of the idempotency record, even hashed: a hash of a weak password can be guessed.
+    idempotencyView: ({ body }) => ({ ...body, password: undefined, privateKey: undefined, passphrase: undefined }),
   });
   commandRoute(app, {
     method: "GET",

@@ -14,6 +14,7 @@ import {
 } from "@sdn/contracts";
 import type { HostDriver } from "../drivers/driver.js";
 import { HostFailure, toCommandError } from "../drivers/errors.js";
+import { checkRelayRequest } from "./relay-policy.js";
 
 /** What the handlers of one host need from the manager that serves it. */
 export interface ServedHost {
@@ -30,7 +31,7 @@ export interface ServedHost {
  * The agent commands of one host, on sdn.agent.<hostId>.*. Driver errors become answers
  * with codes (HostFailure, HostProgramError); losing the host marks it Disconnected.
  */
-export const agentHandlers = (served: ServedHost): BoundHandler[] => {
+export const agentHandlers = (served: ServedHost, policy: { relayKeyFile: string }): BoundHandler[] => {
   const drive = async <T>(work: (d: HostDriver) => Promise<T>): Promise<T> => {
     try {
       const out = await work(served.driver());
@@ -100,7 +101,8 @@ export const agentHandlers = (served: ServedHost): BoundHandler[] => {
       return { data, details: `${data.bridges.length} bridges on ${name}` };
     }),
     bindHandler(RelayToRouter, async (req) => {
-      const data = await drive((d) => d.relayToRouter(req));
+      const allowed = checkRelayRequest(req, policy.relayKeyFile);
+      const data = await drive((d) => d.relayToRouter(allowed));
       return { data, details: `${req.argv[0] ?? ""} on router ${req.address} via ${name} exited ${data.exitCode}` };
     }),
     bindHandler(ListVms, async () => {

@@ -164,7 +164,7 @@ export class HostManager {
     );
     charge.server = serveRequests(this.d.nc, {
       prefix: agentPrefix(id),
-      handlers: agentHandlers(charge),
+      handlers: agentHandlers(charge, { relayKeyFile: this.d.config.SDN_AGENT_RELAY_KEY_FILE }),
       logger: this.d.logger,
     });
     this.charges.set(id, charge);

@@ -57,6 +57,10 @@ const PROGRAM_CODE: Record<string, ErrorCode> = {
   // sdn_guest.py: the device is not a VM's port, or not the named VM's.
   NOT_A_GUEST_DEVICE: "FORBIDDEN",
   DEVICE_NOT_OWNED: "FORBIDDEN",
+  // The host's own check of a router relay (the agent refuses these first).
+  RELAY_ADDRESS_NOT_LINK_LOCAL: "FORBIDDEN",
+  RELAY_KEY_NOT_ALLOWED: "FORBIDDEN",
+  RELAY_COMMAND_NOT_ALLOWED: "FORBIDDEN",
 };
 
 /** A host program answered with an error (its own code, or XENAPI_PLUGIN_FAILURE). */

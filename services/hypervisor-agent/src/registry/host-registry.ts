@@ -1,5 +1,13 @@
-import type { EventPublisher } from "@sdn/bus";
-import { CommandError, HostAdded, HostRemoved, isXapiHypervisor, type Host, type NewHost } from "@sdn/contracts";
+import { openSealedSecret, SealedSecretError, type EventPublisher, type SealingKeyPair } from "@sdn/bus";
+import {
+  addHostSealingContext,
+  CommandError,
+  HostAdded,
+  HostRemoved,
+  isXapiHypervisor,
+  type AddHostRequest,
+  type Host,
+} from "@sdn/contracts";
 import { createHash } from "node:crypto";
 import type { AgentConfig } from "../config.js";
 import { HostFailure, HostProgramError } from "../drivers/errors.js";
@@ -15,22 +23,64 @@ const hostIdFor = (commandId: string): string => {
 
 const invalid = (message: string) => new CommandError("VALIDATION_FAILED", message);
 
+/**
+ * The credentials of an AddHost, opened with the agent's sealing key. Plain ones are refused
+ * before anything else: the stream they came on keeps them, so the sender must stop.
+ */
+const openCredentials = (req: AddHostRequest, sealing: SealingKeyPair): Credentials => {
+  const plain = (["password", "privateKey", "passphrase"] as const).filter((f) => req[f] !== undefined);
+  if (plain.length > 0) {
+    throw new CommandError(
+      "PLAINTEXT_SECRET",
+      `AddHost carries ${plain.join(", ")} in plain text; on the bus credentials travel only sealed to the agent ` +
+        "(sealedCredentials, see docs/bus-integrity.md): refused, nothing stored; treat that secret as exposed",
+      { fields: plain },
+    );
+  }
+  if (req.sealedCredentials === undefined) throw invalid("sealedCredentials is required");
+  let opened: unknown;
+  try {
+    opened = JSON.parse(openSealedSecret(sealing, req.sealedCredentials, addHostSealingContext(req)));
+  } catch (err) {
+    if (err instanceof SealedSecretError)
+      throw new CommandError("VALIDATION_FAILED", `sealedCredentials: ${err.message}`);
+    throw invalid("sealedCredentials does not hold JSON credentials");
+  }
+  const fields = ["password", "privateKey", "passphrase"] as const;
+  const o = opened as Record<string, unknown>;
+  if (
+    typeof opened !== "object" ||
+    opened === null ||
+    Object.keys(o).some((k) => !(fields as readonly string[]).includes(k))
+  )
+    throw invalid("sealedCredentials must hold an object with password, privateKey and passphrase only");
+  const credentials: Credentials = {};
+  for (const f of fields) {
+    const v = o[f];
+    if (v === undefined) continue;
+    if (typeof v !== "string" || v.length === 0 || v.length > 16_384)
+      throw invalid(`sealed ${f} must be a non-empty string`);
+    credentials[f] = v;
+  }
+  return credentials;
+};
+
 /** Rules across fields that a schema cannot state. */
-const checkNewHost = (req: NewHost): void => {
+const checkNewHost = (req: AddHostRequest, c: Credentials): void => {
   if (req.hostKeyFingerprint !== undefined && req.trustHostKeyOnFirstContact === true) {
     throw invalid("give hostKeyFingerprint or trustHostKeyOnFirstContact, not both");
   }
-  if (req.passphrase !== undefined && req.privateKey === undefined) throw invalid("passphrase needs a privateKey");
+  if (c.passphrase !== undefined && c.privateKey === undefined) throw invalid("passphrase needs a privateKey");
   if (isXapiHypervisor(req.hypervisor)) {
     // XAPI logs in with the password; SSH (deploying the plugin) uses the key if one is given.
-    if (req.password === undefined) throw invalid(`password is required for ${req.hypervisor} hosts`);
+    if (c.password === undefined) throw invalid(`password is required for ${req.hypervisor} hosts`);
     if (req.tlsCertificate !== undefined && req.tlsInsecure === true) {
       throw invalid("give tlsCertificate or tlsInsecure, not both");
     }
     return;
   }
-  if (req.privateKey === undefined) throw invalid("privateKey is required for kvm hosts");
-  if (req.password !== undefined) throw invalid("kvm hosts use key authentication only; password is not accepted");
+  if (c.privateKey === undefined) throw invalid("privateKey is required for kvm hosts");
+  if (c.password !== undefined) throw invalid("kvm hosts use key authentication only; password is not accepted");
   if (req.tlsCertificate !== undefined || req.tlsInsecure !== undefined)
     throw invalid("TLS settings are for XAPI hosts");
   if (req.hostKeyFingerprint === undefined && req.trustHostKeyOnFirstContact !== true) {
@@ -47,13 +97,15 @@ export class HostRegistry {
   constructor(
     private readonly store: HostStore,
     private readonly secrets: SecretBox,
+    private readonly sealing: SealingKeyPair,
     private readonly events: EventPublisher,
     private readonly config: AgentConfig,
     private readonly originator: string,
   ) {}
 
-  async add(req: NewHost, commandId: string): Promise<Host> {
-    checkNewHost(req);
+  async add(req: AddHostRequest, commandId: string): Promise<Host> {
+    const credentials = openCredentials(req, this.sealing);
+    checkNewHost(req, credentials);
     const id = hostIdFor(commandId);
     const already = await this.store.get(id);
     if (already !== undefined) return already.host;
@@ -67,11 +119,6 @@ export class HostRegistry {
       if (holder !== undefined && holder !== id)
         throw new CommandError("CONFLICT", `a host with ${kind} ${value} exists`);
     }
-    const credentials: Credentials = {
-      ...(req.password === undefined ? {} : { password: req.password }),
-      ...(req.privateKey === undefined ? {} : { privateKey: req.privateKey }),
-      ...(req.passphrase === undefined ? {} : { passphrase: req.passphrase }),
-    };
     const base = {
       hypervisor: req.hypervisor,
       address: req.address,

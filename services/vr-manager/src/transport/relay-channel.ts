@@ -1,6 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { request } from "@sdn/bus";
-import { agentSubject, RelayToRouter } from "@sdn/contracts";
+import { agentSubject, RelayToRouter, ROUTER_DEPLOY_SCRIPT } from "@sdn/contracts";
 import { gzipSync } from "node:zlib";
 import { RouterFailure } from "../errors.js";
 import type { RouterChannel, RunResult } from "./channel.js";
@@ -62,9 +62,7 @@ export class RelayChannel implements RouterChannel {
   }
 
   async writeFile(path: string, data: Buffer, mode: number): Promise<void> {
-    const script =
-      'umask 077 && mkdir -p "$(dirname "$1")" && cat > "$1.new" && chmod "$2" "$1.new" && mv -f "$1.new" "$1"';
-    const r = await this.run(["sh", "-c", script, "sh", path, mode.toString(8)], data.toString("utf8"));
+    const r = await this.run(["sh", "-c", ROUTER_DEPLOY_SCRIPT, "sh", path, mode.toString(8)], data.toString("utf8"));
     if (r.code !== 0) {
       throw new RouterFailure(
         "PROGRAM_FAILED",

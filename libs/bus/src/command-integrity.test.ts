@@ -1,0 +1,131 @@
+import { AckPolicy, DeliverPolicy, jetstreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { STREAMS, commandConsumerName, commandFilter, defineCommand } from "@sdn/contracts";
+import { TestNatsServer, waitFor } from "@sdn/testkit";
+import Type from "typebox";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CommandClient } from "./command-client.js";
+import { CommandServer } from "./command-server.js";
+import { bindHandler } from "./dispatch.js";
+import { silentLogger } from "./logger.js";
+import { ensureStreams } from "./streams.js";
+
+/*
+ * The durable command path against a real nats-server: a consumer deleted or recreated
+ * under a service never makes it run a command twice, its health says so while it is
+ * missing, and a command no replica ever answers is answered MAX_DELIVERIES_EXCEEDED.
+ */
+
+const Count = defineCommand({
+  service: "ovs-element",
+  name: "TestCount",
+  delivery: "durable",
+  summary: "counts its runs",
+  request: Type.Object({ n: Type.Integer() }, { additionalProperties: false }),
+  response: Type.Object({ runs: Type.Integer() }),
+});
+const Hang = defineCommand({
+  service: "vr-manager",
+  name: "TestHang",
+  delivery: "durable",
+  summary: "never answers",
+  request: Type.Object({}),
+  response: Type.Object({}),
+});
+
+let server: TestNatsServer;
+let nc: NatsConnection;
+const runs = new Map<string, number>();
+
+const countingServer = (consumerCheckMs: number) =>
+  new CommandServer(nc, {
+    service: "ovs-element",
+    logger: silentLogger,
+    consumerCheckMs,
+    handlers: [
+      bindHandler(Count, async (_req, ctx) => {
+        const n = (runs.get(ctx.commandId) ?? 0) + 1;
+        runs.set(ctx.commandId, n);
+        return { data: { runs: n }, details: `run ${n}` };
+      }),
+    ],
+  });
+
+beforeAll(async () => {
+  server = await TestNatsServer.start();
+  nc = await connect({ servers: server.url });
+  await ensureStreams(nc);
+});
+
+afterAll(async () => {
+  await nc?.close();
+  await server?.dispose();
+});
+
+describe("command-path integrity", () => {
+  it("reports a deleted consumer, recreates it, and replays nothing that ran", async () => {
+    const jsm = await jetstreamManager(nc);
+    const commands = new CommandClient(nc);
+    const svc = countingServer(300);
+    await svc.start();
+    const before = [];
+    for (let n = 0; n < 5; n++) before.push(await commands.send(Count, { n }, { commandId: `before-${n}` }));
+    expect(before.every((a) => a.ok)).toBe(true);
+    expect(await svc.health()).toMatchObject({ ok: true });
+
+    await jsm.consumers.delete(STREAMS.commands.name, commandConsumerName("ovs-element"));
+    expect(await svc.health()).toMatchObject({ ok: false, detail: expect.stringContaining("missing") });
+    // A command sent while the consumer is gone is not lost: the recreated one delivers it.
+    const during = commands.send(Count, { n: 99 }, { commandId: "during", timeoutMs: 10_000 });
+    await waitFor("the consumer recreated", async () => ((await svc.health()).ok ? true : undefined), 5_000);
+    expect(await during).toMatchObject({ ok: true, data: { runs: 1 } });
+    expect(await commands.send(Count, { n: 100 }, { commandId: "after" })).toMatchObject({ ok: true });
+    await new Promise((r) => setTimeout(r, 500));
+    for (const [id, n] of runs) expect(n, id).toBe(1);
+    expect(runs.size).toBe(7);
+    await svc.stop();
+  });
+
+  it("runs no command twice when someone recreates the consumer to replay the whole stream", async () => {
+    const jsm = await jetstreamManager(nc);
+    const name = commandConsumerName("ovs-element");
+    await jsm.consumers.delete(STREAMS.commands.name, name);
+    // As an operator's `nats consumer add` with the defaults would: deliver everything again.
+    await jsm.consumers.add(STREAMS.commands.name, {
+      durable_name: name,
+      filter_subject: commandFilter("ovs-element"),
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+    });
+    const svc = countingServer(60_000);
+    await svc.start();
+    const commands = new CommandClient(nc);
+    expect(await commands.send(Count, { n: 1 }, { commandId: "fresh" })).toMatchObject({ ok: true });
+    // Every old command was delivered again, and acknowledged without running.
+    await waitFor("every command acknowledged", async () => {
+      const info = await jsm.consumers.info(STREAMS.commands.name, name);
+      return info.ack_floor.stream_seq >= 8 && info.num_ack_pending === 0 ? true : undefined;
+    });
+    for (const [id, n] of runs) expect(n, id).toBe(1);
+    await svc.stop();
+  });
+
+  it("answers a command that never gets answered MAX_DELIVERIES_EXCEEDED", async () => {
+    const hung = new CommandServer(nc, {
+      service: "vr-manager",
+      logger: silentLogger,
+      ackWaitMs: 400,
+      maxDeliver: 2,
+      maxHandleMs: 200,
+      handlers: [bindHandler(Hang, () => new Promise(() => undefined))],
+    });
+    await hung.start();
+    const answer = await new CommandClient(nc).send(Hang, {}, { commandId: "poison-1", timeoutMs: 10_000 });
+    expect(answer).toMatchObject({
+      ok: false,
+      commandId: "poison-1",
+      error: { code: "MAX_DELIVERIES_EXCEEDED", message: expect.stringContaining("TestHang was delivered 2 times") },
+    });
+    // Its two handlers never end: this server is left, not stopped.
+  });
+});

@@ -1,0 +1,66 @@
+"""The host's own refusals of a router relay (run: python3 -m unittest discover -s
+services/hypervisor-agent/host/tests -t services/hypervisor-agent/host)."""
+
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import sdn_ovs  # noqa: E402
+
+FP = "SHA256:" + "A" * 43
+
+
+def relay(**over):
+    args = {
+        "address": "169.254.0.2",
+        "port": 3922,
+        "username": "root",
+        "hostKeyFingerprint": FP,
+        "identityFile": "/nonexistent/id_sdn_router",
+        "argv": ["/opt/sdn-router/sdn-router", "version"],
+    }
+    args.update(over)
+    return sdn_ovs.router_relay(args)
+
+
+class RouterRelayRefusals(unittest.TestCase):
+    def refused(self, code, **over):
+        with self.assertRaises(sdn_ovs.HostError) as cm:
+            relay(**over)
+        self.assertEqual(cm.exception.code, code)
+
+    def test_an_address_outside_the_link_local_network(self):
+        for address in ("10.0.0.5", "127.0.0.1", "169.255.0.1"):
+            self.refused("RELAY_ADDRESS_NOT_LINK_LOCAL", address=address)
+
+    def test_another_key_than_the_relay_key(self):
+        for identity in ("/root/.ssh/id_rsa", "/etc/ssh/ssh_host_ed25519_key", "/root/.ssh/../x/id_sdn_router"):
+            self.refused("RELAY_KEY_NOT_ALLOWED", identityFile=identity)
+
+    def test_a_command_that_is_not_the_router_programs(self):
+        for argv in (
+            ["true"],
+            ["sh", "-c", "id"],
+            ["/opt/sdn-router/sdn-router", "apply", "extra"],
+            ["/opt/sdn-router/sdn-router", "shell"],
+            ["/tmp/evil", "version"],
+            ["/opt/../tmp/sdn-router", "version"],
+            ["sh", "-c", "cat > /etc/passwd", "sh", "/opt/sdn-router/sdn-router", "755"],
+            ["sh", "-c", sdn_ovs.ROUTER_DEPLOY_SCRIPT, "sh", "/etc/cron.d/x", "755"],
+        ):
+            self.refused("RELAY_COMMAND_NOT_ALLOWED", argv=argv)
+
+    def test_the_router_programs_own_commands_pass_the_checks(self):
+        # Allowed requests get past the policy to the key check (the key is absent here).
+        for argv in (
+            ["/opt/sdn-router/sdn-router", "state"],
+            ["mkdir", "-p", "/opt/sdn-router"],
+            ["sh", "-c", sdn_ovs.ROUTER_DEPLOY_SCRIPT, "sh", "/opt/sdn-router/sdn-router", "755"],
+        ):
+            self.refused("RELAY_KEY_MISSING", argv=argv)
+
+
+if __name__ == "__main__":
+    unittest.main()
