@@ -119,16 +119,18 @@ describe("request ids and traces on HTTP", () => {
   it("names spans after the OTel conventions: HTTP route and messaging operation with destination", async () => {
     const names = await waitFor("the spans of the create", () => {
       const all = new Set(spans.getFinishedSpans().map((s) => s.name));
-      return all.has("process sdn.cmd.network-guru.CreateNetwork") ? all : undefined;
+      return all.has("process sdn.cmd.network-guru.api-gateway.CreateNetwork") ? all : undefined;
     });
     expect(names).toContain("POST /v1/networks");
     expect(names).toContain("GET /v1/networks/:id");
-    expect(names).toContain("send sdn.cmd.network-guru.CreateNetwork");
-    const processed = spans.getFinishedSpans().find((s) => s.name === "process sdn.cmd.network-guru.CreateNetwork");
+    expect(names).toContain("send sdn.cmd.network-guru.api-gateway.CreateNetwork");
+    const processed = spans
+      .getFinishedSpans()
+      .find((s) => s.name === "process sdn.cmd.network-guru.api-gateway.CreateNetwork");
     expect(processed?.attributes).toMatchObject({
       "messaging.system": "nats",
       "messaging.operation.name": "process",
-      "messaging.destination.name": "sdn.cmd.network-guru.CreateNetwork",
+      "messaging.destination.name": "sdn.cmd.network-guru.api-gateway.CreateNetwork",
       "messaging.consumer.group.name": "cmd-network-guru",
     });
   });

@@ -235,7 +235,7 @@ describe("hypervisor-agent in the emulated lab", () => {
   }, 90_000);
 
   it("still handles Xen Cloud Platform's quirks: no product_* keys, no network name-labels", async () => {
-    const added = ok(await send(AddHost, xapiHost(legacy, { tunnelNetworkLabel: "cloud-public" })));
+    const added = ok(await addHost(xapiHost(legacy, { tunnelNetworkLabel: "cloud-public" })));
     // platform_* name it; the label matches nothing, so the interface holding the address is used.
     expect(added).toMatchObject({
       state: "Up",

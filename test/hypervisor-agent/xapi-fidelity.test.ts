@@ -59,7 +59,7 @@ const run = (argv: string[]): Promise<string> =>
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "sdn-xapi-fidelity-"));
-  for (const f of ["sdn-ovs", "sdn_ovs.py"]) copyFileSync(join(HOST_PROGRAMS_DIR, f), join(dir, f));
+  for (const f of ["sdn-ovs", "sdn_ovs.py", "sdn_guest.py"]) copyFileSync(join(HOST_PROGRAMS_DIR, f), join(dir, f));
   const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
   await run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
     "-days", "1", "-subj", "/CN=xapi", "-keyout", key, "-out", cert]); // prettier-ignore

@@ -1,5 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import { CommandClient, request } from "@sdn/bus";
+import { CommandClient, request, sealNewHost } from "@sdn/bus";
 import {
   AddHost,
   agentSubject,
@@ -123,25 +123,31 @@ beforeAll(async () => {
   );
   const kvm = hosts.kvm as LabHost & { username: string; clientPrivateKey: string; hostKeyFingerprint: string };
   hostIds[kvm.name] = (
-    await send(AddHost, {
-      name: kvm.name,
-      hypervisor: "kvm",
-      address: kvm.address,
-      username: kvm.username,
-      privateKey: kvm.clientPrivateKey,
-      hostKeyFingerprint: kvm.hostKeyFingerprint,
-    })
+    await send(
+      AddHost,
+      await sealNewHost(nc, {
+        name: kvm.name,
+        hypervisor: "kvm",
+        address: kvm.address,
+        username: kvm.username,
+        privateKey: kvm.clientPrivateKey,
+        hostKeyFingerprint: kvm.hostKeyFingerprint,
+      }),
+    )
   ).id;
   const xcp = hosts.xcp as LabHost & { username: string; password: string; caCertificate: string };
   hostIds[xcp.name] = (
-    await send(AddHost, {
-      name: xcp.name,
-      hypervisor: "xcp-ng",
-      address: xcp.address,
-      username: xcp.username,
-      password: xcp.password,
-      tlsCertificate: xcp.caCertificate,
-    })
+    await send(
+      AddHost,
+      await sealNewHost(nc, {
+        name: xcp.name,
+        hypervisor: "xcp-ng",
+        address: xcp.address,
+        username: xcp.username,
+        password: xcp.password,
+        tlsCertificate: xcp.caCertificate,
+      }),
+    )
   ).id;
   for (const id of Object.values(hostIds)) {
     await waitFor(`agent serving ${id}`, async () =>

@@ -38,10 +38,14 @@ const runInSpan = <T>(
 
 /**
  * The destination in a span name must have few values (OTel messaging conventions): an
- * agent subject's host token becomes `{hostId}`; command and event subjects are already few.
+ * agent subject's host token becomes `{hostId}`, and an account in a command, answer or event
+ * subject `{accountId}` (the few origins and services stay).
  */
 export const destinationTemplate = (subject: string): string =>
-  subject.replace(/^sdn\.agent\.[^.]+\./, "sdn.agent.{hostId}.");
+  subject
+    .replace(/^sdn\.agent\.[^.]+\./, "sdn.agent.{hostId}.")
+    .replace(/^(sdn\.cmd\.[^.]+)\.acct\.[^.]+\./, "$1.acct.{accountId}.")
+    .replace(/^sdn\.(ans|evt)\.[^.]+\./, "sdn.$1.{accountId}.");
 
 /** `<operation> <destination>` and the messaging attributes of the current conventions. */
 const messagingSpan = (operation: "process" | "send", subject: string, extra: Record<string, string | number>) => {
