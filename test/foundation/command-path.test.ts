@@ -64,7 +64,7 @@ describe("the command path from HTTP to a service and back", () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ service: "network-guru", version: "0.1.0" });
     const processed = await waitFor("the guru's span", () =>
-      spans.getFinishedSpans().find((s) => s.name === "process sdn.cmd.network-guru.CheckHealth"),
+      spans.getFinishedSpans().find((s) => s.name === "process sdn.cmd.network-guru.api-gateway.CheckHealth"),
     );
     expect(processed.spanContext().traceId).toBe(traceId);
   });

@@ -123,7 +123,7 @@ describe("the agent drives KVM hosts' OVS over OVSDB through the SSH connection"
     ] as const) {
       await d.setupBridge({ networkId: net });
       await d.applyTunnels({ networkId: net, greKey: 610, remotes: [{ ip: peer.address }] });
-      await d.plugVif({ networkId: net, device: vm.hostDevice, nicId: `nic-${vm.name}`, mac: vm.mac });
+      await d.plugVif({ networkId: net, device: vm.hostDevice, nicId: `nic-${vm.name}`, mac: vm.mac, vmId: vm.name });
     }
     expect(await va.ping(vb.ip)).toBe(true);
   });

@@ -67,11 +67,14 @@ describe("AcquirePublicIp is idempotent by command id", () => {
         );
       expect(ack.duplicate).toBe(false);
     }
-    const jsm = await jetstreamManager(h.nc);
+    // The guru's own credentials may read its consumer (the gateway's may not).
+    const guru = await h.nats.connectAs("network-guru");
+    const jsm = await jetstreamManager(guru);
     await waitFor("both resends handled", async () => {
       const c = await jsm.consumers.info(STREAMS.commands.name, commandConsumerName("network-guru"));
       return c.num_pending === 0 && c.num_ack_pending === 0 ? true : undefined;
     });
+    await guru.close();
     const held = await h.ok(ListPublicIps, { networkId: net.id }, frank);
     expect(held.publicIps.map((p) => p.ip)).toEqual([first.ok ? first.data.ip : ""]);
   });

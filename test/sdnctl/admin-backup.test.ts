@@ -77,7 +77,7 @@ const everything = async () => {
 };
 
 beforeAll(async () => {
-  gateway = await startHarness({ commandWaitMs: 60_000, secured: true });
+  gateway = await startHarness({ commandWaitMs: 60_000 });
   dir = mkdtempSync(join(tmpdir(), "sdn-backup-"));
   await startServices();
   tenant = await gateway.tenant("acme");

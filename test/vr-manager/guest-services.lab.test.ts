@@ -75,7 +75,7 @@ const plugVm = async (host: LabHost, name: string, network: Network, guestData: 
   const vm = await host.addVm(name, "192.0.2.254/32");
   await vm.run(["ip", "addr", "flush", "dev", "eth0"]);
   const nic = await call<Nic>("POST", `/v1/networks/${network.id}/nics`, {
-    vmId: name,
+    vmId: vm.uuid ?? name,
     hostId: hostIds[host.name],
     hostInterface: vm.hostDevice,
     mac: vm.mac,

@@ -127,7 +127,7 @@ const addVm = async (host: LabHost, name: string, network: Network, ip: string) 
   const v = await host.addVm(name, `${ip}/24`);
   await send(PlugNic, {
     networkId: network.id,
-    vmId: name,
+    vmId: v.uuid ?? name,
     hostId: hostIds[host.name] as string,
     hostInterface: v.hostDevice,
     mac: v.mac,

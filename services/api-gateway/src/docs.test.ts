@@ -87,10 +87,24 @@ describe("API documents", () => {
     expect(ids.filter((i) => i === undefined || i.includes("anonymous"))).toEqual([]);
     expect(new Set(ids).size).toBe(ids.length);
     for (const p of payloads) expect(p?.title()).toBe(p?.id());
-    expect(raw["servers"]).toEqual({ nats: { host: "127.0.0.1:4222", protocol: "nats" } });
+    expect(raw["servers"]).toEqual({
+      nats: {
+        host: "127.0.0.1:4222",
+        protocol: "nats",
+        security: [{ $ref: "#/components/securitySchemes/natsCredentials" }],
+      },
+    });
     expect(buildAsyncApi("1", "nats://svc:s3cret@nats-a:4223, tls://nats-b")["servers"]).toEqual({
-      nats: { host: "nats-a:4223", protocol: "nats" },
-      nats2: { host: "nats-b:4222", protocol: "tls" },
+      nats: {
+        host: "nats-a:4223",
+        protocol: "nats",
+        security: [{ $ref: "#/components/securitySchemes/natsCredentials" }],
+      },
+      nats2: {
+        host: "nats-b:4222",
+        protocol: "tls",
+        security: [{ $ref: "#/components/securitySchemes/natsCredentials" }],
+      },
     });
     const openapi = (await h.app.inject({ url: "/openapi.json" })).json<{ servers: { url: string }[] }>();
     expect(openapi.servers.map((s) => s.url)).toEqual(["/"]);

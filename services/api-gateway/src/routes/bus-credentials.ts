@@ -47,6 +47,7 @@ export const busCredentialRoutes = async (app: GatewayApp, opts: BusCredentialRo
       schema: {
         tags: ["Accounts"],
         summary: "Issue NATS bus credentials bound to the account (admin; `admin` gives admin bus credentials)",
+        operationId: "createBusCredentials",
         description:
           "Returns a NATS .creds file once. Whatever the holder publishes acts as this account; it reads only " +
           "this account's answers and events. Set `inboxPrefix` on the client as returned.",
@@ -64,6 +65,7 @@ export const busCredentialRoutes = async (app: GatewayApp, opts: BusCredentialRo
       schema: {
         tags: ["Accounts"],
         summary: "List the account's bus credentials, revoked ones included (never their seeds)",
+        operationId: "listBusCredentials",
         params: AccountParams,
         response: {
           200: Type.Object({ items: Type.Array(BusCredentialInfo) }),
@@ -81,6 +83,7 @@ export const busCredentialRoutes = async (app: GatewayApp, opts: BusCredentialRo
       schema: {
         tags: ["Accounts"],
         summary: "Revoke bus credentials: the NATS server refuses them and cuts their connections",
+        operationId: "revokeBusCredentials",
         params: CredentialParams,
         response: { 204: { type: "null", description: "Revoked" }, ...errorResponses(400, 401, 403, 404, 429, 503) },
       },

@@ -15,6 +15,7 @@ export const quotaRoutes = async (app: GatewayApp): Promise<void> => {
       schema: {
         tags: ["Accounts"],
         summary: "Get an account's quotas (its own values, the defaults for the rest)",
+        operationId: "getQuotas",
         params: IdParams,
         response: { 200: Quotas, ...errorResponses(400, 401, 404, 429) },
       },
@@ -29,6 +30,7 @@ export const quotaRoutes = async (app: GatewayApp): Promise<void> => {
       schema: {
         tags: ["Accounts"],
         summary: "Set some of an account's quotas (admin); lowering one below what is held refuses only new creates",
+        operationId: "setQuotas",
         params: IdParams,
         body: Type.Object(QuotaOverrides.properties, { additionalProperties: false, minProperties: 1 }),
         response: { 200: Quotas, ...errorResponses(400, 401, 403, 404, 429) },
