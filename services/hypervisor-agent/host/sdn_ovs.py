@@ -493,6 +493,13 @@ LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
 # them first; this is the host's own line of defence against a caller that is not the agent).
 ROUTER_PROGRAM_NAME = "sdn-router"
 ROUTER_PROGRAM_COMMANDS = ("version", "state", "apply")
+# The files deployed into the program's folder and their modes (ROUTER_PROGRAM_FILES there).
+ROUTER_PROGRAM_FILES = {
+    ROUTER_PROGRAM_NAME: "755",
+    "sdn_guest_config.py": "644",
+    "sdn_guest_services.py": "644",
+    "sdn_metadata.py": "755",
+}
 ROUTER_DEPLOY_SCRIPT = (
     'umask 077 && mkdir -p "$(dirname "$1")" && cat > "$1.new" && chmod "$2" "$1.new" && mv -f "$1.new" "$1"'
 )
@@ -511,11 +518,10 @@ def _router_program_command(argv):
         return argv[1] in ROUTER_PROGRAM_COMMANDS
     if len(argv) == 3 and argv[:2] == ["mkdir", "-p"]:
         return _clean_path(argv[2])
-    return (
-        len(argv) == 6
-        and _program_path(argv[4])
-        and argv == ["sh", "-c", ROUTER_DEPLOY_SCRIPT, "sh", argv[4], "755"]
-    )
+    if len(argv) != 6 or not _clean_path(argv[4]):
+        return False
+    mode = ROUTER_PROGRAM_FILES.get(argv[4].rsplit("/", 1)[-1])
+    return mode is not None and argv == ["sh", "-c", ROUTER_DEPLOY_SCRIPT, "sh", argv[4], mode]
 
 
 def check_relay(address, identity, argv):

@@ -9,6 +9,17 @@ export const ROUTER_PROGRAM_COMMANDS = ["version", "state", "apply"] as const;
 export const ROUTER_PROGRAM_NAME = "sdn-router";
 
 /**
+ * The files deployed into the router program's folder, with their modes: the program and
+ * the guest-services modules beside it. The relay deploys these and nothing else.
+ */
+export const ROUTER_PROGRAM_FILES: Readonly<Record<string, string>> = {
+  [ROUTER_PROGRAM_NAME]: "755",
+  "sdn_guest_config.py": "644",
+  "sdn_guest_services.py": "644",
+  "sdn_metadata.py": "755",
+};
+
+/**
  * How the vr-manager deploys the router program through a relay: `sh -c <this> sh <path>
  * <mode>` with the program as stdin (written aside, then renamed). The relay runs this
  * script and no other shell.

@@ -3,11 +3,13 @@ import {
   RELAY_KEY_NAME,
   ROUTER_DEPLOY_SCRIPT,
   ROUTER_PROGRAM_COMMANDS,
+  ROUTER_PROGRAM_FILES,
   ROUTER_PROGRAM_NAME,
   type RelayToRouter,
   type RequestOf,
 } from "@sdn/contracts";
 import { isIPv4 } from "node:net";
+import { posix } from "node:path";
 
 type RelayRequest = RequestOf<typeof RelayToRouter>;
 
@@ -23,17 +25,17 @@ const same = (a: readonly string[], b: readonly string[]) => a.length === b.leng
 
 /**
  * The only commands a relay runs on a router: the router program's own (version, state,
- * apply), creating its directory, and deploying it (ROUTER_DEPLOY_SCRIPT). Anything else
+ * apply), creating its directory, and deploying its files (ROUTER_DEPLOY_SCRIPT). Anything else
  * would make the relay a root shell on every router for whoever may call it.
  */
 const isRouterProgramCommand = (argv: readonly string[]): boolean => {
   const [first = "", second = ""] = argv;
   if (argv.length === 2 && isProgramPath(first)) return (ROUTER_PROGRAM_COMMANDS as readonly string[]).includes(second);
   if (argv.length === 3 && first === "mkdir" && second === "-p") return isCleanPath(argv[2] ?? "");
+  // Deploying one of the program's files, with its own mode, into a clean folder.
   const target = argv[4] ?? "";
-  return (
-    argv.length === 6 && isProgramPath(target) && same(argv, ["sh", "-c", ROUTER_DEPLOY_SCRIPT, "sh", target, "755"])
-  );
+  const mode = isCleanPath(target) ? ROUTER_PROGRAM_FILES[posix.basename(target)] : undefined;
+  return argv.length === 6 && mode !== undefined && same(argv, ["sh", "-c", ROUTER_DEPLOY_SCRIPT, "sh", target, mode]);
 };
 
 const refuse = (reason: string, message: string) => new CommandError("FORBIDDEN", message, { reason });

@@ -1,3 +1,4 @@
+import { ROUTER_PROGRAM_FILES, ROUTER_PROGRAM_NAME } from "@sdn/contracts";
 import { readFileSync } from "node:fs";
 import { posix } from "node:path";
 import { RouterFailure } from "../errors.js";
@@ -12,11 +13,9 @@ export const ROUTER_PROGRAM: Buffer = source("sdn-router");
  * The modules deployed beside it (guest services: DHCP, DNS, metadata). Its VERSION
  * covers them: a router that answers this version runs these files.
  */
-const ROUTER_MODULES: readonly { name: string; content: Buffer; mode: number }[] = [
-  { name: "sdn_guest_config.py", content: source("sdn_guest_config.py"), mode: 0o644 },
-  { name: "sdn_guest_services.py", content: source("sdn_guest_services.py"), mode: 0o644 },
-  { name: "sdn_metadata.py", content: source("sdn_metadata.py"), mode: 0o755 },
-];
+const ROUTER_MODULES: readonly { name: string; content: Buffer; mode: number }[] = Object.entries(ROUTER_PROGRAM_FILES)
+  .filter(([name]) => name !== ROUTER_PROGRAM_NAME)
+  .map(([name, mode]) => ({ name, content: source(name), mode: parseInt(mode, 8) }));
 
 export const ROUTER_PROGRAM_VERSION: string = (() => {
   const m = /^VERSION = "([^"]+)"$/m.exec(ROUTER_PROGRAM.toString("utf8"));
