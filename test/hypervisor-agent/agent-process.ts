@@ -15,10 +15,13 @@ export class AgentProcess {
   private constructor(
     private readonly child: ChildProcess,
     readonly dataDir: string,
+    /** Whether the data directory is this process's own, removed when it stops. */
+    private readonly ownsDataDir: boolean,
   ) {}
 
-  static start(env: Record<string, string>): AgentProcess {
-    const dataDir = mkdtempSync(join(tmpdir(), "sdn-agent-"));
+  /** `sharedDataDir`: replicas that share their keys (the sealing key), as a deployment's replicas do. */
+  static start(env: Record<string, string>, sharedDataDir?: string): AgentProcess {
+    const dataDir = sharedDataDir ?? mkdtempSync(join(tmpdir(), "sdn-agent-"));
     const child = spawn(
       process.execPath,
       ["--import", "tsx", "--conditions=sdn-source", "services/hypervisor-agent/src/main.ts"],
@@ -28,7 +31,7 @@ export class AgentProcess {
         stdio: ["ignore", "pipe", "pipe"],
       },
     );
-    const agent = new AgentProcess(child, dataDir);
+    const agent = new AgentProcess(child, dataDir, sharedDataDir === undefined);
     child.stdout?.on("data", (d: Buffer) => (agent.output += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (agent.output += d.toString()));
     return agent;
@@ -46,6 +49,15 @@ export class AgentProcess {
         this.child.kill("SIGTERM");
       });
     }
-    rmSync(this.dataDir, { recursive: true, force: true });
+    if (this.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** Kills it as a crash would (SIGKILL) and waits for it to be gone. */
+  async kill(): Promise<void> {
+    if (!this.running) return;
+    await new Promise<void>((r) => {
+      this.child.once("exit", () => r());
+      this.child.kill("SIGKILL");
+    });
   }
 }

@@ -135,7 +135,8 @@ export class HostManager {
       try {
         held = await this.d.leases.acquire(id);
       } catch (err) {
-        this.d.logger.warn({ err, hostId: id }, "cannot renew host lease");
+        held = this.d.leases.stillHeld(id);
+        this.d.logger.warn({ err, hostId: id, kept: held }, "cannot renew host lease");
       }
       // A drop does not hold up the pass (other hosts' renewals); a host still leaving is taken at a later one.
       if (held && !this.charges.has(id) && !this.leaving.has(id)) this.take(stored);

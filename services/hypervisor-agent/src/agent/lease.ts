@@ -13,6 +13,9 @@ interface LeaseRecord {
  * (the expiry is wall-clock time; the margin is a third of the lease).
  */
 export class HostLeases {
+  /** The expiry this replica last wrote for each host it holds. */
+  private readonly heldUntil = new Map<string, number>();
+
   private constructor(
     private readonly bucket: JsonBucket<LeaseRecord>,
     readonly owner: string,
@@ -31,11 +34,29 @@ export class HostLeases {
         ? { owner: this.owner, expiresAt: now + this.ttlMs }
         : undefined,
     );
-    return after?.owner === this.owner;
+    if (after?.owner === this.owner) {
+      this.heldUntil.set(hostId, after.expiresAt);
+      return true;
+    }
+    this.heldUntil.delete(hostId);
+    return false;
+  }
+
+  /**
+   * Whether this replica still holds `hostId` when a renewal could not be written (a NATS
+   * leader election answers "no quorum" for a few seconds): the lease it last wrote keeps
+   * every other replica out until its expiry, so the host is kept until a third of the
+   * lease before that expiry (the clock margin) rather than dropped at the first failed
+   * write, which would leave every host unserved through each election.
+   */
+  stillHeld(hostId: string): boolean {
+    const until = this.heldUntil.get(hostId);
+    return until !== undefined && Date.now() < until - this.ttlMs / 3;
   }
 
   /** Gives the lease up at once, so another replica can take the host without waiting. */
   async release(hostId: string): Promise<void> {
+    this.heldUntil.delete(hostId);
     await this.bucket.update(hostId, (cur) => (cur?.owner === this.owner ? { ...cur, expiresAt: 0 } : undefined));
   }
 
