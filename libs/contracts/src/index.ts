@@ -1,6 +1,7 @@
 export * from "./subjects.js";
 export * from "./headers.js";
 export * from "./errors.js";
+export * from "./host-errors.js";
 export * from "./envelope.js";
 export * from "./definitions.js";
 export * from "./catalog.js";

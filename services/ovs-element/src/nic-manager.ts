@@ -19,12 +19,13 @@ import {
   type UpdateNic,
 } from "@sdn/contracts";
 import type { Logger } from "@sdn/runtime";
-import { AgentCallError, type AgentClient } from "./agent-client.js";
+import type { AgentClient } from "./agent-client.js";
 import type { Collaborators } from "./collaborators.js";
 import type { ElementConfig } from "./config.js";
 import { conflictingField, describeError, invalidField, notFound } from "./element-errors.js";
 import type { Mesh } from "./mesh.js";
 import { guestData, updateGuestData } from "./nic-guest-data.js";
+import { plugRefusal } from "./plug-refusal.js";
 import { generateMac, guestMtu, nicIdFor } from "./nic-identity.js";
 import { canHandle } from "./providers.js";
 import { deviceClaimKey, macClaimKey, nicKey, type ElementStore, type MemberNic, type Membership } from "./store.js";
@@ -142,15 +143,7 @@ export class NicManager {
       await this.d.agents
         .call(host.id, PlugVif, { networkId: network.id, device, nicId, mac, vmId: req.vmId })
         .catch((err: unknown) => {
-          if (err instanceof AgentCallError && err.code === "NOT_FOUND") {
-            throw invalidField("hostInterface", `device ${device} does not exist on host ${host.name}`);
-          }
-          // The host refused the device: no VM's port, or not this VM's (its message names only the request's).
-          if (err instanceof AgentCallError && err.code === "FORBIDDEN") {
-            const message = `host ${host.name} refused to plug ${device}: ${err.message}`;
-            throw new CommandError("FORBIDDEN", message, { issues: [{ path: "/hostInterface", message }] });
-          }
-          throw err;
+          throw plugRefusal(err, device, host.name);
         });
     } catch (err) {
       await this.undo(nic, ctx).catch((undoErr: unknown) =>

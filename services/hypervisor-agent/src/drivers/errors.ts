@@ -1,4 +1,4 @@
-import { CommandError, type ErrorCode } from "@sdn/contracts";
+import { codeOfHostError, CommandError, type ErrorCode } from "@sdn/contracts";
 
 /** Why a host could not be added or driven; shown to admins in details.reason. */
 export type HostFailureReason =
@@ -46,23 +46,6 @@ export class HostFailure extends Error {
   }
 }
 
-/** Maps host-program error codes (sdn_ovs.py HostError.code) to answer codes. */
-const PROGRAM_CODE: Record<string, ErrorCode> = {
-  BRIDGE_NOT_FOUND: "NOT_FOUND",
-  DEVICE_NOT_FOUND: "NOT_FOUND",
-  INTERFACE_NOT_FOUND: "NOT_FOUND",
-  BRIDGE_CONFLICT: "CONFLICT",
-  NOT_MANAGED: "CONFLICT",
-  INVALID_ARGUMENT: "INVALID_COMMAND",
-  // sdn_guest.py: the device is not a VM's port, or not the named VM's.
-  NOT_A_GUEST_DEVICE: "FORBIDDEN",
-  DEVICE_NOT_OWNED: "FORBIDDEN",
-  // The host's own check of a router relay (the agent refuses these first).
-  RELAY_ADDRESS_NOT_LINK_LOCAL: "FORBIDDEN",
-  RELAY_KEY_NOT_ALLOWED: "FORBIDDEN",
-  RELAY_COMMAND_NOT_ALLOWED: "FORBIDDEN",
-};
-
 /** A host program answered with an error (its own code, or XENAPI_PLUGIN_FAILURE). */
 export class HostProgramError extends Error {
   override readonly name = "HostProgramError";
@@ -74,7 +57,7 @@ export class HostProgramError extends Error {
   }
 
   toCommandError(): CommandError {
-    return new CommandError(PROGRAM_CODE[this.hostError] ?? "UNPROCESSABLE", this.message, {
+    return new CommandError(codeOfHostError(this.hostError), this.message, {
       hostError: this.hostError,
     });
   }

@@ -1,6 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { request } from "@sdn/bus";
-import { agentSubject, RelayToRouter, ROUTER_DEPLOY_SCRIPT } from "@sdn/contracts";
+import { agentSubject, hostErrorOf, RelayToRouter, ROUTER_DEPLOY_SCRIPT, type HostErrorReason } from "@sdn/contracts";
 import { gzipSync } from "node:zlib";
 import { RouterFailure } from "../errors.js";
 import type { RouterChannel, RunResult } from "./channel.js";
@@ -18,7 +18,7 @@ export interface RelayChannelOptions {
 }
 
 /** Host errors of the relay that mean the router (not the request) is the problem. */
-const UNREACHABLE = new Set(["ROUTER_UNREACHABLE", "ROUTER_SSH_FAILED", "ROUTER_TIMEOUT"]);
+const UNREACHABLE = new Set<HostErrorReason | undefined>(["ROUTER_UNREACHABLE", "ROUTER_SSH_FAILED", "ROUTER_TIMEOUT"]);
 
 /**
  * Reaches a router through its host's agent (RelayToRouter): the host's XAPI plugin opens
@@ -53,7 +53,7 @@ export class RelayChannel implements RouterChannel {
       throw new RouterFailure("UNREACHABLE", `no agent relays to ${where}: ${(err as Error).message}`);
     }
     if (answer.ok) return { code: answer.data.exitCode, stdout: answer.data.stdout, stderr: answer.data.stderr };
-    const hostError = (answer.error.details as { hostError?: string } | undefined)?.hostError ?? "";
+    const hostError = hostErrorOf(answer.error.details);
     if (hostError === "ROUTER_HOST_KEY_MISMATCH") throw new RouterFailure("HOST_KEY_MISMATCH", answer.error.message);
     if (UNREACHABLE.has(hostError) || answer.error.code === "UNAVAILABLE") {
       throw new RouterFailure("UNREACHABLE", `${where}: ${answer.error.message}`);
