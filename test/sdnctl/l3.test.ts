@@ -356,7 +356,7 @@ describe("routers", () => {
     );
     expect(res.code).toBe(4);
     expect(res.stderr).toMatch(
-      /^UNAVAILABLE: cannot reach router SSH at 127\.0\.0\.1:\d+: .*\n {2}reason: UNREACHABLE\n/,
+      /^UNAVAILABLE: cannot reach SSH at router 127\.0\.0\.1:\d+: .*\n {2}reason: UNREACHABLE\n/,
     );
     const list = await ok(["routers", "list"], adminToken);
     expect(list.stdout).toMatch(/^ID +NAME +STATE +HOST +VM +CONTROL +GENERATION +NETWORKS\n$/);

@@ -16,7 +16,3 @@ export interface RouterChannel {
   writeFile(path: string, data: Buffer, mode: number): Promise<void>;
   close(): void;
 }
-
-/** Quotes one word for a POSIX shell. */
-export const shellQuote = (word: string): string =>
-  /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;

@@ -1,14 +1,7 @@
-import { Semaphore } from "@sdn/bus";
-import { createHash } from "node:crypto";
-import ssh2, { type Client as SshClient } from "ssh2";
-import { RouterFailure } from "../errors.js";
-import { shellQuote, type RouterChannel, type RunResult } from "./channel.js";
-
-const { Client } = ssh2;
-
-/** OpenSSH's form of a host key fingerprint: "SHA256:" + unpadded base64 of the key's SHA-256. */
-export const sshFingerprint = (key: Buffer): string =>
-  `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
+import { shellCommand, SshSession, type RemoteFailureReason } from "@sdn/remote";
+import { posix } from "node:path";
+import { RouterFailure, type RouterFailureReason } from "../errors.js";
+import type { RouterChannel, RunResult } from "./channel.js";
 
 export interface SshChannelOptions {
   host: string;
@@ -24,146 +17,42 @@ export interface SshChannelOptions {
 /** Parallel channels on one connection: below sshd's default MaxSessions (10). */
 const MAX_SESSIONS = 4;
 
+const REASON: Record<RemoteFailureReason, RouterFailureReason> = {
+  UNREACHABLE: "UNREACHABLE",
+  AUTHENTICATION_FAILED: "AUTHENTICATION_FAILED",
+  HOST_KEY_MISMATCH: "HOST_KEY_MISMATCH",
+  TIMEOUT: "UNREACHABLE",
+  WRITE_FAILED: "PROGRAM_FAILED",
+};
+
 /**
- * One SSH connection to a router's control address, opened on first use and reused;
- * parallel commands share it as channels. The host key must match the pinned fingerprint.
+ * SSH straight to a router's control address (libs/remote): one connection, opened on
+ * first use and reused, parallel commands as channels; only the pinned host key is accepted.
  */
 export class SshChannel implements RouterChannel {
-  private client: SshClient | undefined;
-  private connecting: Promise<SshClient> | undefined;
-  private readonly slots = new Semaphore(MAX_SESSIONS);
+  private readonly session: SshSession;
 
-  constructor(private readonly opts: SshChannelOptions) {}
-
-  private get where(): string {
-    return `${this.opts.host}:${this.opts.port}`;
-  }
-
-  private connect(): Promise<SshClient> {
-    if (this.client !== undefined) return Promise.resolve(this.client);
-    this.connecting ??= this.open().finally(() => (this.connecting = undefined));
-    return this.connecting;
-  }
-
-  private open(): Promise<SshClient> {
-    const o = this.opts;
-    return new Promise((resolve, reject) => {
-      const c = new Client();
-      let seen: string | undefined;
-      c.once("ready", () => {
-        this.client = c;
-        resolve(c);
-      });
-      c.on("error", (err: Error & { level?: string }) => {
-        if (this.client === c) return; // a live connection failing: "close" follows
-        if (seen !== undefined && seen !== o.hostKeyFingerprint) {
-          reject(
-            new RouterFailure(
-              "HOST_KEY_MISMATCH",
-              `router ${this.where} presents host key ${seen}, expected ${o.hostKeyFingerprint}`,
-            ),
-          );
-        } else if (err.level === "client-authentication") {
-          reject(
-            new RouterFailure(
-              "AUTHENTICATION_FAILED",
-              `router ${this.where} refused the vr-manager's key for '${o.username}'`,
-            ),
-          );
-        } else {
-          reject(new RouterFailure("UNREACHABLE", `cannot reach router SSH at ${this.where}: ${err.message}`));
-        }
-      });
-      c.on("close", () => {
-        if (this.client === c) this.client = undefined;
-      });
-      try {
-        c.connect({
-          host: o.host,
-          port: o.port,
-          username: o.username,
-          privateKey: o.privateKey,
-          readyTimeout: o.connectTimeoutMs,
-          keepaliveInterval: 15_000,
-          hostVerifier: (key: Buffer) => {
-            seen = sshFingerprint(key);
-            return seen === o.hostKeyFingerprint;
-          },
-        });
-      } catch (err) {
-        reject(
-          new RouterFailure("AUTHENTICATION_FAILED", `the vr-manager's key cannot be used: ${(err as Error).message}`),
-        );
-      }
+  constructor(private readonly opts: SshChannelOptions) {
+    this.session = new SshSession({
+      ...opts,
+      trustOnFirstContact: false,
+      maxSessions: MAX_SESSIONS,
+      peerLabel: "router",
+      failure: (reason, message) => new RouterFailure(REASON[reason], message),
     });
   }
 
-  run(argv: readonly string[], stdin: string): Promise<RunResult> {
-    const command = argv.map(shellQuote).join(" ");
-    return this.slots.run(async () => {
-      const c = await this.connect();
-      return new Promise<RunResult>((resolve, reject) => {
-        c.exec(command, (err, ch) => {
-          if (err !== undefined && err !== null) {
-            reject(new RouterFailure("UNREACHABLE", `cannot open a channel to router ${this.where}: ${err.message}`));
-            return;
-          }
-          let stdout = "";
-          let stderr = "";
-          let code: number | null = null;
-          const timer = setTimeout(() => {
-            ch.close();
-            reject(
-              new RouterFailure(
-                "UNREACHABLE",
-                `${argv[0] ?? ""} on router ${this.where} took over ${this.opts.commandTimeoutMs} ms`,
-              ),
-            );
-          }, this.opts.commandTimeoutMs);
-          ch.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
-          ch.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
-          ch.on("exit", (exitCode: number | null) => (code = exitCode));
-          ch.on("close", () => {
-            clearTimeout(timer);
-            resolve({ code, stdout, stderr });
-          });
-          ch.end(stdin);
-        });
-      });
-    });
+  async run(argv: readonly string[], stdin: string): Promise<RunResult> {
+    const { code, stdout, stderr } = await this.session.exec(shellCommand(argv), stdin, this.opts.commandTimeoutMs);
+    return { code, stdout, stderr };
   }
 
+  /** Written aside, then renamed: a router never runs half a program. */
   writeFile(path: string, data: Buffer, mode: number): Promise<void> {
-    return this.slots.run(async () => {
-      const c = await this.connect();
-      await new Promise<void>((resolve, reject) => {
-        c.sftp((err, sftp) => {
-          if (err !== undefined && err !== null) {
-            reject(new RouterFailure("UNREACHABLE", `SFTP to router ${this.where} failed: ${err.message}`));
-            return;
-          }
-          const done = (e?: Error | null) => {
-            sftp.end();
-            if (e)
-              reject(new RouterFailure("PROGRAM_FAILED", `cannot write ${path} on router ${this.where}: ${e.message}`));
-            else resolve();
-          };
-          // Written aside, then renamed: a router never runs half a program.
-          const draft = `${path}.new`;
-          sftp.writeFile(draft, data, { mode }, (e) => {
-            if (e) return done(e);
-            sftp.chmod(draft, mode, (e2) => {
-              if (e2) return done(e2);
-              sftp.ext_openssh_rename(draft, path, done);
-            });
-          });
-        });
-      });
-    });
+    return this.session.putFiles(posix.dirname(path), [{ name: posix.basename(path), data, mode }]);
   }
 
   close(): void {
-    this.client?.end();
-    this.client = undefined;
+    this.session.close();
   }
 }
