@@ -1,16 +1,18 @@
 import { readPage, type CommandContext, type EventPublisher, type Page, type PageRequest } from "@sdn/bus";
 import {
-  NicAddressReleased,
-  NicAddressReserved,
   type AddExcludedRange,
+  formatCidr,
+  formatIpv4,
   type Network,
   type NicAddress,
+  NicAddressReleased,
+  NicAddressReserved,
+  parseIpv4,
   type RequestOf,
   type ReserveNicAddress,
 } from "@sdn/contracts";
 import { mergeIntervals, randomFree, isBlocked } from "./free-slots.js";
 import { conflict, conflictingField, invalidField, nameSome, notFound, tooMuchContention } from "./guru-errors.js";
-import { formatCidr, formatIpv4, parseIpv4 } from "./ipv4.js";
 import type { NetworkManager } from "./network-manager.js";
 import {
   addressPlanOf,

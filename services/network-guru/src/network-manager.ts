@@ -1,24 +1,25 @@
 import { readPage, type CommandContext, type EventPublisher, type Page, type PageRequest } from "@sdn/bus";
 import {
+  type AddressRange,
+  type CreateNetwork,
   DEFAULT_MTU,
   defaultDomain,
+  type EventDataOf,
+  type EventDefinition,
+  formatCidr,
+  formatIpv4,
+  type Network,
   NetworkDeleted,
   NetworkDesigned,
   NetworkImplemented,
   NetworkShutdown,
   NetworkUpdated,
-  type AddressRange,
-  type EventDefinition,
-  type EventDataOf,
-  type Network,
   type RequestOf,
-  type CreateNetwork,
   type UpdateNetwork,
 } from "@sdn/contracts";
 import { createHash } from "node:crypto";
 import type { GreKeyPool } from "./gre-key-pool.js";
 import { conflict, nameSome, notFound, tooMuchContention } from "./guru-errors.js";
-import { formatCidr, formatIpv4 } from "./ipv4.js";
 import { checkDns, designPlan } from "./network-plan.js";
 import type { GuruStore, NetworkRecord } from "./store.js";
 import { canSee, ownerFor } from "./tenancy.js";

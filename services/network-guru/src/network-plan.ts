@@ -1,15 +1,16 @@
-import type { AddressRange, Network } from "@sdn/contracts";
-import { isBlocked, mergeIntervals, type Interval } from "./free-slots.js";
-import { invalidField } from "./guru-errors.js";
 import {
+  type AddressRange,
   contains,
   formatCidr,
+  type Ipv4Prefix,
+  type Network,
   parseCidr,
   parseIpv4,
   prefixOf,
   reservedBlockOverlapping,
-  type Ipv4Prefix,
-} from "./ipv4.js";
+} from "@sdn/contracts";
+import { isBlocked, mergeIntervals, type Interval } from "./free-slots.js";
+import { invalidField } from "./guru-errors.js";
 
 /** Largest and smallest guest prefixes: /31 and /32 leave nothing to hand out besides the gateway. */
 export const MIN_PREFIX_LENGTH = 8;

@@ -1,16 +1,18 @@
 import { readPage, type CommandContext, type EventPublisher, type Page, type PageRequest } from "@sdn/bus";
 import {
-  PublicIpAcquired,
-  PublicIpReleased,
   type CreatePublicIpRange,
+  formatCidr,
+  formatIpv4,
+  parseIpv4,
   type PublicIp,
+  PublicIpAcquired,
   type PublicIpRange,
+  PublicIpReleased,
   type RequestOf,
 } from "@sdn/contracts";
 import { createHash, randomBytes } from "node:crypto";
 import { mergeIntervals, randomFree, type Interval } from "./free-slots.js";
 import { conflict, invalidField, nameSome, notFound, tooMuchContention } from "./guru-errors.js";
-import { formatCidr, formatIpv4, parseIpv4 } from "./ipv4.js";
 import type { NetworkManager } from "./network-manager.js";
 import { checkHostAddress, checkPrefix } from "./network-plan.js";
 import { PUBLIC_RANGES_KEY, type GuruStore, type PublicIpClaim } from "./store.js";

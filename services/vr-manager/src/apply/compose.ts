@@ -1,8 +1,15 @@
-import type { Network, Nic, PublicIp, PublicIpRange } from "@sdn/contracts";
+import {
+  cidrPrefix,
+  contains,
+  type Network,
+  type Nic,
+  parseIpv4,
+  type PublicIp,
+  type PublicIpRange,
+} from "@sdn/contracts";
 import { createHash } from "node:crypto";
 import type { GuruClient } from "../guru-client.js";
 import type { ElementClient } from "../routers/element-client.js";
-import { contains, parseCidr, parseIpv4 } from "../ipv4.js";
 import { emptyRuleBook, pairKey, type RouterRecord, type RuleBook, type VrStore } from "../store.js";
 import { guestServicesOf, type GuestServices } from "./guest-services.js";
 
@@ -72,7 +79,7 @@ const traffic = (r: {
 const rangeOf = (ranges: PublicIpRange[], ip: string): PublicIpRange | undefined => {
   const n = parseIpv4(ip) ?? -1;
   return ranges.find((r) => {
-    const p = parseCidr(r.cidr);
+    const p = cidrPrefix(r.cidr);
     return p !== undefined && contains(p, n);
   });
 };

@@ -1,16 +1,19 @@
-import type {
-  EgressRule,
-  FirewallRule,
-  LoadBalancer,
-  Network,
-  PortForward,
-  PublicIp,
-  RuleKind,
-  RuleOfKind,
-  StaticNat,
+import {
+  cidrPrefix,
+  contains,
+  type EgressRule,
+  type FirewallRule,
+  isNetworkOrBroadcast,
+  type LoadBalancer,
+  type Network,
+  parseIpv4,
+  type PortForward,
+  type PublicIp,
+  type RuleKind,
+  type RuleOfKind,
+  type StaticNat,
 } from "@sdn/contracts";
 import { conflict, invalidField } from "../errors.js";
-import { contains, isNetworkOrBroadcast, parseCidr, parseIpv4 } from "../ipv4.js";
 import type { RuleBook } from "../store.js";
 
 /** Rules of one kind a network may hold: far above real use, low enough to keep a push small. */
@@ -43,7 +46,7 @@ const ownPublicIp = (c: RuleContext, publicIpId: string): PublicIp => {
 
 /** A VM address on the network: inside its CIDR, not its gateway, network or broadcast address. */
 const guestAddress = (c: RuleContext, field: string, ip: string): string => {
-  const prefix = parseCidr(c.network.cidr);
+  const prefix = cidrPrefix(c.network.cidr);
   const n = parseIpv4(ip);
   if (prefix === undefined || n === undefined || !contains(prefix, n) || isNetworkOrBroadcast(prefix, n)) {
     throw invalidField(field, `${ip} is not a guest address of network ${c.network.name} (${c.network.cidr})`);
@@ -54,7 +57,7 @@ const guestAddress = (c: RuleContext, field: string, ip: string): string => {
 
 const checkCidrs = (field: string, cidrs: readonly string[] | undefined): string[] => {
   for (const cidr of cidrs ?? []) {
-    if (parseCidr(cidr) === undefined) throw invalidField(field, `${cidr} is not an IPv4 CIDR without host bits`);
+    if (cidrPrefix(cidr) === undefined) throw invalidField(field, `${cidr} is not an IPv4 CIDR without host bits`);
   }
   return cidrs === undefined || cidrs.length === 0 ? ["0.0.0.0/0"] : [...cidrs];
 };

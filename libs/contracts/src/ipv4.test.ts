@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { contains, formatCidr, formatIpv4, parseCidr, parseIpv4, prefixOf, reservedBlockOverlapping } from "./ipv4.js";
+import {
+  cidrPrefix,
+  contains,
+  formatCidr,
+  formatIpv4,
+  isNetworkOrBroadcast,
+  parseCidr,
+  parseIpv4,
+  prefixOf,
+  reservedBlockOverlapping,
+} from "./ipv4.js";
 
 describe("IPv4 addresses", () => {
   it("parses and formats dotted quads, above 2^31 too", () => {
@@ -48,5 +58,14 @@ describe("IPv4 prefixes", () => {
     expect(reservedBlockOverlapping(prefixOf(parseIpv4("224.0.0.0") as number, 24))).toContain("multicast");
     expect(reservedBlockOverlapping(prefixOf(0, 1))).toContain("0.0.0.0/8");
     expect(reservedBlockOverlapping(p)).toBeUndefined();
+  });
+
+  it("knows a prefix's network and broadcast addresses, and that /31 and /32 have none", () => {
+    const p24 = cidrPrefix("10.0.0.0/24")!;
+    expect(isNetworkOrBroadcast(p24, parseIpv4("10.0.0.0")!)).toBe(true);
+    expect(isNetworkOrBroadcast(p24, parseIpv4("10.0.0.255")!)).toBe(true);
+    expect(isNetworkOrBroadcast(p24, parseIpv4("10.0.0.7")!)).toBe(false);
+    expect(isNetworkOrBroadcast(cidrPrefix("10.0.0.0/31")!, parseIpv4("10.0.0.0")!)).toBe(false);
+    expect(cidrPrefix("10.0.0.5/24")).toBeUndefined();
   });
 });

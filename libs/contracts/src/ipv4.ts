@@ -1,6 +1,7 @@
 /**
  * IPv4 maths on unsigned 32-bit integers held in JS numbers (exact up to 2^53, so no
- * sign trouble above 2^31 as with `|` and `<<`).
+ * sign trouble above 2^31 as with `|` and `<<`): the guru's address plans and the
+ * vr-manager's rule checks use the same parser, so an address one accepts the other does.
  */
 
 export const IPV4_MAX = 0xffffffff;
@@ -40,6 +41,10 @@ export const formatCidr = (p: Ipv4Prefix): string => `${formatIpv4(p.base)}/${p.
 
 export const contains = (p: Ipv4Prefix, ip: number): boolean => ip >= p.base && ip <= p.last;
 
+/** True for the network and broadcast addresses of prefixes up to /30 (/31 and /32 have none). */
+export const isNetworkOrBroadcast = (p: Ipv4Prefix, ip: number): boolean =>
+  p.prefixLength <= 30 && (ip === p.base || ip === p.last);
+
 export type CidrProblem = "syntax" | "prefix-length" | "host-bits";
 
 /**
@@ -62,6 +67,12 @@ export const parseCidr = (text: string): { prefix: Ipv4Prefix } | { problem: Cid
     };
   }
   return { prefix };
+};
+
+/** The prefix of a CIDR with no host bits set, or undefined (`parseCidr` says why). */
+export const cidrPrefix = (text: string): Ipv4Prefix | undefined => {
+  const parsed = parseCidr(text);
+  return "prefix" in parsed ? parsed.prefix : undefined;
 };
 
 /** Special-purpose blocks a guest network or public range must not overlap. */
