@@ -7,6 +7,7 @@ export * from "./validation.js";
 export * from "./context.js";
 export * from "./dispatch.js";
 export * from "./semaphore.js";
+export * from "./coalescer.js";
 export * from "./command-server.js";
 export * from "./command-client.js";
 export * from "./request-tier.js";

@@ -56,6 +56,8 @@ export interface ServiceSpec<P extends TProperties> {
   components?(ctx: ServiceContext<Static<TObject<P>> & BaseConfig>): Component[] | Promise<Component[]>;
   /** Handlers of this service's durable commands. CheckHealth is added for every command service. */
   handlers?(ctx: ServiceContext<Static<TObject<P>> & BaseConfig>): BoundHandler[];
+  /** Durable commands one replica handles at once (the command server's default when absent). */
+  commandConcurrency?: number;
 }
 
 export interface RunningService<C extends BaseConfig> {
@@ -134,6 +136,7 @@ export const startService = async <P extends TProperties>(
     handlers,
     logger,
     consumerCheckMs: config.SDN_CONSUMER_CHECK_MS,
+    ...(spec.commandConcurrency === undefined ? {} : { concurrency: spec.commandConcurrency }),
   });
   const servesCommands = handlers.length > 0 && isCommandService(spec.name);
   let micro: Service | undefined;

@@ -1,4 +1,4 @@
-import { readPage, type CommandContext, type EventPublisher, type Page, type PageRequest } from "@sdn/bus";
+import { Coalescer, readPage, type CommandContext, type EventPublisher, type Page, type PageRequest } from "@sdn/bus";
 import {
   type AddExcludedRange,
   formatCidr,
@@ -21,7 +21,8 @@ import {
   isExcluded,
   type AddressPlan,
 } from "./network-plan.js";
-import type { GuruStore } from "./store.js";
+import type { GuruStore, NetworkRecord } from "./store.js";
+import { canSee } from "./tenancy.js";
 
 /** Random probes before listing the claimed addresses (a dense network). */
 const RANDOM_PROBES = 6;
@@ -42,14 +43,26 @@ interface HeldIndex {
  * network rarely collide; a dense network falls back to listing the claimed addresses.
  */
 export class GuestIpam {
+  /**
+   * Reads of a network record shared by the reservations waiting for one: each gets a read
+   * that began after it asked (so the read after its claim still sees an exclusion or a
+   * delete written before), and a hundred reservations at once cost a few reads, not two
+   * hundred.
+   */
+  private readonly reads: Coalescer<{ value: NetworkRecord; revision: number } | undefined>;
+
   constructor(
     private readonly store: GuruStore,
     private readonly networks: NetworkManager,
     private readonly events: EventPublisher,
-  ) {}
+  ) {
+    this.reads = new Coalescer((id) => this.store.networks.get(id));
+  }
 
   async reserve(req: RequestOf<typeof ReserveNicAddress>, ctx: CommandContext): Promise<NicAddress> {
-    const { record } = await this.networks.getVisible(req.networkId, ctx);
+    const found = await this.reads.request(req.networkId);
+    if (found === undefined || !canSee(ctx, found.value.accountId)) throw notFound("network", req.networkId);
+    const record = found.value;
     if (record.state === "Destroy") throw this.networks.beingDeleted(record);
     const plan = addressPlanOf(record);
     const requested = req.ip === undefined ? undefined : checkRequestedAddress(plan, req.ip);
@@ -94,7 +107,7 @@ export class GuestIpam {
         continue;
       }
       // Re-read the network: a delete or an exclusion that began meanwhile wins, and we back out.
-      const now = await this.store.networks.get(record.id);
+      const now = await this.reads.request(record.id);
       if (now === undefined || now.value.state === "Destroy" || isExcluded(now.value, index.ip)) {
         await this.releaseHeld(record.id, req.nicId);
         if (now === undefined) throw notFound("network", record.id);

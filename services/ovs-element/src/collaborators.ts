@@ -15,6 +15,7 @@ import {
   type ResponseOf,
 } from "@sdn/contracts";
 import { invalidField } from "./element-errors.js";
+import { SingleFlight } from "./single-flight.js";
 
 const GURU_TIMEOUT_MS = 30_000;
 
@@ -30,6 +31,8 @@ const dataOf = <T>(a: Answer<T>): T => {
  * caller's tenancy (and answers NOT_FOUND for another tenant's network).
  */
 export class Collaborators {
+  private readonly networks = new SingleFlight<Network>();
+
   constructor(private readonly commands: CommandClient) {}
 
   private send<C extends CommandDefinition>(def: C, body: RequestOf<C>, ctx: CommandContext) {
@@ -40,8 +43,11 @@ export class Collaborators {
     });
   }
 
-  async network(networkId: string, ctx: CommandContext): Promise<Network> {
-    return dataOf(await this.send(GetNetwork, { networkId }, ctx));
+  /** Shared with the concurrent lookups of the same network by the same account and role (the trace is the first's). */
+  network(networkId: string, ctx: CommandContext): Promise<Network> {
+    return this.networks.run(`${networkId}|${ctx.accountId ?? ""}|${ctx.role}`, async () =>
+      dataOf(await this.send(GetNetwork, { networkId }, ctx)),
+    );
   }
 
   async implement(networkId: string, ctx: CommandContext): Promise<Network> {

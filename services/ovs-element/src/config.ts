@@ -10,6 +10,16 @@ export const ElementConfig = Type.Object({
   SDN_TUNNEL_RETRY_MIN_MS: ms(1_000, 50, "First back-off before a Failed tunnel set is applied again"),
   SDN_TUNNEL_RETRY_MAX_MS: ms(60_000, 50, "Longest back-off between retries of a Failed tunnel set"),
   SDN_AGENT_TIMEOUT_MS: ms(30_000, 100, "How long one agent command may take"),
+  SDN_MESH_SETTLE_MS: ms(
+    500,
+    0,
+    "Longest a mesh pass waits for the plugs of the same network still on their way in this replica (a burst shares one pass)",
+  ),
+  SDN_MESH_FANOUT: Type.Integer({
+    minimum: 1,
+    default: 64,
+    description: "Agent calls of one mesh pass in flight at once (hosts are applied in parallel up to this)",
+  }),
   SDN_UNDERLAY_MTU: Type.Integer({
     minimum: 618,
     maximum: 9216,

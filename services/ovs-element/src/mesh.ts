@@ -1,18 +1,12 @@
-import type { EventPublisher } from "@sdn/bus";
-import {
-  ApplyTunnels,
-  CommandError,
-  SetupBridge,
-  TunnelEstablished,
-  TunnelFailed,
-  type ResponseOf,
-} from "@sdn/contracts";
+import { Coalescer, Semaphore, type EventPublisher } from "@sdn/bus";
+import { ApplyTunnels, CommandError, SetupBridge, type ResponseOf } from "@sdn/contracts";
 import type { Logger } from "@sdn/runtime";
 import { AgentCallError, type AgentClient } from "./agent-client.js";
-import { Coalescer } from "./coalescer.js";
+import { Arrivals } from "./arrivals.js";
 import type { ElementConfig } from "./config.js";
 import { describeError } from "./element-errors.js";
-import { tunnelSetKey, type ElementStore, type Membership, type TunnelRow, type TunnelSet } from "./store.js";
+import { tunnelSetKey, type ElementStore, type Membership, type StoredTunnelSet } from "./store.js";
+import { TunnelSets } from "./tunnel-sets.js";
 
 export type HostApply =
   { ok: true; tunnels: ResponseOf<typeof ApplyTunnels>["tunnels"] } | { ok: false; error: CommandError };
@@ -61,17 +55,34 @@ export interface MeshDeps {
 /**
  * The GRE full mesh of every network (CloudStack's OvsTunnelManager, without its per-tunnel
  * commands). Membership lives in KV and changes by compare-and-swap; after a change, each
- * host of the network gets its WHOLE tunnel set in one ApplyTunnels, all hosts in parallel.
- * A pass then reads membership again and applies again while it moved, so the last set a
- * host receives from any pass is the newest: concurrent plugs converge to one mesh.
+ * host whose recorded set differs from what membership wants gets its WHOLE tunnel set in
+ * one ApplyTunnels (at most SDN_MESH_FANOUT calls at once). A pass then reads membership
+ * again and applies again while it moved, so the last set a host receives from any pass is
+ * the newest: concurrent plugs converge to one mesh. Passes of a network are coalesced and
+ * wait (bounded) for the plugs of this replica still on their way, so a burst of plugs costs
+ * about one ApplyTunnels per host (see docs/ovs-element.md, "Convergence").
  */
 export class Mesh {
-  private readonly passes = new Coalescer<MeshPass>((networkId) => this.pass(networkId));
+  private readonly arrivals: Arrivals;
+  private readonly passes: Coalescer<MeshPass>;
+  /** Bounds the agent calls of one pass (and of one retry round) in flight at once. */
+  private readonly fanOut: Semaphore;
+  private readonly sets: TunnelSets;
+  /** `<networkId>.<hostId>` of bridges created since their set was last applied. */
+  private readonly fresh = new Set<string>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   private readonly changes = new Map<string, QueuedChange[]>();
   private stopped = false;
 
-  constructor(private readonly d: MeshDeps) {}
+  constructor(private readonly d: MeshDeps) {
+    this.arrivals = new Arrivals(d.config.SDN_MESH_SETTLE_MS);
+    this.passes = new Coalescer<MeshPass>(
+      (networkId) => this.pass(networkId),
+      (networkId) => this.arrivals.settled(networkId),
+    );
+    this.fanOut = new Semaphore(d.config.SDN_MESH_FANOUT);
+    this.sets = new TunnelSets(d);
+  }
 
   /**
    * Compare-and-swap on a network's membership. `change` returns the next value, undefined
@@ -146,42 +157,78 @@ export class Mesh {
     return this.passes.request(networkId);
   }
 
+  /** Counts a plug on its way to `converge`; call the returned function when it asks (or gives up). */
+  arrive(networkId: string): () => void {
+    return this.arrivals.arrive(networkId);
+  }
+
+  /**
+   * The host's bridge on the network was just created (empty): its recorded tunnel set,
+   * whatever it says, is not on the host, so the next pass applies it.
+   */
+  bridgeCreated(networkId: string, hostId: string): void {
+    this.fresh.add(tunnelSetKey(networkId, hostId));
+  }
+
+  /**
+   * Rounds until membership stands still: each applies the hosts whose recorded set is not
+   * the one the membership wants, and keeps the others' records as their answer.
+   */
   private async pass(networkId: string): Promise<MeshPass> {
     let applied: string | undefined;
-    let hosts = new Map<string, HostApply>();
+    const hosts = new Map<string, HostApply>();
     let rounds = 0;
     while (rounds < MAX_ROUNDS) {
       const cur = await this.d.store.memberships.get(networkId);
       if (cur === undefined) {
         await this.forgetTunnelSets(networkId, new Set());
-        return { hosts, rounds };
+        return { hosts: new Map(), rounds };
       }
       const shape = topology(cur.value);
       if (shape === applied) break;
-      hosts = await this.applyAll(cur.value);
+      const round = await this.applyAll(cur.value, cur.revision);
+      for (const id of hosts.keys()) if (!round.has(id)) hosts.delete(id);
+      for (const [id, r] of round) hosts.set(id, r);
       applied = shape;
       rounds++;
     }
     return { hosts, rounds };
   }
 
-  private async applyAll(m: Membership): Promise<Map<string, HostApply>> {
-    const previous = new Map(
-      (await this.d.store.tunnels.entries(`${m.networkId}.>`)).map(({ value }) => [value.from, value]),
-    );
+  private async applyAll(m: Membership, revision: number): Promise<Map<string, HostApply>> {
+    const recorded = (await this.d.store.tunnels.keys(`${m.networkId}.>`)).map((k) => k.slice(m.networkId.length + 1));
     const ids = Object.keys(m.hosts);
     const results = await Promise.all(
-      ids.map(async (id) => [id, await this.applyHost(m, id, previous.get(id))] as const),
+      ids.map((id) =>
+        this.fanOut.run(async () => {
+          const key = tunnelSetKey(m.networkId, id);
+          const prev = recorded.includes(id) ? await this.d.store.tunnels.get(key) : undefined;
+          const remotes = remotesOf(m, id);
+          if (!this.fresh.has(key) && TunnelSets.current(prev?.value, m, remotes)) {
+            const rows = prev?.value.rows ?? [];
+            return [
+              id,
+              { ok: true, tunnels: rows.map((r) => ({ port: r.port as string, remoteIp: r.remoteIp })) },
+            ] as const;
+          }
+          this.fresh.delete(key);
+          return [id, await this.applyHost(m, id, { revision, prev })] as const;
+        }),
+      ),
     );
-    await this.forgetTunnelSets(m.networkId, new Set(ids), previous);
-    return new Map(results);
+    await this.forgetTunnelSets(m.networkId, new Set(ids), recorded);
+    return new Map<string, HostApply>(results);
   }
 
-  /** One host's whole tunnel set, recorded as its tunnel rows; sets up a missing bridge first. */
-  async applyHost(m: Membership, hostId: string, prev?: TunnelSet): Promise<HostApply> {
+  /** One host's whole tunnel set, recorded as its tunnel set entry; sets up a missing bridge first. */
+  async applyHost(
+    m: Membership,
+    hostId: string,
+    at: { revision: number; prev?: StoredTunnelSet | undefined },
+  ): Promise<HostApply> {
     const remotes = remotesOf(m, hostId);
     const body = { networkId: m.networkId, greKey: m.greKey, remotes };
-    const before = prev ?? (await this.d.store.tunnels.get(tunnelSetKey(m.networkId, hostId)))?.value;
+    const prev = "prev" in at ? at.prev : await this.d.store.tunnels.get(tunnelSetKey(m.networkId, hostId));
     try {
       let out: ResponseOf<typeof ApplyTunnels>;
       try {
@@ -192,101 +239,21 @@ export class Mesh {
         await this.d.agents.call(hostId, SetupBridge, { networkId: m.networkId });
         out = await this.d.agents.call(hostId, ApplyTunnels, body);
       }
-      await this.recordSuccess(m, hostId, remotes, out, before);
+      await this.sets.recordSuccess(m, at.revision, hostId, remotes, out, prev);
       return { ok: true, tunnels: out.tunnels };
     } catch (err) {
       const error =
         err instanceof CommandError ? err : new CommandError("INTERNAL", `applying tunnels on ${hostId} failed`);
       if (!(err instanceof CommandError)) this.d.logger.error({ err, hostId }, "applying tunnels failed");
-      await this.recordFailure(m, hostId, remotes, error, before);
+      const retryInMs = await this.sets.recordFailure(m, at.revision, hostId, remotes, error, prev);
+      this.scheduleRetry(m.networkId, retryInMs);
       return { ok: false, error };
     }
   }
 
-  private async recordSuccess(
-    m: Membership,
-    hostId: string,
-    remotes: { ip: string; hostId: string }[],
-    out: ResponseOf<typeof ApplyTunnels>,
-    prev: TunnelSet | undefined,
-  ): Promise<void> {
-    const portOf = new Map(out.tunnels.map((t) => [t.remoteIp, t.port]));
-    const rows: TunnelRow[] = remotes.map((r) => ({ to: r.hostId, remoteIp: r.ip, port: portOf.get(r.ip) ?? null }));
-    const set: TunnelSet = {
-      networkId: m.networkId,
-      from: hostId,
-      key: m.greKey,
-      state: rows.every((r) => r.port !== null) ? "Established" : "Failed",
-      rows,
-      lastError: rows.every((r) => r.port !== null) ? null : "the host did not report every tunnel it was given",
-      attempts: 0,
-      nextRetryAt: null,
-      updatedAt: new Date().toISOString(),
-    };
-    const wasUp = new Set(
-      prev?.state === "Established" && prev.key === m.greKey ? prev.rows.map((r) => `${r.to}/${r.port}`) : [],
-    );
-    const fresh = rows.filter((r) => r.port !== null && !wasUp.has(`${r.to}/${r.port}`));
-    if (prev !== undefined && prev.state === set.state && fresh.length === 0 && sameRows(prev.rows, rows)) return;
-    await this.d.store.tunnels.put(tunnelSetKey(m.networkId, hostId), set);
-    if (fresh.length > 0) {
-      await this.d.events.publish(
-        TunnelEstablished,
-        {
-          networkId: m.networkId,
-          from: hostId,
-          tunnels: fresh.map((r) => ({ to: r.to, remoteIp: r.remoteIp, port: r.port as string })),
-        },
-        { accountId: m.accountId },
-      );
-    }
-  }
-
-  private async recordFailure(
-    m: Membership,
-    hostId: string,
-    remotes: { ip: string; hostId: string }[],
-    error: CommandError,
-    prev: TunnelSet | undefined,
-  ): Promise<void> {
-    const attempts = (prev?.state === "Failed" ? prev.attempts : 0) + 1;
-    const { SDN_TUNNEL_RETRY_MIN_MS: min, SDN_TUNNEL_RETRY_MAX_MS: max } = this.d.config;
-    const retryInMs = Math.min(max, min * 2 ** Math.min(attempts - 1, 30));
-    const ports = new Map((prev?.rows ?? []).map((r) => [r.to, r.port]));
-    const set: TunnelSet = {
-      networkId: m.networkId,
-      from: hostId,
-      key: m.greKey,
-      state: "Failed",
-      rows: remotes.map((r) => ({ to: r.hostId, remoteIp: r.ip, port: ports.get(r.hostId) ?? null })),
-      lastError: error.message,
-      attempts,
-      nextRetryAt: new Date(Date.now() + retryInMs).toISOString(),
-      updatedAt: new Date().toISOString(),
-    };
-    await this.d.store.tunnels.put(tunnelSetKey(m.networkId, hostId), set);
-    this.d.logger.warn({ networkId: m.networkId, hostId, attempts, err: error.message }, "tunnel set failed");
-    await this.d.events.publish(
-      TunnelFailed,
-      {
-        networkId: m.networkId,
-        from: hostId,
-        to: remotes.map((r) => r.hostId),
-        error: error.message,
-        attempts,
-        retryInMs,
-      },
-      { accountId: m.accountId },
-    );
-    this.scheduleRetry(m.networkId, retryInMs);
-  }
-
-  /** Deletes the tunnel rows of hosts that left the network. */
-  private async forgetTunnelSets(networkId: string, keep: Set<string>, known?: Map<string, TunnelSet>): Promise<void> {
-    const from =
-      known !== undefined
-        ? [...known.keys()]
-        : (await this.d.store.tunnels.keys(`${networkId}.>`)).map((k) => k.slice(networkId.length + 1));
+  /** Deletes the tunnel sets of hosts that left the network. */
+  private async forgetTunnelSets(networkId: string, keep: Set<string>, known?: string[]): Promise<void> {
+    const from = known ?? (await this.d.store.tunnels.keys(`${networkId}.>`)).map((k) => k.slice(networkId.length + 1));
     await Promise.all(
       from.filter((h) => !keep.has(h)).map((h) => this.d.store.tunnels.delete(tunnelSetKey(networkId, h))),
     );
@@ -312,14 +279,21 @@ export class Mesh {
     const cur = await this.d.store.memberships.get(networkId);
     if (cur === undefined) return;
     const now = Date.now();
-    const sets = await this.d.store.tunnels.entries(`${networkId}.>`);
-    const due = sets.map((s) => s.value).filter((s) => s.state === "Failed" && cur.value.hosts[s.from] !== undefined);
-    const ready = due.filter((s) => s.nextRetryAt === null || Date.parse(s.nextRetryAt) <= now);
+    const keys = await this.d.store.tunnels.keys(`${networkId}.>`);
+    const sets = await Promise.all(keys.map((k) => this.d.store.tunnels.get(k)));
+    const due = sets.filter(
+      (s): s is StoredTunnelSet => s?.value.state === "Failed" && cur.value.hosts[s.value.from] !== undefined,
+    );
+    const ready = due.filter((s) => s.value.nextRetryAt === null || Date.parse(s.value.nextRetryAt) <= now);
     for (const s of due.filter((x) => !ready.includes(x))) {
-      this.scheduleRetry(networkId, Math.max(0, Date.parse(s.nextRetryAt ?? "") - now));
+      this.scheduleRetry(networkId, Math.max(0, Date.parse(s.value.nextRetryAt ?? "") - now));
     }
     if (ready.length === 0) return;
-    await Promise.all(ready.map((s) => this.applyHost(cur.value, s.from, s)));
+    await Promise.all(
+      ready.map((s) =>
+        this.fanOut.run(() => this.applyHost(cur.value, s.value.from, { revision: cur.revision, prev: s })),
+      ),
+    );
     const after = await this.d.store.memberships.get(networkId);
     if (after !== undefined && topology(after.value) !== topology(cur.value)) await this.converge(networkId);
   }
@@ -331,5 +305,3 @@ export class Mesh {
     await this.passes.idle();
   }
 }
-
-const sameRows = (a: TunnelRow[], b: TunnelRow[]): boolean => JSON.stringify(a) === JSON.stringify(b);

@@ -69,12 +69,29 @@ export class NicManager {
     this.owners = new VmOwners(d.store.vmOwners);
   }
 
+  /** Counted as on its way to the network's mesh pass until it asks for it (see Arrivals). */
   async plug(req: RequestOf<typeof PlugNic>, ctx: CommandContext): Promise<NicOutcome> {
+    const arrived = this.d.mesh.arrive(req.networkId);
+    try {
+      return await this.plugOnItsWay(req, ctx, arrived);
+    } finally {
+      arrived();
+    }
+  }
+
+  private async plugOnItsWay(
+    req: RequestOf<typeof PlugNic>,
+    ctx: CommandContext,
+    arrived: () => void,
+  ): Promise<NicOutcome> {
     const nicId = nicIdFor(ctx.commandId);
     const role: NicRole = req.role ?? "guest";
     if (role === "router" && ctx.role !== "admin") {
       throw new CommandError("FORBIDDEN", "only admins plug router NICs (they take the network's gateway address)");
     }
+    // Both lookups at once (a plug waits on each); the network's verdict still comes first.
+    const hostLookup = this.d.peers.host(req.hostId);
+    hostLookup.catch(() => undefined);
     let network = await this.d.peers.network(req.networkId, ctx);
     const verdict = canHandle(network, "Connectivity");
     if (!verdict.canHandle)
@@ -84,7 +101,7 @@ export class NicManager {
     }
     const earlier = (await this.d.store.nics.get(nicKey(network.id, nicId)))?.value;
     if (earlier?.state === "Plugged") return { nic: earlier, notes: ["already plugged"] };
-    const host = await this.d.peers.host(req.hostId);
+    const host = await hostLookup;
     if (host.state !== "Up") {
       throw conflictingField("hostId", `host ${host.name} is ${host.state}; NICs are plugged on Up hosts only`);
     }
@@ -132,9 +149,11 @@ export class NicManager {
       updatedAt: now,
     };
     try {
-      const { bridge } = await this.d.agents.call(host.id, SetupBridge, { networkId: network.id });
+      const { bridge, created } = await this.d.agents.call(host.id, SetupBridge, { networkId: network.id });
+      if (created) this.d.mesh.bridgeCreated(network.id, host.id);
       nic = { ...nic, bridge };
       await this.d.store.nics.put(nicKey(network.id, nicId), nic);
+      arrived();
       const pass = await this.d.mesh.converge(network.id);
       const own = pass.hosts.get(host.id);
       if (own !== undefined && !own.ok) throw own.error;

@@ -201,7 +201,7 @@ export class Reconciler {
       }
     }
     if (repairs.length === 0 || !(await this.unchanged(m.networkId, revision))) return [];
-    const applied = await this.d.mesh.applyHost(m, hostId);
+    const applied = await this.d.mesh.applyHost(m, hostId, { revision });
     if (!applied.ok) return [];
     for (const [nicId, n] of nics) {
       if (bridge !== undefined && bridge.ports.some((p) => p.name === n.device)) continue;

@@ -53,6 +53,17 @@ export interface TunnelSet {
   attempts: number;
   nextRetryAt: string | null;
   updatedAt: string;
+  /**
+   * The membership revision the set was applied from: a pass that applied an older
+   * membership never overwrites the record of a newer one (absent in sets written before).
+   */
+  membershipRevision?: number;
+}
+
+/** A tunnel set as read from KV, with the entry's revision for the next compare-and-swap. */
+export interface StoredTunnelSet {
+  value: TunnelSet;
+  revision: number;
 }
 
 /** `dev.<hostId>.<device>` and `mac.<networkId>.<hex>` → the NIC holding them (atomic create: uniqueness). */

@@ -13,12 +13,17 @@ interface Lane<T> {
 /**
  * Runs `work(key)` so that each request is answered by a run that *began after* it, while
  * requests that arrive during a run share the next one: fifty plugs on one network cost a
- * few mesh passes, not fifty. One lane per key; the lane is forgotten when idle.
+ * few mesh passes, not fifty; a hundred reservations at once share a few reads of their network. One lane per key; the lane is forgotten when idle. A run
+ * first awaits `settle(key)` (requests made meanwhile still join that run), so a burst that
+ * is known to be on its way can gather before the run reads its input.
  */
 export class Coalescer<T> {
   private readonly lanes = new Map<string, Lane<T>>();
 
-  constructor(private readonly work: (key: string) => Promise<T>) {}
+  constructor(
+    private readonly work: (key: string) => Promise<T>,
+    private readonly settle?: (key: string) => Promise<void>,
+  ) {}
 
   request(key: string): Promise<T> {
     let lane = this.lanes.get(key);
@@ -40,6 +45,7 @@ export class Coalescer<T> {
   private async drive(key: string, lane: Lane<T>): Promise<void> {
     lane.active = true;
     while (lane.waiters.length > 0) {
+      if (this.settle !== undefined) await this.settle(key).catch(() => undefined);
       const covered = lane.requested;
       let outcome: { ok: true; value: T } | { ok: false; error: unknown };
       try {
