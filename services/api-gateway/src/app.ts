@@ -45,6 +45,8 @@ export interface GatewaySettings {
   readyTimeoutMs: number;
   /** Quotas of accounts an admin has not set their own for. */
   defaultQuotas: Quotas;
+  /** Longest lifetime of a new token, and the lifetime of one created without its own; undefined: tokens may never expire. */
+  tokenMaxLifetimeSeconds?: number | undefined;
 }
 
 declare module "fastify" {
