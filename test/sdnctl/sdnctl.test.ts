@@ -137,8 +137,15 @@ describe("sdnctl quotas", () => {
 describe("sdnctl tokens", () => {
   it("creates, lists and revokes tokens; a revoked token is refused with 401 (exit 3)", async () => {
     const { account } = await createAccount("umbrella");
-    const created = await sdnctl(["tokens", "create", "--account", account.id, "--name", "ci"], { env: env() });
+    const created = await sdnctl(
+      ["tokens", "create", "--account", account.id, "--name", "ci", "--expires-in", "3600"],
+      {
+        env: env(),
+      },
+    );
     expect(created.code).toBe(0);
+    const expires = Date.parse(/^expires +(\S+)$/m.exec(created.stdout)?.[1] ?? "");
+    expect(expires - Date.now()).toBeGreaterThan(3500_000);
     const secret = /^token +(\S+)$/m.exec(created.stdout)?.[1] ?? "";
     const tokenId = /^id +(\S+)$/m.exec(created.stdout)?.[1] ?? "";
     expect(secret).toMatch(/^sdn_/);
@@ -146,7 +153,7 @@ describe("sdnctl tokens", () => {
 
     const list = await sdnctl(["tokens", "list", "--account", account.id], { env: env() });
     const [header, ...rows] = list.stdout.trimEnd().split("\n");
-    expect(header).toMatch(/^ID +NAME +ROLE +CREATED$/);
+    expect(header).toMatch(/^ID +NAME +ROLE +CREATED +EXPIRES$/);
     expect(rows.map((r) => r.split(/\s+/).slice(0, 3))).toEqual(
       expect.arrayContaining([
         [tokenId, "ci", "tenant"],

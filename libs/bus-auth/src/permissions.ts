@@ -1,6 +1,7 @@
 import {
   agentSubject,
   answerFilter,
+  auditPublishSubject,
   commandConsumerName,
   commandFilter,
   commandSubject,
@@ -95,7 +96,7 @@ const AGENT_CALLS: Partial<Record<ServiceName, string>> = {
 };
 
 const API = "$JS.API";
-const SDN_STREAMS = [STREAMS.commands.name, STREAMS.answers.name, STREAMS.events.name];
+const SDN_STREAMS = [STREAMS.commands.name, STREAMS.answers.name, STREAMS.events.name, STREAMS.audit.name];
 
 /** Create, read and use one KV bucket (its stream `KV_<bucket>`). */
 export const bucketAccess = (bucket: string): string[] => {
@@ -140,6 +141,12 @@ const readStoredAnswers = (): string[] => [
 ];
 
 /**
+ * Reading the audit trail, for the gateway's GET /v1/audit: single messages by sequence
+ * (no consumer, no delivery subject), so nothing of it is ever pushed to anyone else.
+ */
+const readAudit = (): string[] => [`${API}.STREAM.MSG.GET.${STREAMS.audit.name}`];
+
+/**
  * A command service's own durable consumer, and nothing else on the command stream: the
  * create subject carries the filter (NATS 2.9's API), so the consumer can only be made to
  * read this service's commands.
@@ -157,6 +164,8 @@ const ownConsumer = (service: CommandServiceName): { pub: string[]; sub: string[
       `$JS.ACK.${stream}.${durable}.>`,
       // Answers to its commands, filed under any account.
       `sdn.ans.*.${service}.*`,
+      // Audit records of the commands it consumes, under its own name only.
+      auditPublishSubject(service),
     ],
     sub: [`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.${durable}`],
   };
@@ -179,7 +188,7 @@ export const servicePermissions = (service: ServiceName): BusPermissions => {
     pub: [
       ...streamUpkeep(),
       ...SERVICE_BUCKETS[service].flatMap(bucketAccess),
-      ...(service === "api-gateway" ? readSealingKey() : []),
+      ...(service === "api-gateway" ? [...readSealingKey(), ...readAudit()] : []),
       ...consumer.pub,
       ...outgoing,
       ...(agent === undefined ? [] : [agent]),

@@ -26,6 +26,8 @@ export interface SendOptions {
   commandId?: string;
   accountId?: string;
   role?: Role;
+  /** The API token the call came with (the gateway), for the audit trail. */
+  tokenId?: string;
   timeoutMs?: number;
 }
 
@@ -53,6 +55,7 @@ export const commandHeaders = (commandId: string, opts: SendOptions): MsgHdrs =>
   h.set(HEADERS.commandId, commandId);
   if (opts.accountId !== undefined) h.set(HEADERS.accountId, opts.accountId);
   h.set(HEADERS.role, opts.role ?? "tenant");
+  if (opts.tokenId !== undefined) h.set(HEADERS.tokenId, opts.tokenId);
   return h;
 };
 

@@ -8,6 +8,7 @@ import {
 } from "@nats-io/jetstream";
 import { headers as natsHeaders, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { HEADERS, STREAMS, answerSubject, commandConsumerName, parseCommandSubject, type Answer } from "@sdn/contracts";
+import { AuditRecorder } from "./audit-recorder.js";
 import { CommandConsumer, type ConsumerHealth } from "./command-consumer.js";
 import { contextFromOrigin } from "./context.js";
 import { dispatch, failure, type BoundHandler } from "./dispatch.js";
@@ -50,6 +51,7 @@ export class CommandServer {
   private readonly byName: Map<string, BoundHandler>;
   private readonly slots: Semaphore;
   private readonly js: JetStreamClient;
+  private readonly audit: AuditRecorder;
   private readonly ackWaitMs: number;
   private jsm: JetStreamManager | undefined;
   private consumer: CommandConsumer | undefined;
@@ -65,6 +67,7 @@ export class CommandServer {
     this.byName = new Map(opts.handlers.map((h) => [h.definition.name, h]));
     this.slots = new Semaphore(opts.concurrency ?? 64);
     this.js = jetstream(nc);
+    this.audit = new AuditRecorder(nc, opts.service);
     // Short: a handler in progress extends it (working()), so it only bounds how long a
     // command pulled by a replica that then stopped or died waits before another takes it.
     this.ackWaitMs = opts.ackWaitMs ?? 10_000;
@@ -172,7 +175,16 @@ export class CommandServer {
         },
         async () => {
           if (this.consumer?.mayHaveRun(m) === true && (await this.alreadyAnswered(commandId, ctx.accountId))) return;
-          const answer = await dispatch(this.byName.get(commandName), commandName, m.data, ctx, this.opts.logger);
+          const handler = this.byName.get(commandName);
+          const answer = await dispatch(handler, commandName, m.data, ctx, this.opts.logger);
+          await this.audit.record({
+            definition: handler?.definition,
+            origin: parsed.origin,
+            headers: m.headers,
+            ctx,
+            body: m.data,
+            answer,
+          });
           await this.publishAnswer(answer, ctx.accountId);
           this.opts.logger.debug({ command: commandName, commandId, ok: answer.ok }, "command answered");
         },

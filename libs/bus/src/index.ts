@@ -22,3 +22,4 @@ export * from "./metrics/index.js";
 export * from "./sealing.js";
 export * from "./sealing-keys.js";
 export * from "./command-consumer.js";
+export * from "./audit-recorder.js";

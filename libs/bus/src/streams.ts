@@ -31,6 +31,15 @@ const STREAM_CONFIGS: (Partial<StreamConfig> & { name: string })[] = [
     duplicate_window: seconds(15 * 60),
     max_age: seconds(30 * 24 * 3600),
   },
+  {
+    // Bounded by age and size (the oldest records go first); a record is deduplicated by
+    // its command id, so a command redelivered after its record was written is not counted twice.
+    name: STREAMS.audit.name,
+    subjects: [...STREAMS.audit.subjects],
+    duplicate_window: seconds(15 * 60),
+    max_age: seconds(90 * 24 * 3600),
+    max_bytes: 256 * 1024 * 1024,
+  },
 ];
 
 /**

@@ -6,6 +6,11 @@ export const HEADERS = {
   accountId: "Sdn-Account-Id",
   /** `admin` or `tenant`: what the gateway authenticated the caller as. */
   role: "Sdn-Role",
+  /**
+   * The id of the API token an HTTP call came with, for the audit trail; services trust it
+   * only on commands whose origin is `api-gateway`.
+   */
+  tokenId: "Sdn-Token-Id",
   /** JetStream's deduplication header. */
   natsMsgId: "Nats-Msg-Id",
   /** W3C trace context. */

@@ -7,6 +7,7 @@ export * from "./envelope.js";
 export * from "./definitions.js";
 export * from "./catalog.js";
 export * from "./paging.js";
+export * from "./audit.js";
 export * from "./commands/health.js";
 export * from "./events/lifecycle.js";
 export * from "./resources/accounts.js";

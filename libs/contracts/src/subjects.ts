@@ -33,6 +33,8 @@ export const STREAMS = {
   answers: { name: "SDN_ANSWERS", subjects: ["sdn.ans.>"] },
   /** Domain events for other systems and for audit. */
   events: { name: "SDN_EVENTS", subjects: ["sdn.evt.>"] },
+  /** Who changed what, when, with what outcome (docs/audit.md); read by the gateway only. */
+  audit: { name: "SDN_AUDIT", subjects: ["sdn.audit.>"] },
 } as const;
 
 /**

@@ -18,6 +18,7 @@ import { registerQuotaChecks } from "./limits/quota-hook.js";
 import { registerRequestLimiter } from "./limits/request-limiter.js";
 import { correlationHeaders, countRequest, otelInstrumentation, requestIdOf, serveMetrics } from "./observability.js";
 import { accountRoutes } from "./routes/accounts.js";
+import { auditRoutes } from "./routes/audit.js";
 import { busCredentialRoutes } from "./routes/bus-credentials.js";
 import type { BusCredentialStore } from "./bus-credentials/credential-store.js";
 import { diagnosticsRoutes } from "./routes/diagnostics.js";
@@ -44,6 +45,8 @@ export interface GatewaySettings {
   readyTimeoutMs: number;
   /** Quotas of accounts an admin has not set their own for. */
   defaultQuotas: Quotas;
+  /** Longest lifetime of a new token, and the lifetime of one created without its own; undefined: tokens may never expire. */
+  tokenMaxLifetimeSeconds?: number | undefined;
 }
 
 declare module "fastify" {
@@ -145,6 +148,7 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
         { name: "Jobs", description: "Async jobs of calls that outlived their wait time" },
         { name: "Events", description: "Server-sent events" },
         { name: "Diagnostics", description: "Command-path checks (admin)" },
+        { name: "Audit", description: "Who changed what, when, with what outcome" },
       ],
     },
     refResolver: {
@@ -164,6 +168,7 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
   await app.register(quotaRoutes);
   await app.register(busCredentialRoutes, { store: opts.busCredentials });
   await app.register(jobRoutes);
+  await app.register(auditRoutes);
   await app.register(eventRoutes);
   await app.register(diagnosticsRoutes);
   await app.register(networkRoutes);

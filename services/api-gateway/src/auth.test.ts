@@ -154,6 +154,33 @@ describe("accounts and tokens", () => {
   });
 });
 
+describe("token expiry", () => {
+  it("bounds lifetimes by the operator's maximum, which is also the default, and stops counting expired tokens", async () => {
+    const g = await startHarness({ tokenMaxLifetimeSeconds: 3600, quotas: { tokens: 2 } });
+    try {
+      const t = await g.tenant();
+      const url = `/v1/accounts/${t.accountId}/tokens`;
+      const issue = (payload: object) => g.app.inject({ method: "POST", url, headers: bearer(t.token), payload });
+      const tooLong = await issue({ expiresInSeconds: 7200 });
+      expect(tooLong.statusCode).toBe(400);
+      expect(tooLong.json()).toMatchObject({ error: { details: { issues: [{ path: "/expiresInSeconds" }] } } });
+      const listed = await g.app.inject({ url, headers: bearer(t.token) });
+      const initial = listed.json<{ items: { expiresAt: string }[] }>().items[0];
+      expect(Date.parse(initial?.expiresAt ?? "") - Date.now()).toBeGreaterThan(3590_000);
+      const short = await issue({ expiresInSeconds: 1 });
+      expect(short.statusCode).toBe(201);
+      // At the cap of 2 now; once the short one has expired, another may be issued.
+      expect((await issue({})).statusCode).toBe(409);
+      await new Promise((r) => setTimeout(r, 1100));
+      const expired = await g.app.inject({ url: "/v1/events", headers: bearer(short.json<{ token: string }>().token) });
+      expect(expired.statusCode).toBe(401);
+      expect((await issue({})).statusCode).toBe(201);
+    } finally {
+      await g.close();
+    }
+  });
+});
+
 describe("admin token bootstrap", () => {
   it("generates a token into <dataDir>/admin-token with mode 0600 and logs only the path", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "sdn-gw-"));

@@ -105,7 +105,7 @@ export const commandRoute = <C extends CommandDefinition, P extends TSchema, Q e
 
 const sendOptions = (req: FastifyRequest, commandId: string, timeoutMs: number) => {
   const principal = principalOf(req);
-  return { commandId, accountId: principal.accountId, role: principal.role, timeoutMs };
+  return { commandId, accountId: principal.accountId, role: principal.role, tokenId: principal.tokenId, timeoutMs };
 };
 
 const finish = <C extends CommandDefinition>(

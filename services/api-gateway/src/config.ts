@@ -31,6 +31,13 @@ export const GatewayConfig = Type.Object({
   SDN_QUOTA_NICS: Type.Integer({ default: 500, minimum: 0, description: "Default quota: NICs per account" }),
   SDN_QUOTA_PUBLIC_IPS: Type.Integer({ default: 20, minimum: 0, description: "Default quota: public IPs per account" }),
   SDN_QUOTA_TOKENS: Type.Integer({ default: 20, minimum: 1, description: "Default quota: API tokens per account" }),
+  SDN_TOKEN_MAX_LIFETIME_SECONDS: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      description:
+        "Longest lifetime of a new API token, and the lifetime of one created without expiresInSeconds; unset: tokens may never expire",
+    }),
+  ),
   SDN_BUS_ISSUER_FILE: Type.Optional(
     Type.String({
       description:

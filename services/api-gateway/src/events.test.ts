@@ -176,6 +176,29 @@ describe("event stream limits", () => {
     kept.abort();
   });
 
+  it("ends an open stream when its token expires, and the token is refused from then on", async () => {
+    const t = await h.tenant();
+    const extra = await h.app.inject({
+      method: "POST",
+      url: `/v1/accounts/${t.accountId}/tokens`,
+      headers: bearer(t.token),
+      payload: { name: "short", expiresInSeconds: 2 },
+    });
+    expect(extra.statusCode).toBe(201);
+    const { token, expiresAt } = extra.json<{ token: string; expiresAt: string }>();
+    const stream = await openStream(token);
+    expect(stream.res.status).toBe(200);
+    const result = await stream.ended(6000);
+    expect(result.ended).toBe(true);
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(expiresAt));
+    expect(result.text).toContain('event: end\ndata: {"reason":"the token expired"}');
+    const again = await fetch(`${base}/v1/events`, { headers: bearer(token) });
+    expect(again.status).toBe(401);
+    expect(await again.json()).toMatchObject({
+      error: { code: "UNAUTHORIZED", message: expect.stringMatching(/expired at/) },
+    });
+  });
+
   it("cuts a reader that does not read once more than the buffer bound waits for it", async () => {
     const t = await h.tenant();
     const url = new URL(base);

@@ -77,6 +77,7 @@ export const apiGatewaySpec: ServiceSpec<GatewayConfig["properties"]> = {
                 publicIps: ctx.config.SDN_QUOTA_PUBLIC_IPS,
                 tokens: ctx.config.SDN_QUOTA_TOKENS,
               },
+              tokenMaxLifetimeSeconds: ctx.config.SDN_TOKEN_MAX_LIFETIME_SECONDS,
             },
             bodyLimitBytes: ctx.config.SDN_BODY_LIMIT_BYTES,
             rateLimitPerMinute: ctx.config.SDN_RATE_LIMIT_PER_MINUTE,

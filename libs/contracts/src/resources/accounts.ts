@@ -38,6 +38,9 @@ export const TokenInfo = Type.Object(
     name: Type.Optional(TokenName),
     role: Type.Enum(["admin", "tenant"]),
     createdAt: Type.String({ format: "date-time" }),
+    expiresAt: Type.Optional(
+      Type.String({ format: "date-time", description: "When the token stops authenticating; absent: never" }),
+    ),
   },
   { additionalProperties: false, $id: "TokenInfo" },
 );
@@ -54,7 +57,20 @@ export const IssuedToken = Type.Object(
 export type IssuedToken = Static<typeof IssuedToken>;
 
 export const CreateAccountBody = Type.Object({ name: AccountName }, { additionalProperties: false });
-export const CreateTokenBody = Type.Object({ name: Type.Optional(TokenName) }, { additionalProperties: false });
+export const CreateTokenBody = Type.Object(
+  {
+    name: Type.Optional(TokenName),
+    expiresInSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10 * 365 * 86_400,
+        description:
+          "Lifetime of the token; at most SDN_TOKEN_MAX_LIFETIME_SECONDS when the operator set it (then also the default)",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 export const AccountWithToken = Type.Object(
   { account: Account, token: IssuedToken },

@@ -1,5 +1,6 @@
 import { accountsCommands } from "./accounts.js";
 import { adminCommands } from "./admin.js";
+import { auditCommands } from "./audit.js";
 import { busCredentialsCommands } from "./bus-credentials.js";
 import { completionCommands } from "./completion.js";
 import { egressPolicyCommands } from "./egress-policy.js";
@@ -53,6 +54,7 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   interNetworkRoutesCommands,
   jobsCommands,
   eventsCommands,
+  auditCommands,
   servicesCommands,
   adminCommands,
   completionCommands,

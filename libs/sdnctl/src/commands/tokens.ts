@@ -1,4 +1,6 @@
+import { Option } from "@commander-js/extra-typings";
 import type { IssuedToken, TokenInfo } from "@sdn/contracts";
+import { positiveInteger } from "../parsers.js";
 import { examples, type CommandModule } from "./registry.js";
 
 /** `sdnctl tokens create|list|revoke`: an account's bearer tokens (rotation). */
@@ -10,13 +12,23 @@ export const tokensCommands: CommandModule = (program, deps) => {
     .description("issue another token for an account (the token is shown only once)")
     .requiredOption("--account <id>", "the account the token is for (required)")
     .option("--name <name>", "what the token is for, e.g. ci")
-    .addHelpText("after", examples("sdnctl tokens create --account 3b0c1d9e-... --name ci"))
+    .addOption(
+      new Option("--expires-in <seconds>", "the token stops working after this many seconds").argParser(
+        positiveInteger,
+      ),
+    )
+    .addHelpText("after", examples("sdnctl tokens create --account 3b0c1d9e-... --name ci --expires-in 86400"))
     .action(async (opts, cmd) => {
       const { client, out } = await deps.session(cmd);
       const { body } = await client.request<IssuedToken>(
         "POST",
         `/v1/accounts/${encodeURIComponent(opts.account)}/tokens`,
-        { body: opts.name === undefined ? {} : { name: opts.name } },
+        {
+          body: {
+            ...(opts.name === undefined ? {} : { name: opts.name }),
+            ...(opts.expiresIn === undefined ? {} : { expiresInSeconds: opts.expiresIn }),
+          },
+        },
       );
       out.result(body, (t) => {
         out.record([
@@ -25,6 +37,7 @@ export const tokensCommands: CommandModule = (program, deps) => {
           ["name", t.name],
           ["role", t.role],
           ["created", t.createdAt],
+          ["expires", t.expiresAt],
           ["token", t.token],
         ]);
         out.notice("the token is shown only now: store it safely");
@@ -44,6 +57,7 @@ export const tokensCommands: CommandModule = (program, deps) => {
           { header: "NAME", value: (t) => t.name },
           { header: "ROLE", value: (t) => t.role },
           { header: "CREATED", value: (t) => t.createdAt },
+          { header: "EXPIRES", value: (t) => t.expiresAt },
         ]),
       );
     });

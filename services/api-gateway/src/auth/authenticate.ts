@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { HttpError } from "../http-errors.js";
+import { isExpired } from "./token-lifetime.js";
 import type { TokenStore } from "./token-store.js";
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,512})$/;
@@ -24,7 +25,10 @@ export const authenticate =
     }
     const info = await tokens.verify(match[1] as string);
     if (info === undefined) throw new HttpError("UNAUTHORIZED", "the token is not valid: unknown or revoked");
-    req.principal = { accountId: info.accountId, role: info.role, tokenId: info.id };
+    if (isExpired(info)) {
+      throw new HttpError("UNAUTHORIZED", `the token expired at ${info.expiresAt}: create a new one`);
+    }
+    req.principal = { accountId: info.accountId, role: info.role, tokenId: info.id, expiresAt: info.expiresAt };
     if (config.adminOnly === true && info.role !== "admin") {
       throw new HttpError("FORBIDDEN", "only an admin token may call this route");
     }

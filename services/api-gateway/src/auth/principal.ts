@@ -5,6 +5,8 @@ export interface Principal {
   readonly accountId: string;
   readonly role: Role;
   readonly tokenId: string;
+  /** When the token stops authenticating (ISO 8601); undefined: never. */
+  readonly expiresAt?: string | undefined;
 }
 
 declare module "fastify" {

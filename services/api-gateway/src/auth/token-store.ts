@@ -19,13 +19,18 @@ export class TokenStore {
     return new TokenStore(await JsonBucket.open<TokenRecord>(nc, "gw_tokens"));
   }
 
-  async issue(accountId: string, role: Role, name?: string): Promise<TokenInfo & { token: string }> {
+  async issue(
+    accountId: string,
+    role: Role,
+    opts: { name?: string | undefined; expiresAt?: string | undefined } = {},
+  ): Promise<TokenInfo & { token: string }> {
     const token = generateToken();
     const info = await this.store(token, {
       id: randomUUID(),
       accountId,
       role,
-      ...(name === undefined ? {} : { name }),
+      ...(opts.name === undefined ? {} : { name: opts.name }),
+      ...(opts.expiresAt === undefined ? {} : { expiresAt: opts.expiresAt }),
     });
     return { ...info, token };
   }

@@ -10,9 +10,24 @@ export interface EventStreamLimits {
   bufferBytes: number;
 }
 
+/** setTimeout's longest delay (about 24.8 days); a later expiry is waited for in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Calls `end` when the ISO time `at` has come; returns what cancels it. */
+const atTime = (at: string, end: () => void): (() => void) => {
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    const left = Date.parse(at) - Date.now();
+    timer = setTimeout(() => (left > MAX_TIMER_MS ? arm() : end()), Math.max(0, Math.min(left, MAX_TIMER_MS)));
+    timer.unref();
+  };
+  arm();
+  return () => clearTimeout(timer);
+};
+
 /**
  * The open event streams of this gateway: admits a stream within the account's cap and
- * the gateway's, and ends every stream of a token when the token is revoked.
+ * the gateway's, and ends every stream of a token when the token is revoked or expires.
  */
 export class EventStreams {
   private readonly perAccount = new Map<string, number>();
@@ -23,9 +38,10 @@ export class EventStreams {
 
   /**
    * Admits a stream or throws (429 at the account's cap, 503 at the gateway's); `end` is
-   * called if the token is revoked. Returns what the caller calls once the stream is gone.
+   * called, with the reason, if the token is revoked or expires. Returns what the caller
+   * calls once the stream is gone.
    */
-  admit(principal: Principal, end: () => void): () => void {
+  admit(principal: Principal, end: (reason: string) => void): () => void {
     const mine = this.perAccount.get(principal.accountId) ?? 0;
     if (mine >= this.limits.perAccount) {
       throw new HttpError(
@@ -40,17 +56,21 @@ export class EventStreams {
     this.perAccount.set(principal.accountId, mine + 1);
     this.total++;
     const ends = this.byToken.get(principal.tokenId) ?? new Set();
-    ends.add(end);
+    const revoked = () => end("the token was revoked");
+    ends.add(revoked);
     this.byToken.set(principal.tokenId, ends);
+    const expiry =
+      principal.expiresAt === undefined ? undefined : atTime(principal.expiresAt, () => end("the token expired"));
     let gone = false;
     return () => {
       if (gone) return;
       gone = true;
+      expiry?.();
       this.total--;
       const left = (this.perAccount.get(principal.accountId) ?? 1) - 1;
       if (left === 0) this.perAccount.delete(principal.accountId);
       else this.perAccount.set(principal.accountId, left);
-      ends.delete(end);
+      ends.delete(revoked);
       if (ends.size === 0) this.byToken.delete(principal.tokenId);
     };
   }

@@ -1,5 +1,6 @@
 import type { IssuedToken } from "@sdn/contracts";
 import type { GatewayApp } from "../app.js";
+import { isExpired, tokenExpiry } from "../auth/token-lifetime.js";
 import { KeyedLock } from "./keyed-lock.js";
 import { quotaReached, quotasOf } from "./quotas.js";
 
@@ -8,14 +9,21 @@ const locks = new KeyedLock();
 /**
  * Issues a tenant token unless the account holds its `tokens` quota already: tokens are
  * cheap to mint, and each would otherwise be one more stream cap and request budget.
- * Serialised per account so that concurrent requests cannot pass the cap together.
+ * Serialised per account so that concurrent requests cannot pass the cap together. Expired
+ * tokens do not count: they no longer authenticate.
  */
-export const issueWithinCap = async (app: GatewayApp, accountId: string, name?: string): Promise<IssuedToken> => {
+export const issueWithinCap = async (
+  app: GatewayApp,
+  accountId: string,
+  opts: { name?: string | undefined; expiresInSeconds?: number | undefined } = {},
+): Promise<IssuedToken> => {
+  const expiresAt = tokenExpiry(opts.expiresInSeconds, app.settings.tokenMaxLifetimeSeconds);
   const release = await locks.acquire(accountId);
   try {
     const max = quotasOf(app.settings.defaultQuotas, await app.accounts.get(accountId)).tokens;
-    if ((await app.tokens.list(accountId)).length >= max) throw quotaReached("tokens", max, "tokens per account");
-    return await app.tokens.issue(accountId, "tenant", name);
+    const live = (await app.tokens.list(accountId)).filter((t) => !isExpired(t));
+    if (live.length >= max) throw quotaReached("tokens", max, "tokens per account");
+    return await app.tokens.issue(accountId, "tenant", { name: opts.name, expiresAt });
   } finally {
     release();
   }

@@ -12,6 +12,7 @@ import Type from "typebox";
 import type { GatewayApp } from "../app.js";
 import { principalOf } from "../auth/authenticate.js";
 import { HttpError } from "../http-errors.js";
+import { tokenExpiry } from "../auth/token-lifetime.js";
 import { issueWithinCap } from "../limits/token-cap.js";
 import { errorResponses } from "../schemas.js";
 
@@ -46,7 +47,10 @@ export const accountRoutes = async (app: GatewayApp): Promise<void> => {
     },
     async (req, reply) => {
       const account = await app.accounts.create(req.body.name);
-      const token = await app.tokens.issue(account.id, "tenant", "initial");
+      const token = await app.tokens.issue(account.id, "tenant", {
+        name: "initial",
+        expiresAt: tokenExpiry(undefined, app.settings.tokenMaxLifetimeSeconds),
+      });
       return reply.status(201).send({ account, token });
     },
   );
@@ -93,7 +97,7 @@ export const accountRoutes = async (app: GatewayApp): Promise<void> => {
     },
     async (req, reply) => {
       const account = await ownAccount(app, req, req.params.id);
-      return reply.status(201).send(await issueWithinCap(app, account.id, req.body.name));
+      return reply.status(201).send(await issueWithinCap(app, account.id, req.body));
     },
   );
 

@@ -36,8 +36,8 @@ export const eventRoutes = async (app: GatewayApp): Promise<void> => {
     async (req, reply) => {
       const principal = principalOf(req);
       const res = reply.raw;
-      const gone = app.eventStreams.admit(principal, () => {
-        writer.write('event: end\ndata: {"reason":"the token was revoked"}\n\n');
+      const gone = app.eventStreams.admit(principal, (reason) => {
+        writer.write(`event: end\ndata: ${JSON.stringify({ reason })}\n\n`);
         res.end();
       });
       const writer = new SseWriter(res, app.eventStreams.limits.bufferBytes, () => {

@@ -32,6 +32,7 @@ export const startHarness = async (
     bodyLimitBytes?: number;
     eventStreams?: Partial<EventStreamLimits>;
     quotas?: Partial<Quotas>;
+    tokenMaxLifetimeSeconds?: number;
     /** Authentication on: the gateway connects with its own generated credentials. */
     secured?: boolean;
   } = {},
@@ -51,6 +52,7 @@ export const startHarness = async (
       commandWaitMs: opts.commandWaitMs ?? 1000,
       readyTimeoutMs: 200,
       defaultQuotas: { networks: 50, nics: 500, publicIps: 20, tokens: 20, ...opts.quotas },
+      tokenMaxLifetimeSeconds: opts.tokenMaxLifetimeSeconds,
     },
     bodyLimitBytes: opts.bodyLimitBytes ?? 65_536,
     rateLimitPerMinute: opts.rateLimitPerMinute ?? 100_000,
