@@ -21,3 +21,4 @@ export * from "./metrics/index.js";
 export * from "./sealing.js";
 export * from "./sealing-keys.js";
 export * from "./command-consumer.js";
+export * from "./request-endpoints.js";
