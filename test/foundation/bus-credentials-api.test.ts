@@ -77,7 +77,7 @@ describe("bus credentials of external systems", () => {
     const issued = await api("POST", `/v1/accounts/${account.id}/bus-credentials`);
     expect(issued.status).toBe(201);
     const cred = issued.body as unknown as IssuedBusCredential;
-    expect(cred).toMatchObject({ accountId: account.id, role: "tenant", inboxPrefix: `_INBOX.${cred.id}` });
+    expect(cred).toMatchObject({ accountId: account.id, role: "tenant", inboxPrefix: `_INBOX.creds.${cred.id}` });
     expect(cred.creds).toContain("-----BEGIN NATS USER JWT-----");
 
     const nc = await connectWith(cred);

@@ -15,8 +15,11 @@ import {
   CreateNetwork,
   CreatePublicIpRange,
   eventFilter,
+  GetNetwork,
   HEADERS,
+  ListNetworks,
   ListVms,
+  requestSubject,
   STREAMS,
 } from "@sdn/contracts";
 import { hypervisorAgentSpec } from "@sdn/hypervisor-agent";
@@ -187,6 +190,65 @@ describe("identity from the connection, never from a header", () => {
     await waitFor("the tenant's NetworkDesigned event", () =>
       events.includes("sdn.evt.acct-c.network-guru.NetworkDesigned") ? true : undefined,
     );
+  });
+});
+
+describe("reads on the request tier: identity from the connection too", () => {
+  it("lets a tenant read its own network and never another tenant's, whatever its headers claim", async () => {
+    const a = await tenantOf("acct-ra", "bc-ra");
+    const asA = new CommandClient(a.nc, { kind: "account", accountId: "acct-ra" });
+    const created = await asA.send(CreateNetwork, { name: "ra", cidr: "10.74.0.0/24" }, { timeoutMs: 10_000 });
+    const networkId = (created as { data: { id: string } }).data.id;
+    expect(await asA.send(GetNetwork, { networkId })).toMatchObject({ ok: true, data: { accountId: "acct-ra" } });
+    const b = await tenantOf("acct-rb", "bc-rb");
+    const asB = new CommandClient(b.nc, { kind: "account", accountId: "acct-rb" });
+    const forged = { role: "admin" as const, accountId: "acct-ra" };
+    const stolen = await asB.send(GetNetwork, { networkId }, forged);
+    expect(stolen.ok).toBe(false);
+    const listed = await asB.send(ListNetworks, {}, forged);
+    expect(listed).toMatchObject({ ok: true, data: { networks: [] } });
+    // Asking in the owner's, the admin's or the gateway's name is refused by the server.
+    for (const origin of [
+      { kind: "account", accountId: "acct-ra" },
+      { kind: "admin" },
+      { kind: "principal", name: "api-gateway" },
+    ] as const) {
+      const subject = requestSubject("network-guru", GetNetwork.name, origin);
+      const err = await b.nc
+        .request(subject, JSON.stringify({ networkId }), { timeout: 3_000 })
+        .catch((e: unknown) => e);
+      expect(isPermissionError(err), `${subject}: ${String(err)}`).toBe(true);
+    }
+    // The gateway vouches for the account it names, on this tier as on the durable one.
+    const viaGateway = await new CommandClient(gateway).send(GetNetwork, { networkId }, { accountId: "acct-rb" });
+    expect(viaGateway.ok).toBe(false);
+    const owner = await new CommandClient(gateway).send(GetNetwork, { networkId }, { accountId: "acct-ra" });
+    expect(owner).toMatchObject({ ok: true, data: { id: networkId } });
+  });
+
+  it("lets no tenant or other service take the requests or answer in a service's place", async () => {
+    const t = await tenantOf("acct-rc", "bc-rc");
+    const victim = await tenantOf("acct-rd", "bc-rd");
+    const element = await nats.connectAs("ovs-element");
+    opened.push(element);
+    const guruRequests = [
+      "sdn.req.>",
+      "sdn.req.network-guru.*.GetNetwork",
+      "sdn.req.network-guru.acct.*.GetNetwork",
+      requestSubject("network-guru", GetNetwork.name, { kind: "account", accountId: "acct-rc" }),
+    ];
+    for (const subject of guruRequests) {
+      expect(await subscriptionEnd(t.nc, subject), subject).toBeInstanceOf(errors.PermissionViolationError);
+      expect(await subscriptionEnd(element, subject), `element: ${subject}`).toBeInstanceOf(
+        errors.PermissionViolationError,
+      );
+    }
+    // Replies go to inboxes only their services may publish to.
+    for (const inbox of [`${victim.inboxPrefix}.forged`, "_INBOX.api-gateway.forged", "_INBOX.ovs-element.forged"]) {
+      expect(await publishRefusal(t.nc, inbox), inbox).toBeInstanceOf(errors.PermissionViolationError);
+    }
+    // A tenant's own inbox is under the bus credentials' root that services answer to.
+    expect(victim.inboxPrefix).toBe("_INBOX.creds.bc-rd");
   });
 });
 

@@ -1,6 +1,6 @@
 import { connect, credsAuthenticator, type ConnectionOptions } from "@nats-io/transport-node";
 import { fromSeed } from "@nats-io/jwt";
-import { ADMIN_ACCOUNT_ID, inboxPrefix } from "@sdn/contracts";
+import { ADMIN_ACCOUNT_ID, busCredentialPrincipal, inboxPrefix } from "@sdn/contracts";
 import { adminPermissions, tenantPermissions } from "./permissions.js";
 import { signAppAccount, userCreds, type IssuerKeys } from "./trust.js";
 
@@ -32,7 +32,7 @@ export class BusCredentialIssuer {
 
   /** Credentials bound to one account (tenant), or admin bus credentials for the admin account. */
   issue(accountId: string, credentialId: string): Promise<IssuedBusUser> {
-    const inbox = credentialId;
+    const inbox = busCredentialPrincipal(credentialId);
     const perms = accountId === ADMIN_ACCOUNT_ID ? adminPermissions(inbox) : tenantPermissions(accountId, inbox);
     return userCreds(`${accountId}/${credentialId}`, this.keys.appAccount, this.keys.appSigningSeed, perms).then(
       (u) => ({ ...u, inboxPrefix: inboxPrefix(inbox) }),

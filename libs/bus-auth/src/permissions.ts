@@ -2,14 +2,18 @@ import {
   agentSubject,
   answerFilter,
   auditPublishSubject,
+  BUS_CREDENTIAL_INBOXES,
   commandConsumerName,
   commandFilter,
   commandSubject,
   COMMAND_SERVICES,
   eventFilter,
   inboxPrefix,
+  requestEndpointSubjects,
+  requestSubject,
   serviceEndpointGroup,
   STREAMS,
+  type CommandOrigin,
   type CommandServiceName,
   type ServiceName,
 } from "@sdn/contracts";
@@ -33,8 +37,9 @@ export interface BusPermissions {
  */
 const REPLY_TO: Record<ServiceName, readonly string[]> = {
   "api-gateway": ["admin"],
-  "network-guru": ["api-gateway", "admin"],
-  "ovs-element": ["api-gateway", "admin"],
+  // The element and the vr-manager read networks and NICs on the request tier.
+  "network-guru": ["api-gateway", "admin", "ovs-element", "vr-manager"],
+  "ovs-element": ["api-gateway", "admin", "vr-manager"],
   "vr-manager": ["api-gateway", "admin"],
   "hypervisor-agent": ["api-gateway", "admin", "ovs-element", "vr-manager"],
 };
@@ -174,15 +179,31 @@ const ownConsumer = (service: CommandServiceName): { pub: string[]; sub: string[
 const isCommandService = (s: ServiceName): s is CommandServiceName =>
   (COMMAND_SERVICES as readonly string[]).includes(s);
 
+/**
+ * A command service's request-tier endpoints: every origin's requests to it, and nothing
+ * of another service. Replies go to its callers' inboxes (REPLY_TO) and to bus credentials'
+ * (`_INBOX.creds.>`), whose holders may ask their own reads.
+ */
+const ownRequests = (service: CommandServiceName): { pub: string[]; sub: string[] } => {
+  const { named, account } = requestEndpointSubjects(service, "*");
+  return { pub: [BUS_CREDENTIAL_INBOXES], sub: [named, account] };
+};
+
+/** The durable and request-tier subjects a principal may send `command` of `target` on. */
+const sendSubjects = (target: string, command: string, origin: CommandOrigin): string[] => [
+  commandSubject(target, command, origin),
+  requestSubject(target, command, origin),
+];
+
 /** One service's permissions: its consumer, buckets, events, the commands and agent calls it makes. */
 export const servicePermissions = (service: ServiceName): BusPermissions => {
   const consumer = isCommandService(service) ? ownConsumer(service) : { pub: [], sub: [] };
+  const requests = isCommandService(service) ? ownRequests(service) : { pub: [], sub: [] };
+  const self: CommandOrigin = { kind: "principal", name: service };
   const outgoing =
     service === "api-gateway"
-      ? [commandSubject("*", ">", { kind: "principal", name: "api-gateway" })]
-      : (OUTGOING_COMMANDS[service] ?? []).map(([target, command]) =>
-          commandSubject(target, command, { kind: "principal", name: service }),
-        );
+      ? sendSubjects("*", ">", self)
+      : (OUTGOING_COMMANDS[service] ?? []).flatMap(([target, command]) => sendSubjects(target, command, self));
   const agent = AGENT_CALLS[service];
   return {
     pub: [
@@ -190,6 +211,7 @@ export const servicePermissions = (service: ServiceName): BusPermissions => {
       ...SERVICE_BUCKETS[service].flatMap(bucketAccess),
       ...(service === "api-gateway" ? [...readSealingKey(), ...readAudit()] : []),
       ...consumer.pub,
+      ...requests.pub,
       ...outgoing,
       ...(agent === undefined ? [] : [agent]),
       eventFilter({ service }),
@@ -201,6 +223,7 @@ export const servicePermissions = (service: ServiceName): BusPermissions => {
     sub: [
       `${inboxPrefix(service)}.>`,
       ...consumer.sub,
+      ...requests.sub,
       answerFilter(),
       eventFilter(),
       "$SRV.>",
@@ -210,9 +233,9 @@ export const servicePermissions = (service: ServiceName): BusPermissions => {
   };
 };
 
-/** Admin bus credentials: any service's commands as admin, every answer and event; no agent, no KV. */
+/** Admin bus credentials: any service's commands (both tiers) as admin, every answer and event; no agent, no KV. */
 export const adminPermissions = (inbox: string): BusPermissions => ({
-  pub: [commandSubject("*", ">", { kind: "admin" }), `${API}.INFO`, ...readStoredAnswers()],
+  pub: [...sendSubjects("*", ">", { kind: "admin" }), `${API}.INFO`, ...readStoredAnswers()],
   sub: [`${inboxPrefix(inbox)}.>`, answerFilter(), eventFilter()],
 });
 
@@ -234,8 +257,8 @@ export const statePermissions = (inbox: string): BusPermissions => ({
   sub: [`${inboxPrefix(inbox)}.>`],
 });
 
-/** An account's tenant bus credentials: commands into its own namespace, its own answers and events only. */
+/** An account's tenant bus credentials: commands (both tiers) into its own namespace, its own answers and events only. */
 export const tenantPermissions = (accountId: string, inbox: string): BusPermissions => ({
-  pub: [commandSubject("*", ">", { kind: "account", accountId })],
+  pub: sendSubjects("*", ">", { kind: "account", accountId }),
   sub: [`${inboxPrefix(inbox)}.>`, answerFilter(accountId), eventFilter({ accountId })],
 });

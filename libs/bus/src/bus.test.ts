@@ -426,7 +426,7 @@ describe("NATS services framework", () => {
       }>();
       expect(stats.endpoints[0]?.num_requests).toBe(1);
     } finally {
-      await svc.stop();
+      await svc.service.stop();
     }
   });
 });

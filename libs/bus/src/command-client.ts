@@ -7,6 +7,7 @@ import {
   answerSchema,
   answerSubject,
   commandSubject,
+  requestSubject,
   type Answer,
   type CommandDefinition,
   type CommandOrigin,
@@ -17,6 +18,7 @@ import {
 import { randomUUID } from "node:crypto";
 import type { TSchema } from "typebox";
 import { CommandTimeoutError } from "./errors.js";
+import { roundTrip } from "./request-tier.js";
 import { injectTrace, withProducerSpan } from "./trace.js";
 import { assertValid, parseJson } from "./validation.js";
 import { isTransient, retryTransient } from "./transient.js";
@@ -60,7 +62,9 @@ export const commandHeaders = (commandId: string, opts: SendOptions): MsgHdrs =>
 };
 
 /**
- * Sends durable commands and reads their answers. The answer subject is subscribed
+ * Sends commands and reads their answers, on the tier the definition names. A
+ * request-tier command (a read) is a core NATS request to `sdn.req.<service>.<origin>.<Command>`,
+ * answered by one replica; nothing is stored. A durable command's answer subject is subscribed
  * before the command is published, so a fast answer cannot be missed; a command whose id
  * JetStream already holds is answered from the answer stream.
  *
@@ -120,6 +124,7 @@ export class CommandClient {
   ): Promise<Answer<ResponseOf<C>>> {
     const commandId = opts.commandId ?? randomUUID();
     const timeoutMs = opts.timeoutMs ?? 5_000;
+    if (def.delivery === "request") return this.ask(def, body, { ...opts, commandId, timeoutMs });
     const waiting = this.awaitAnswer(def, commandId, timeoutMs, this.scopeOf(opts));
     try {
       const { duplicate } = await this.publish(def, body, { ...opts, commandId });
@@ -131,6 +136,22 @@ export class CommandClient {
     } finally {
       waiting.cancel();
     }
+  }
+
+  /**
+   * One request-tier round trip. No answer in time is a CommandTimeoutError as on the
+   * durable tier; nothing serving it a NoResponderError (UNAVAILABLE), at once.
+   */
+  private async ask<C extends CommandDefinition>(
+    def: C,
+    body: RequestOf<C>,
+    opts: SendOptions,
+  ): Promise<Answer<ResponseOf<C>>> {
+    const subject = requestSubject(def.service, def.name, this.origin);
+    const answer = await withProducerSpan(subject, { "messaging.message.id": opts.commandId ?? "" }, () =>
+      roundTrip(this.nc, def, subject, body, opts),
+    );
+    return assertValid(answerSchemaOf(def), answer, `answer to ${def.name}`) as Answer<ResponseOf<C>>;
   }
 
   /** Reads a stored answer, e.g. to report on a job after the sender stopped waiting. */

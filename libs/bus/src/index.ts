@@ -23,3 +23,4 @@ export * from "./sealing.js";
 export * from "./sealing-keys.js";
 export * from "./command-consumer.js";
 export * from "./audit-recorder.js";
+export * from "./request-endpoints.js";

@@ -1,8 +1,10 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Svcm, type Service } from "@nats-io/services";
-import { serviceEndpointGroup } from "@sdn/contracts";
+import { serviceEndpointGroup, type CommandServiceName } from "@sdn/contracts";
+import type { BoundHandler } from "./dispatch.js";
 import type { BusLogger } from "./logger.js";
 import { commandStats } from "./metrics/bus-metrics.js";
+import { addRequestEndpoints, type RequestEndpoints } from "./request-endpoints.js";
 
 export interface MicroRegistration {
   name: string;
@@ -16,18 +18,27 @@ export interface MicroRegistration {
    */
   health: () => Promise<object>;
   logger: BusLogger;
+  /** A command service's handlers: its request-tier commands become endpoints. */
+  requests?: { service: CommandServiceName; handlers: readonly BoundHandler[] };
+}
+
+/** The registration, and its request-tier endpoints (none for a service without commands). */
+export interface MicroService {
+  service: Service;
+  requests: RequestEndpoints | undefined;
 }
 
 /**
  * Registers the service with the NATS services ("micro") framework so `$SRV.PING`,
- * `$SRV.INFO` and `$SRV.STATS` answer for it, and serves its Health endpoint.
+ * `$SRV.INFO` and `$SRV.STATS` answer for it, and serves its Health endpoint and its
+ * request-tier commands (see request-endpoints.ts).
  *
- * Commands are not micro endpoints: they arrive through the JetStream consumer (durable
- * tier) or the agent subjects, and an endpoint on a command subject would see each
- * publish without handling it (and answer the publisher's ack inbox). So `$SRV.STATS`
- * carries what dispatch measured, per command, in the endpoint's `data.commands`.
+ * Durable commands are not micro endpoints: they arrive through the JetStream consumer,
+ * and an endpoint on a durable subject would see each publish without handling it (and
+ * answer the publisher's ack inbox). So `$SRV.STATS` also carries what dispatch measured,
+ * per command and for both tiers, in the Health endpoint's `data.commands`.
  */
-export const registerMicro = async (nc: NatsConnection, reg: MicroRegistration): Promise<Service> => {
+export const registerMicro = async (nc: NatsConnection, reg: MicroRegistration): Promise<MicroService> => {
   const svc = await new Svcm(nc).add({
     name: reg.name,
     version: reg.version,
@@ -53,5 +64,7 @@ export const registerMicro = async (nc: NatsConnection, reg: MicroRegistration):
     },
     metadata: { description: "Liveness report of one replica" },
   });
-  return svc;
+  const requests =
+    reg.requests === undefined ? undefined : addRequestEndpoints(svc, { ...reg.requests, logger: reg.logger });
+  return { service: svc, requests };
 };

@@ -1,8 +1,14 @@
-import { errors, headers as natsHeaders, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import {
+  errors,
+  headers as natsHeaders,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from "@nats-io/transport-node";
 import { HEADERS, type Answer, type CommandDefinition, type RequestOf, type ResponseOf } from "@sdn/contracts";
 import { randomUUID } from "node:crypto";
 import { commandHeaders, type SendOptions } from "./command-client.js";
-import { contextFromHeaders } from "./context.js";
+import { contextFromHeaders, type CommandContext } from "./context.js";
 import { dispatch, failure, type BoundHandler } from "./dispatch.js";
 import { CommandTimeoutError, NoResponderError } from "./errors.js";
 import type { BusLogger } from "./logger.js";
@@ -14,22 +20,36 @@ import { parseJson } from "./validation.js";
 /**
  * The request/reply tier (CloudStack's AgentManager.send): the caller waits, with a
  * timeout, for whichever subscriber answers. Handlers on this tier must be idempotent so
- * the caller may retry; desired state stays with the caller.
+ * the caller may retry; desired state stays with the caller. Counted as an agent request.
  */
-export const request = async <C extends CommandDefinition>(
+export const request = <C extends CommandDefinition>(
   nc: NatsConnection,
   def: C,
   subject: string,
   body: RequestOf<C>,
   opts: SendOptions = {},
 ): Promise<Answer<ResponseOf<C>>> => {
-  const commandId = opts.commandId ?? randomUUID();
-  const timeoutMs = opts.timeoutMs ?? 10_000;
   const done = agentRequestSeconds.startTimer();
-  const record = (outcome: string) => {
+  return roundTrip(nc, def, subject, body, opts, (outcome) => {
     agentRequests.inc({ command: def.name, outcome });
     done({ command: def.name, outcome });
-  };
+  });
+};
+
+/**
+ * One request and its answer; `record` hears the outcome (ok, the answer's error code,
+ * NO_RESPONDER, TIMEOUT or BUS_ERROR). No responder and no answer in time throw typed errors.
+ */
+export const roundTrip = async <C extends CommandDefinition>(
+  nc: NatsConnection,
+  def: C,
+  subject: string,
+  body: RequestOf<C>,
+  opts: SendOptions,
+  record: (outcome: string) => void = () => undefined,
+): Promise<Answer<ResponseOf<C>>> => {
+  const commandId = opts.commandId ?? randomUUID();
+  const timeoutMs = opts.timeoutMs ?? 10_000;
   try {
     const reply = await nc.request(subject, JSON.stringify(body), {
       timeout: timeoutMs,
@@ -51,6 +71,30 @@ export const request = async <C extends CommandDefinition>(
     throw err;
   }
 };
+
+/**
+ * Runs one request with the same validation and answers as the durable tier and replies
+ * to it. No redelivery here: a storage hiccup is answered UNAVAILABLE, and the caller may
+ * retry. Never rejects (a reply that cannot be sent is logged).
+ */
+export const answerRequest = (
+  m: Msg,
+  bound: BoundHandler | undefined,
+  name: string,
+  ctx: CommandContext,
+  logger: BusLogger,
+  spanAttributes: Record<string, string | number>,
+): Promise<void> =>
+  withConsumerSpan(m.subject, m.headers, { "messaging.message.id": ctx.commandId, ...spanAttributes }, async () => {
+    const answer = await dispatch(bound, name, m.data, ctx, logger).catch((e: unknown) => {
+      if (!isTransient(e)) throw e;
+      return failure(ctx.commandId, {
+        code: "UNAVAILABLE",
+        message: `${name} could not reach the controller's state in time (NATS unavailable); retry`,
+      });
+    });
+    m.respond(JSON.stringify(answer), { headers: injectTrace(natsHeaders()) });
+  }).catch((e: unknown) => logger.error({ err: e, subject: m.subject }, "could not reply"));
 
 export interface RequestServerOptions {
   /** Subject prefix; the command name is the token after it (`<prefix>.<Command>`). */
@@ -90,25 +134,14 @@ export const serveRequests = (nc: NatsConnection, opts: RequestServerOptions): R
       }
       const name = m.subject.slice(opts.prefix.length + 1);
       const ctx = contextFromHeaders(m.headers, m.headers?.get(HEADERS.commandId) || randomUUID(), 1);
-      const handling = withConsumerSpan(
-        m.subject,
-        m.headers,
-        {
-          "messaging.message.id": ctx.commandId,
-          ...(opts.queue === undefined ? {} : { "messaging.consumer.group.name": opts.queue }),
-        },
-        async () => {
-          // No redelivery here: a storage hiccup is answered, and the caller may retry.
-          const answer = await dispatch(byName.get(name), name, m.data, ctx, opts.logger).catch((e: unknown) => {
-            if (!isTransient(e)) throw e;
-            return failure(ctx.commandId, {
-              code: "UNAVAILABLE",
-              message: `${name} could not reach the controller's state in time (NATS unavailable); retry`,
-            });
-          });
-          m.respond(JSON.stringify(answer), { headers: injectTrace(natsHeaders()) });
-        },
-      ).catch((e: unknown) => opts.logger.error({ err: e, subject: m.subject }, "could not reply"));
+      const handling = answerRequest(
+        m,
+        byName.get(name),
+        name,
+        ctx,
+        opts.logger,
+        opts.queue === undefined ? {} : { "messaging.consumer.group.name": opts.queue },
+      );
       inFlight.add(handling);
       void handling.finally(() => inFlight.delete(handling));
     },

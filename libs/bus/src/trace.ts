@@ -44,7 +44,7 @@ const runInSpan = <T>(
 export const destinationTemplate = (subject: string): string =>
   subject
     .replace(/^sdn\.agent\.[^.]+\./, "sdn.agent.{hostId}.")
-    .replace(/^(sdn\.cmd\.[^.]+)\.acct\.[^.]+\./, "$1.acct.{accountId}.")
+    .replace(/^(sdn\.(?:cmd|req)\.[^.]+)\.acct\.[^.]+\./, "$1.acct.{accountId}.")
     .replace(/^sdn\.(ans|evt)\.[^.]+\./, "sdn.$1.{accountId}.");
 
 /** `<operation> <destination>` and the messaging attributes of the current conventions. */

@@ -28,6 +28,13 @@ export const ALL_COMMANDS: readonly CommandDefinition[] = [
   ...VR_MANAGER_COMMANDS,
 ];
 
+/**
+ * Commands to one host's agent (`sdn.agent.<hostId>.<Command>`, called by services only),
+ * as opposed to a service's request-tier reads (`sdn.req.<service>.<origin>.<Command>`):
+ * both travel as `delivery: "request"`.
+ */
+export const AGENT_TIER_COMMANDS: readonly CommandDefinition[] = [...AGENT_COMMANDS, RelayToRouter];
+
 export const ALL_EVENTS: readonly EventDefinition[] = [
   ...Object.values(ServiceStarted),
   ...NETWORK_GURU_EVENTS,

@@ -10,6 +10,7 @@
  *   trusted principal: its `Sdn-Role` / `Sdn-Account-Id` headers hold), `admin` (admin bus
  *   credentials: role admin, account from the header), or `acct.<accountId>` (an external
  *   system's tenant credentials: that account, role tenant, headers ignored).
+ * - `sdn.req.<service>.<origin>.<Command>`: the same origins on the request tier (reads).
  * - `sdn.ans.<scope>.<service>.<commandId>` and `sdn.evt.<scope>.<service>.<Event>`: scope is
  *   the account the command ran for (or `_sys`), so a tenant may read `sdn.*.<its id>.>` only.
  */
@@ -59,14 +60,33 @@ export const commandSubject = (service: string, command: string, origin: Command
 export const commandFilter = (service: string): string => `sdn.cmd.${service}.>`;
 
 /**
- * Splits a command subject of `service` into its origin and command name; undefined when
- * it is not shaped as `commandSubject` builds it (unknown origin, wrong token count).
+ * `sdn.req.<service>.<origin>.<Command>`: request tier (core NATS request/reply, a queue
+ * group per service) for side-effect-free commands. Same origin tokens, so the same
+ * permissions say who may ask as whom.
+ */
+export const requestSubject = (service: string, command: string, origin: CommandOrigin): string =>
+  `sdn.req.${service}.${originTokens(origin)}.${command}`;
+
+/**
+ * What one request-tier command of `service` listens on: one-token origins (a principal,
+ * `admin`) and account origins (`acct.<id>`). A subscription cannot mix the two shapes.
+ */
+export const requestEndpointSubjects = (service: string, command: string): { named: string; account: string } => ({
+  named: `sdn.req.${service}.*.${command}`,
+  account: `sdn.req.${service}.acct.*.${command}`,
+});
+
+/**
+ * Splits a command subject of `service` (durable `sdn.cmd.` or request tier `sdn.req.`)
+ * into its origin and command name; undefined when it is not shaped as `commandSubject` or
+ * `requestSubject` builds it (unknown origin, wrong token count).
  */
 export const parseCommandSubject = (
   service: string,
   subject: string,
+  tier: "cmd" | "req" = "cmd",
 ): { origin: CommandOrigin; command: string } | undefined => {
-  const prefix = `sdn.cmd.${service}.`;
+  const prefix = `sdn.${tier}.${service}.`;
   if (!subject.startsWith(prefix)) return undefined;
   const t = subject.slice(prefix.length).split(".");
   if (t.length === 3 && t[0] === "acct" && isSubjectToken(t[1] ?? "")) {
@@ -126,6 +146,14 @@ export const maxDeliveriesAdvisorySubject = (service: string): string =>
  * credential subscribe under its own prefix only, so no one reads another's replies.
  */
 export const inboxPrefix = (principal: string): string => `_INBOX.${principal}`;
+
+/**
+ * Who bus credentials issued to an account or an admin read replies as: inbox
+ * `_INBOX.creds.<credential id>`, under one root so services may answer their request-tier
+ * reads (`BUS_CREDENTIAL_INBOXES`) without being able to answer in a service's place.
+ */
+export const busCredentialPrincipal = (credentialId: string): string => `creds.${credentialId}`;
+export const BUS_CREDENTIAL_INBOXES = `${inboxPrefix("creds")}.>`;
 
 /**
  * Tokens that may stand in a subject: no dots, wildcards or white space, so an id can

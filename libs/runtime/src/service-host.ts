@@ -1,5 +1,4 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { Service } from "@nats-io/services";
 import {
   bindHandler,
   collectConsumerLag,
@@ -11,6 +10,7 @@ import {
   EventPublisher,
   metrics,
   registerMicro,
+  type MicroService,
   useStorage,
   type BoundHandler,
 } from "@sdn/bus";
@@ -139,7 +139,7 @@ export const startService = async <P extends TProperties>(
     ...(spec.commandConcurrency === undefined ? {} : { concurrency: spec.commandConcurrency }),
   });
   const servesCommands = handlers.length > 0 && isCommandService(spec.name);
-  let micro: Service | undefined;
+  let micro: MicroService | undefined;
   let metricsListener: MetricsListener | undefined;
   const identity = { service: spec.name, version: spec.version, instance: instanceId };
   const stopCollecting: (() => void)[] = [];
@@ -197,6 +197,7 @@ export const startService = async <P extends TProperties>(
           description: spec.description,
           instanceId,
           logger,
+          ...(servesCommands && isCommandService(spec.name) ? { requests: { service: spec.name, handlers } } : {}),
           // Up only while commands reach the service: a missing consumer turns readiness and the health check red.
           health: async () => {
             const commands = servesCommands ? await commandServer.health() : { ok: true, detail: "serves no commands" };
@@ -214,7 +215,7 @@ export const startService = async <P extends TProperties>(
           await writeInstanceFile(config.SDN_INSTANCE_FILE, {
             service: spec.name,
             instanceId,
-            microId: micro.info().id,
+            microId: micro.service.info().id,
             pid: process.pid,
           });
         }
@@ -222,7 +223,9 @@ export const startService = async <P extends TProperties>(
       },
       stop: async () => {
         if (config.SDN_INSTANCE_FILE !== undefined) await removeInstanceFile(config.SDN_INSTANCE_FILE, instanceId);
-        await micro?.stop();
+        // Endpoints drain (no new request), then the requests in hand are answered.
+        await micro?.service.stop();
+        await micro?.requests?.idle();
       },
     },
   ];

@@ -3,7 +3,7 @@ import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { Quotas } from "@sdn/contracts";
 import type { Logger } from "@sdn/runtime";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from "fastify";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AccountStore } from "./auth/account-store.js";
 import { authenticate } from "./auth/authenticate.js";
@@ -16,7 +16,14 @@ import type { IdempotencyStore, JobStore } from "./jobs/job-store.js";
 import { EventStreams, type EventStreamLimits } from "./limits/event-streams.js";
 import { registerQuotaChecks } from "./limits/quota-hook.js";
 import { registerRequestLimiter } from "./limits/request-limiter.js";
-import { correlationHeaders, countRequest, otelInstrumentation, requestIdOf, serveMetrics } from "./observability.js";
+import {
+  correlationHeaders,
+  countRequest,
+  logRequest,
+  otelInstrumentation,
+  requestIdOf,
+  serveMetrics,
+} from "./observability.js";
 import { accountRoutes } from "./routes/accounts.js";
 import { auditRoutes } from "./routes/audit.js";
 import { busCredentialRoutes } from "./routes/bus-credentials.js";
@@ -87,6 +94,8 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
     requestTimeout: 60_000,
     routerOptions: { maxParamLength: 200 },
     genReqId: requestIdOf,
+    // One access line per request instead (logRequest).
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     // Errors Fastify raises before routing (a URL that does not decode, bad headers) skip the
     // error handler; give them the same error model.
@@ -115,6 +124,7 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
   await app.register(otelInstrumentation().plugin());
   app.addHook("onRequest", correlationHeaders);
   app.addHook("onResponse", countRequest);
+  app.addHook("onResponse", logRequest);
 
   // Before authentication, so that floods without a valid token are limited too.
   await registerRequestLimiter(app, opts.rateLimitPerMinute);

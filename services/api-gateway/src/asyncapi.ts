@@ -1,4 +1,5 @@
 import {
+  AGENT_TIER_COMMANDS,
   ALL_COMMANDS,
   ALL_EVENTS,
   AnyAnswer,
@@ -113,23 +114,34 @@ export const buildAsyncApi = (version: string, natsUrl = "nats://127.0.0.1:4222"
       },
       payload: plain(answerSchema(c.response), `${typeName(c, sharedCommands)}Answer`),
     };
-    const durable = c.delivery === "durable";
+    const tier = AGENT_TIER_COMMANDS.includes(c) ? "agent" : c.delivery;
+    const durable = tier === "durable";
     channels[base] = {
-      address: durable ? `sdn.cmd.${c.service}.{origin}.${c.name}` : `sdn.agent.{hostId}.${c.name}`,
+      address: {
+        durable: `sdn.cmd.${c.service}.{origin}.${c.name}`,
+        request: `sdn.req.${c.service}.{origin}.${c.name}`,
+        agent: `sdn.agent.{hostId}.${c.name}`,
+      }[tier],
       title: `${c.service} ${c.name}`,
-      description: durable
-        ? "Durable command (JetStream stream SDN_COMMANDS); publish with Nats-Msg-Id = command id."
-        : "Request/reply command to one host's agent; the reply comes on the request's inbox.",
-      parameters: durable
-        ? { origin: { description: ORIGIN_DESCRIPTION } }
-        : { hostId: { description: "Host id from the host registry (only the services may call agents)" } },
+      description: {
+        durable: "Durable command (JetStream stream SDN_COMMANDS); publish with Nats-Msg-Id = command id.",
+        request:
+          `Read on the request tier: a core NATS request, answered by one ${c.service} replica (queue group ` +
+          `${c.service}) on the request's inbox; nothing is stored. The durable subject ` +
+          `sdn.cmd.${c.service}.{origin}.${c.name} is also served (answer on sdn.ans).`,
+        agent: "Request/reply command to one host's agent; the reply comes on the request's inbox.",
+      }[tier],
+      parameters:
+        tier === "agent"
+          ? { hostId: { description: "Host id from the host registry (only the services may call agents)" } }
+          : { origin: { description: ORIGIN_DESCRIPTION } },
       messages: { command: ref("components/messages", `${base}_command`) },
     };
     channels[`${base}_answer`] = {
       address: durable ? `sdn.ans.{account}.${c.service}.{commandId}` : null,
       description: durable
         ? "Answer event (stream SDN_ANSWERS, one per command id); subscribe before publishing, or read it back by subject."
-        : "The NATS reply inbox of the request.",
+        : "The NATS reply inbox of the request (the client's inbox prefix).",
       ...(durable
         ? {
             parameters: {
@@ -185,7 +197,9 @@ export const buildAsyncApi = (version: string, natsUrl = "nats://127.0.0.1:4222"
       version,
       description:
         "Commands, answers and events on NATS. Durable commands go to JetStream (stream SDN_COMMANDS) and are " +
-        "answered on sdn.ans.<account>.<service>.<commandId>; agent commands are request/reply. Every answer is " +
+        "answered on sdn.ans.<account>.<service>.<commandId>; reads are core request/reply on " +
+        "sdn.req.<service>.<origin>.<Command>, and agent commands request/reply on sdn.agent.<hostId>.<Command>. " +
+        "Every answer is " +
         "{ commandId, ok, details, data | error: { code, message } }. Every client authenticates; what it may " +
         "publish and read is fixed by its credentials (docs/bus-security.md).",
     },
@@ -204,7 +218,8 @@ export const buildAsyncApi = (version: string, natsUrl = "nats://127.0.0.1:4222"
             "SDN account and the user's nkey seed, with which the client signs the server's nonce. An admin gets " +
             "one bound to an account with POST /v1/accounts/{id}/bus-credentials (id `admin`: admin bus " +
             "credentials) and revokes it with DELETE. The server enforces the user's permissions: an account's " +
-            "credentials publish only on sdn.cmd.<service>.acct.<accountId>.<Command>, read only " +
+            "credentials publish only on sdn.cmd.<service>.acct.<accountId>.<Command> and " +
+            "sdn.req.<service>.acct.<accountId>.<Command>, read only " +
             "sdn.ans.<accountId>.> and sdn.evt.<accountId>.>, and their replies arrive on the returned inboxPrefix. " +
             "TLS (a CA, or mutual TLS) can be added on the server.",
         },

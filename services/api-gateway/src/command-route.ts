@@ -4,12 +4,13 @@
  * `commandRoute(app, spec)` registers a route that authenticates the caller (see
  * auth/authenticate.ts), validates params/query/body with the spec's TypeBox schemas
  * (unknown fields refused), builds the command body with `toCommand`, and sends it on the
- * durable tier with the caller's account and role in the headers. Then:
+ * tier its definition names with the caller's account and role in the headers. Then:
  * - `kind: "mutation"`: waits up to SDN_COMMAND_WAIT_MS. Answered → `successStatus` with
  *   the data (or the error with its status); not yet → 202 `{ jobId }` with
  *   `Location: /v1/jobs/{jobId}`. An `Idempotency-Key` header makes retries return the first
  *   result without running the command again.
- * - `kind: "read"`: waits the same time; no answer → 504.
+ * - `kind: "read"`: waits the same time; no answer → 504. A read command travels on the
+ *   request tier (its definition says `delivery: "request"`): nothing serving it → 503 at once.
  * Services enforce tenancy themselves from the headers; the route only passes them on.
  */
 import { CommandTimeoutError } from "@sdn/bus";

@@ -1,6 +1,6 @@
 import { Parser } from "@asyncapi/parser";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { ALL_COMMANDS, ALL_EVENTS } from "@sdn/contracts";
+import { AGENT_TIER_COMMANDS, ALL_COMMANDS, ALL_EVENTS } from "@sdn/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAsyncApi } from "./asyncapi.js";
 import { startHarness, type Harness } from "./test-support/harness.js";
@@ -75,6 +75,11 @@ describe("API documents", () => {
     for (const c of ALL_COMMANDS.filter((c) => c.delivery === "durable")) {
       expect(addresses).toContain(`sdn.cmd.${c.service}.{origin}.${c.name}`);
     }
+    for (const c of ALL_COMMANDS.filter((c) => c.delivery === "request" && !AGENT_TIER_COMMANDS.includes(c))) {
+      expect(addresses).toContain(`sdn.req.${c.service}.{origin}.${c.name}`);
+    }
+    for (const c of AGENT_TIER_COMMANDS) expect(addresses).toContain(`sdn.agent.{hostId}.${c.name}`);
+    expect(addresses).toContain("sdn.req.network-guru.{origin}.GetNetwork");
     for (const e of ALL_EVENTS) expect(addresses).toContain(`sdn.evt.{account}.${e.service}.${e.name}`);
   });
 

@@ -68,7 +68,7 @@ export const RemoveHost = defineCommand({
 export const GetHost = defineCommand({
   service: "hypervisor-agent",
   name: "GetHost",
-  delivery: "durable",
+  delivery: "request",
   summary: "Reads one host; admin only.",
   request: ById,
   response: Host,
@@ -77,7 +77,7 @@ export const GetHost = defineCommand({
 export const ListHosts = defineCommand({
   service: "hypervisor-agent",
   name: "ListHosts",
-  delivery: "durable",
+  delivery: "request",
   summary: "Lists every host; admin only.",
   request: Type.Object({}, { additionalProperties: false }),
   response: Type.Object({ hosts: Type.Array(Host) }, { additionalProperties: false }),

@@ -64,7 +64,7 @@ export const CreateNetwork = defineCommand({
 export const GetNetwork = defineCommand({
   service,
   name: "GetNetwork",
-  delivery: "durable",
+  delivery: "request",
   summary: "Reads one network.",
   request: byNetwork,
   response: Network,
@@ -78,7 +78,7 @@ export const NetworkList = obj(
 export const ListNetworks = defineCommand({
   service,
   name: "ListNetworks",
-  delivery: "durable",
+  delivery: "request",
   summary:
     "Lists the caller's networks (admins: every network, or one account's), one page at a time, ordered by id. " +
     "VALIDATION_FAILED names a cursor that is not one this listing handed out.",
@@ -197,7 +197,7 @@ export const NicAddressList = obj(
 export const ListNicAddresses = defineCommand({
   service,
   name: "ListNicAddresses",
-  delivery: "durable",
+  delivery: "request",
   summary: "Lists the addresses reserved on a network, one page at a time, ordered by address.",
   request: obj({ networkId: NetworkId, ...pageRequestFields }, closed),
   response: NicAddressList,
@@ -254,7 +254,7 @@ export const PublicIpRangeList = obj({ ranges: Type.Array(PublicIpRange) }, { ..
 export const ListPublicIpRanges = defineCommand({
   service,
   name: "ListPublicIpRanges",
-  delivery: "durable",
+  delivery: "request",
   summary: "Admin: lists the public IP ranges.",
   request: obj({}, closed),
   response: PublicIpRangeList,
@@ -297,7 +297,7 @@ export const PublicIpList = obj(
 export const ListPublicIps = defineCommand({
   service,
   name: "ListPublicIps",
-  delivery: "durable",
+  delivery: "request",
   summary:
     "Lists the caller's public addresses (admins: all), optionally of one network, one page at a time, ordered " +
     "by address.",

@@ -113,7 +113,7 @@ export const UpdateNic = defineCommand({
 export const ListNics = defineCommand({
   service,
   name: "ListNics",
-  delivery: "durable",
+  delivery: "request",
   summary: "Lists the NICs of a network, one page at a time, ordered by NIC id.",
   request: Type.Object({ networkId: NetworkId, ...pageRequestFields }, closed),
   response: NicList,

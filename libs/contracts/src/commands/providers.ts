@@ -11,7 +11,7 @@ export const ProviderList = Type.Object(
 export const ListProviders = defineCommand({
   service: "ovs-element",
   name: "ListProviders",
-  delivery: "durable",
+  delivery: "request",
   summary: "Lists the network service providers with their services and capabilities.",
   request: Type.Object({}, { additionalProperties: false }),
   response: ProviderList,
@@ -20,7 +20,7 @@ export const ListProviders = defineCommand({
 export const CanHandle = defineCommand({
   service: "ovs-element",
   name: "CanHandle",
-  delivery: "durable",
+  delivery: "request",
   summary:
     "CloudStack's NetworkElement.canHandle: whether a provider (default Ovs) handles a service on a network, " +
     "and why not (broadcast domain not GRE, another provider's service, service not offered).",

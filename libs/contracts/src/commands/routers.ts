@@ -54,7 +54,7 @@ const byRouter = obj({ routerId: RouterId }, closed);
 export const GetRouter = defineCommand({
   service,
   name: "GetRouter",
-  delivery: "durable",
+  delivery: "request",
   summary: "Admin: reads one router.",
   request: byRouter,
   response: Router,
@@ -65,7 +65,7 @@ export const RouterList = obj({ routers: Type.Array(Router) }, { ...closed, $id:
 export const ListRouters = defineCommand({
   service,
   name: "ListRouters",
-  delivery: "durable",
+  delivery: "request",
   summary: "Admin: lists the routers.",
   request: obj({}, closed),
   response: RouterList,
@@ -101,7 +101,7 @@ export const RouterSshKey = obj(
 export const GetRouterSshKey = defineCommand({
   service,
   name: "GetRouterSshKey",
-  delivery: "durable",
+  delivery: "request",
   summary: "Admin: the public half of the key the vr-manager logs in to routers with.",
   request: obj({}, closed),
   response: RouterSshKey,
@@ -138,7 +138,7 @@ const ruleCommands = <K extends string, N extends TProperties, R extends TProper
     list: defineCommand({
       service,
       name: `List${kind}s`,
-      delivery: "durable",
+      delivery: "request",
       summary: `Lists a network's ${what}s.`,
       request: obj({ networkId: NetworkId }, closed),
       response: list,
@@ -173,7 +173,7 @@ export const EgressPolicy = obj(
 export const GetEgressPolicy = defineCommand({
   service,
   name: "GetEgressPolicy",
-  delivery: "durable",
+  delivery: "request",
   summary: "Reads a network's egress default policy (allow until set).",
   request: obj({ networkId: NetworkId }, closed),
   response: EgressPolicy,
@@ -202,7 +202,7 @@ export const CreateInterNetworkRoute = defineCommand({
 export const ListInterNetworkRoutes = defineCommand({
   service,
   name: "ListInterNetworkRoutes",
-  delivery: "durable",
+  delivery: "request",
   summary: "Lists the networks a network is routed with.",
   request: obj({ networkId: NetworkId }, closed),
   response: obj({ interNetworkRoutes: Type.Array(InterNetworkRoute) }, closed),

@@ -7,7 +7,7 @@ import { TunnelList } from "../resources/tunnels.js";
 export const ListTunnels = defineCommand({
   service: "ovs-element",
   name: "ListTunnels",
-  delivery: "durable",
+  delivery: "request",
   summary:
     "Lists a network's tunnel rows (one per direction between two of its hosts) with state, port and last error, " +
     "ordered by from and to. A page holds whole tunnel sets (all rows from one host): at most limit rows, more " +

@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { CommandClient, ensureStreams } from "@sdn/bus";
 import type { Quotas } from "@sdn/contracts";
-import { createLogger } from "@sdn/runtime";
+import { createLogger, type Logger } from "@sdn/runtime";
 import { TestNatsServer } from "@sdn/testkit";
 import { randomBytes } from "node:crypto";
 import { buildGateway, type GatewayApp } from "../app.js";
@@ -35,12 +35,14 @@ export const startHarness = async (
     tokenMaxLifetimeSeconds?: number;
     /** Authentication on: the gateway connects with its own generated credentials. */
     secured?: boolean;
+    /** Where the gateway logs; silent by default. */
+    logger?: Logger;
   } = {},
 ): Promise<Harness> => {
   const nats = opts.secured === true ? await TestNatsServer.startSecured() : await TestNatsServer.start();
   const nc = opts.secured === true ? await nats.connectAs("api-gateway") : await connect({ servers: nats.url });
   await ensureStreams(nc);
-  const logger = createLogger("api-gateway", "silent");
+  const logger = opts.logger ?? createLogger("api-gateway", "silent");
   const tokens = await TokenStore.open(nc);
   const adminToken = `sdn_test_${randomBytes(24).toString("base64url")}`;
   await bootstrapAdminToken(tokens, { envToken: adminToken, dataDir: nats.storeDir, logger });
