@@ -17,8 +17,8 @@ RUN mkdir /manifests \
   && find . -name package.json -not -path "*/node_modules/*" -exec cp --parents {} /manifests \; \
   && cp package-lock.json /manifests/
 
-# Compiles every workspace, then keeps what runs: manifests, dist/ and the programs a
-# service ships to hosts and routers (host/, router/), no sources or tests.
+# Compiles every workspace, then keeps what runs: manifests, dist/, the programs a
+# service ships to hosts and routers (host/, router/) and the gateway's web view (ui/), no sources or tests.
 FROM ${BASE_IMAGE} AS build
 WORKDIR /src
 COPY --from=manifests /manifests/ ./
@@ -29,7 +29,7 @@ COPY services/ services/
 RUN npx tsc -b tsconfig.build.json \
   && for dir in libs/* services/*; do \
     mkdir -p "/out/$dir" && cp "$dir/package.json" "/out/$dir/" && cp -r "$dir/dist" "/out/$dir/" \
-    && for shipped in host router; do if [ -d "$dir/$shipped" ]; then cp -r "$dir/$shipped" "/out/$dir/"; fi; done; \
+    && for shipped in host router ui; do if [ -d "$dir/$shipped" ]; then cp -r "$dir/$shipped" "/out/$dir/"; fi; done; \
   done \
   && find /out -name "*.tsbuildinfo" -delete
 

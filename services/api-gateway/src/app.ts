@@ -38,6 +38,7 @@ import { quotaRoutes } from "./routes/quotas.js";
 import { elementRoutes } from "./routes/element.js";
 import { routerRoutes } from "./routes/routers.js";
 import { validatorCompiler } from "./validator.js";
+import { webUiRoutes } from "./web-ui.js";
 
 export type GatewayApp = FastifyInstance<
   RawServerDefault,
@@ -185,5 +186,6 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
   await app.register(hostRoutes);
   await app.register(elementRoutes);
   await app.register(routerRoutes);
+  await app.register(webUiRoutes);
   return app;
 };
