@@ -22,7 +22,7 @@ import {
 import { hypervisorAgentSpec } from "@sdn/hypervisor-agent";
 import { networkGuruSpec } from "@sdn/network-guru";
 import { startService, type RunningService } from "@sdn/runtime";
-import { TestNatsServer, waitFor } from "@sdn/testkit";
+import { publishRefusal, subscriptionEnd, TestNatsServer, waitFor } from "@sdn/testkit";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -56,36 +56,9 @@ const tenantOf = async (accountId: string, credentialId: string) => {
   return { ...issued, nc: await connectWith(issued.creds, issued.inboxPrefix) };
 };
 
-/**
- * The error a subscription ends with: a refused one is closed with a permission error
- * before the server answers the flush that follows it; undefined for an allowed one.
- */
-const subscriptionEnd = async (nc: NatsConnection, subject: string): Promise<unknown> => {
-  const sub = nc.subscribe(subject);
-  await nc.flush();
-  await new Promise((r) => setTimeout(r, 50));
-  if (sub.isClosed()) return sub.closed;
-  sub.unsubscribe();
-  return undefined;
-};
-
 const isPermissionError = (err: unknown): boolean =>
   err instanceof errors.PermissionViolationError ||
   (err instanceof errors.RequestError && /Permissions Violation/.test(err.message));
-
-/** The permission error the server answers a plain publish with; undefined when none comes. */
-const publishRefusal = async (nc: NatsConnection, subject: string, body = "{}"): Promise<unknown> => {
-  const refused = (async () => {
-    for await (const s of nc.status()) {
-      if (s.type === "error" && s.error instanceof errors.PermissionViolationError && s.error.subject === subject) {
-        return s.error;
-      }
-    }
-    return undefined;
-  })();
-  nc.publish(subject, body);
-  return Promise.race([refused, new Promise((r) => setTimeout(() => r(undefined), 3_000))]);
-};
 
 beforeAll(async () => {
   nats = await TestNatsServer.startSecured();
@@ -115,6 +88,14 @@ describe("bus authentication", () => {
     const err = await connect({ servers: nats.url, maxReconnectAttempts: 0 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect(String((err as Error).message)).toMatch(/Authorization Violation/i);
+  });
+
+  it("lets a service's own health check, connected as the service, read its STATS in the service's inbox", async () => {
+    // docker/healthcheck.mjs does this in every service image.
+    const self = await nats.connectAs("network-guru");
+    opened.push(self);
+    const reply = await self.request("$SRV.STATS.network-guru", "", { timeout: 5_000 });
+    expect(reply.json()).toMatchObject({ name: "network-guru" });
   });
 
   it("refuses revoked bus credentials and cuts their live connection", async () => {

@@ -4,3 +4,4 @@ export * from "./nats-server.js";
 export * from "./nats-cluster.js";
 export * from "./prometheus.js";
 export * from "./ovsdb-server.js";
+export * from "./bus-refusals.js";
