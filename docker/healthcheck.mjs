@@ -5,9 +5,10 @@
 // which the service writes once it is registered) and its Health endpoint's data there
 // must say status "up": it is not when the service's durable command consumer is missing.
 // Asking the service's queue group instead would report a hung container healthy whenever
-// another replica answers.
+// another replica answers. It connects as the service itself (NATS_CREDS, or user/password
+// or token) and reads the reply in the service's own inbox, the only one its credentials allow.
 /* global process, fetch, AbortSignal */
-import { connect } from "@nats-io/transport-node";
+import { connect, credsAuthenticator } from "@nats-io/transport-node";
 import { readFile } from "node:fs/promises";
 
 const TIMEOUT_MS = 3000;
@@ -35,6 +36,8 @@ const checkService = async (name) => {
   const nc = await connect({
     servers: (env.NATS_URL ?? "nats://127.0.0.1:4222").split(",").map((s) => s.trim()),
     timeout: TIMEOUT_MS,
+    inboxPrefix: env.NATS_INBOX_PREFIX || `_INBOX.${name}`,
+    ...(env.NATS_CREDS ? { authenticator: credsAuthenticator(await readFile(env.NATS_CREDS)) } : {}),
     ...(env.NATS_USER ? { user: env.NATS_USER, pass: env.NATS_PASSWORD } : {}),
     ...(env.NATS_TOKEN ? { token: env.NATS_TOKEN } : {}),
   });

@@ -1,7 +1,12 @@
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { COMMAND_SERVICES, type CommandServiceName, type ServiceName } from "@sdn/contracts";
-import { freePort, waitFor } from "@sdn/testkit";
+import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+import type { BusCredentialFiles } from "@sdn/bus-auth";
+import { COMMAND_SERVICES, inboxPrefix, type CommandServiceName, type ServiceName } from "@sdn/contracts";
+import { ensureComposeBusSecrets, SERVER_AUTH_SECRET } from "@sdn/launcher";
+import { freePort, waitFor, type TestPrincipal } from "@sdn/testkit";
 import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   GenericContainer,
   Network,
@@ -13,8 +18,23 @@ import {
 import { callApi, type ApiResponse } from "./api.js";
 import { buildServiceImages, images, removeVolume, requireEngine, requireImage } from "./engine.js";
 
-/** The flags of docker-compose.yml's nats service: JetStream, data on the volume at /data. */
-const NATS_COMMAND = ["--jetstream", "--store_dir", "/data", "--http_port", "8222", "--server_name", "sdn-nats"];
+/**
+ * The flags of docker-compose.yml's nats service: the generated authentication block as its
+ * configuration, JetStream, data (and the account JWTs) on the volume at /data.
+ */
+const NATS_COMMAND = [
+  "-c",
+  `/run/secrets/${SERVER_AUTH_SECRET}`,
+  "--jetstream",
+  "--store_dir",
+  "/data",
+  "--http_port",
+  "8222",
+  "--server_name",
+  "sdn-nats",
+];
+/** Where docker-compose.yml mounts the gateway's issuing keys. */
+const ISSUER_SECRET = "/run/secrets/bus-issuer";
 const GATEWAY_PORT = 8080;
 type InspectInfo = Awaited<ReturnType<ContainerRuntimeClient["container"]["inspect"]>>;
 /** Settings of one service only: the agent simulates every host (steps/nics.ts). */
@@ -26,8 +46,10 @@ const STOP_TIMEOUT_MS = 15_000;
 
 /**
  * The whole controller as containers, wired as docker-compose.yml wires it: NATS with
- * JetStream on a named volume, the five services on one network, the gateway's port
- * published. The test drives it over HTTP and talks to NATS through its published port.
+ * JetStream on a named volume and authentication on, the five services on one network, each
+ * given only its own credentials (generated as scripts/compose-secrets.sh generates them),
+ * the gateway's port published. The test drives it over HTTP and talks to NATS through its
+ * published port, as one of the principals.
  */
 export class ContainerSystem {
   /** What steps added to the system (containers, networks): removed first on dispose. */
@@ -44,6 +66,8 @@ export class ContainerSystem {
     readonly gatewayUrl: string,
     /** The gateway's admin bearer token (SDN_ADMIN_TOKEN). */
     readonly adminToken: string,
+    /** The generated bus credentials (a temporary directory, removed on dispose). */
+    private readonly credentials: BusCredentialFiles,
   ) {}
 
   static async start(): Promise<ContainerSystem> {
@@ -57,6 +81,9 @@ export class ContainerSystem {
     const volume = `sdn-it-nats-${randomUUID().slice(0, 8)}`;
     const natsPort = await freePort();
     const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
+    const credentials = await ensureComposeBusSecrets(mkdtempSync(join(tmpdir(), "sdn-it-bus-")));
+    /** A generated file, mounted read-only for the container's user as compose mounts a secret. */
+    const secret = (file: string, target: string) => ({ content: readFileSync(file), target, mode: 0o444 });
     const started: StartedTestContainer[] = [];
     try {
       const nats = await new GenericContainer(natsImage)
@@ -64,6 +91,7 @@ export class ContainerSystem {
         .withCommand(NATS_COMMAND)
         .withNetwork(network)
         .withNetworkAliases("nats")
+        .withCopyContentToContainer([secret(credentials.serverConfigPath, NATS_COMMAND[1] as string)])
         // A name, not a path: Docker creates the named volume, as compose does for nats-data.
         .withBindMounts([{ source: volume, target: "/data" }])
         .withExposedPorts({ container: 4222, host: natsPort })
@@ -74,7 +102,13 @@ export class ContainerSystem {
         new GenericContainer(`sdn/${name}:${tag}`)
           .withNetwork(network)
           .withNetworkAliases(name)
-          .withEnvironment({ NATS_URL: "nats://nats:4222", LOG_LEVEL: "info", SDN_READY_TIMEOUT_MS: "1000" })
+          .withEnvironment({
+            NATS_URL: "nats://nats:4222",
+            NATS_CREDS: `/run/secrets/${name}-creds`,
+            LOG_LEVEL: "info",
+            SDN_READY_TIMEOUT_MS: "1000",
+          })
+          .withCopyContentToContainer([secret(credentials.credsPath(name), `/run/secrets/${name}-creds`)])
           .withWaitStrategy(Wait.forLogMessage(`"msg":"${name} started"`))
           .withStartupTimeout(60_000);
       const services = new Map<ServiceName, StartedTestContainer>();
@@ -88,7 +122,8 @@ export class ContainerSystem {
         }),
       );
       const gateway = await service("api-gateway")
-        .withEnvironment({ SDN_ADMIN_TOKEN: adminToken })
+        .withEnvironment({ SDN_ADMIN_TOKEN: adminToken, SDN_BUS_ISSUER_FILE: ISSUER_SECRET })
+        .withCopyContentToContainer([secret(credentials.issuerPath, ISSUER_SECRET)])
         .withExposedPorts(GATEWAY_PORT)
         .start();
       started.push(gateway);
@@ -102,18 +137,29 @@ export class ContainerSystem {
         `nats://127.0.0.1:${natsPort}`,
         `http://${gateway.getHost()}:${gateway.getMappedPort(GATEWAY_PORT)}`,
         adminToken,
+        credentials,
       );
     } catch (err) {
       await Promise.allSettled(started.map((c) => c.stop()));
       await network.stop().catch(() => undefined);
       await removeVolume(volume).catch(() => undefined);
+      rmSync(credentials.dir, { recursive: true, force: true });
       throw err;
     }
   }
 
-  /** A NATS connection from the test, reconnecting for as long as it is open. */
-  connectNats(): Promise<NatsConnection> {
-    return connect({ servers: this.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  /**
+   * A NATS connection from the test as `principal` (its generated credentials, its inbox),
+   * reconnecting for as long as it is open.
+   */
+  connectNats(principal: TestPrincipal): Promise<NatsConnection> {
+    return connect({
+      servers: this.natsUrl,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      inboxPrefix: inboxPrefix(principal),
+      authenticator: credsAuthenticator(readFileSync(this.credentials.credsPath(principal))),
+    });
   }
 
   /** Calls the HTTP API with `token` (the admin's unless given). */
@@ -204,6 +250,7 @@ export class ContainerSystem {
     const results: PromiseSettledResult<unknown>[] = await Promise.allSettled(this.additions.map((r) => r()));
     results.push(...(await Promise.allSettled([...this.services.values(), this.nats].map((c) => c.stop()))));
     results.push(...(await Promise.allSettled([this.network.stop(), removeVolume(this.volume)])));
+    rmSync(this.credentials.dir, { recursive: true, force: true });
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed !== undefined) throw failed.reason;
   }

@@ -93,6 +93,14 @@ describe("bus authentication", () => {
     expect(String((err as Error).message)).toMatch(/Authorization Violation/i);
   });
 
+  it("lets a service's own health check, connected as the service, read its STATS in the service's inbox", async () => {
+    // docker/healthcheck.mjs does this in every service image.
+    const self = await nats.connectAs("network-guru");
+    opened.push(self);
+    const reply = await self.request("$SRV.STATS.network-guru", "", { timeout: 5_000 });
+    expect(reply.json()).toMatchObject({ name: "network-guru" });
+  });
+
   it("refuses revoked bus credentials and cuts their live connection", async () => {
     const t = await tenantOf("acct-revoked", "bc-revoked");
     expect(t.nc.isClosed()).toBe(false);

@@ -219,6 +219,9 @@ export const servicePermissions = (service: ServiceName): BusPermissions => {
       "$SRV.>",
       `${serviceEndpointGroup("*")}.*`,
       ...REPLY_TO[service].map((p) => `${inboxPrefix(p)}.>`),
+      // Its own inbox: the image's health check connects as the service and asks this
+      // process for its STATS over $SRV (docker/healthcheck.mjs); only the service reads there.
+      `${inboxPrefix(service)}.>`,
     ],
     sub: [
       `${inboxPrefix(service)}.>`,

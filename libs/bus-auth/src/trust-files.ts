@@ -1,5 +1,5 @@
 import { SERVICE_NAMES, type ServiceName } from "@sdn/contracts";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { adminPermissions, servicePermissions, statePermissions } from "./permissions.js";
 import { generateTrust, serverAuthConfig, userCreds, type BusTrust, type IssuerKeys } from "./trust.js";
@@ -26,9 +26,11 @@ export const ISSUER_FILE = "issuer.json";
 const TRUST_FILE = "trust.json";
 const SERVER_CONFIG_FILE = "server-auth.conf";
 
-const writeSecret = (path: string, text: string) => {
-  writeFileSync(path, text, { mode: 0o600 });
-  chmodSync(path, 0o600);
+/** Replaces the file (a read-only one too: compose's copies are 0444) and sets its mode. */
+const writeSecret = (path: string, text: string, mode: number) => {
+  rmSync(path, { force: true });
+  writeFileSync(path, text, { mode });
+  chmodSync(path, mode);
 };
 
 /** Reads the gateway's issuing keys (SDN_BUS_ISSUER_FILE). */
@@ -36,9 +38,15 @@ export const readIssuerKeys = (path: string): IssuerKeys => JSON.parse(readFileS
 
 /**
  * Creates (or completes) the credential directory. `resolverDir` is where the server keeps
- * account JWTs, as the server sees it (a container path in compose).
+ * account JWTs, as the server sees it (a container path in compose). `fileMode` is 0600
+ * unless the files are mounted into containers whose user is not the owner (compose: 0444,
+ * the directory staying 0700).
  */
-export const ensureBusCredentials = async (dir: string, resolverDir: string): Promise<BusCredentialFiles> => {
+export const ensureBusCredentials = async (
+  dir: string,
+  resolverDir: string,
+  fileMode = 0o600,
+): Promise<BusCredentialFiles> => {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
   const trustPath = join(dir, TRUST_FILE);
@@ -52,8 +60,8 @@ export const ensureBusCredentials = async (dir: string, resolverDir: string): Pr
   } else {
     trust = await generateTrust();
     const { issuer, ...pub } = trust;
-    writeSecret(issuerPath, JSON.stringify(issuer, null, 2));
-    writeSecret(trustPath, JSON.stringify(pub, null, 2));
+    writeSecret(issuerPath, JSON.stringify(issuer, null, 2), fileMode);
+    writeSecret(trustPath, JSON.stringify(pub, null, 2), fileMode);
   }
   const credsPath = (principal: ServiceName | "admin" | "state") => join(dir, `${principal}.creds`);
   for (const principal of [...SERVICE_NAMES, "admin" as const, "state" as const]) {
@@ -67,9 +75,9 @@ export const ensureBusCredentials = async (dir: string, resolverDir: string): Pr
           ? statePermissions("state")
           : servicePermissions(principal);
     const { creds } = await userCreds(principal, trust.issuer.appAccount, trust.issuer.appSigningSeed, perms);
-    writeSecret(path, creds);
+    writeSecret(path, creds, fileMode);
   }
   const serverConfigPath = join(dir, SERVER_CONFIG_FILE);
-  writeSecret(serverConfigPath, serverAuthConfig(trust, resolverDir));
+  writeSecret(serverConfigPath, serverAuthConfig(trust, resolverDir), fileMode);
   return { dir, trust, credsPath, issuerPath, serverConfigPath };
 };

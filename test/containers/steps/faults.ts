@@ -22,7 +22,8 @@ export const faultSteps = (system: () => ContainerSystem, scenario: Scenario): v
   let client: CommandClient;
 
   beforeAll(async () => {
-    nc = await system().connectNats();
+    // As the gateway: it publishes every service's commands and reads every answer.
+    nc = await system().connectNats("api-gateway");
     client = new CommandClient(nc);
   });
 
@@ -79,9 +80,10 @@ export const faultSteps = (system: () => ContainerSystem, scenario: Scenario): v
 
   it("keeps streams and KV across a NATS restart; services reconnect and answer every accepted command", async () => {
     const def = CheckHealth["network-guru"];
-    const probe = await JsonBucket.open<{ writtenAt: string }>(nc, "SDN_IT_PROBE");
+    // A bucket the gateway may write (permissions name each one); an idempotency key no request uses.
+    const probe = await JsonBucket.open<{ writtenAt: string }>(nc, "gw_idempotency", { ttl: 24 * 3600 * 1000 });
     const written = { writtenAt: new Date().toISOString() };
-    await probe.update("probe", () => written);
+    await probe.update("it-probe", () => written);
     const earlier = await client.send(def, {}, { timeoutMs: 10_000 });
     const jsm = await jetstreamManager(nc);
     const answersBefore = (await jsm.streams.info(STREAMS.answers.name)).state.messages;
@@ -100,7 +102,7 @@ export const faultSteps = (system: () => ContainerSystem, scenario: Scenario): v
       60_000,
     );
     expect([...answers.values()].filter((a) => !a.ok)).toEqual([]);
-    expect((await probe.get("probe"))?.value).toEqual(written);
+    expect((await probe.get("it-probe"))?.value).toEqual(written);
     expect(await client.findAnswer(def, earlier.commandId, undefined)).toEqual(earlier);
     const answersAfter = (await (await jetstreamManager(nc)).streams.info(STREAMS.answers.name)).state.messages;
     expect(answersAfter).toBeGreaterThanOrEqual(answersBefore + accepted.length);

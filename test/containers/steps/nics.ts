@@ -33,7 +33,8 @@ export const nicSteps = (system: () => ContainerSystem, scenario: Scenario): voi
     [...scenario.nics.values()].filter((n) => n.nic.hostId === h.id).map((n) => n.nic.device);
 
   beforeAll(async () => {
-    nc = await system().connectNats();
+    // As the element: the one principal that may ask the agent about any host.
+    nc = await system().connectNats("ovs-element");
   });
   afterAll(async () => {
     await nc?.close();
