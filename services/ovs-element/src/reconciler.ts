@@ -218,7 +218,15 @@ export class Reconciler {
     for (const [nicId, n] of nics) {
       if (bridge !== undefined && bridge.ports.some((p) => p.name === n.device)) continue;
       await this.d.agents
-        .call(hostId, PlugVif, { networkId: m.networkId, device: n.device, nicId, mac: n.mac, vmId: n.vmId })
+        .call(hostId, PlugVif, {
+          networkId: m.networkId,
+          device: n.device,
+          nicId,
+          mac: n.mac,
+          vmId: n.vmId,
+          ...(n.ip === undefined ? {} : { ip: n.ip }),
+          ...(n.portSecurity === undefined ? {} : { portSecurity: n.portSecurity }),
+        })
         .catch((err: unknown) => repairs.push(`NIC port ${n.device} not restored: ${describeError(err)}`));
     }
     return repairs;
