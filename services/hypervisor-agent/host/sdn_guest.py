@@ -173,3 +173,39 @@ def check_owner(device, vm_id, ovs_interface):
         "nothing on this host records device %s as an interface of VM %s (no libvirt domain, no vm-id)"
         % (device, vm_id),
     )
+
+
+# ---------------------------------------------------------------- port security
+
+# Every port-security flow carries this cookie: a bridge's set is replaced whole by cookie.
+PORT_SECURITY_COOKIE = "0x5d5ec00000000001"
+ALLOW_PRIORITY = 40000
+DROP_PRIORITY = 39000
+
+
+def port_security_flows(ports):
+    """The ovs-ofctl add-flows text that makes a bridge's port-security flows exactly
+    `ports`: (port name, MAC, IPv4 or None) for each guest port that has it on.
+
+    A port may send IPv4 from its address, ARP for its address (and RFC 5227 probes,
+    sender 0.0.0.0), and DHCP discovery from 0.0.0.0, all from its MAC; anything else it
+    sends is dropped. Without a known address the port is held to its MAC only. Ports
+    without port security (routers, appliances) get no flow and keep the bridge's NORMAL
+    forwarding. Meant for `ovs-ofctl --bundle`: the delete and the adds apply as one.
+    """
+    lines = ["delete cookie=%s/-1" % PORT_SECURITY_COOKIE]
+    for name, mac, ip in sorted(ports):
+        base = "cookie=%s,priority=%%d,in_port=%s" % (PORT_SECURITY_COOKIE, name)
+        src = "%s,dl_src=%s" % (base % ALLOW_PRIORITY, mac)
+        if ip:
+            allowed = [
+                "ip,nw_src=%s" % ip,
+                "arp,arp_sha=%s,arp_spa=%s" % (mac, ip),
+                "arp,arp_sha=%s,arp_spa=0.0.0.0" % mac,
+                "udp,nw_src=0.0.0.0,nw_dst=255.255.255.255,tp_src=68,tp_dst=67",
+            ]
+        else:
+            allowed = ["ip", "arp,arp_sha=%s" % mac]
+        lines.extend("add %s,%s,actions=NORMAL" % (src, a) for a in allowed)
+        lines.append("add %s,actions=drop" % (base % DROP_PRIORITY))
+    return "\n".join(lines) + "\n"

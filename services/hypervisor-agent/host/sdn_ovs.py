@@ -27,9 +27,10 @@ import tempfile
 
 import sdn_guest
 
-VERSION = "1.2.0"
+VERSION = "1.3.0"
 
 VSCTL = os.environ.get("SDN_OVS_VSCTL", "ovs-vsctl")
+OFCTL = os.environ.get("SDN_OVS_OFCTL", "ovs-ofctl")
 VSCTL_TIMEOUT_S = 20
 MAX_KEY = 2**32 - 1
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")  # Linux IFNAMSIZ - 1
@@ -39,6 +40,7 @@ MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 TAG_MANAGED = "sdn-managed"
 TAG_NETWORK = "sdn-network-id"
 TAG_ROLE = "sdn-role"
+TAG_PORT_SECURITY = "sdn-port-security"
 
 
 class HostError(Exception):
@@ -323,6 +325,14 @@ def plug_vif(args):
     nic_id = _str(args, "nicId", ID_RE)
     mac = _str(args, "mac", MAC_RE, required=False)
     vm_id = _str(args, "vmId", ID_RE, required=False)
+    ip = _str(args, "ip", required=False)
+    if ip:
+        _ip(ip, "ip")
+    secured = args.get("portSecurity", True)
+    if not isinstance(secured, bool):
+        raise HostError("INVALID_ARGUMENT", "argument 'portSecurity' must be a boolean")
+    if secured and not mac:
+        raise HostError("INVALID_ARGUMENT", "port security needs the NIC's 'mac'")
     if not os.path.exists("/sys/class/net/%s" % device):
         raise HostError("DEVICE_NOT_FOUND", "network device %s does not exist on this host" % device)
     _check_guest_device(device, vm_id, args.get("verifiedBy"))
@@ -333,12 +343,54 @@ def plug_vif(args):
     if vm_id:
         iface_tags["vm-id"] = vm_id
     port_tags = {TAG_MANAGED: "true", TAG_NETWORK: network_id, TAG_ROLE: "vif", "sdn-nic-id": nic_id}
-    vsctl(
+    port_tags[TAG_PORT_SECURITY] = "true" if secured else "false"
+    if mac:
+        port_tags["sdn-mac"] = mac.lower()
+    if ip:
+        port_tags["sdn-ip"] = ip
+    commands = [
         ["--may-exist", "add-port", bridge, device],
         ["set", "Interface", device] + _tags("external_ids", iface_tags),
         ["set", "Port", device] + _tags("external_ids", port_tags),
-    )
+    ]
+    if not ip:
+        commands.append(["remove", "Port", device, "external_ids", "sdn-ip"])
+    tables = vsctl(*(commands + _secured_ports_query(network_id)))
+    _apply_port_security(bridge, tables)
     return {"bridge": bridge, "port": device}
+
+
+
+def _secured_ports_query(network_id):
+    """ovs-vsctl commands reading the network's ports with port security and every interface's ofport."""
+    return [
+        ["--columns=name,external_ids", "find", "Port",
+         "external_ids:%s=%s" % (TAG_NETWORK, network_id), "external_ids:%s=true" % TAG_PORT_SECURITY],
+        ["--columns=name,ofport", "list", "Interface"],
+    ]
+
+
+def _apply_port_security(bridge, tables):
+    """Replaces the bridge's port-security flows with those of its secured ports, in one
+    OpenFlow bundle (one ovs-ofctl per bridge change, no gap while they are replaced).
+    A port whose interface failed (ofport -1, e.g. its VM's device is gone) is skipped."""
+    ports, ifaces = tables[-2:]
+    failed = set(i["name"] for i in _rows(ifaces) if i["ofport"] == -1)
+    wanted = [
+        (p["name"], p["external_ids"].get("sdn-mac"), p["external_ids"].get("sdn-ip"))
+        for p in _rows(ports)
+        if p["name"] not in failed and p["external_ids"].get("sdn-mac")
+    ]
+    flows = sdn_guest.port_security_flows(wanted)
+    argv = [OFCTL, "-O", "OpenFlow14", "--bundle", "add-flows", bridge, "-"]
+    try:
+        status, out, err = run(argv, VSCTL_TIMEOUT_S, stdin=flows)
+    except FileNotFoundError:
+        raise HostError("NOT_AN_OVS_HOST", "%s is not installed on this host" % OFCTL)
+    except subprocess.TimeoutExpired:
+        raise OvsError("ovs-ofctl did not finish within %d s" % VSCTL_TIMEOUT_S)
+    if status != 0:
+        raise OvsError("port security flows on %s: %s" % (bridge, err.strip() or out.strip() or status))
 
 
 def _check_guest_device(device, vm_id, verified_by):
@@ -372,7 +424,10 @@ def unplug_vif(args):
     owner = rows[0]["external_ids"].get(TAG_NETWORK)
     if owner != network_id:
         raise HostError("NOT_MANAGED", "port %s is not a port of network %s" % (device, network_id))
-    vsctl(["--if-exists", "del-port", device])
+    bridge = _bridge_of(network_id, required=False)
+    tables = vsctl(*([["--if-exists", "del-port", device]] + _secured_ports_query(network_id)))
+    if bridge:
+        _apply_port_security(bridge, tables)
     return {"port": device, "removed": True}
 
 

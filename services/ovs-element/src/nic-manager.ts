@@ -126,7 +126,17 @@ export class NicManager {
     const { device, mac, address } = held;
 
     const now = new Date().toISOString();
-    const entry: MemberNic = { device, mac, vmId: req.vmId, state: "Plugging", since: now };
+    // Routers forward others' traffic: their ports are not held to one address.
+    const portSecurity = earlier?.portSecurity ?? req.portSecurity ?? role === "guest";
+    const entry: MemberNic = {
+      device,
+      mac,
+      vmId: req.vmId,
+      ip: address.ip,
+      portSecurity,
+      state: "Plugging",
+      since: now,
+    };
     await this.join(network, greKey, host, nicId, entry);
     const notes: string[] = [];
     let nic: Nic = {
@@ -141,6 +151,7 @@ export class NicManager {
       prefixLength: address.prefixLength,
       gateway: network.gateway,
       mac,
+      portSecurity,
       bridge: earlier?.bridge ?? device,
       mtu: guestMtu(network.mtu, this.d.config.SDN_UNDERLAY_MTU),
       state: "Plugging",
@@ -160,7 +171,15 @@ export class NicManager {
       const pending = [...pass.hosts.entries()].filter(([, r]) => !r.ok).map(([id]) => id);
       if (pending.length > 0) notes.push(`tunnels of ${pending.length} peer host(s) failed and are retried`);
       await this.d.agents
-        .call(host.id, PlugVif, { networkId: network.id, device, nicId, mac, vmId: req.vmId })
+        .call(host.id, PlugVif, {
+          networkId: network.id,
+          device,
+          nicId,
+          mac,
+          vmId: req.vmId,
+          ip: address.ip,
+          portSecurity,
+        })
         .catch((err: unknown) => {
           throw plugRefusal(err, device, host.name);
         });

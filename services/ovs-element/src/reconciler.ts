@@ -6,6 +6,7 @@ import {
   eventFilter,
   GetOvsState,
   HostConnected,
+  OvsDriftDetected,
   PlugVif,
   type EventEnvelope,
   type OvsBridge,
@@ -42,14 +43,15 @@ const HOST_CONCURRENCY = 16;
  * Compares each host's real Open vSwitch state (GetOvsState) with the desired state in KV
  * and repairs drift: a bridge lost in a reboot or deleted under us, a missing or stray
  * tunnel, a NIC port gone, a bridge of a network the host left. It runs when an agent
- * (re)connects to a host and every SDN_RECONCILE_INTERVAL_MS. It reads the desired state
+ * (re)connects to a host, for the networks of a host the agent saw drift on
+ * (OvsDriftDetected: repaired at once), and every SDN_RECONCILE_INTERVAL_MS as a safety net. It reads the desired state
  * fresh each time (never before the KV buckets are open), and it never fights a change in
  * flight: a network with a plug or unplug under way, or whose membership revision moves
  * while the host is examined, is left to the next round.
  */
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
-  private sub: Subscription | undefined;
+  private subs: Subscription[] = [];
   private running: Promise<void> = Promise.resolve();
   private periodicQueued = false;
   private stopped = false;
@@ -57,19 +59,9 @@ export class Reconciler {
   constructor(private readonly d: ReconcilerDeps) {}
 
   start(): void {
-    // A queue group: one element replica reconciles each reconnected host.
-    this.sub = this.d.nc.subscribe(eventFilter({ service: HostConnected.service, event: HostConnected.name }), {
-      queue: "ovs-element-reconcile",
-      callback: (err, m) => {
-        if (err !== null) return;
-        try {
-          const env = m.json<EventEnvelope<{ id: string }>>();
-          this.enqueue(() => this.reconcileHost(env.data.id));
-        } catch (e) {
-          this.d.logger.warn({ err: describeError(e) }, "unreadable HostConnected event");
-        }
-      },
-    });
+    // Queue groups: one element replica reconciles each reconnected or drifted host.
+    this.follow(HostConnected, (d) => this.reconcileHost(d.id));
+    this.follow<{ id: string; networkIds: string[] }>(OvsDriftDetected, (d) => this.reconcileHost(d.id, d.networkIds));
     const tick = () => {
       this.timer = setTimeout(() => {
         // A round that outlasts the interval is not followed by a queue of others.
@@ -87,11 +79,30 @@ export class Reconciler {
     tick();
   }
 
+  private follow<D extends { id: string }>(
+    event: { service: string; name: string },
+    round: (data: D) => Promise<unknown>,
+  ): void {
+    const sub = this.d.nc.subscribe(eventFilter({ service: event.service, event: event.name }), {
+      queue: "ovs-element-reconcile",
+      callback: (err, m) => {
+        if (err !== null) return;
+        try {
+          const env = m.json<EventEnvelope<D>>();
+          this.enqueue(() => round(env.data));
+        } catch (e) {
+          this.d.logger.warn({ err: describeError(e) }, `unreadable ${event.name} event`);
+        }
+      },
+    });
+    this.subs.push(sub);
+  }
+
   /** Stops taking rounds; a round in progress gets a moment to finish (it is idempotent if cut). */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    this.sub?.unsubscribe();
+    for (const sub of this.subs) sub.unsubscribe();
     await Promise.race([this.running, new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
   }
 
@@ -121,8 +132,8 @@ export class Reconciler {
     return repaired;
   }
 
-  /** Repairs one host; returns how many networks needed a repair. */
-  async reconcileHost(hostId: string): Promise<number> {
+  /** Repairs one host (only the given networks, if any); returns how many networks needed a repair. */
+  async reconcileHost(hostId: string, networkIds?: readonly string[]): Promise<number> {
     let bridges: Bridge[];
     try {
       bridges = (await this.d.agents.call(hostId, GetOvsState, {})).bridges;
@@ -131,8 +142,9 @@ export class Reconciler {
       this.d.logger.debug({ hostId, err: describeError(err) }, "host not reconciled: its state could not be read");
       return 0;
     }
+    const keys = networkIds ?? (await this.d.store.memberships.keys());
     const memberships = await Promise.all(
-      (await this.d.store.memberships.keys()).map(async (k) => ({
+      keys.map(async (k) => ({
         key: k,
         entry: await this.d.store.memberships.get(k),
       })),
@@ -206,7 +218,15 @@ export class Reconciler {
     for (const [nicId, n] of nics) {
       if (bridge !== undefined && bridge.ports.some((p) => p.name === n.device)) continue;
       await this.d.agents
-        .call(hostId, PlugVif, { networkId: m.networkId, device: n.device, nicId, mac: n.mac, vmId: n.vmId })
+        .call(hostId, PlugVif, {
+          networkId: m.networkId,
+          device: n.device,
+          nicId,
+          mac: n.mac,
+          vmId: n.vmId,
+          ...(n.ip === undefined ? {} : { ip: n.ip }),
+          ...(n.portSecurity === undefined ? {} : { portSecurity: n.portSecurity }),
+        })
         .catch((err: unknown) => repairs.push(`NIC port ${n.device} not restored: ${describeError(err)}`));
     }
     return repairs;

@@ -8,6 +8,9 @@ export interface MemberNic {
   device: string;
   mac: string;
   vmId: string;
+  /** The NIC's address and whether its port is held to it and its MAC (absent: entries from before port security). */
+  ip?: string;
+  portSecurity?: boolean;
   state: Exclude<NicState, "Unplugged">;
   /** When the state last changed: an in-flight state this old belongs to a command that died. */
   since: string;

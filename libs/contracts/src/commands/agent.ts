@@ -104,6 +104,17 @@ export const PlugVif = agentCommand(
     nicId: Type.String({ pattern: "^[A-Za-z0-9_-]{1,128}$" }),
     mac: Type.Optional(MacAddress),
     vmId: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9_-]{1,128}$" })),
+    ip: Type.Optional(
+      Type.String({ format: "ipv4", description: "The NIC's address: the only IPv4 source the port may send from" }),
+    ),
+    portSecurity: Type.Optional(
+      Type.Boolean({
+        default: true,
+        description:
+          "Anti-spoofing OpenFlow flows on the port (needs mac): it sends only from its MAC and ip, ARP for its ip, " +
+          "DHCP discovery; false for routers and appliances",
+      }),
+    ),
   }),
   obj({ bridge: InterfaceName, port: InterfaceName }),
 );

@@ -52,6 +52,13 @@ export const PlugNicRequest = Type.Object(
       }),
     ),
     role: Type.Optional(NicRoleSchema),
+    portSecurity: Type.Optional(
+      Type.Boolean({
+        description:
+          "Port security: the NIC may send only from its MAC and address (plus ARP for its address and DHCP " +
+          "discovery). Default true for guests, false for routers; false for appliances that forward others' traffic",
+      }),
+    ),
     ...guestDataFields,
   },
   {

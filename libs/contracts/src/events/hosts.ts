@@ -36,4 +36,21 @@ export const HostDisconnected = defineEvent({
   ),
 });
 
-export const HOST_EVENTS = [HostAdded, HostRemoved, HostConnected, HostDisconnected] as const;
+export const OvsDriftDetected = defineEvent({
+  service: "hypervisor-agent",
+  name: "OvsDriftDetected",
+  summary:
+    "Someone else deleted or changed what the controller owns in a host's Open vSwitch (seen by the agent's OVSDB " +
+    "monitor, debounced); the orchestrator reconciles those networks on that host now.",
+  data: Type.Object(
+    {
+      id: HostId,
+      name: Type.String(),
+      agentInstanceId: Type.String(),
+      networkIds: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1 }),
+    },
+    { additionalProperties: false },
+  ),
+});
+
+export const HOST_EVENTS = [HostAdded, HostRemoved, HostConnected, HostDisconnected, OvsDriftDetected] as const;

@@ -50,6 +50,9 @@ export const Nic = Type.Object(
     prefixLength: Type.Integer({ minimum: 8, maximum: 30, examples: [24] }),
     gateway: Type.String({ format: "ipv4", examples: ["10.1.0.1"] }),
     mac: MacAddress,
+    portSecurity: Type.Optional(
+      Type.Boolean({ description: "Whether the NIC may send only from its MAC and address (anti-spoofing)" }),
+    ),
     bridge: InterfaceName,
     mtu: Type.Integer({
       minimum: 576,

@@ -1,5 +1,12 @@
 import { serveRequests, type EventPublisher, type RequestServer } from "@sdn/bus";
-import { CommandError, HostConnected, HostDisconnected, agentPrefix, type Host } from "@sdn/contracts";
+import {
+  CommandError,
+  HostConnected,
+  HostDisconnected,
+  OvsDriftDetected,
+  agentPrefix,
+  type Host,
+} from "@sdn/contracts";
 import type { Logger } from "@sdn/runtime";
 import type { AgentConfig } from "../config.js";
 import type { HostDriver } from "../drivers/driver.js";
@@ -160,6 +167,7 @@ export class HostManager {
           this.d.config,
           `sdn-hypervisor-agent/${this.d.instanceId}`,
           this.d.logger,
+          (networkIds) => this.reportDrift(id, networkIds),
         ),
       (c, up, reason) => void this.setState(c, up, reason),
     );
@@ -171,6 +179,16 @@ export class HostManager {
     this.charges.set(id, charge);
     this.d.logger.info({ hostId: id, host: stored.host.name }, "took charge of host");
     void this.check(charge);
+  }
+
+  /** Tells the element at once that a host's owned rows changed under us, so it repairs them now. */
+  private reportDrift(id: string, networkIds: string[]): void {
+    const c = this.charges.get(id);
+    if (c === undefined) return;
+    this.d.logger.info({ hostId: id, networkIds }, "Open vSwitch drift on host");
+    this.d.events
+      .publish(OvsDriftDetected, { id, name: c.host.name, agentInstanceId: this.d.instanceId, networkIds })
+      .catch((err: unknown) => this.d.logger.warn({ err }, "cannot publish drift event"));
   }
 
   /** Stops serving a host; the lease, when released, goes last, so no other replica drives it meanwhile. */

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { AgentConfig } from "../config.js";
 import type { Credentials } from "../registry/host-store.js";
 import type { HostDriver } from "./driver.js";
+import type { DriftListener } from "./kvm/drift-watch.js";
 import { KvmDriver } from "./kvm/kvm-driver.js";
 import type { SouthboundLog } from "./kvm/kvm-ovsdb.js";
 import { SimulatedDriver } from "./simulator/simulated-driver.js";
@@ -40,6 +41,7 @@ export const createDriver = (
   config: DriverConfig,
   originator: string,
   log?: SouthboundLog,
+  onDrift?: DriftListener,
 ): HostDriver => {
   const h = t.host;
   const label = h.tunnelNetworkLabel === undefined ? {} : { tunnelNetworkLabel: h.tunnelNetworkLabel };
@@ -73,6 +75,7 @@ export const createDriver = (
       forceDeploy: t.forceDeploy === true,
       ovsdb: config.SDN_KVM_OVSDB,
       ...(log === undefined ? {} : { log }),
+      ...(onDrift === undefined ? {} : { onDrift }),
       ...label,
     });
   }

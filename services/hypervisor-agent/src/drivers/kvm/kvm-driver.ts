@@ -3,10 +3,12 @@ import type {
   DestroyBridge,
   GetOvsState,
   ListVms,
+  PlugVif,
   RequestOf,
   ResponseOf,
   SetupBridge,
   TunnelInterface,
+  UnplugVif,
 } from "@sdn/contracts";
 import { createHash } from "node:crypto";
 import { lookup } from "node:dns/promises";
@@ -16,6 +18,7 @@ import { HostFailure, HostProgramError } from "../errors.js";
 import { HOST_PROGRAMS_VERSION, KVM_FILES, KVM_SCRIPT, type HostFacts } from "../host-programs.js";
 import { deployPrograms } from "../ssh/deploy-programs.js";
 import { SshConnection, type SshOptions } from "../ssh/ssh-connection.js";
+import { DriftWatch, type DriftListener } from "./drift-watch.js";
 import { KvmOvsdb, type SouthboundLog, asHostError, unreachable } from "./kvm-ovsdb.js";
 
 export interface KvmDriverOptions {
@@ -30,6 +33,8 @@ export interface KvmDriverOptions {
   ovsdb?: boolean;
   /** Where the driver says it falls back to the program. */
   log?: SouthboundLog;
+  /** Told (debounced) when someone else changes or deletes what the controller owns on the host. */
+  onDrift?: DriftListener;
 }
 
 /** A network's bridge on KVM hosts: stable, derived from the network id, 15 characters. */
@@ -44,10 +49,13 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
   private facts: Promise<HostFacts> | undefined;
   /** The host's OVSDB, once identify reached it; undefined: the host program does the work. */
   ovsdb: KvmOvsdb | undefined;
+  /** Reports drift seen by the OVSDB monitor, the agent's own changes left out. */
+  private readonly drift: DriftWatch;
 
   constructor(private readonly opts: KvmDriverOptions) {
     super();
     this.ssh = new SshConnection(opts.ssh);
+    this.drift = new DriftWatch(opts.onDrift ?? (() => undefined));
   }
 
   identify(): Promise<HostFacts> {
@@ -97,6 +105,7 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
     this.ovsdb = undefined;
     try {
       this.ovsdb = await KvmOvsdb.open(this.ssh, socketPath, this.opts.commandTimeoutMs);
+      this.ovsdb.onChange((changes) => this.drift.observe(changes));
       this.opts.log?.info({ host: this.opts.ssh.host, socketPath }, "driving Open vSwitch over OVSDB");
     } catch (err) {
       this.opts.log?.warn(
@@ -111,7 +120,12 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
    * program; both apply the same semantics and answer alike. Losing OVSDB mid-way falls
    * back too: every command is a whole desired state, so re-applying it is safe.
    */
-  private async southbound<T>(what: string, viaOvsdb: (o: KvmOvsdb) => Promise<T>, viaProgram: () => Promise<T>) {
+  private southbound<T>(what: string, viaOvsdb: (o: KvmOvsdb) => Promise<T>, viaProgram: () => Promise<T>) {
+    return this.drift.own(() => this.either(what, viaOvsdb, viaProgram));
+  }
+
+  /** A command through OVSDB or the program, with the fallback (reads come here directly). */
+  private async either<T>(what: string, viaOvsdb: (o: KvmOvsdb) => Promise<T>, viaProgram: () => Promise<T>) {
     await this.identify().catch(() => undefined);
     const o = this.ovsdb;
     if (o === undefined || !o.connected) return viaProgram();
@@ -135,8 +149,16 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
     );
   }
 
+  override plugVif(req: RequestOf<typeof PlugVif>): Promise<ResponseOf<typeof PlugVif>> {
+    return this.drift.own(() => super.plugVif(req));
+  }
+
+  override unplugVif(req: RequestOf<typeof UnplugVif>): Promise<ResponseOf<typeof UnplugVif>> {
+    return this.drift.own(() => super.unplugVif(req));
+  }
+
   override ovsState(req: RequestOf<typeof GetOvsState>): Promise<ResponseOf<typeof GetOvsState>> {
-    return this.southbound(
+    return this.either(
       "GetOvsState",
       (o) => Promise.resolve(o.state(req.networkId)),
       () => super.ovsState(req),
@@ -176,6 +198,7 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
 
   async close(): Promise<void> {
     this.facts = undefined;
+    this.drift.close();
     this.ovsdb?.close();
     this.ovsdb = undefined;
     this.ssh.close();
