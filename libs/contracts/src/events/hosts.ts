@@ -1,6 +1,7 @@
 import Type from "typebox";
 import { defineEvent } from "../definitions.js";
 import { Host, HostId } from "../resources/hosts.js";
+import { TunnelHealthChanged } from "./tunnels.js";
 
 export const HostAdded = defineEvent({
   service: "hypervisor-agent",
@@ -36,4 +37,4 @@ export const HostDisconnected = defineEvent({
   ),
 });
 
-export const HOST_EVENTS = [HostAdded, HostRemoved, HostConnected, HostDisconnected] as const;
+export const HOST_EVENTS = [HostAdded, HostRemoved, HostConnected, HostDisconnected, TunnelHealthChanged] as const;

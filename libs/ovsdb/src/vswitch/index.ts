@@ -2,3 +2,4 @@ export * from "./plans.js";
 export * from "./snapshot.js";
 export * from "./tags.js";
 export * from "./vswitch.js";
+export * from "./health.js";

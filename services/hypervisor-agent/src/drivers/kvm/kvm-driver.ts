@@ -8,6 +8,7 @@ import type {
   SetupBridge,
   TunnelInterface,
 } from "@sdn/contracts";
+import type { BfdTimers, TunnelBfdReading } from "@sdn/ovsdb";
 import { createHash } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { isIPv4 } from "node:net";
@@ -30,6 +31,8 @@ export interface KvmDriverOptions {
   ovsdb?: boolean;
   /** Where the driver says it falls back to the program. */
   log?: SouthboundLog;
+  /** BFD timers of every tunnel; default BFD_DEFAULTS. */
+  bfd?: BfdTimers;
 }
 
 /** A network's bridge on KVM hosts: stable, derived from the network id, 15 characters. */
@@ -48,6 +51,7 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
   constructor(private readonly opts: KvmDriverOptions) {
     super();
     this.ssh = new SshConnection(opts.ssh);
+    if (opts.bfd !== undefined) this.bfd = opts.bfd;
   }
 
   identify(): Promise<HostFacts> {
@@ -130,7 +134,7 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
   override applyTunnels(req: RequestOf<typeof ApplyTunnels>): Promise<ResponseOf<typeof ApplyTunnels>> {
     return this.southbound(
       "ApplyTunnels",
-      (o) => o.applyTunnels(req.networkId, req.greKey, req.remotes),
+      (o) => o.applyTunnels(req.networkId, req.greKey, req.remotes, this.bfd),
       () => super.applyTunnels(req),
     );
   }
@@ -140,6 +144,14 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
       "GetOvsState",
       (o) => Promise.resolve(o.state(req.networkId)),
       () => super.ovsState(req),
+    );
+  }
+
+  override tunnelHealth(): Promise<TunnelBfdReading[]> {
+    return this.southbound(
+      "tunnel health",
+      (o) => o.vswitch.tunnelHealth(),
+      () => super.tunnelHealth(),
     );
   }
 

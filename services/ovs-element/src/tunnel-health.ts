@@ -1,0 +1,144 @@
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { type EventPublisher, JsonBucket } from "@sdn/bus";
+import {
+  eventFilter,
+  TunnelDown,
+  TunnelHealthChanged,
+  TunnelUp,
+  type EventDataOf,
+  type EventEnvelope,
+  type Tunnel,
+  type TunnelHealth,
+} from "@sdn/contracts";
+import type { Logger } from "@sdn/runtime";
+import { describeError } from "./element-errors.js";
+import type { ElementStore } from "./store.js";
+
+/** The bucket of tunnel health, apart from the tunnel rows (which are the mesh's to reshape). */
+export const TUNNEL_HEALTH_BUCKET = "sdn_element_tunnel_health";
+
+/** `<networkId>.<from>.<to>` → the last health the agent in charge of `from` reported. */
+export interface HealthRecord {
+  networkId: string;
+  from: string;
+  to: string;
+  remoteIp: string;
+  port: string;
+  health: TunnelHealth;
+  diagnostic: string | null;
+  changedAt: string;
+  /** When the agent read it: an older report (another replica, a late event) never overwrites a newer. */
+  observedAt: string;
+}
+
+export const healthKey = (networkId: string, from: string, to: string): string => `${networkId}.${from}.${to}`;
+
+/** A network's paths by health; `state` says whether packets cross every one of them. */
+export interface HealthSummary {
+  state: "AllUp" | "Degraded" | "Unknown";
+  up: number;
+  down: number;
+  unknown: number;
+}
+
+export const summarise = (rows: { health?: TunnelHealth }[]): HealthSummary => {
+  const n = { up: 0, down: 0, unknown: 0 };
+  for (const r of rows) n[r.health ?? "unknown"]++;
+  const state = n.down > 0 ? "Degraded" : n.unknown > 0 || rows.length === 0 ? "Unknown" : "AllUp";
+  return { state, ...n };
+};
+
+type Report = EventDataOf<typeof TunnelHealthChanged>;
+
+/**
+ * Keeps each tunnel row's health from the agents' TunnelHealthChanged reports (one element
+ * replica handles each report: a queue group), publishes TunnelDown / TunnelUp when a row's
+ * health turns, and merges health into the tunnel views the element answers.
+ */
+export class TunnelHealthBook {
+  private sub: Subscription | undefined;
+  private running: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly bucket: JsonBucket<HealthRecord>,
+    private readonly d: { nc: NatsConnection; store: ElementStore; events: EventPublisher; logger: Logger },
+  ) {}
+
+  static async open(d: TunnelHealthBook["d"]): Promise<TunnelHealthBook> {
+    return new TunnelHealthBook(await JsonBucket.open<HealthRecord>(d.nc, TUNNEL_HEALTH_BUCKET), d);
+  }
+
+  start(): void {
+    const subject = eventFilter({ service: TunnelHealthChanged.service, event: TunnelHealthChanged.name });
+    this.sub = this.d.nc.subscribe(subject, {
+      queue: "ovs-element-tunnel-health",
+      callback: (err, m) => {
+        if (err !== null) return;
+        try {
+          const report = m.json<EventEnvelope<Report>>().data;
+          // One report at a time, in arrival order: a host's turns are published in order.
+          this.running = this.running
+            .then(() => this.record(report))
+            .catch((e: unknown) => this.d.logger.warn({ err: describeError(e) }, "cannot record tunnel health"));
+        } catch (e) {
+          this.d.logger.warn({ err: describeError(e) }, "unreadable TunnelHealthChanged event");
+        }
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.sub?.unsubscribe();
+    await this.running;
+  }
+
+  /** Records a host's report row by row; the far end is the network's host with that tunnel address. */
+  async record(report: Report): Promise<void> {
+    const members = new Map<string, Awaited<ReturnType<ElementStore["memberships"]["get"]>>>();
+    for (const t of report.tunnels) {
+      if (!members.has(t.networkId)) members.set(t.networkId, await this.d.store.memberships.get(t.networkId));
+      const m = members.get(t.networkId)?.value;
+      const to = Object.entries(m?.hosts ?? {}).find(([, h]) => h.ip === t.remoteIp)?.[0];
+      if (m === undefined || to === undefined || m.hosts[report.hostId] === undefined) continue; // a row we no longer want
+      const out: { turned?: HealthRecord } = {};
+      await this.bucket.update(healthKey(t.networkId, report.hostId, to), (cur) => {
+        delete out.turned;
+        if (cur !== undefined && cur.observedAt > report.observedAt) return undefined;
+        const changed = cur?.health !== t.health;
+        const next: HealthRecord = {
+          networkId: t.networkId,
+          from: report.hostId,
+          to,
+          remoteIp: t.remoteIp,
+          port: t.port,
+          health: t.health,
+          diagnostic: t.diagnostic,
+          changedAt: changed || cur === undefined ? report.observedAt : cur.changedAt,
+          observedAt: report.observedAt,
+        };
+        if (changed) out.turned = next;
+        return next;
+      });
+      const turned = out.turned;
+      if (turned === undefined || turned.health === "unknown") continue;
+      const { networkId, from, remoteIp, port, diagnostic, changedAt } = turned;
+      await this.d.events.publish(
+        turned.health === "down" ? TunnelDown : TunnelUp,
+        { networkId, from, to: turned.to, remoteIp, port, diagnostic, changedAt },
+        { accountId: m.accountId },
+      );
+    }
+  }
+
+  /** The tunnels with their health (unknown, never changed, when nothing was reported). */
+  async merge(networkId: string, tunnels: Tunnel[]): Promise<Tunnel[]> {
+    if (tunnels.length === 0) return tunnels;
+    const known = new Map((await this.bucket.entries(`${networkId}.>`)).map((e) => [e.key, e.value]));
+    return tunnels.map((t) => {
+      const h = known.get(healthKey(t.networkId, t.from, t.to));
+      // A report about another port (an earlier key, a replaced tunnel) says nothing of this one.
+      const current = h !== undefined && (t.port === null || h.port === t.port) ? h : undefined;
+      return { ...t, health: current?.health ?? "unknown", healthChangedAt: current?.changedAt ?? null };
+    });
+  }
+}
