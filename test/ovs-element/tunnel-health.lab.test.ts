@@ -1,4 +1,4 @@
-import { eventFilter, type EventEnvelope, type Tunnel } from "@sdn/contracts";
+import { eventFilter, type EventEnvelope, type Network, type Tunnel } from "@sdn/contracts";
 import { waitFor } from "@sdn/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exec, type LabVm } from "../lab/index.js";
@@ -40,6 +40,9 @@ const restore = () => ebtables("-F", "FORWARD");
 const tunnels = async (): Promise<Tunnel[]> =>
   (await el.http("GET", `/v1/networks/${networkId}/tunnels`, undefined, tenant.token)).json<{ tunnels: Tunnel[] }>()
     .tunnels;
+
+const networkHealth = async () =>
+  (await el.http("GET", `/v1/networks/${networkId}`, undefined, tenant.token)).json<Network>().tunnelHealth;
 
 const healthOf = (rows: Tunnel[]) => Object.fromEntries(rows.map((t) => [`${t.from}>${t.to}`, t.health]));
 
@@ -86,6 +89,8 @@ describe("tunnel health (BFD) in the emulated lab", () => {
       throw new Error(`${(err as Error).message}: ${JSON.stringify(await tunnels())} ${status.join("\n")}`);
     });
     expect(rows.every((r) => r.healthChangedAt !== null)).toBe(true);
+    await waitFor("the network all up", async () => ((await networkHealth())?.state === "AllUp" ? true : undefined));
+    expect(await networkHealth()).toMatchObject({ state: "AllUp", up: 6, down: 0, unknown: 0 });
     // BFD really runs on every tunnel (read with ovs-vsctl).
     for (const h of hosts) {
       const bfd = await h.vsctl("--columns=bfd", "find", "Interface", "type=gre");
@@ -114,6 +119,11 @@ describe("tunnel health (BFD) in the emulated lab", () => {
       );
       console.log(`tunnel health: both rows down ${Date.now() - cutAt} ms after the cut (loaded machine)`);
       expect(await vms[0]?.ping("192.168.70.12", 1)).toBe(false);
+      // The network says a path between two of its hosts is down.
+      await waitFor("the network degraded", async () =>
+        (await networkHealth())?.state === "Degraded" ? true : undefined,
+      );
+      expect(await networkHealth()).toMatchObject({ state: "Degraded", up: 4, down: 2, unknown: 0 });
     } finally {
       await restore();
     }
@@ -135,6 +145,9 @@ describe("tunnel health (BFD) in the emulated lab", () => {
       100,
     );
     console.log(`tunnel health: all rows up ${Date.now() - restoredAt} ms after the underlay was restored`);
+    await waitFor("the network all up again", async () =>
+      (await networkHealth())?.state === "AllUp" ? true : undefined,
+    );
     const up = events.filter((e) => e.type === "TunnelUp");
     expect(up.map((e) => `${e.data.from}>${e.data.to}`).sort()).toEqual([`${idA}>${idB}`, `${idB}>${idA}`].sort());
     expect(await vms[0]?.ping("192.168.70.12", 2)).toBe(true);

@@ -32,7 +32,7 @@ export class Element {
     const { nc, events, config, logger } = this.ctx;
     const store = await ElementStore.open(nc);
     this.stopCollecting = collectTunnelStates(store);
-    this.health = await TunnelHealthBook.open({ nc, store, events, logger });
+    this.health = await TunnelHealthBook.open({ nc, store, events, peers: this.peers, logger });
     this.mesh = new Mesh({ store, agents: this.agents, events, config, logger });
     this.nics = new NicManager({
       store,

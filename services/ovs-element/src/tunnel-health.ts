@@ -8,11 +8,13 @@ import {
   type EventDataOf,
   type EventEnvelope,
   type Tunnel,
+  type NetworkTunnelHealth,
   type TunnelHealth,
 } from "@sdn/contracts";
 import type { Logger } from "@sdn/runtime";
+import type { Collaborators } from "./collaborators.js";
 import { describeError } from "./element-errors.js";
-import type { ElementStore } from "./store.js";
+import type { ElementStore, Membership } from "./store.js";
 
 /** The bucket of tunnel health, apart from the tunnel rows (which are the mesh's to reshape). */
 export const TUNNEL_HEALTH_BUCKET = "sdn_element_tunnel_health";
@@ -34,12 +36,7 @@ export interface HealthRecord {
 export const healthKey = (networkId: string, from: string, to: string): string => `${networkId}.${from}.${to}`;
 
 /** A network's paths by health; `state` says whether packets cross every one of them. */
-export interface HealthSummary {
-  state: "AllUp" | "Degraded" | "Unknown";
-  up: number;
-  down: number;
-  unknown: number;
-}
+export type HealthSummary = Omit<NetworkTunnelHealth, "changedAt">;
 
 export const summarise = (rows: { health?: TunnelHealth }[]): HealthSummary => {
   const n = { up: 0, down: 0, unknown: 0 };
@@ -61,7 +58,13 @@ export class TunnelHealthBook {
 
   private constructor(
     readonly bucket: JsonBucket<HealthRecord>,
-    private readonly d: { nc: NatsConnection; store: ElementStore; events: EventPublisher; logger: Logger },
+    private readonly d: {
+      nc: NatsConnection;
+      store: ElementStore;
+      events: EventPublisher;
+      peers: Collaborators;
+      logger: Logger;
+    },
   ) {}
 
   static async open(d: TunnelHealthBook["d"]): Promise<TunnelHealthBook> {
@@ -95,6 +98,7 @@ export class TunnelHealthBook {
   /** Records a host's report row by row; the far end is the network's host with that tunnel address. */
   async record(report: Report): Promise<void> {
     const members = new Map<string, Awaited<ReturnType<ElementStore["memberships"]["get"]>>>();
+    const turnedIn = new Map<string, Membership>();
     for (const t of report.tunnels) {
       if (!members.has(t.networkId)) members.set(t.networkId, await this.d.store.memberships.get(t.networkId));
       const m = members.get(t.networkId)?.value;
@@ -120,7 +124,9 @@ export class TunnelHealthBook {
         return next;
       });
       const turned = out.turned;
-      if (turned === undefined || turned.health === "unknown") continue;
+      if (turned === undefined) continue;
+      turnedIn.set(m.networkId, m);
+      if (turned.health === "unknown") continue;
       const { networkId, from, remoteIp, port, diagnostic, changedAt } = turned;
       await this.d.events.publish(
         turned.health === "down" ? TunnelDown : TunnelUp,
@@ -128,12 +134,28 @@ export class TunnelHealthBook {
         { accountId: m.accountId },
       );
     }
+    for (const m of turnedIn.values()) await this.summariseOnGuru(m, report.observedAt);
+  }
+
+  /**
+   * Tells the guru how the network's paths fare, so GetNetwork says so: every ordered pair
+   * of its hosts counts, a pair never reported as unknown (and a network of one host too).
+   */
+  private async summariseOnGuru(m: Membership, changedAt: string): Promise<void> {
+    const known = new Map((await this.bucket.entries(`${m.networkId}.>`)).map((e) => [e.key, e.value.health]));
+    const hosts = Object.keys(m.hosts);
+    const rows = hosts.flatMap((from) =>
+      hosts.filter((to) => to !== from).map((to) => ({ health: known.get(healthKey(m.networkId, from, to)) })),
+    );
+    await this.d.peers.recordTunnelHealth(m.networkId, { ...summarise(rows), changedAt });
   }
 
   /** The tunnels with their health (unknown, never changed, when nothing was reported). */
   async merge(networkId: string, tunnels: Tunnel[]): Promise<Tunnel[]> {
-    if (tunnels.length === 0) return tunnels;
-    const known = new Map((await this.bucket.entries(`${networkId}.>`)).map((e) => [e.key, e.value]));
+    // A page holds whole tunnel sets: read the records of its `from` hosts only, not the network's.
+    const froms = [...new Set(tunnels.map((t) => t.from))];
+    const read = await Promise.all(froms.map((from) => this.bucket.entries(`${networkId}.${from}.>`)));
+    const known = new Map(read.flat().map((e) => [e.key, e.value]));
     return tunnels.map((t) => {
       const h = known.get(healthKey(t.networkId, t.from, t.to));
       // A report about another port (an earlier key, a replaced tunnel) says nothing of this one.
