@@ -103,7 +103,7 @@ export const ovsElementSpec: ServiceSpec<typeof ElementConfig.properties> = {
       runLevel: RunLevel.ApplicationMainLoop,
       start: () => {
         elementOf(ctx).reconciler?.start();
-        elementOf(ctx).health?.start();
+        elementOf(ctx).health?.start(ctx.config.SDN_RECONCILE_INTERVAL_MS);
       },
       stop: () => elementOf(ctx).reconciler?.stop(),
     },

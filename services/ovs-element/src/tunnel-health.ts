@@ -55,6 +55,7 @@ type Report = EventDataOf<typeof TunnelHealthChanged>;
 export class TunnelHealthBook {
   private sub: Subscription | undefined;
   private running: Promise<void> = Promise.resolve();
+  private pruneTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly bucket: JsonBucket<HealthRecord>,
@@ -71,7 +72,10 @@ export class TunnelHealthBook {
     return new TunnelHealthBook(await JsonBucket.open<HealthRecord>(d.nc, TUNNEL_HEALTH_BUCKET), d);
   }
 
-  start(): void {
+  /** Follows the agents' reports; prunes every `pruneEveryMs` (one pass at a time, with the reports). */
+  start(pruneEveryMs: number): void {
+    this.pruneTimer = setInterval(() => this.enqueue(() => this.prune()), pruneEveryMs);
+    this.pruneTimer.unref();
     const subject = eventFilter({ service: TunnelHealthChanged.service, event: TunnelHealthChanged.name });
     this.sub = this.d.nc.subscribe(subject, {
       queue: "ovs-element-tunnel-health",
@@ -80,9 +84,7 @@ export class TunnelHealthBook {
         try {
           const report = m.json<EventEnvelope<Report>>().data;
           // One report at a time, in arrival order: a host's turns are published in order.
-          this.running = this.running
-            .then(() => this.record(report))
-            .catch((e: unknown) => this.d.logger.warn({ err: describeError(e) }, "cannot record tunnel health"));
+          this.enqueue(() => this.record(report));
         } catch (e) {
           this.d.logger.warn({ err: describeError(e) }, "unreadable TunnelHealthChanged event");
         }
@@ -91,8 +93,39 @@ export class TunnelHealthBook {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.pruneTimer);
     this.sub?.unsubscribe();
     await this.running;
+  }
+
+  /**
+   * Forgets the records of rows that no longer exist: a network gone from the mesh, a host
+   * that left it. Agents stop reporting a removed tunnel, so nothing else would.
+   */
+  async prune(): Promise<number> {
+    const byNetwork = new Map<string, string[]>();
+    for (const key of await this.bucket.keys()) {
+      const networkId = key.split(".")[0] as string;
+      byNetwork.set(networkId, [...(byNetwork.get(networkId) ?? []), key]);
+    }
+    let removed = 0;
+    for (const [networkId, keys] of byNetwork) {
+      const hosts = (await this.d.store.memberships.get(networkId))?.value.hosts ?? {};
+      for (const key of keys) {
+        const [, from, to] = key.split(".");
+        if (from !== undefined && to !== undefined && hosts[from] !== undefined && hosts[to] !== undefined) continue;
+        await this.bucket.delete(key);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  private enqueue(work: () => Promise<unknown>): void {
+    this.running = this.running
+      .then(work)
+      .then(() => undefined)
+      .catch((e: unknown) => this.d.logger.warn({ err: describeError(e) }, "cannot record tunnel health"));
   }
 
   /** Records a host's report row by row; the far end is the network's host with that tunnel address. */
