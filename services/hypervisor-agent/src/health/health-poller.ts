@@ -25,17 +25,28 @@ export interface HealthPollerDeps {
  * TunnelHealthChanged with what changed (everything, the first time a host is read, so a
  * new replica in charge restates it). One read per host at a time: a slow host is skipped,
  * never queued behind itself. Hosts not Up are not read (HostDisconnected says enough).
+ * The reads cost the host a process each on XAPI (the plugin), so they are paced: a host is
+ * read again after at least LOAD_FACTOR times its last read's duration, and a host with no
+ * tunnels only every IDLE_FACTOR intervals (a new tunnel is seen within that).
  */
+const LOAD_FACTOR = 4;
+const IDLE_FACTOR = 5;
+
 export class HealthPoller {
   private readonly trackers = new WeakMap<PolledHost, TunnelHealthTracker>();
   private readonly busy = new WeakSet<PolledHost>();
+  /** When each host may be read next. */
+  private readonly nextAt = new WeakMap<PolledHost, number>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly d: HealthPollerDeps) {}
 
   start(): void {
     this.timer = setInterval(() => {
-      for (const h of this.d.hosts()) if (h.up === true && !this.busy.has(h)) void this.read(h);
+      const now = Date.now();
+      for (const h of this.d.hosts()) {
+        if (h.up === true && !this.busy.has(h) && (this.nextAt.get(h) ?? 0) <= now) void this.read(h);
+      }
     }, this.d.intervalMs);
   }
 
@@ -45,8 +56,12 @@ export class HealthPoller {
 
   private async read(h: PolledHost): Promise<void> {
     this.busy.add(h);
+    const started = Date.now();
     try {
       const readings = await h.driver().tunnelHealth();
+      const took = Date.now() - started;
+      const idle = readings.length === 0 ? IDLE_FACTOR * this.d.intervalMs : 0;
+      this.nextAt.set(h, started + Math.max(LOAD_FACTOR * took, idle));
       let tracker = this.trackers.get(h);
       if (tracker === undefined) {
         tracker = new TunnelHealthTracker(this.d.graceMs);
