@@ -26,10 +26,12 @@ export interface HealthPollerDeps {
  * new replica in charge restates it). One read per host at a time: a slow host is skipped,
  * never queued behind itself. Hosts not Up are not read (HostDisconnected says enough).
  * The reads cost the host a process each on XAPI (the plugin), so they are paced: a host is
- * read again after at least LOAD_FACTOR times its last read's duration, and a host with no
+ * read again after at least LOAD_FACTOR times its last read's duration (but within
+ * MAX_DELAY_FACTOR intervals: detection must stay close to BFD's own), and a host with no
  * tunnels only every IDLE_FACTOR intervals (a new tunnel is seen within that).
  */
-const LOAD_FACTOR = 4;
+const LOAD_FACTOR = 2;
+const MAX_DELAY_FACTOR = 3;
 const IDLE_FACTOR = 5;
 
 export class HealthPoller {
@@ -61,7 +63,8 @@ export class HealthPoller {
       const readings = await h.driver().tunnelHealth();
       const took = Date.now() - started;
       const idle = readings.length === 0 ? IDLE_FACTOR * this.d.intervalMs : 0;
-      this.nextAt.set(h, started + Math.max(LOAD_FACTOR * took, idle));
+      const paced = Math.min(LOAD_FACTOR * took, MAX_DELAY_FACTOR * this.d.intervalMs);
+      this.nextAt.set(h, started + Math.max(paced, idle));
       let tracker = this.trackers.get(h);
       if (tracker === undefined) {
         tracker = new TunnelHealthTracker(this.d.graceMs);
