@@ -3,6 +3,7 @@ import {
   DeleteNetwork,
   GetNetwork,
   ImplementNetwork,
+  RecordTunnelHealth,
   ReleaseNicAddress,
   ReserveNicAddress,
   ShutdownNetwork,
@@ -13,7 +14,7 @@ import {
 import { networkGuruSpec } from "@sdn/network-guru";
 import { startService } from "@sdn/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GuruHarness, tenant } from "./harness.js";
+import { ADMIN, GuruHarness, tenant } from "./harness.js";
 
 const alice = tenant("alice");
 let h: GuruHarness;
@@ -36,6 +37,27 @@ afterAll(async () => {
 const design = (name: string, cidr = "10.1.0.0/24") => h.ok(CreateNetwork, { name, cidr }, alice);
 
 describe("network lifecycle", () => {
+  it("records the element's tunnel health summary: admins only, never an older one, not a design change", async () => {
+    const n = await design("health");
+    const degraded = { state: "Degraded", up: 4, down: 2, unknown: 0, changedAt: "2026-01-01T00:00:02.000Z" } as const;
+    // A tenant cannot make its network look healthy (or broken): the summary is the system's.
+    expect((await h.fail(RecordTunnelHealth, { networkId: n.id, tunnelHealth: degraded }, alice)).code).toBe(
+      "FORBIDDEN",
+    );
+    expect((await h.ok(GetNetwork, { networkId: n.id }, alice)).tunnelHealth).toBeUndefined();
+    expect(await h.ok(RecordTunnelHealth, { networkId: n.id, tunnelHealth: degraded }, ADMIN)).toEqual({
+      recorded: true,
+    });
+    const older = { ...degraded, state: "AllUp", up: 6, down: 0, changedAt: "2026-01-01T00:00:01.000Z" } as const;
+    expect(await h.ok(RecordTunnelHealth, { networkId: n.id, tunnelHealth: older }, ADMIN)).toEqual({
+      recorded: false,
+    });
+    const seen = await h.ok(GetNetwork, { networkId: n.id }, alice);
+    expect(seen.tunnelHealth).toEqual(degraded);
+    expect(seen.updatedAt).toBe(n.updatedAt);
+    await h.ok(DeleteNetwork, { networkId: n.id }, alice);
+  });
+
   it("designs a network as Allocated with defaults: first usable gateway, MTU 1450, GRE, no key", async () => {
     const n = await design("web");
     expect(n).toMatchObject({

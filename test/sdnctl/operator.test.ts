@@ -145,15 +145,30 @@ describe("completion and topology", () => {
         const rest = { lastError: null, attempts: 0, nextRetryAt: null, updatedAt: new Date().toISOString() };
         await sets.kv.put(`${id}.${from}`, JSON.stringify({ ...set, ...rest }));
       }
+      // BFD said the path from h1 is down (as the element records an agent's report).
+      const health = await JsonBucket.open<object>(nc, "sdn_element_tunnel_health");
+      const at = new Date().toISOString();
+      const record = { networkId: id, from: h1, to: h2, remoteIp: "10.201.0.2", port: null, health: "down" };
+      await health.kv.put(
+        `${id}.${h1}.${h2}`,
+        JSON.stringify({ ...record, diagnostic: null, changedAt: at, observedAt: at }),
+      );
     } finally {
       await nc.close();
     }
     // The API's word for each direction's state, as `tunnels list` gives it.
     const listed = JSON.parse((await sdnctl(["tunnels", "list", "db", "--json"], { env })).stdout) as {
-      tunnels: { from: string; state: string }[];
+      tunnels: { from: string; state: string; health: string }[];
     };
     const state = (from: string) => listed.tunnels.find((t) => t.from === from)?.state;
     expect(state(h1)).toBeDefined();
+    expect(listed.tunnels.map((t) => [t.from, t.health])).toEqual([
+      [h1, "down"],
+      [h2, "unknown"],
+    ]);
+    const table = (await sdnctl(["tunnels", "list", "db"], { env })).stdout.split("\n");
+    expect(table[0]).toMatch(/ STATE +HEALTH +SINCE /);
+    expect(table.find((l) => l.startsWith(h1))).toMatch(/ down +\d{4}-/);
     const tree = await sdnctl(["topology", "db"], { env });
     expect(tree.code).toBe(0);
     expect(tree.stdout).toBe(

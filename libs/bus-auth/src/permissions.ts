@@ -66,6 +66,7 @@ export const SERVICE_BUCKETS: Record<ServiceName, readonly string[]> = {
     "sdn_element_tunnels",
     "sdn_element_claims",
     "sdn_element_vm_owners",
+    "sdn_element_tunnel_health",
   ],
   "vr-manager": [
     "sdn_vr_routers",

@@ -42,6 +42,14 @@ TAG_NETWORK = "sdn-network-id"
 TAG_ROLE = "sdn-role"
 TAG_PORT_SECURITY = "sdn-port-security"
 
+# BFD on every tunnel: with these timers a dead path is declared after mult x max(min_rx,
+# the peer's min_tx) = 3 s. check_tnl_key stays false: it makes BFD accept only control
+# packets with tunnel key 0, and ours carry the network's key (options:key is fixed); the
+# tunnel port itself only takes packets with that key, so a control packet it passes to BFD
+# already proves this network's path (ovs-vswitchd.conf.db(5), Interface bfd column).
+BFD_DEFAULTS = {"min_rx": 1000, "min_tx": 100, "mult": 3}
+BFD_LIMITS = {"min_rx": (1, 3600000), "min_tx": (1, 3600000), "mult": (1, 255)}
+
 
 class HostError(Exception):
     """A failure the caller can act on; `code` is stable, the message is for people."""
@@ -79,6 +87,22 @@ def _key(args):
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_KEY:
         raise HostError("INVALID_ARGUMENT", "argument 'key' must be an integer from 0 to %d" % MAX_KEY)
     return value
+
+
+def _bfd(args):
+    """The BFD timers: the defaults, each overridable by args['bfd'] (minRxMs, minTxMs, mult)."""
+    given = args.get("bfd") or {}
+    if not isinstance(given, dict):
+        raise HostError("INVALID_ARGUMENT", "argument 'bfd' must be an object")
+    out = dict(BFD_DEFAULTS)
+    for column, name in (("min_rx", "minRxMs"), ("min_tx", "minTxMs"), ("mult", "mult")):
+        if name not in given:
+            continue
+        v, (low, high) = given[name], BFD_LIMITS[column]
+        if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
+            raise HostError("INVALID_ARGUMENT", "bfd.%s must be an integer from %d to %d" % (name, low, high))
+        out[column] = v
+    return out
 
 
 def _ip(value, name):
@@ -279,6 +303,7 @@ def _tagged_ports(network_id, role):
 def apply_tunnels(args):
     network_id = _str(args, "networkId", ID_RE)
     key = _key(args)
+    bfd = _bfd(args)
     remotes = args.get("remotes")
     if not isinstance(remotes, list):
         raise HostError("INVALID_ARGUMENT", "argument 'remotes' must be a list")
@@ -306,6 +331,7 @@ def apply_tunnels(args):
         cmds.append(
             ["set", "Interface", name, "type=gre", "options:remote_ip=%s" % ip, "options:key=%d" % key]
             + _tags("external_ids", {TAG_MANAGED: "true", TAG_NETWORK: network_id})
+            + _tags("bfd", dict({"enable": "true", "check_tnl_key": "false"}, **bfd))
         )
         # protected: split horizon, a frame from one tunnel never leaves by another.
         cmds.append(["set", "Port", name, "protected=true"] + _tags("external_ids", port_tags))
@@ -317,6 +343,25 @@ def apply_tunnels(args):
         "removed": removed,
         "tunnels": [{"port": n, "remoteIp": ip} for n, (ip, _p) in sorted(desired.items())],
     }
+
+
+def tunnel_health(_args):
+    """Every managed tunnel's BFD status, as OVS reports it (bfd_status); no judgement here."""
+    (table,) = vsctl(["--columns=name,options,bfd,bfd_status,external_ids", "find", "Interface", "type=gre"])
+    out = []
+    for i in _rows(table):
+        if i["external_ids"].get(TAG_MANAGED) != "true" or not i["external_ids"].get(TAG_NETWORK):
+            continue
+        out.append(
+            {
+                "port": i["name"],
+                "networkId": i["external_ids"][TAG_NETWORK],
+                "remoteIp": i["options"].get("remote_ip", ""),
+                "bfdEnabled": i["bfd"].get("enable") == "true",
+                "bfdStatus": i["bfd_status"],
+            }
+        )
+    return {"tunnels": sorted(out, key=lambda t: t["port"])}
 
 
 def plug_vif(args):
@@ -662,6 +707,7 @@ FUNCTIONS = {
     "plug_vif": plug_vif,
     "unplug_vif": unplug_vif,
     "ovs_state": ovs_state,
+    "tunnel_health": tunnel_health,
     "fetch_interface": fetch_interface,
     "list_vms": list_vms,
     "router_relay": router_relay,

@@ -48,6 +48,35 @@ export const AgentConfig = Type.Object({
     description:
       "Path ON THE HOSTS of the key routers accept from the host relay (RelayToRouter uses it and no other); named id_sdn_router",
   }),
+  SDN_BFD_MIN_RX_MS: Type.Integer({
+    minimum: 1,
+    maximum: 3_600_000,
+    default: 1_000,
+    description: "BFD on every tunnel: the slowest rate (ms) this end accepts control packets at",
+  }),
+  SDN_BFD_MIN_TX_MS: Type.Integer({
+    minimum: 1,
+    maximum: 3_600_000,
+    default: 100,
+    description: "BFD on every tunnel: the fastest rate (ms) this end sends control packets at",
+  }),
+  SDN_BFD_MULT: Type.Integer({
+    minimum: 1,
+    maximum: 255,
+    default: 3,
+    description:
+      "BFD on every tunnel: packets missed before the path is declared down (with the defaults: 3 x 1 s = 3 s)",
+  }),
+  SDN_TUNNEL_HEALTH_INTERVAL_MS: Type.Integer({
+    minimum: 100,
+    default: 1_000,
+    description: "How often the agent reads its hosts' tunnel BFD status (KVM over OVSDB: from the monitor's cache)",
+  }),
+  SDN_TUNNEL_HEALTH_GRACE_MS: Type.Integer({
+    minimum: 0,
+    default: 5_000,
+    description: "How long a new tunnel whose BFD has not come up yet is unknown rather than down",
+  }),
   SDN_AGENT_SIMULATOR: Type.Boolean({
     default: false,
     description:

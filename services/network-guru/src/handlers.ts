@@ -13,6 +13,7 @@ import {
   ListPublicIpRanges,
   ListPublicIps,
   ReleaseNicAddress,
+  RecordTunnelHealth,
   ReleasePublicIp,
   RemoveExcludedRange,
   ReserveNicAddress,
@@ -104,5 +105,14 @@ export const guruHandlers = (guru: Guru): BoundHandler[] => [
   bindHandler(ListPublicIps, async (req, ctx) => {
     const page = await guru.publicIpam.list(ctx, req.networkId, req);
     return { data: pageData("publicIps", page), details: `${page.items.length} public IP(s)${pageNote(page)}` };
+  }),
+  bindHandler(RecordTunnelHealth, async (req, ctx) => {
+    requireAdmin(ctx, "RecordTunnelHealth");
+    const recorded = await guru.networks.recordTunnelHealth(req.networkId, req.tunnelHealth, ctx);
+    const h = req.tunnelHealth;
+    return {
+      data: { recorded },
+      details: `network ${req.networkId} tunnels ${h.state}: ${h.up} up, ${h.down} down, ${h.unknown} unknown`,
+    };
   }),
 ];

@@ -14,6 +14,7 @@ import {
   NetworkImplemented,
   NetworkShutdown,
   NetworkUpdated,
+  type NetworkTunnelHealth,
   type RequestOf,
   type UpdateNetwork,
 } from "@sdn/contracts";
@@ -136,6 +137,24 @@ export class NetworkManager {
       false,
     );
     return { network, changed };
+  }
+
+  /**
+   * Records the element's summary of the network's tunnel health. Not a change of the
+   * network's design: updatedAt stays and no NetworkUpdated is published (TunnelDown /
+   * TunnelUp say it). A summary older than the recorded one is dropped.
+   */
+  async recordTunnelHealth(networkId: string, health: NetworkTunnelHealth, ctx: CommandContext): Promise<boolean> {
+    for (let i = 0; i < ATTEMPTS; i++) {
+      const { record, revision } = await this.getVisible(networkId, ctx);
+      if (record.tunnelHealth !== undefined && record.tunnelHealth.changedAt > health.changedAt) return false;
+      if (
+        (await this.store.networks.tryUpdate(networkId, { ...record, tunnelHealth: health }, revision)) !== undefined
+      ) {
+        return true;
+      }
+    }
+    throw tooMuchContention(`network ${networkId}`);
   }
 
   async announceUpdate(network: Network, ctx: CommandContext): Promise<void> {

@@ -4,12 +4,14 @@ import {
   GetHost,
   GetNetwork,
   ImplementNetwork,
+  RecordTunnelHealth,
   ReleaseNicAddress,
   ReserveNicAddress,
   type Answer,
   type CommandDefinition,
   type Host,
   type Network,
+  type NetworkTunnelHealth,
   type NicAddress,
   type RequestOf,
   type ResponseOf,
@@ -68,6 +70,16 @@ export class Collaborators {
     if (!a.ok && a.error.code === "NOT_FOUND") return false;
     dataOf(a);
     return true;
+  }
+
+  /** Records the network's tunnel health summary with the guru, as the system. */
+  async recordTunnelHealth(networkId: string, tunnelHealth: NetworkTunnelHealth): Promise<void> {
+    const a = await this.commands.send(
+      RecordTunnelHealth,
+      { networkId, tunnelHealth },
+      { role: "admin", timeoutMs: GURU_TIMEOUT_MS },
+    );
+    dataOf(a);
   }
 
   /** A registered host, read as the system (hosts are admin resources); unknown → UNPROCESSABLE on hostId. */

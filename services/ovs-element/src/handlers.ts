@@ -12,11 +12,16 @@ import {
 import type { Collaborators } from "./collaborators.js";
 import type { NicManager } from "./nic-manager.js";
 import { canHandle } from "./providers.js";
+import { summarise, type TunnelHealthBook } from "./tunnel-health.js";
 
 const summary = (main: string, notes: string[]) => (notes.length === 0 ? main : `${main}; ${notes.join("; ")}`);
 
 /** The ovs-element's durable command handlers. */
-export const elementHandlers = (nics: () => NicManager, peers: () => Collaborators): BoundHandler[] => [
+export const elementHandlers = (
+  nics: () => NicManager,
+  peers: () => Collaborators,
+  health: () => TunnelHealthBook,
+): BoundHandler[] => [
   bindHandler(ListProviders, async () => ({
     data: { providers: [...PROVIDERS] },
     details: `${PROVIDERS.length} providers: ${PROVIDERS.map((p) => p.name).join(", ")}`,
@@ -51,11 +56,13 @@ export const elementHandlers = (nics: () => NicManager, peers: () => Collaborato
     return { data: pageData("nics", page), details: `${page.items.length} NIC(s)${pageNote(page)}` };
   }),
   bindHandler(ListTunnels, async (req, ctx) => {
-    const page = await nics().tunnels(req.networkId, ctx, req);
+    const found = await nics().tunnels(req.networkId, ctx, req);
+    const page = { ...found, items: await health().merge(req.networkId, found.items) };
     const up = page.items.filter((t) => t.state === "Established").length;
+    const h = summarise(page.items);
     return {
       data: pageData("tunnels", page),
-      details: `${page.items.length} tunnel(s), ${up} established${pageNote(page)}`,
+      details: `${page.items.length} tunnel(s), ${up} established, ${h.up} up, ${h.down} down${pageNote(page)}`,
     };
   }),
 ];

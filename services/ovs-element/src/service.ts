@@ -9,6 +9,7 @@ import { Mesh } from "./mesh.js";
 import { NicManager } from "./nic-manager.js";
 import { Reconciler } from "./reconciler.js";
 import { ElementStore } from "./store.js";
+import { TunnelHealthBook } from "./tunnel-health.js";
 
 type Ctx = ServiceContext<ElementConfig>;
 
@@ -19,6 +20,7 @@ export class Element {
   mesh: Mesh | undefined;
   nics: NicManager | undefined;
   reconciler: Reconciler | undefined;
+  health: TunnelHealthBook | undefined;
   private stopCollecting: (() => void) | undefined;
 
   constructor(private readonly ctx: Ctx) {
@@ -30,6 +32,7 @@ export class Element {
     const { nc, events, config, logger } = this.ctx;
     const store = await ElementStore.open(nc);
     this.stopCollecting = collectTunnelStates(store);
+    this.health = await TunnelHealthBook.open({ nc, store, events, peers: this.peers, logger });
     this.mesh = new Mesh({ store, agents: this.agents, events, config, logger });
     this.nics = new NicManager({
       store,
@@ -54,12 +57,18 @@ export class Element {
 
   async stop(): Promise<void> {
     this.stopCollecting?.();
+    await this.health?.stop();
     await this.mesh?.stop();
   }
 
   nicManager(): NicManager {
     if (this.nics === undefined) throw new Error("the element's state is not open");
     return this.nics;
+  }
+
+  tunnelHealth(): TunnelHealthBook {
+    if (this.health === undefined) throw new Error("the element's state is not open");
+    return this.health;
   }
 }
 
@@ -82,6 +91,7 @@ export const ovsElementSpec: ServiceSpec<typeof ElementConfig.properties> = {
     elementHandlers(
       () => elementOf(ctx).nicManager(),
       () => elementOf(ctx).peers,
+      () => elementOf(ctx).tunnelHealth(),
     ),
   components: (ctx) => [
     {
@@ -94,7 +104,10 @@ export const ovsElementSpec: ServiceSpec<typeof ElementConfig.properties> = {
       // After the command server: the desired state is open before anything is repaired.
       name: "reconciler",
       runLevel: RunLevel.ApplicationMainLoop,
-      start: () => elementOf(ctx).reconciler?.start(),
+      start: () => {
+        elementOf(ctx).reconciler?.start();
+        elementOf(ctx).health?.start(ctx.config.SDN_RECONCILE_INTERVAL_MS);
+      },
       stop: () => elementOf(ctx).reconciler?.stop(),
     },
   ],

@@ -11,6 +11,7 @@ import {
   GreKey,
   Ipv4Cidr,
   Mtu,
+  NetworkTunnelHealth,
   mtuSchema,
   Network,
   NetworkDescription,
@@ -305,6 +306,17 @@ export const ListPublicIps = defineCommand({
   response: PublicIpList,
 });
 
+export const RecordTunnelHealth = defineCommand({
+  service,
+  name: "RecordTunnelHealth",
+  delivery: "durable",
+  summary:
+    "Records the network's tunnel health summary (admins only: the ovs-element sends it when a row's BFD health " +
+    "turns); GetNetwork then shows it. An older summary than the recorded one is ignored.",
+  request: obj({ networkId: NetworkId, tunnelHealth: NetworkTunnelHealth }, closed),
+  response: obj({ recorded: Type.Boolean({ description: "False when a newer summary was already recorded" }) }, closed),
+});
+
 /** Every network-guru command except CheckHealth, in the order the README lists them. */
 export const NETWORK_GURU_COMMANDS = [
   CreateNetwork,
@@ -325,4 +337,5 @@ export const NETWORK_GURU_COMMANDS = [
   AcquirePublicIp,
   ReleasePublicIp,
   ListPublicIps,
+  RecordTunnelHealth,
 ] as const;

@@ -1,6 +1,7 @@
 import Type from "typebox";
 import { defineEvent } from "../definitions.js";
 import { Host, HostId } from "../resources/hosts.js";
+import { TunnelHealthChanged } from "./tunnels.js";
 
 export const HostAdded = defineEvent({
   service: "hypervisor-agent",
@@ -53,4 +54,11 @@ export const OvsDriftDetected = defineEvent({
   ),
 });
 
-export const HOST_EVENTS = [HostAdded, HostRemoved, HostConnected, HostDisconnected, OvsDriftDetected] as const;
+export const HOST_EVENTS = [
+  HostAdded,
+  HostRemoved,
+  HostConnected,
+  HostDisconnected,
+  OvsDriftDetected,
+  TunnelHealthChanged,
+] as const;

@@ -2,6 +2,7 @@ import Type from "typebox";
 import { defineEvent } from "../definitions.js";
 import { HostId, InterfaceName, Ipv4 } from "../resources/hosts.js";
 import { NetworkId } from "../resources/networks.js";
+import { TunnelHealthField } from "../resources/tunnels.js";
 
 const service = "ovs-element" as const;
 const closed = { additionalProperties: false } as const;
@@ -51,4 +52,60 @@ export const DriftRepaired = defineEvent({
   ),
 });
 
-export const TUNNEL_EVENTS = [TunnelEstablished, TunnelFailed, DriftRepaired] as const;
+const healthChange = Type.Object(
+  {
+    networkId: NetworkId,
+    from: HostId,
+    to: HostId,
+    remoteIp: Ipv4,
+    port: InterfaceName,
+    diagnostic: Type.Union([Type.String(), Type.Null()], { description: "BFD's diagnostic on `from`, if any" }),
+    changedAt: Type.String({ format: "date-time" }),
+  },
+  closed,
+);
+
+export const TunnelDown = defineEvent({
+  service,
+  name: "TunnelDown",
+  summary: "BFD on the tunnel from `from` to `to` declared the path dead: packets of the network no longer cross it.",
+  data: healthChange,
+});
+
+export const TunnelUp = defineEvent({
+  service,
+  name: "TunnelUp",
+  summary: "BFD on the tunnel from `from` to `to` is up again (or for the first time): packets cross.",
+  data: healthChange,
+});
+
+/**
+ * The agent's report of its host's tunnels whose BFD health changed (or all of them, when
+ * it took charge of the host); the element keeps and publishes it per tunnel row.
+ */
+export const TunnelHealthChanged = defineEvent({
+  service: "hypervisor-agent",
+  name: "TunnelHealthChanged",
+  summary: "Tunnels of a host whose BFD health changed (all of them when an agent replica took charge of the host).",
+  data: Type.Object(
+    {
+      hostId: HostId,
+      observedAt: Type.String({ format: "date-time" }),
+      tunnels: Type.Array(
+        Type.Object(
+          {
+            networkId: NetworkId,
+            port: InterfaceName,
+            remoteIp: Ipv4,
+            health: TunnelHealthField,
+            diagnostic: Type.Union([Type.String(), Type.Null()]),
+          },
+          closed,
+        ),
+      ),
+    },
+    closed,
+  ),
+});
+
+export const TUNNEL_EVENTS = [TunnelEstablished, TunnelFailed, DriftRepaired, TunnelDown, TunnelUp] as const;

@@ -106,6 +106,27 @@ export type AddressRange = Static<typeof AddressRange>;
 const timestamp = (description: string) =>
   Type.String({ format: "date-time", description, examples: ["2025-01-31T12:00:00.000Z"] });
 
+/**
+ * How the network's tunnels fare by BFD (kept by the ovs-element, recorded on the network):
+ * AllUp when packets cross every path between its hosts, Degraded while any path is down,
+ * Unknown while some path has not been reported (or the network has fewer than two hosts).
+ */
+export const NetworkTunnelHealth = Type.Object(
+  {
+    state: Type.Enum(["AllUp", "Degraded", "Unknown"]),
+    up: Type.Integer({ minimum: 0 }),
+    down: Type.Integer({ minimum: 0 }),
+    unknown: Type.Integer({ minimum: 0 }),
+    changedAt: Type.String({ format: "date-time" }),
+  },
+  {
+    additionalProperties: false,
+    $id: "NetworkTunnelHealth",
+    description: "The network's tunnel rows by BFD health; Degraded says a path between two of its hosts is down",
+  },
+);
+export type NetworkTunnelHealth = Static<typeof NetworkTunnelHealth>;
+
 export const Network = Type.Object(
   {
     id: NetworkId,
@@ -133,6 +154,7 @@ export const Network = Type.Object(
     }),
     createdAt: timestamp("When the network was designed"),
     updatedAt: timestamp("Last change"),
+    tunnelHealth: Type.Optional(NetworkTunnelHealth),
   },
   {
     additionalProperties: false,

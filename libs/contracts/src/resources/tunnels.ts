@@ -10,6 +10,16 @@ import { GreKey, NetworkId } from "./networks.js";
 export const TUNNEL_STATES = ["Created", "Established", "Failed"] as const;
 export type TunnelState = (typeof TUNNEL_STATES)[number];
 
+/**
+ * Whether packets cross a tunnel, by BFD on it (both ends): up, down (the path is dead,
+ * e.g. a cut underlay), unknown (BFD has not concluded yet, or the host does not report).
+ */
+export const TUNNEL_HEALTH = ["up", "down", "unknown"] as const;
+export type TunnelHealth = (typeof TUNNEL_HEALTH)[number];
+export const TunnelHealthField = Type.Enum([...TUNNEL_HEALTH], {
+  description: "BFD on the tunnel: up, down (no packet crosses), unknown (not concluded or not reported)",
+});
+
 export const Tunnel = Type.Object(
   {
     networkId: NetworkId,
@@ -27,6 +37,12 @@ export const Tunnel = Type.Object(
     attempts: Type.Integer({ minimum: 0, description: "Failed applies since the last success" }),
     nextRetryAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
     updatedAt: Type.String({ format: "date-time" }),
+    health: Type.Optional(TunnelHealthField),
+    healthChangedAt: Type.Optional(
+      Type.Union([Type.String({ format: "date-time" }), Type.Null()], {
+        description: "When health last changed; null while it was never reported",
+      }),
+    ),
   },
   {
     additionalProperties: false,
@@ -44,6 +60,8 @@ export const Tunnel = Type.Object(
         attempts: 0,
         nextRetryAt: null,
         updatedAt: "2025-01-31T12:00:01.000Z",
+        health: "up",
+        healthChangedAt: "2025-01-31T12:00:03.000Z",
       },
     ],
   },

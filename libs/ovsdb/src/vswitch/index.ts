@@ -3,3 +3,4 @@ export * from "./snapshot.js";
 export * from "./tags.js";
 export * from "./vswitch.js";
 export * from "./drift.js";
+export * from "./health.js";

@@ -1,6 +1,7 @@
 import { isIPv4 } from "node:net";
 import { type Row, namedUuid, ovsMap, ovsSet, uuid, uuidsOf } from "../datum.js";
 import type { Operation } from "../operations.js";
+import { BFD_DEFAULTS, type BfdTimers, bfdColumn } from "./health.js";
 import { type BridgeView, type VswitchRows, bridgeOf, readBridges } from "./snapshot.js";
 import { TAG_MANAGED, TAG_NETWORK, TAG_PEER_HOST, TAG_REMOTE_IP, TAG_ROLE, tunnelPortName } from "./tags.js";
 
@@ -127,14 +128,15 @@ export interface TunnelSetResult {
 /**
  * Makes the network's GRE tunnels exactly `remotes`, in one transaction, as sdn_ovs.py
  * apply_tunnels does: extra tagged tunnels removed, missing ones added, every desired one
- * re-stated (type, remote_ip, key, tags, protected=true for split horizon), so drift such as
- * a lost option or a reset protected flag is repaired too.
+ * re-stated (type, remote_ip, key, tags, protected=true for split horizon, BFD), so drift
+ * such as a lost option or a reset protected flag is repaired too.
  */
 export function applyTunnelsPlan(
   s: VswitchRows,
   networkId: string,
   key: number,
   remotes: TunnelRemote[],
+  bfdTimers: BfdTimers = BFD_DEFAULTS,
 ): Plan<TunnelSetResult> {
   if (!Number.isInteger(key) || key < 0 || key > MAX_KEY) {
     throw new VswitchPlanError("INVALID_ARGUMENT", `argument 'key' must be an integer from 0 to ${MAX_KEY}`);
@@ -181,6 +183,7 @@ export function applyTunnelsPlan(
     if (r.hostId) portTags[TAG_PEER_HOST] = r.hostId;
     const ifaceTags = { [TAG_MANAGED]: "true", [TAG_NETWORK]: networkId };
     const options = { remote_ip: r.ip, key: String(key) };
+    const bfd = ovsMap(bfdColumn(bfdTimers));
     const port = onBridge.get(name);
     if (port) {
       ops.push({
@@ -197,6 +200,7 @@ export function applyTunnelsPlan(
           row: {
             type: "gre",
             options: ovsMap({ ...i.options, ...options }),
+            bfd,
             external_ids: ovsMap({ ...i.externalIds, ...ifaceTags }),
           },
         });
@@ -209,7 +213,7 @@ export function applyTunnelsPlan(
       {
         op: "insert",
         table: "Interface",
-        row: { name, type: "gre", options: ovsMap(options), external_ids: ovsMap(ifaceTags) },
+        row: { name, type: "gre", options: ovsMap(options), bfd, external_ids: ovsMap(ifaceTags) },
         "uuid-name": `iface${n}`,
       },
       {

@@ -47,6 +47,9 @@ describe("Vswitch over a real ovsdb-server", () => {
       server.vsctl("get", "Interface", name, "type", "options:remote_ip", "options:key").split("\n").slice(0, 3),
     ).toEqual(["gre", '"10.9.0.5"', '"77"']);
     expect(server.vsctl("get", "Port", name, "protected").trim()).toBe("true");
+    expect(server.vsctl("get", "Interface", name, "bfd").trim()).toBe(
+      '{check_tnl_key="false", enable="true", min_rx="1000", min_tx="100", mult="3"}',
+    );
 
     // Drift made behind our back: a lost option, protected reset, a tag removed.
     server.vsctl("set", "Port", name, "protected=false", "--", "remove", "Interface", name, "options", "key");
@@ -61,6 +64,31 @@ describe("Vswitch over a real ovsdb-server", () => {
     expect(server.vsctl("get", "Port", name, "protected").trim()).toBe("true");
     expect(server.vsctl("get", "Interface", name, "options:key").trim()).toBe('"77"');
     expect(server.vsctl("list-ports", "br-n1").trim().split("\n")).toHaveLength(98);
+  });
+
+  it("re-states BFD with the given timers and reads the tunnels' bfd_status from its own monitor", async () => {
+    const name = tunnelPortName(77, "10.9.0.1");
+    server.vsctl("remove", "Interface", name, "bfd", "enable");
+    await vs.applyTunnels("n1", 77, remotes(98), { minRxMs: 300, minTxMs: 300, mult: 4 });
+    expect(server.vsctl("get", "Interface", name, "bfd:enable", "bfd:min_rx", "bfd:mult").trim().split("\n")).toEqual([
+      '"true"',
+      '"300"',
+      '"4"',
+    ]);
+    const initial = await vs.tunnelHealth();
+    expect(initial).toHaveLength(98);
+    expect(initial.find((t) => t.port === name)).toEqual({
+      port: name,
+      networkId: "n1",
+      remoteIp: "10.9.0.1",
+      bfdEnabled: true,
+      bfdStatus: {},
+    });
+    // No ovs-vswitchd here: write the status it would, and see it arrive.
+    server.vsctl("set", "Interface", name, "bfd_status:state=down", "bfd_status:forwarding=false");
+    await waitFor("the status in the health monitor", async () =>
+      (await vs.tunnelHealth()).find((t) => t.port === name)?.bfdStatus.state === "down" ? true : undefined,
+    );
   });
 
   it("retries a plan whose snapshot another writer changed, never undoing that change", async () => {

@@ -10,6 +10,7 @@ import {
   destroyBridgePlan,
   setupBridgePlan,
 } from "./plans.js";
+import { type BfdTimers, TUNNEL_HEALTH_MONITOR, type TunnelBfdReading, readTunnelHealth } from "./health.js";
 import { type BridgeView, readBridges } from "./snapshot.js";
 import { VSWITCH_MONITOR } from "./tags.js";
 
@@ -24,6 +25,9 @@ const ATTEMPTS = 4;
  * and every row change is reported to `onChange` (drift, seen the moment it happens).
  */
 export class Vswitch {
+  /** The BFD health monitor, opened on the first read (see TUNNEL_HEALTH_MONITOR). */
+  private health: Promise<Monitor> | undefined;
+
   private constructor(
     readonly client: OvsdbClient,
     private readonly monitor: Monitor,
@@ -52,11 +56,20 @@ export class Vswitch {
     return this.run(() => destroyBridgePlan(this.monitor.cache, networkId), `destroy bridge of ${networkId}`);
   }
 
-  applyTunnels(networkId: string, key: number, remotes: TunnelRemote[]): Promise<TunnelSetResult> {
+  applyTunnels(networkId: string, key: number, remotes: TunnelRemote[], bfd?: BfdTimers): Promise<TunnelSetResult> {
     return this.run(
-      () => applyTunnelsPlan(this.monitor.cache, networkId, key, remotes),
+      () => applyTunnelsPlan(this.monitor.cache, networkId, key, remotes, bfd),
       `${remotes.length} tunnels of ${networkId}`,
     );
+  }
+
+  /** The managed tunnels' BFD status: a monitor on the first call, its cache (no round trip) after. */
+  async tunnelHealth(): Promise<TunnelBfdReading[]> {
+    this.health ??= this.client.monitor(DB, TUNNEL_HEALTH_MONITOR).catch((e: unknown) => {
+      this.health = undefined;
+      throw e;
+    });
+    return readTunnelHealth((await this.health).rows("Interface"));
   }
 
   close(): void {

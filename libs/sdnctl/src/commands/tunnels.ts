@@ -35,6 +35,8 @@ export const tunnelsCommands: CommandModule = (program, deps) => {
           { header: "KEY", value: (t) => t.key },
           { header: "PORT", value: (t) => t.port ?? undefined },
           { header: "STATE", value: (t) => t.state },
+          { header: "HEALTH", value: (t) => t.health ?? "unknown" },
+          { header: "SINCE", value: (t) => t.healthChangedAt ?? undefined },
           { header: "LAST ERROR", value: (t) => t.lastError ?? undefined },
         ]),
       );

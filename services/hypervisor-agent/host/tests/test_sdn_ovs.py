@@ -76,10 +76,62 @@ class ApplyTunnelsTest(unittest.TestCase):
         interfaces = [c for c in commands if c[:2] == ["set", "Interface"]]
         self.assertTrue(all("type=gre" in c and "options:key=9" in c for c in interfaces))
 
+    def test_every_tunnel_runs_bfd_with_the_default_timers(self):
+        sdn_ovs.apply_tunnels({"networkId": "n1", "key": 9, "remotes": [{"ip": "10.0.0.2"}, {"ip": "10.0.0.3"}]})
+        interfaces = [c for c in self.calls[0] if c[:2] == ["set", "Interface"]]
+        self.assertEqual(len(interfaces), 2)
+        for c in interfaces:
+            for word in ('bfd:enable="true"', 'bfd:check_tnl_key="false"', 'bfd:min_rx="1000"', 'bfd:mult="3"'):
+                self.assertIn(word, c)
+
+    def test_bfd_timers_are_configurable_and_checked(self):
+        sdn_ovs.apply_tunnels(
+            {"networkId": "n1", "key": 9, "remotes": [{"ip": "10.0.0.2"}], "bfd": {"minRxMs": 300, "minTxMs": 300, "mult": 5}}
+        )
+        (c,) = [c for c in self.calls[0] if c[:2] == ["set", "Interface"]]
+        for word in ('bfd:min_rx="300"', 'bfd:min_tx="300"', 'bfd:mult="5"'):
+            self.assertIn(word, c)
+        for bad in ({"mult": 0}, {"minRxMs": "100"}, {"minTxMs": True}, "fast"):
+            with self.assertRaises(sdn_ovs.HostError) as caught:
+                sdn_ovs.apply_tunnels({"networkId": "n1", "key": 9, "remotes": [], "bfd": bad})
+            self.assertEqual(caught.exception.code, "INVALID_ARGUMENT")
+        self.assertEqual(len(self.calls), 1)
+
     def test_a_remote_listed_twice_is_refused_before_anything_runs(self):
         with self.assertRaises(sdn_ovs.HostError):
             sdn_ovs.apply_tunnels({"networkId": "n1", "key": 9, "remotes": [{"ip": "10.0.0.2"}, {"ip": "10.0.0.2"}]})
         self.assertEqual(self.calls, [])
+
+
+class TunnelHealthTest(unittest.TestCase):
+    """tunnel_health reports the managed tunnels' bfd_status as OVS has it, and only those."""
+
+    def setUp(self):
+        self.real = sdn_ovs.vsctl
+        managed = ["map", [["sdn-managed", "true"], ["sdn-network-id", "n1"]]]
+        status = ["map", [["state", "down"], ["forwarding", "false"], ["diagnostic", "Control Detection Time Expired"]]]
+        table = {
+            "headings": ["name", "options", "bfd", "bfd_status", "external_ids"],
+            "data": [
+                ["gre-b", ["map", [["remote_ip", "10.0.0.3"]]], ["map", [["enable", "true"]]], status, managed],
+                ["gre-a", ["map", [["remote_ip", "10.0.0.2"]]], ["map", []], ["map", []], managed],
+                ["theirs", ["map", [["remote_ip", "10.0.0.4"]]], ["map", [["enable", "true"]]], status, ["map", []]],
+            ],
+        }
+        self.commands = []
+        sdn_ovs.vsctl = lambda *commands: self.commands.append(commands) or [table]
+
+    def tearDown(self):
+        sdn_ovs.vsctl = self.real
+
+    def test_managed_tunnels_with_their_status(self):
+        result = sdn_ovs.tunnel_health({})
+        self.assertEqual([t["port"] for t in result["tunnels"]], ["gre-a", "gre-b"])
+        a, b = result["tunnels"]
+        self.assertEqual(a, {"port": "gre-a", "networkId": "n1", "remoteIp": "10.0.0.2", "bfdEnabled": False, "bfdStatus": {}})
+        self.assertTrue(b["bfdEnabled"])
+        self.assertEqual(b["bfdStatus"]["state"], "down")
+        self.assertEqual(len(self.commands), 1)
 
 
 if __name__ == "__main__":

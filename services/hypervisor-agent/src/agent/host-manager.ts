@@ -11,6 +11,7 @@ import type { Logger } from "@sdn/runtime";
 import type { AgentConfig } from "../config.js";
 import type { HostDriver } from "../drivers/driver.js";
 import { createDriver } from "../drivers/factory.js";
+import { HealthPoller } from "../health/health-poller.js";
 import type { HostRegistry } from "../registry/host-registry.js";
 import type { HostStore, StoredHost } from "../registry/host-store.js";
 import { agentHandlers, type ServedHost } from "./agent-handlers.js";
@@ -88,8 +89,17 @@ export class HostManager {
   private checkTimer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> = Promise.resolve();
   private stopped = false;
+  private readonly health: HealthPoller;
 
-  constructor(private readonly d: HostManagerDeps) {}
+  constructor(private readonly d: HostManagerDeps) {
+    this.health = new HealthPoller({
+      events: d.events,
+      logger: d.logger,
+      intervalMs: d.config.SDN_TUNNEL_HEALTH_INTERVAL_MS,
+      graceMs: d.config.SDN_TUNNEL_HEALTH_GRACE_MS,
+      hosts: () => this.charges.values(),
+    });
+  }
 
   async start(): Promise<void> {
     this.stopWatch = await this.d.store.watch(
@@ -106,6 +116,7 @@ export class HostManager {
     );
     this.leaseTimer = setInterval(() => this.schedule(), Math.floor(this.d.config.SDN_AGENT_LEASE_MS / 3));
     this.checkTimer = setInterval(() => void this.checkAll(), this.d.config.SDN_HOST_CHECK_INTERVAL_MS);
+    this.health.start();
   }
 
   async stop(): Promise<void> {
@@ -113,6 +124,7 @@ export class HostManager {
     this.stopWatch?.();
     clearInterval(this.leaseTimer);
     clearInterval(this.checkTimer);
+    this.health.stop();
     await this.ticking;
     await Promise.all([...this.charges.keys()].map((id) => this.drop(id, true)));
     await Promise.all(this.leaving.values());

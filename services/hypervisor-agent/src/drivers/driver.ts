@@ -10,6 +10,7 @@ import type {
   TunnelInterface,
   UnplugVif,
 } from "@sdn/contracts";
+import { BFD_DEFAULTS, type BfdTimers, type TunnelBfdReading } from "@sdn/ovsdb";
 import type { HostFacts } from "./host-programs.js";
 
 /**
@@ -28,6 +29,8 @@ export interface HostDriver {
   plugVif(req: RequestOf<typeof PlugVif>): Promise<ResponseOf<typeof PlugVif>>;
   unplugVif(req: RequestOf<typeof UnplugVif>): Promise<ResponseOf<typeof UnplugVif>>;
   ovsState(req: RequestOf<typeof GetOvsState>): Promise<ResponseOf<typeof GetOvsState>>;
+  /** Every managed tunnel's BFD status as OVS reports it (read every second or so: keep it cheap). */
+  tunnelHealth(): Promise<TunnelBfdReading[]>;
   listVms(): Promise<ResponseOf<typeof ListVms>>;
   /** Runs a command on a router reachable from the host only (the vr-manager's relay). */
   relayToRouter(req: RequestOf<typeof RelayToRouter>): Promise<ResponseOf<typeof RelayToRouter>>;
@@ -41,13 +44,24 @@ export interface HostDriver {
  */
 export abstract class ProgramDriver {
   protected abstract run<T>(fn: string, args: object): Promise<T>;
+  /** The BFD timers every tunnel gets (SDN_BFD_*). */
+  protected bfd: BfdTimers = BFD_DEFAULTS;
 
   ping(): Promise<string> {
     return this.run<{ version: string }>("version", {}).then((r) => r.version);
   }
 
   applyTunnels(req: RequestOf<typeof ApplyTunnels>): Promise<ResponseOf<typeof ApplyTunnels>> {
-    return this.run("apply_tunnels", { networkId: req.networkId, key: req.greKey, remotes: req.remotes });
+    return this.run("apply_tunnels", {
+      networkId: req.networkId,
+      key: req.greKey,
+      remotes: req.remotes,
+      bfd: this.bfd,
+    });
+  }
+
+  tunnelHealth(): Promise<TunnelBfdReading[]> {
+    return this.run<{ tunnels: TunnelBfdReading[] }>("tunnel_health", {}).then((r) => r.tunnels);
   }
 
   plugVif(req: RequestOf<typeof PlugVif>): Promise<ResponseOf<typeof PlugVif>> {

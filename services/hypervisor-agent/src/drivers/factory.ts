@@ -1,4 +1,5 @@
 import type { Host } from "@sdn/contracts";
+import { BFD_DEFAULTS } from "@sdn/ovsdb";
 import { join } from "node:path";
 import type { AgentConfig } from "../config.js";
 import type { Credentials } from "../registry/host-store.js";
@@ -33,7 +34,8 @@ type DriverConfig = Pick<
   | "SDN_KVM_OVSDB"
   | "SDN_AGENT_SIMULATOR"
   | "SDN_DATA_DIR"
->;
+> &
+  Partial<Pick<AgentConfig, "SDN_BFD_MIN_RX_MS" | "SDN_BFD_MIN_TX_MS" | "SDN_BFD_MULT">>;
 
 /** The driver for a host's hypervisor; with SDN_AGENT_SIMULATOR, the simulator for every host. */
 export const createDriver = (
@@ -54,6 +56,11 @@ export const createDriver = (
     });
   }
   const c = t.credentials;
+  const bfd = {
+    minRxMs: config.SDN_BFD_MIN_RX_MS ?? BFD_DEFAULTS.minRxMs,
+    minTxMs: config.SDN_BFD_MIN_TX_MS ?? BFD_DEFAULTS.minTxMs,
+    mult: config.SDN_BFD_MULT ?? BFD_DEFAULTS.mult,
+  };
   const ssh = (port: number): SshOptions => ({
     host: h.address,
     port,
@@ -74,6 +81,7 @@ export const createDriver = (
       commandTimeoutMs: config.SDN_HOST_COMMAND_TIMEOUT_MS,
       forceDeploy: t.forceDeploy === true,
       ovsdb: config.SDN_KVM_OVSDB,
+      bfd,
       ...(log === undefined ? {} : { log }),
       ...(onDrift === undefined ? {} : { onDrift }),
       ...label,
@@ -91,6 +99,7 @@ export const createDriver = (
     // A login must wait out XAPI's delay after a bad password (5 s) and then some.
     timeoutMs: Math.max(config.SDN_HOST_COMMAND_TIMEOUT_MS, 1_000),
     originator,
+    bfd,
     // SSH (the control domain's sshd on port 22) only where its host key is pinned or may be recorded.
     ...(h.hostKeyFingerprint !== undefined || t.trustOnFirstContact === true ? { ssh: ssh(22) } : {}),
     ...label,

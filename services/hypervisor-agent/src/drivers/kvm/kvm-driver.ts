@@ -10,6 +10,7 @@ import type {
   TunnelInterface,
   UnplugVif,
 } from "@sdn/contracts";
+import type { BfdTimers, TunnelBfdReading } from "@sdn/ovsdb";
 import { createHash } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { isIPv4 } from "node:net";
@@ -35,6 +36,8 @@ export interface KvmDriverOptions {
   log?: SouthboundLog;
   /** Told (debounced) when someone else changes or deletes what the controller owns on the host. */
   onDrift?: DriftListener;
+  /** BFD timers of every tunnel; default BFD_DEFAULTS. */
+  bfd?: BfdTimers;
 }
 
 /** A network's bridge on KVM hosts: stable, derived from the network id, 15 characters. */
@@ -56,6 +59,7 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
     super();
     this.ssh = new SshConnection(opts.ssh);
     this.drift = new DriftWatch(opts.onDrift ?? (() => undefined));
+    if (opts.bfd !== undefined) this.bfd = opts.bfd;
   }
 
   identify(): Promise<HostFacts> {
@@ -144,7 +148,7 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
   override applyTunnels(req: RequestOf<typeof ApplyTunnels>): Promise<ResponseOf<typeof ApplyTunnels>> {
     return this.southbound(
       "ApplyTunnels",
-      (o) => o.applyTunnels(req.networkId, req.greKey, req.remotes),
+      (o) => o.applyTunnels(req.networkId, req.greKey, req.remotes, this.bfd),
       () => super.applyTunnels(req),
     );
   }
@@ -162,6 +166,14 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
       "GetOvsState",
       (o) => Promise.resolve(o.state(req.networkId)),
       () => super.ovsState(req),
+    );
+  }
+
+  override tunnelHealth(): Promise<TunnelBfdReading[]> {
+    return this.southbound(
+      "tunnel health",
+      (o) => o.vswitch.tunnelHealth(),
+      () => super.tunnelHealth(),
     );
   }
 

@@ -12,6 +12,7 @@ import type {
   TunnelInterface,
   UnplugVif,
 } from "@sdn/contracts";
+import type { TunnelBfdReading } from "@sdn/ovsdb";
 import { isIPv4 } from "node:net";
 import type { HostDriver } from "../driver.js";
 import { HostFailure, HostProgramError } from "../errors.js";
@@ -68,6 +69,11 @@ export class SimulatedDriver implements HostDriver {
   }
 
   /** The tunnel endpoint is the host's address itself, on whatever label was asked for. */
+  /** A simulated host runs no BFD: its tunnels' health stays unknown. */
+  async tunnelHealth(): Promise<TunnelBfdReading[]> {
+    return [];
+  }
+
   async fetchInterface(label?: string): Promise<TunnelInterface> {
     if (!isIPv4(this.opts.address)) {
       throw new HostProgramError(

@@ -1,3 +1,4 @@
+import type { BfdTimers } from "@sdn/ovsdb";
 import type {
   ListVms,
   PlugVif,
@@ -34,6 +35,8 @@ export interface XapiDriverOptions extends XapiClientOptions {
    * broken. Without it such a host is refused.
    */
   ssh?: SshOptions;
+  /** BFD timers of every tunnel; default BFD_DEFAULTS. */
+  bfd?: BfdTimers;
 }
 
 /** What the plugin on a host answers to `version`: its version, or why it cannot. */
@@ -81,6 +84,7 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
 
   constructor(private readonly opts: XapiDriverOptions) {
     super();
+    if (opts.bfd !== undefined) this.bfd = opts.bfd;
     this.client = new XapiClient(opts);
     this.ssh = opts.ssh === undefined ? undefined : new SshConnection(opts.ssh);
   }

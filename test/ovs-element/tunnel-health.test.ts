@@ -1,0 +1,102 @@
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { ensureStreams, EventPublisher } from "@sdn/bus";
+import { eventFilter, type EventEnvelope, type NetworkTunnelHealth } from "@sdn/contracts";
+import { TestNatsServer, waitFor } from "@sdn/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Collaborators } from "../../services/ovs-element/src/collaborators.js";
+import { ElementStore, type Membership } from "../../services/ovs-element/src/store.js";
+import { healthKey, TunnelHealthBook } from "../../services/ovs-element/src/tunnel-health.js";
+
+/*
+ * The element's tunnel health book on a real nats-server: agents' reports become rows'
+ * health, turns become TunnelDown / TunnelUp in the network's account and a summary for the
+ * guru, an older report never overwrites a newer one, and records of rows gone are pruned.
+ */
+
+const NET = "3f0c1d2e-4b5a-4c6d-8e9f-a0b1c2d3e4f5";
+let nats: TestNatsServer;
+let nc: NatsConnection;
+let store: ElementStore;
+let book: TunnelHealthBook;
+const summaries: NetworkTunnelHealth[] = [];
+const events: EventEnvelope<{ from: string; to: string; diagnostic: string | null }>[] = [];
+const silent = { warn: () => undefined, info: () => undefined, debug: () => undefined } as never;
+
+const membership = (hosts: string[]): Membership => ({
+  networkId: NET,
+  accountId: "acct-h",
+  greKey: 7,
+  hosts: Object.fromEntries(hosts.map((h, i) => [h, { ip: `10.0.0.${i + 1}`, nics: {} }])),
+});
+
+const report = (hostId: string, observedAt: string, to: number, health: "up" | "down" | "unknown") => ({
+  hostId,
+  observedAt,
+  tunnels: [{ networkId: NET, port: `gre-${to}`, remoteIp: `10.0.0.${to}`, health, diagnostic: null }],
+});
+
+beforeAll(async () => {
+  nats = await TestNatsServer.start();
+  nc = await connect({ servers: nats.url });
+  await ensureStreams(nc);
+  store = await ElementStore.open(nc);
+  const peers = {
+    recordTunnelHealth: async (_n: string, h: NetworkTunnelHealth) => void summaries.push(h),
+  } as unknown as Collaborators;
+  book = await TunnelHealthBook.open({ nc, store, events: new EventPublisher(nc), peers, logger: silent });
+  nc.subscribe(eventFilter({ service: "ovs-element" }), { callback: (_e, m) => void events.push(m.json()) });
+  await store.memberships.put(NET, membership(["ha", "hb", "hc"]));
+});
+
+afterAll(async () => {
+  await nc?.close();
+  await nats?.dispose();
+});
+
+describe("ovs-element tunnel health book", () => {
+  it("records turns, publishes them in the network's account, summarises, and ignores older reports", async () => {
+    await book.record(report("ha", "2026-01-01T00:00:01.000Z", 2, "up"));
+    await book.record(report("ha", "2026-01-01T00:00:05.000Z", 2, "down"));
+    // A late report from before the turn (another replica, a slow event) changes nothing.
+    await book.record(report("ha", "2026-01-01T00:00:03.000Z", 2, "up"));
+    const rec = (await book.bucket.get(healthKey(NET, "ha", "hb")))?.value;
+    expect(rec).toMatchObject({ to: "hb", health: "down", changedAt: "2026-01-01T00:00:05.000Z" });
+    await waitFor("two events", () => (events.length >= 2 ? true : undefined));
+    expect(events.map((e) => [e.type, e.accountId, e.data.from, e.data.to])).toEqual([
+      ["TunnelUp", "acct-h", "ha", "hb"],
+      ["TunnelDown", "acct-h", "ha", "hb"],
+    ]);
+    // Six ordered pairs: one down, five never reported.
+    expect(summaries.at(-1)).toEqual({
+      state: "Degraded",
+      up: 0,
+      down: 1,
+      unknown: 5,
+      changedAt: "2026-01-01T00:00:05.000Z",
+    });
+    // A tunnel to an address no host of the network holds is not a row: nothing recorded.
+    await book.record({ ...report("ha", "2026-01-01T00:00:06.000Z", 9, "up") });
+    expect(await book.bucket.keys()).toEqual([healthKey(NET, "ha", "hb")]);
+  });
+
+  it("merges health into the rows of its page, and prunes the records of rows gone", async () => {
+    const row = { networkId: NET, key: 7, state: "Established" as const, lastError: null, attempts: 0 };
+    const rest = { nextRetryAt: null, updatedAt: "2026-01-01T00:00:00.000Z", remoteIp: "10.0.0.2" };
+    const merged = await book.merge(NET, [
+      { ...row, ...rest, from: "ha", to: "hb", port: "gre-2" },
+      { ...row, ...rest, from: "hc", to: "hb", port: "gre-2" },
+      // The record is about port gre-2: a replaced tunnel's row says nothing of it.
+      { ...row, ...rest, from: "ha", to: "hb", port: "gre-other" },
+    ]);
+    expect(merged.map((t) => [t.health, t.healthChangedAt])).toEqual([
+      ["down", "2026-01-01T00:00:05.000Z"],
+      ["unknown", null],
+      ["unknown", null],
+    ]);
+    await book.record(report("hc", "2026-01-01T00:00:07.000Z", 1, "up"));
+    expect(await book.prune()).toBe(0);
+    await store.memberships.put(NET, membership(["ha", "hb"])); // hc left the network
+    expect(await book.prune()).toBe(1);
+    expect(await book.bucket.keys()).toEqual([healthKey(NET, "ha", "hb")]);
+  });
+});
