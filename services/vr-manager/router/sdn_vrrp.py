@@ -4,8 +4,9 @@
 A configuration with a "vrrp" section makes the router one member of a pair. keepalived
 (Debian package `keepalived`) then holds the floating addresses, on the master only: every
 network's gateway on its guest interface, every public address and the default route on
-the public interface; sdn-router no longer puts them in place itself. VRRP runs unicast
-between the members' control addresses, with VRRPv2 password authentication, and both
+the public interface; sdn-router no longer puts them in place itself. VRRP runs on the
+control link (multicast, from the control address; the filter takes it from the peer's
+control address only), with VRRPv2 password authentication, and both
 members start as BACKUP with preemption off: the first member registered (priority 100)
 becomes master when the pair starts, and a member that comes back later stays backup.
 
@@ -103,12 +104,12 @@ def render(cfg, pub, guest, ctl, state_dir):
         "  virtual_router_id %d" % v["virtualRouterId"],
         "  priority %d" % v["priority"],
         "  advert_int 1",
-        "  unicast_src_ip %s" % v["sourceAddress"],
-        "  unicast_peer {",
     ]
-    out += ["    %s" % p for p in v["peers"]]
+    # Multicast on the control link, from the control address: the configuration does not
+    # name the peer, so a peer joining or leaving does not reload keepalived (a reload that
+    # changes the VRRP sockets sends the master back to BACKUP: the addresses would move).
+    out += ["  mcast_src_ip %s" % v["sourceAddress"]]
     out += [
-        "  }",
         "  authentication {",
         "    auth_type PASS",
         "    auth_pass %s" % v["password"],
@@ -205,15 +206,20 @@ class Keepalived(object):
         if pid is not None:
             os.kill(pid, signal.SIGHUP)
             return
+        # In the foreground of a session of its own, logging to a file beside its state (a
+        # router may have no syslog); it writes its pid file itself.
         vrrp_pid = os.path.join(self.dir, "vrrp.pid")
-        argv = ["keepalived", "--vrrp", "-f", self.conf, "-p", self.pid, "-r", vrrp_pid, "-c", self.pid + ".checkers"]
-        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
-        _, err = p.communicate()
+        argv = ["keepalived", "--dont-fork", "--log-console", "--log-detail", "--no-syslog", "--vrrp"]
+        argv += ["-f", self.conf, "-p", self.pid, "-r", vrrp_pid, "-c", self.pid + ".checkers"]
+        with open(os.path.join(self.dir, "keepalived.log"), "a") as log:
+            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
         for _ in range(50):
             if self.running():
                 return
+            if p.poll() is not None:
+                break
             time.sleep(0.1)
-        raise VrrpError("KEEPALIVED_FAILED", "keepalived did not start (exit %s): %s" % (p.returncode, err.strip()[-400:]))
+        raise VrrpError("KEEPALIVED_FAILED", "keepalived did not start (exit %s): see %s/keepalived.log" % (p.poll(), self.dir))
 
     def stop(self):
         """Stops keepalived (it removes the addresses it holds) and forgets the state."""

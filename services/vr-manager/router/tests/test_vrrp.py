@@ -52,10 +52,9 @@ class RenderTest(unittest.TestCase):
         self.assertIn("    203.0.113.10/24 dev eth1", self.text)
         self.assertIn("default via 203.0.113.1 dev eth1", self.text)
 
-    def test_unicast_between_control_addresses_with_authentication(self):
+    def test_over_the_control_link_with_authentication(self):
         self.assertIn("interface ctl0", self.text)
-        self.assertIn("unicast_src_ip 10.0.0.50", self.text)
-        self.assertIn("unicast_peer {\n    10.0.0.51\n  }", self.text)
+        self.assertIn("mcast_src_ip 10.0.0.50", self.text)
         self.assertIn("auth_type PASS", self.text)
         self.assertIn("auth_pass s3cr-t_x", self.text)
         self.assertIn("virtual_router_id 42", self.text)
@@ -70,6 +69,12 @@ class RenderTest(unittest.TestCase):
 
     def test_notify_records_into_the_state_dir(self):
         self.assertRegex(self.text, r'notify ".*/sdn_vrrp.py notify /var/lib/sdn-router"')
+
+    def test_a_peer_joining_changes_nothing_for_keepalived(self):
+        # A changed keepalived configuration reloads it; a reload of the VRRP sockets sends a master back to BACKUP.
+        cfg = config()
+        cfg["vrrp"]["peers"] = []
+        self.assertEqual(vrrp.render(cfg, "eth1", GUEST, "ctl0", "/var/lib/sdn-router"), self.text)
 
     def test_no_default_route_without_a_public_gateway(self):
         cfg = config()
