@@ -6,8 +6,8 @@ A configuration with a "vrrp" section makes the router one member of a pair. kee
 network's gateway on its guest interface, every public address and the default route on
 the public interface; sdn-router no longer puts them in place itself. VRRP runs on the
 control link (multicast, from the control address; the filter takes it from the peer's
-control address only), with VRRPv2 password authentication, and both
-members start as BACKUP with preemption off: the first member registered (priority 100)
+control address only), with VRRPv2 password authentication, and both members start as
+BACKUP with preemption off: the first member registered (priority 250, the second 240)
 becomes master when the pair starts, and a member that comes back later stays backup.
 
 Every service runs on both members, bound to the floating addresses even where they are

@@ -164,7 +164,7 @@ export const RedundancyMember = Type.Object(
     priority: Type.Integer({
       minimum: 1,
       maximum: 254,
-      description: "VRRP priority (the first member registered: 100)",
+      description: "VRRP priority (the first member registered: 250, the second 240)",
     }),
     vrrpState: VrrpState,
   },

@@ -134,12 +134,12 @@ export const routersCommands: CommandModule = (program, deps) => {
           { header: "ID", value: (r) => r.id },
           { header: "NAME", value: (r) => r.name },
           { header: "STATE", value: (r) => r.state },
-          { header: "VRRP", value: (r) => vrrpText(r) ?? "-" },
           { header: "HOST", value: (r) => r.hostId },
           { header: "VM", value: (r) => r.vmId },
           { header: "CONTROL", value: (r) => `${r.controlAddress}:${r.controlPort}` },
           { header: "GENERATION", value: (r) => `${r.appliedGeneration}/${r.generation}` },
           { header: "NETWORKS", value: (r) => r.networkIds.join(",") },
+          { header: "VRRP", value: (r) => vrrpText(r) ?? "-" },
         ]),
       );
     });
