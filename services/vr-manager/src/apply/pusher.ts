@@ -147,14 +147,14 @@ export class Pusher {
         });
         if (running instanceof RouterFailure && running.reason !== "PROGRAM_FAILED") {
           this.forget(router.id);
-          const known = router.vrrpState === undefined || router.vrrpState === "UNKNOWN";
+          const unknownAlready = router.vrrpState === undefined || router.vrrpState === "UNKNOWN";
           const marked =
-            router.state === "Unreachable" && known
+            router.state === "Unreachable" && unknownAlready
               ? router
               : await this.record(router.id, {
                   state: "Unreachable",
                   lastError: this.lastError(running),
-                  ...(known ? {} : { vrrpState: "UNKNOWN" as const }),
+                  ...(unknownAlready ? {} : { vrrpState: "UNKNOWN" as const }),
                 });
           return { status: "unreachable", router: marked, failure: running };
         }
