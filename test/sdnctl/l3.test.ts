@@ -359,7 +359,7 @@ describe("routers", () => {
       /^UNAVAILABLE: cannot reach SSH at router 127\.0\.0\.1:\d+: .*\n {2}reason: UNREACHABLE\n/,
     );
     const list = await ok(["routers", "list"], adminToken);
-    expect(list.stdout).toMatch(/^ID +NAME +STATE +HOST +VM +CONTROL +GENERATION +NETWORKS\n$/);
+    expect(list.stdout).toMatch(/^ID +NAME +STATE +HOST +VM +CONTROL +GENERATION +NETWORKS +VRRP\n$/);
     expect(json((await ok(["routers", "list", "--json"], adminToken)).stdout)).toEqual({ routers: [] });
   });
 

@@ -114,7 +114,7 @@ describe("sdnctl routers with a lab router", () => {
 
     const list = await ok(["routers", "list"], adminToken);
     const [header, ...rows] = list.stdout.trimEnd().split("\n");
-    expect(header).toMatch(/^ID +NAME +STATE +HOST +VM +CONTROL +GENERATION +NETWORKS$/);
+    expect(header).toMatch(/^ID +NAME +STATE +HOST +VM +CONTROL +GENERATION +NETWORKS +VRRP$/);
     expect(rows).toEqual([expect.stringMatching(new RegExp(`^${routerId} +rt +Applied +host-1 +vm-rt +`))]);
     const got = json<{ state: string; appliedGeneration: number; generation: number }>(
       (await ok(["routers", "get", routerId, "--json"], adminToken)).stdout,

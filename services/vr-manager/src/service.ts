@@ -15,6 +15,7 @@ import { GuruClient } from "./guru-client.js";
 import { vrHandlers, type VrParts } from "./handlers.js";
 import { loadIdentity } from "./identity.js";
 import { ElementClient } from "./routers/element-client.js";
+import { PairObserver } from "./routers/redundancy.js";
 import { RouterRegistry } from "./routers/router-registry.js";
 import { RouterWatch } from "./routers/router-watch.js";
 import { RuleManager } from "./rules/rule-manager.js";
@@ -69,7 +70,8 @@ class VrManager {
             logger: this.ctx.logger,
             lockWaitMs: c.SDN_VR_LOCK_MS,
           });
-          this.watch = new RouterWatch(store, pusher, this.ctx.logger, c.SDN_VR_CHECK_INTERVAL_MS);
+          const pairs = new PairObserver(store, this.ctx.events);
+          this.watch = new RouterWatch(store, pusher, this.ctx.logger, c.SDN_VR_CHECK_INTERVAL_MS, pairs);
           this.changes = new NetworkWatch(this.ctx.nc, pusher, this.ctx.logger);
           this.parts = {
             registry: new RouterRegistry(store, guru, pusher, this.ctx.events, element),

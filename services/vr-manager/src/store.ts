@@ -7,11 +7,23 @@ import type { InterNetworkRoute, Router, RuleKind, RuleOfKind } from "@sdn/contr
  * of what the router last confirmed and of what it last refused, so a check can tell
  * whether the desired configuration moved on since.
  */
-export type RouterRecord = Router & { pushedDigest?: string; refusedDigest?: string };
+export type RouterRecord = Router & {
+  pushedDigest?: string;
+  refusedDigest?: string;
+  /** A pair member's VRRP parameters: the pair's shared password (8 characters) and its priority. */
+  vrrp?: { password: string; priority: number };
+};
 
-/** `<networkId>` → the router serving it; created atomically, so a network gets one router. */
+/**
+ * `<networkId>` → the router serving it; created atomically, so a network gets one router
+ * (or one redundancy group: `routerId` is then one of its members, `master` the member last
+ * seen MASTER of the network, `alarm` what the pair's last check found wrong).
+ */
 export interface NetworkClaim {
   routerId: string;
+  redundancyGroup?: string;
+  master?: string;
+  alarm?: "no-master" | "two-masters";
 }
 
 /** `<networkId>` → every L3 rule of the network, changed by compare-and-swap. */

@@ -17,6 +17,7 @@ export const ROUTER_PROGRAM_FILES: Readonly<Record<string, string>> = {
   "sdn_guest_config.py": "644",
   "sdn_guest_services.py": "644",
   "sdn_metadata.py": "755",
+  "sdn_vrrp.py": "755",
 };
 
 /**

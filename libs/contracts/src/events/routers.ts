@@ -1,6 +1,7 @@
 import Type from "typebox";
 import { defineEvent } from "../definitions.js";
-import { Router, RouterId } from "../resources/routers.js";
+import { NetworkId } from "../resources/networks.js";
+import { Router, RouterId, VrrpState } from "../resources/routers.js";
 
 const service = "vr-manager" as const;
 const closed = { additionalProperties: false } as const;
@@ -54,4 +55,44 @@ export const RulesFailed = defineEvent({
   ),
 });
 
-export const VR_MANAGER_EVENTS = [RouterRegistered, RouterDeleted, RulesApplied, RulesFailed] as const;
+export const RouterFailover = defineEvent({
+  service,
+  name: "RouterFailover",
+  summary:
+    "Another member of a redundant router pair became the MASTER of a network (from is null the first time a " +
+    "master is seen). Reported by the vr-manager's router check.",
+  data: Type.Object(
+    {
+      networkId: NetworkId,
+      redundancyGroup: Type.String(),
+      from: Type.Union([RouterId, Type.Null()]),
+      to: RouterId,
+    },
+    closed,
+  ),
+});
+
+export const RouterPairUnhealthy = defineEvent({
+  service,
+  name: "RouterPairUnhealthy",
+  summary:
+    "A redundant router pair has no MASTER, or two (split brain), as the vr-manager's router check found it; " +
+    "published once when that starts.",
+  data: Type.Object(
+    {
+      redundancyGroup: Type.String(),
+      health: Type.Enum(["no-master", "two-masters"]),
+      states: Type.Record(Type.String(), VrrpState, { description: "routerId → VRRP state" }),
+    },
+    closed,
+  ),
+});
+
+export const VR_MANAGER_EVENTS = [
+  RouterRegistered,
+  RouterDeleted,
+  RulesApplied,
+  RulesFailed,
+  RouterFailover,
+  RouterPairUnhealthy,
+] as const;

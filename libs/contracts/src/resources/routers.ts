@@ -118,6 +118,16 @@ const routerFields = {
   publicGateway: Type.Optional(
     ipv4("Default gateway on the public side; default: the gateway of the source NAT address's range", "203.0.113.1"),
   ),
+  redundancyGroup: Type.Optional(
+    Type.String({
+      pattern: "^[a-z0-9][a-z0-9-]{0,62}$",
+      description:
+        "Makes the router one member of a redundant pair (keepalived VRRP): the second router registered with the " +
+        "same group and the same networkIds, on another host, is the backup. Both get every configuration push; " +
+        "the gateway and public addresses float to the master",
+      examples: ["web-pair"],
+    }),
+  ),
 };
 
 export const NewRouter = Type.Object(routerFields, {
@@ -137,6 +147,44 @@ export const NewRouter = Type.Object(routerFields, {
 });
 export type NewRouter = Static<typeof NewRouter>;
 
+export const VRRP_STATES = ["MASTER", "BACKUP", "FAULT", "UNKNOWN"] as const;
+export const VrrpState = Type.Enum([...VRRP_STATES], {
+  description:
+    "A pair member's VRRP state as its keepalived last reported it: MASTER holds the virtual addresses, BACKUP " +
+    "is ready, FAULT cannot serve (an interface is down), UNKNOWN: not reported yet or the router is unreachable",
+  examples: ["MASTER"],
+});
+export type VrrpState = Static<typeof VrrpState>;
+
+export const RedundancyMember = Type.Object(
+  {
+    routerId: RouterId,
+    name: Type.String(),
+    hostId: HostId,
+    priority: Type.Integer({
+      minimum: 1,
+      maximum: 254,
+      description: "VRRP priority (the first member registered: 250, the second 240)",
+    }),
+    vrrpState: VrrpState,
+  },
+  { ...closed, $id: "RedundancyMember" },
+);
+
+export const Redundancy = Type.Object(
+  {
+    group: Type.String({ description: "The redundancy group (redundancyGroup)" }),
+    health: Type.Enum(["ok", "no-master", "two-masters", "single"], {
+      description:
+        "ok: one member is MASTER. no-master / two-masters: the pair does not serve right (split brain when two). " +
+        "single: only one member is registered",
+    }),
+    members: Type.Array(RedundancyMember, { description: "Every member of the pair with its VRRP state" }),
+  },
+  { ...closed, $id: "Redundancy", description: "The redundant pair a router belongs to" },
+);
+export type Redundancy = Static<typeof Redundancy>;
+
 export const Router = Type.Object(
   {
     id: RouterId,
@@ -153,6 +201,8 @@ export const Router = Type.Object(
     lastError: Type.Optional(
       Type.Object({ code: Type.String(), message: Type.String(), at: timestamp("When") }, closed),
     ),
+    vrrpState: Type.Optional(VrrpState),
+    redundancy: Type.Optional(Redundancy),
     createdAt: timestamp("When the router was registered"),
     updatedAt: timestamp("Last change"),
   },

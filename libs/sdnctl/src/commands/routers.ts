@@ -10,6 +10,10 @@ import { resolveId } from "../resolve.js";
 const nicText = (n: RouterNic) =>
   `${n.networkId}:${n.interface ?? n.mac ?? "(gateway address)"}${n.hostInterface === undefined ? "" : ` (${n.hostInterface})`}`;
 
+/** `pair-a MASTER (ok)`: a pair member's group, VRRP state and the pair's health. */
+const vrrpText = (r: Router) =>
+  r.redundancy === undefined ? undefined : `${r.redundancy.group} ${r.vrrpState ?? "UNKNOWN"} (${r.redundancy.health})`;
+
 const showRouter = (out: Output, r: Router) =>
   out.record([
     ["id", r.id],
@@ -22,6 +26,13 @@ const showRouter = (out: Output, r: Router) =>
     ["control", `${r.controlUser}@${r.controlAddress}:${r.controlPort} (${r.transport})`],
     ["public interface", r.publicInterface],
     ["public gateway", r.publicGateway],
+    ["redundancy", vrrpText(r)],
+    [
+      "pair",
+      r.redundancy?.members
+        .map((m) => `${m.name} ${m.vrrpState} (priority ${m.priority}, host ${m.hostId})`)
+        .join(", "),
+    ],
     ["generation", `${r.appliedGeneration} applied of ${r.generation}`],
     ["program version", r.programVersion],
     [
@@ -78,7 +89,11 @@ export const routersCommands: CommandModule = (program, deps) => {
           "the router's interface on a network and its device on the host (KVM: needed to plug); repeatable",
         ).argParser(repeatable(routerNic)),
       )
-      .option("--no-plug-nics", "the router's NICs are plugged already: do not plug them through the ovs-element"),
+      .option("--no-plug-nics", "the router's NICs are plugged already: do not plug them through the ovs-element")
+      .option(
+        "--redundancy-group <name>",
+        "make it one member of a redundant pair (keepalived VRRP): register the second on another host with the same group and networks",
+      ),
   )
     .addHelpText(
       "after",
@@ -103,6 +118,7 @@ export const routersCommands: CommandModule = (program, deps) => {
         ...(opts.transport === undefined ? {} : { transport: opts.transport }),
         publicInterface: opts.publicInterface,
         ...(opts.publicGateway === undefined ? {} : { publicGateway: opts.publicGateway }),
+        ...(opts.redundancyGroup === undefined ? {} : { redundancyGroup: opts.redundancyGroup }),
       };
       await runMutation<Router>(s, { method: "POST", path: "/v1/routers", body }, opts, (r) => showRouter(s.out, r));
     });
@@ -123,6 +139,7 @@ export const routersCommands: CommandModule = (program, deps) => {
           { header: "CONTROL", value: (r) => `${r.controlAddress}:${r.controlPort}` },
           { header: "GENERATION", value: (r) => `${r.appliedGeneration}/${r.generation}` },
           { header: "NETWORKS", value: (r) => r.networkIds.join(",") },
+          { header: "VRRP", value: (r) => vrrpText(r) ?? "-" },
         ]),
       );
     });

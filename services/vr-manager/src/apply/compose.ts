@@ -47,7 +47,44 @@ export interface RouterConfig {
   firewallRules: object[];
   loadBalancers: object[];
   interNetworkRoutes: [string, string][];
+  /** A pair member's keepalived: see vrrpOf. */
+  vrrp?: VrrpConfig;
 }
+
+/**
+ * VRRP between the members of a redundant pair, over their control addresses (unicast,
+ * password-authenticated): the router program renders keepalived from it, with every
+ * network's gateway and every public address as virtual addresses.
+ */
+export interface VrrpConfig {
+  group: string;
+  virtualRouterId: number;
+  priority: number;
+  password: string;
+  sourceAddress: string;
+  peers: string[];
+}
+
+/** The pair's VRRP id (1–255), the same for both members since it comes from the group's name. */
+export const virtualRouterIdOf = (group: string): number =>
+  (createHash("sha256").update(group).digest().readUInt16BE(0) % 255) + 1;
+
+const vrrpOf = async (router: RouterRecord, store: VrStore): Promise<VrrpConfig | undefined> => {
+  const group = router.redundancyGroup;
+  if (group === undefined || router.vrrp === undefined) return undefined;
+  const peers = (await store.allRouters())
+    .filter((r) => r.redundancyGroup === group && r.id !== router.id)
+    .map((r) => r.controlAddress)
+    .sort();
+  return {
+    group,
+    virtualRouterId: virtualRouterIdOf(group),
+    priority: router.vrrp.priority,
+    password: router.vrrp.password,
+    sourceAddress: router.controlAddress,
+    peers,
+  };
+};
 
 /** Digest of a configuration (without generation): equal digests, equal configurations. */
 export const digestOf = (c: RouterConfig): string =>
@@ -192,6 +229,8 @@ export const composeConfig = async (router: RouterRecord, sources: ComposeSource
       if (served.has(a) && served.has(b)) pairs.set(pairKey(a, b), [a, b]);
     }
   }
+  const vrrp = await vrrpOf(router, store);
+  if (vrrp !== undefined) config.vrrp = vrrp;
   config.interNetworkRoutes = [...pairs.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([, p]) => p);
   // One domain per network of a router: a second network with the same one (same name, or
   // set so) gets a subdomain of its own rather than a refused push.

@@ -8,6 +8,7 @@ import { ConfigurationRefused, type RouterProgram } from "../transport/router-pr
 import { composeConfig, digestOf, type ComposeSources, type RouterConfig } from "./compose.js";
 import type { PushLock } from "./push-lock.js";
 import { measurePush } from "./push-metrics.js";
+import { membersOf } from "../routers/redundancy.js";
 
 export type PushOutcome =
   | { status: "applied"; router: RouterRecord }
@@ -28,6 +29,9 @@ export interface PusherDeps {
 
 const now = () => new Date().toISOString();
 
+/** check's answer for a pair member that needs a push: the pair is pushed once the member's lock is released. */
+const PAIR_PUSH = Symbol("pair push");
+
 /**
  * Pushes routers' whole configurations (never deltas), each with a new generation. Pushes
  * to one router are serialized: in this process by a promise chain, across replicas by
@@ -40,13 +44,37 @@ export class Pusher {
 
   constructor(private readonly d: PusherDeps) {}
 
-  /** Pushes the router's current configuration; undefined when the router is not registered. */
-  push(routerId: string): Promise<PushOutcome | undefined> {
+  /**
+   * Pushes the router's current configuration (a pair member's: the whole pair's, see
+   * pushGroup); undefined when the router is not registered.
+   */
+  async push(routerId: string): Promise<PushOutcome | undefined> {
+    const group = (await this.d.store.routers.get(routerId))?.value.redundancyGroup;
+    if (group === undefined) return this.pushOne(routerId);
+    return (await this.pushGroup(group)).find((o) => o.router.id === routerId);
+  }
+
+  /**
+   * Pushes every member of a redundant pair, at once, each its whole configuration with
+   * one generation for all (one past the highest any member was given), so both run the
+   * same rules under the same number. A member that is unreachable gets the pair's
+   * current configuration when it is back (check pushes the pair again).
+   */
+  pushGroup(group: string): Promise<PushOutcome[]> {
+    return this.serialized(`group:${group}`, async () => {
+      const members = membersOf(await this.d.store.allRouters(), group);
+      const generation = Math.max(0, ...members.map((m) => m.generation)) + 1;
+      const outcomes = await Promise.all(members.map((m) => this.pushOne(m.id, generation)));
+      return outcomes.filter((o): o is PushOutcome => o !== undefined);
+    });
+  }
+
+  private pushOne(routerId: string, generation?: number): Promise<PushOutcome | undefined> {
     return this.serialized(routerId, () =>
       this.d.lock.holding(routerId, this.d.lockWaitMs, async () => {
         const stored = await this.d.store.routers.get(routerId);
         if (stored === undefined) return undefined;
-        return this.pushLocked(stored.value, await composeConfig(stored.value, this.d.sources));
+        return this.pushLocked(stored.value, await composeConfig(stored.value, this.d.sources), generation);
       }),
     );
   }
@@ -58,18 +86,29 @@ export class Pusher {
   async pushNetwork(
     networkId: string,
   ): Promise<{ outcome: ApplyOutcome } | { refused: RouterFailure; routerId: string }> {
-    const claim = await this.d.store.networkRouters.get(networkId);
-    const pushed = claim === undefined ? undefined : await this.push(claim.value.routerId);
-    if (pushed === undefined) return { outcome: { status: "no-router" } };
-    const base = { routerId: pushed.router.id, generation: pushed.router.generation };
-    if (pushed.status === "applied") return { outcome: { status: "applied", ...base } };
-    if (pushed.status === "unreachable") {
-      // The failure names the router's control address and SSH details: the rule's owner (a
-      // tenant) learns only that the router is away; admins read it on the router record.
-      const message = `the router is unreachable (${pushed.failure.code}); it gets the change when it is back`;
+    const claim = (await this.d.store.networkRouters.get(networkId))?.value;
+    const group = claim?.redundancyGroup;
+    const single = claim === undefined || group !== undefined ? undefined : await this.push(claim.routerId);
+    const outcomes = group !== undefined ? await this.pushGroup(group) : single === undefined ? [] : [single];
+    const refused = outcomes.find((o) => o.status === "refused");
+    if (refused !== undefined && refused.status !== "applied") {
+      return { refused: refused.failure, routerId: refused.router.id };
+    }
+    const applied = outcomes.filter((o) => o.status === "applied");
+    const away = outcomes.filter((o) => o.status === "unreachable");
+    const first = applied[0] ?? away[0];
+    if (first === undefined) return { outcome: { status: "no-router" } };
+    const base = { routerId: first.router.id, generation: first.router.generation };
+    if (away.length === 0) return { outcome: { status: "applied", ...base } };
+    // The failure names the router's control address and SSH details: the rule's owner (a
+    // tenant) learns only that the router is away; admins read it on the router record.
+    const code = away[0]?.status === "unreachable" ? away[0].failure.code : "UNREACHABLE";
+    if (applied.length === 0) {
+      const message = `the router is unreachable (${code}); it gets the change when it is back`;
       return { outcome: { status: "pending", ...base, message } };
     }
-    return { refused: pushed.failure, routerId: pushed.router.id };
+    const message = `the pair's other router is unreachable (${code}); it gets the change when it is back`;
+    return { outcome: { status: "applied", ...base, message } };
   }
 
   /**
@@ -88,37 +127,52 @@ export class Pusher {
    * whose desired configuration moved on without a push reaching it (it was down, a public
    * IP came or went), gets a push. Skips a router another replica is pushing to.
    */
-  check(routerId: string): Promise<PushOutcome | undefined> {
+  async check(routerId: string): Promise<PushOutcome | undefined> {
+    const checked = await this.checkOne(routerId);
+    // A pair member that needs a push gets it with its pair (one generation for both).
+    return checked === PAIR_PUSH ? this.push(routerId) : checked;
+  }
+
+  private checkOne(routerId: string): Promise<PushOutcome | undefined | typeof PAIR_PUSH> {
     return this.serialized(routerId, async () => {
       const revision = await this.d.lock.acquire(routerId, 0);
       if (revision === false) return undefined;
       try {
         const stored = await this.d.store.routers.get(routerId);
         if (stored === undefined) return undefined;
-        const router = stored.value;
+        let router = stored.value;
         const running = await this.d.program.state(this.d.channels.for(router)).catch((err: unknown) => {
           if (err instanceof RouterFailure) return err;
           throw err;
         });
         if (running instanceof RouterFailure && running.reason !== "PROGRAM_FAILED") {
           this.forget(router.id);
+          const unknownAlready = router.vrrpState === undefined || router.vrrpState === "UNKNOWN";
           const marked =
-            router.state === "Unreachable"
+            router.state === "Unreachable" && unknownAlready
               ? router
-              : await this.record(router.id, { state: "Unreachable", lastError: this.lastError(running) });
+              : await this.record(router.id, {
+                  state: "Unreachable",
+                  lastError: this.lastError(running),
+                  ...(unknownAlready ? {} : { vrrpState: "UNKNOWN" as const }),
+                });
           return { status: "unreachable", router: marked, failure: running };
         }
         const config = await composeConfig(router, this.d.sources);
         const digest = digestOf(config);
+        const paired = router.redundancyGroup !== undefined;
         if (running instanceof RouterFailure) {
           this.deployed.delete(router.id); // the program is missing or broken: the push deploys it
-          return await this.pushLocked(router, config);
+          return paired ? PAIR_PUSH : await this.pushLocked(router, config);
         }
-        // A router whose dnsmasq or metadata server died (a reboot) gets a push, which starts them.
+        const vrrpState = running.vrrp?.state ?? "UNKNOWN";
+        if (paired && router.vrrpState !== vrrpState) router = await this.record(router.id, { vrrpState });
+        // A router whose dnsmasq, metadata server or keepalived died (a reboot) gets a push, which starts them.
         const runsIt =
           running.hash === router.appliedHash &&
           running.generation === router.appliedGeneration &&
-          running.guestServicesRunning !== false;
+          running.guestServicesRunning !== false &&
+          running.vrrp?.running !== false;
         if (runsIt && digest === router.pushedDigest) {
           return {
             status: "applied",
@@ -127,7 +181,7 @@ export class Pusher {
           };
         }
         if (runsIt && router.state === "Failed" && digest === router.refusedDigest) return undefined;
-        return await this.pushLocked(router, config);
+        return paired ? PAIR_PUSH : await this.pushLocked(router, config);
       } finally {
         await this.d.lock.release(routerId, revision);
       }
@@ -140,9 +194,10 @@ export class Pusher {
     this.d.channels.drop(routerId);
   }
 
-  private async pushLocked(router: RouterRecord, config: RouterConfig): Promise<PushOutcome> {
+  /** Pushes as the next generation, or as `generation` when given and newer (a pair's). */
+  private async pushLocked(router: RouterRecord, config: RouterConfig, generation = 0): Promise<PushOutcome> {
     const bumped = await this.d.store.routers.update(router.id, (r) =>
-      r === undefined ? undefined : { ...r, generation: r.generation + 1 },
+      r === undefined ? undefined : { ...r, generation: Math.max(r.generation + 1, generation) },
     );
     if (bumped === undefined) throw new Error(`router ${router.id} vanished during a push`);
     const outcome = await this.apply(bumped, config, bumped.generation);

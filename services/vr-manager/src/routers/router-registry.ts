@@ -6,11 +6,13 @@ import { conflict, invalidField, notFound, requireAdmin } from "../errors.js";
 import type { GuruClient } from "../guru-client.js";
 import type { RouterRecord, VrStore } from "../store.js";
 import type { ElementClient } from "./element-client.js";
+import { FIRST_PRIORITY, membersOf, newVrrpPassword, redundancyOf, SECOND_PRIORITY } from "./redundancy.js";
 
-/** The resource without the vr-manager's bookkeeping. */
-export const toRouter = (r: RouterRecord): Router => {
-  const { pushedDigest: _p, refusedDigest: _r, ...router } = r;
-  return router;
+/** The resource without the vr-manager's bookkeeping (nor the pair's VRRP password); with its pair when it has one. */
+export const toRouter = (r: RouterRecord, all: readonly RouterRecord[] = []): Router => {
+  const { pushedDigest: _p, refusedDigest: _r, vrrp: _v, ...router } = r;
+  const redundancy = redundancyOf(r, all.length > 0 ? all : [r]);
+  return redundancy === undefined ? router : { ...router, redundancy };
 };
 
 /** A router's id comes from the command that registered it, so a redelivered command finds its router. */
@@ -46,12 +48,17 @@ export class RouterRegistry {
     for (const networkId of req.networkIds) {
       if ((await this.guru.network(networkId)) === undefined) throw notFound("network", networkId);
     }
+    const group = req.redundancyGroup;
+    const peer = group === undefined ? undefined : await this.peerFor(req, group);
     const claimed: string[] = [];
     const plugged: RouterNic[] = [];
     try {
       for (const networkId of req.networkIds) {
-        if ((await this.store.networkRouters.tryCreate(networkId, { routerId: id })) === undefined) {
+        const claim = group === undefined ? { routerId: id } : { routerId: id, redundancyGroup: group };
+        if ((await this.store.networkRouters.tryCreate(networkId, claim)) === undefined) {
           const holder = await this.store.networkRouters.get(networkId);
+          // The pair's second member joins the claim of the first.
+          if (peer !== undefined && holder?.value.redundancyGroup === group) continue;
           if (holder?.value.routerId !== id) {
             throw conflict(`network ${networkId} is served by router ${holder?.value.routerId ?? "?"} already`, {
               networkId,
@@ -90,15 +97,26 @@ export class RouterRegistry {
         controlUser: req.controlUser ?? "root",
         transport: req.transport ?? "ssh",
         state: "Unreachable",
-        generation: 0,
+        generation: peer?.generation ?? 0,
         appliedGeneration: 0,
+        ...(group === undefined
+          ? {}
+          : {
+              vrrp: {
+                password: peer?.vrrp?.password ?? newVrrpPassword(),
+                priority: peer === undefined ? FIRST_PRIORITY : SECOND_PRIORITY,
+              },
+              vrrpState: "UNKNOWN" as const,
+            }),
         createdAt: at,
         updatedAt: at,
       };
       const outcome = await this.pusher.pushNew(record);
       if (outcome.status !== "applied") throw outcome.failure.toCommandError();
       await this.store.routers.createIfAbsent(id, outcome.router);
-      const router = toRouter(outcome.router);
+      // The first member learns its peer (VRRP unicast), and both run one generation.
+      const paired = peer === undefined ? outcome.router : ((await this.pusher.push(id))?.router ?? outcome.router);
+      const router = toRouter(paired, await this.store.allRouters());
       await this.events.publish(RouterRegistered, { router }, { commandId: ctx.commandId });
       return router;
     } catch (err) {
@@ -111,12 +129,14 @@ export class RouterRegistry {
 
   async get(routerId: string, ctx: CommandContext): Promise<Router> {
     requireAdmin(ctx.role, "GetRouter");
-    return toRouter(await this.record(routerId));
+    const r = await this.record(routerId);
+    return toRouter(r, r.redundancyGroup === undefined ? [] : await this.store.allRouters());
   }
 
   async list(ctx: CommandContext): Promise<Router[]> {
     requireAdmin(ctx.role, "ListRouters");
-    return (await this.store.allRouters()).map(toRouter).sort((a, b) => a.name.localeCompare(b.name));
+    const all = await this.store.allRouters();
+    return all.map((r) => toRouter(r, all)).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   async remove(routerId: string, ctx: CommandContext): Promise<void> {
@@ -125,8 +145,11 @@ export class RouterRegistry {
     // The NICs first: if the element cannot unplug them, nothing is forgotten and a retry finishes.
     for (const nic of r.nics) await this.element.unplug(routerId, nic);
     await this.store.routers.delete(routerId);
-    for (const networkId of r.networkIds) await this.release(networkId, routerId);
+    const rest = r.redundancyGroup === undefined ? [] : membersOf(await this.store.allRouters(), r.redundancyGroup);
+    for (const networkId of r.networkIds) await this.release(networkId, routerId, rest[0]?.id);
     this.pusher.forget(routerId);
+    // The member left alone forgets its peer (it holds the addresses if it did not already).
+    if (rest[0] !== undefined) await this.pusher.push(rest[0].id);
     await this.events.publish(RouterDeleted, { routerId, name: r.name }, { commandId: ctx.commandId });
   }
 
@@ -143,9 +166,38 @@ export class RouterRegistry {
     return r.value;
   }
 
-  /** Releases a network's claim if this router still holds it. */
-  private async release(networkId: string, routerId: string): Promise<void> {
+  /** Releases a network's claim if this router still holds it; to the pair's other member when it has one. */
+  private async release(networkId: string, routerId: string, heir?: string): Promise<void> {
     const claim = await this.store.networkRouters.get(networkId);
-    if (claim?.value.routerId === routerId) await this.store.networkRouters.tryDelete(networkId, claim.revision);
+    if (claim?.value.routerId !== routerId) return;
+    if (heir === undefined) await this.store.networkRouters.tryDelete(networkId, claim.revision);
+    else await this.store.networkRouters.tryUpdate(networkId, { ...claim.value, routerId: heir }, claim.revision);
+  }
+
+  /**
+   * The member already registered in the router's redundancy group, if any: a pair has two
+   * members on two hosts serving the same networks, reached directly (VRRP runs between
+   * their control addresses).
+   */
+  private async peerFor(req: NewRouter, group: string): Promise<RouterRecord | undefined> {
+    if ((req.transport ?? "ssh") !== "ssh") {
+      throw invalidField("transport", "a redundant router's control address must reach its peer's: transport ssh");
+    }
+    const members = membersOf(await this.store.allRouters(), group);
+    if (members.length >= 2)
+      throw conflict(`redundancy group ${group} has two routers already`, { redundancyGroup: group });
+    const peer = members[0];
+    if (peer === undefined) return undefined;
+    const same = (a: readonly string[], b: readonly string[]) => [...a].sort().join() === [...b].sort().join();
+    if (!same(peer.networkIds, req.networkIds)) {
+      throw invalidField(
+        "networkIds",
+        `the members of group ${group} serve the same networks: ${peer.networkIds.join(", ")}`,
+      );
+    }
+    if (peer.hostId === req.hostId) {
+      throw invalidField("hostId", `router ${peer.name} of group ${group} runs on that host: a pair needs two hosts`);
+    }
+    return peer;
   }
 }

@@ -46,6 +46,8 @@ export interface RouterProgramState {
   guestServicesRunning?: boolean;
   /** The last apply's warnings (absent before version 1.1.0). */
   warnings?: string[];
+  /** A pair member's VRRP state, as keepalived's notify script recorded it (1.3.0). */
+  vrrp?: { state: "MASTER" | "BACKUP" | "FAULT" | "UNKNOWN"; running: boolean };
 }
 
 type ProgramAnswer<T> =

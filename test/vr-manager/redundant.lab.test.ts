@@ -1,0 +1,412 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import { CommandClient, request, sealNewHost } from "@sdn/bus";
+import {
+  AddHost,
+  agentSubject,
+  CreateNetwork,
+  CreatePublicIpRange,
+  eventFilter,
+  ImplementNetwork,
+  Ping,
+  PlugNic,
+  type CommandDefinition,
+  type Network,
+  type PublicIp,
+  type RequestOf,
+  type Router,
+} from "@sdn/contracts";
+import { hypervisorAgentSpec } from "@sdn/hypervisor-agent";
+import { networkGuruSpec } from "@sdn/network-guru";
+import { ovsElementSpec } from "@sdn/ovs-element";
+import { startService, type RunningService } from "@sdn/runtime";
+import { waitFor } from "@sdn/testkit";
+import { vrManagerSpec } from "@sdn/vr-manager";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bearer, startHarness, type Harness } from "../../services/api-gateway/src/test-support/harness.js";
+import { exec, execQuiet, inNetns, KVM_PROGRAM_DIR, Lab, type KvmLabHost, type LabVm } from "../lab/index.js";
+import { LabInternet, LabRouter, ping, probe, ROUTER_PROGRAM_DIR, serveProbe } from "./router-lab.js";
+
+/*
+ * A redundant router pair with real traffic: network A served by rtA (on kvm1, registered
+ * first: priority 100) and rtB (on kvm2), keepalived VRRP between their control addresses
+ * on the lab's management network. VM a1 on kvm1 pings the internet and is reached through
+ * a port forward while the master's namespace is destroyed, then rebuilt.
+ */
+
+let lab: Lab;
+let kvm1: KvmLabHost;
+let kvm2: KvmLabHost;
+let gw: Harness;
+let nc: NatsConnection;
+let internet: LabInternet;
+let key: string;
+let net: Network;
+let pip: PublicIp;
+let a1: LabVm;
+const routers: Record<"rtA" | "rtB", LabRouter> = {} as never;
+const ids: Record<"rtA" | "rtB", string> = {} as never;
+const hostIds: Record<string, string> = {};
+const services: RunningService<never>[] = [];
+const events: { type: string; data: Record<string, unknown> }[] = [];
+
+const OUTSIDE_IP = "203.0.113.1";
+const GROUP = "pair-a";
+
+const send = async <C extends CommandDefinition>(def: C, body: RequestOf<C>, as: "admin" | "tenant" = "admin") => {
+  const a = await new CommandClient(nc).send(def, body, {
+    role: as,
+    ...(as === "tenant" ? { accountId: tenant.accountId } : {}),
+    timeoutMs: 60_000,
+  });
+  if (!a.ok) throw new Error(`${def.name} failed: ${a.error.code} ${a.error.message}`);
+  return a.data;
+};
+let tenant: { accountId: string; token: string };
+
+const ok = async <T = Record<string, unknown>>(
+  method: "GET" | "POST",
+  url: string,
+  payload?: object,
+  token?: string,
+): Promise<T> => {
+  const res = await gw.app.inject({
+    method,
+    url,
+    headers: bearer(token ?? tenant.token),
+    ...(payload === undefined ? {} : { payload }),
+  });
+  expect(res.statusCode, `${method} ${url}: ${res.body}`).toBe(method === "POST" ? 201 : 200);
+  return res.json<T>();
+};
+
+const getRouter = (name: "rtA" | "rtB") => ok<Router>("GET", `/v1/routers/${ids[name]}`, undefined, gw.adminToken);
+
+/** The pair as the vr-manager last saw it: each member's VRRP state, once it settled on one master. */
+const pairSettledOn = (master: "rtA" | "rtB") =>
+  waitFor(
+    `${master} MASTER of the pair, the other BACKUP`,
+    async () => {
+      const r = await getRouter(master);
+      const states = Object.fromEntries((r.redundancy?.members ?? []).map((m) => [m.name, m.vrrpState]));
+      const other = master === "rtA" ? "rtB" : "rtA";
+      return r.redundancy?.health === "ok" && states[master] === "MASTER" && states[other] === "BACKUP" ? r : undefined;
+    },
+    60_000,
+    300,
+  );
+
+/** Waits until the vr-manager sees `master` as the pair's only MASTER (the other member may be away). */
+const pairSettledOnMaster = (master: "rtA" | "rtB") =>
+  waitFor(
+    `${master} the only MASTER`,
+    async () => {
+      const r = await getRouter(master);
+      return r.redundancy?.health === "ok" && r.vrrpState === "MASTER" ? r : undefined;
+    },
+    60_000,
+    300,
+  );
+
+/** A router namespace on `host` (control address .hostNumber on the underlay), its public and guest interfaces. */
+const buildRouter = async (name: "rtA" | "rtB", hostNumber: number, host: KvmLabHost, device: string) => {
+  const r = await LabRouter.create(lab, name);
+  await r.controlOnUnderlay(lab, hostNumber);
+  await internet.plug(r, `p-${name}`);
+  await r.guestInterface(host, "eth2", device);
+  await r.startSshd([key]);
+  routers[name] = r;
+  return r;
+};
+
+/** Ends every process of a router's namespace, then the namespace (its interfaces go with it). */
+const destroy = async (r: LabRouter) => {
+  const pids = (await exec(["ip", "netns", "pids", r.ns])).split("\n").filter(Boolean);
+  for (const pid of pids) {
+    try {
+      process.kill(Number(pid), "SIGKILL");
+    } catch {
+      // gone already
+    }
+  }
+  // Its links at once: the kernel frees a namespace later, and until then it would go on forwarding.
+  for (const dev of ["eth1", "eth2", "ctl0"]) await execQuiet(["ip", "-n", r.ns, "link", "del", dev]);
+  await exec(["ip", "netns", "del", r.ns]);
+};
+
+const registerBody = (r: LabRouter, host: string, device: string) => ({
+  name: r.name,
+  hostId: hostIds[host] as string,
+  vmId: `vm-${r.name}`,
+  networkIds: [net.id],
+  nics: [{ networkId: net.id, interface: "eth2", hostInterface: device }],
+  controlAddress: r.controlAddress,
+  hostKeyFingerprint: r.hostKeyFingerprint,
+  publicInterface: "eth1",
+  redundancyGroup: GROUP,
+});
+
+beforeAll(async () => {
+  lab = await Lab.create();
+  [kvm1, kvm2] = [await lab.addKvmHost("kvm1"), await lab.addKvmHost("kvm2")];
+  gw = await startHarness({ commandWaitMs: 60_000 });
+  nc = gw.nc;
+  nc.subscribe(eventFilter({ service: "vr-manager" }), {
+    callback: (_e, m) => void events.push(m.json<{ type: string; data: Record<string, unknown> }>()),
+  });
+  const base = { NATS_URL: gw.nats.url, LOG_LEVEL: "silent", SDN_DATA_DIR: join(lab.dir, "data") };
+  services.push(
+    (await startService(networkGuruSpec, base)) as unknown as RunningService<never>,
+    (await startService(hypervisorAgentSpec, {
+      ...base,
+      SDN_KVM_PROGRAM_DIR: KVM_PROGRAM_DIR,
+      SDN_HOST_CONNECT_TIMEOUT_MS: "3000",
+      SDN_HOST_COMMAND_TIMEOUT_MS: "30000",
+    })) as unknown as RunningService<never>,
+    (await startService(ovsElementSpec, {
+      ...base,
+      SDN_AGENT_TIMEOUT_MS: "20000",
+    })) as unknown as RunningService<never>,
+    (await startService(vrManagerSpec, {
+      ...base,
+      SDN_VR_PROGRAM_DIR: ROUTER_PROGRAM_DIR,
+      SDN_VR_CONNECT_TIMEOUT_MS: "2000",
+      SDN_VR_COMMAND_TIMEOUT_MS: "20000",
+      SDN_VR_CHECK_INTERVAL_MS: "700",
+    })) as unknown as RunningService<never>,
+  );
+  for (const h of [kvm1, kvm2]) {
+    const added = await send(
+      AddHost,
+      await sealNewHost(nc, {
+        name: h.name,
+        hypervisor: "kvm",
+        address: h.address,
+        username: h.username,
+        privateKey: h.clientPrivateKey,
+        hostKeyFingerprint: h.hostKeyFingerprint,
+      }),
+    );
+    hostIds[h.name] = added.id;
+    await waitFor(`agent serving ${h.name}`, async () =>
+      (await request(nc, Ping, agentSubject(added.id, "Ping"), {}).catch(() => undefined))?.ok ? true : undefined,
+    );
+  }
+  tenant = await gw.tenant("acme");
+  await send(CreatePublicIpRange, {
+    cidr: "203.0.113.0/24",
+    gateway: OUTSIDE_IP,
+    startIp: "203.0.113.10",
+    endIp: "203.0.113.99",
+  });
+  const created = await send(CreateNetwork, { name: "net-A", cidr: "10.1.0.0/24" }, "tenant");
+  net = await send(ImplementNetwork, { networkId: created.id }, "tenant");
+  pip = await ok<PublicIp>("POST", "/v1/public-ips", { networkId: net.id });
+
+  a1 = await kvm1.addVm("a1", "10.1.0.11/24");
+  await send(PlugNic, {
+    networkId: net.id,
+    vmId: a1.uuid ?? "a1",
+    hostId: hostIds["kvm1"] as string,
+    hostInterface: a1.hostDevice,
+    mac: a1.mac,
+    ip: "10.1.0.11",
+  });
+  await a1.run(["ip", "route", "add", "default", "via", net.gateway]);
+  await serveProbe(a1.ns, 80, "vmA1");
+
+  internet = await LabInternet.create(lab, "out", [`${OUTSIDE_IP}/24`]);
+  key = (await ok<{ publicKey: string }>("GET", "/v1/routers/ssh-key", undefined, gw.adminToken)).publicKey;
+  await buildRouter("rtA", 200, kvm1, "vrAa");
+  await buildRouter("rtB", 201, kvm2, "vrBa");
+}, 180_000);
+
+afterAll(async () => {
+  for (const s of services.reverse()) await s.stop();
+  await gw?.close();
+  await lab?.dispose();
+});
+
+const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+
+/**
+ * Tries `attempt` over and over (each try bounded by its own timeout) and notes when each
+ * successful try started: a try that began before an event and answered after it does not
+ * count as working after it.
+ */
+const keepTrying = (attempt: () => Promise<boolean>) => {
+  const successes: number[] = [];
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const started = Date.now();
+      if (await attempt()) successes.push(started);
+      await sleep(50);
+    }
+  })();
+  return {
+    successes,
+    after: (t: number) => successes.filter((s) => s > t),
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
+};
+
+const gatewayOn = async (r: LabRouter) =>
+  (await r.exec(["ip", "-4", "-o", "addr", "show", "dev", "eth2"])).stdout.includes(`${net.gateway}/24`);
+
+describe("vr-manager: a redundant router pair (keepalived VRRP) with real traffic", () => {
+  it(
+    "registers two members of a group on two hosts; the first becomes MASTER, the second BACKUP",
+    { timeout: 120_000 },
+    async () => {
+      const first = await ok<Router>("POST", "/v1/routers", registerBody(routers.rtA, "kvm1", "vrAa"), gw.adminToken);
+      ids.rtA = first.id;
+      expect(first.redundancy).toMatchObject({ group: GROUP, health: "single" });
+      expect(first).not.toHaveProperty("vrrp"); // the pair's VRRP password stays in the vr-manager
+      // Alone, it takes the addresses (VRRP's takeover time after keepalived starts).
+      await waitFor(
+        "rtA MASTER alone",
+        async () => ((await getRouter("rtA")).vrrpState === "MASTER" ? true : undefined),
+        60_000,
+        300,
+      );
+
+      // A pair needs two hosts; a third member is refused.
+      const sameHost = await gw.app.inject({
+        method: "POST",
+        url: "/v1/routers",
+        headers: bearer(gw.adminToken),
+        payload: registerBody(routers.rtB, "kvm1", "vrBa"),
+      });
+      expect(sameHost.statusCode, sameHost.body).toBe(422);
+      expect(sameHost.body).toContain("two hosts");
+
+      const second = await ok<Router>("POST", "/v1/routers", registerBody(routers.rtB, "kvm2", "vrBa"), gw.adminToken);
+      ids.rtB = second.id;
+      expect(second.redundancy?.members.map((m) => [m.name, m.priority])).toEqual([
+        ["rtA", 250],
+        ["rtB", 240],
+      ]);
+      await pairSettledOn("rtA");
+      expect(await gatewayOn(routers.rtA)).toBe(true);
+      expect(await gatewayOn(routers.rtB)).toBe(false);
+      // Both run the same configuration under the same generation.
+      expect(routers.rtA.savedState().generation).toBe(routers.rtB.savedState().generation);
+      await waitFor("RouterFailover to rtA", async () =>
+        events.find((e) => e.type === "RouterFailover" && e.data["to"] === ids.rtA) === undefined ? undefined : true,
+      );
+      const listed = await ok<{ routers: Router[] }>("GET", "/v1/routers", undefined, gw.adminToken);
+      expect(listed.routers.map((r) => [r.name, r.vrrpState])).toEqual([
+        ["rtA", "MASTER"],
+        ["rtB", "BACKUP"],
+      ]);
+    },
+  );
+
+  it("serves the network through the master: ping to the internet, a port forward from it", async () => {
+    const a = `/v1/networks/${net.id}`;
+    await ok("POST", `${a}/port-forwards`, {
+      publicIpId: pip.id,
+      protocol: "tcp",
+      publicStartPort: 8080,
+      privateIp: "10.1.0.11",
+      privateStartPort: 80,
+    });
+    await ok("POST", `${a}/firewall-rules`, {
+      publicIpId: pip.id,
+      protocol: "tcp",
+      startPort: 8000,
+      endPort: 9100,
+      sourceCidrs: ["0.0.0.0/0"],
+    });
+    expect(await ping(a1.ns, OUTSIDE_IP)).toBe(true);
+    expect(await probe(internet.ns, pip.ip, 8080)).toBe(`vmA1 ${OUTSIDE_IP}`);
+  });
+
+  it(
+    "keeps both working when the master's namespace is destroyed (the gap is printed)",
+    { timeout: 120_000 },
+    async () => {
+      const pings = keepTrying(
+        async () => (await execQuiet(inNetns(a1.ns, ["ping", "-c", "1", "-W", "1", OUTSIDE_IP]))).code === 0,
+      );
+      const gets = keepTrying(
+        async () => (await probe(internet.ns, pip.ip, 8080, { timeoutS: 1 })) === `vmA1 ${OUTSIDE_IP}`,
+      );
+      await waitFor("both working before", async () =>
+        pings.successes.length > 2 && gets.successes.length > 2 ? true : undefined,
+      );
+      const killedAt = Date.now();
+      await destroy(routers.rtA);
+      try {
+        await waitFor(
+          "ping and port forward back through rtB",
+          async () => (pings.after(killedAt).length >= 3 && gets.after(killedAt).length >= 3 ? true : undefined),
+          60_000,
+          300,
+        );
+      } finally {
+        await pings.stop();
+        await gets.stop();
+      }
+      /** The longest time without a working try, from the last one before the kill on. */
+      const report = (what: string, l: ReturnType<typeof keepTrying>) => {
+        const from = l.successes.filter((t) => t <= killedAt).slice(-1);
+        const times = [...from, ...l.after(killedAt)];
+        const gap = Math.max(...times.slice(1).map((t, k) => t - (times[k] as number)));
+        return `${what}: longest gap between working tries ${gap} ms (a try every ~50 ms plus its own time)`;
+      };
+      console.log(
+        `[redundant routers] failover, target: new connections within 3000 ms (loaded shared machine, noisy):\n` +
+          `  ${report("ping VM → internet", pings)}\n  ${report("HTTP internet → port forward", gets)}`,
+      );
+      await pairSettledOnMaster("rtB");
+      await waitFor("RouterFailover rtA → rtB", async () =>
+        events.find((e) => e.type === "RouterFailover" && e.data["from"] === ids.rtA && e.data["to"] === ids.rtB) ===
+        undefined
+          ? undefined
+          : true,
+      );
+      expect(await gatewayOn(routers.rtB)).toBe(true);
+    },
+  );
+
+  it("applies a rule change made while the backup is master on it, and keeps it for the old master", async () => {
+    const pf = await ok<{ apply: { status: string; message?: string } }>(
+      "POST",
+      `/v1/networks/${net.id}/port-forwards`,
+      {
+        publicIpId: pip.id,
+        protocol: "tcp",
+        publicStartPort: 8081,
+        privateIp: "10.1.0.11",
+        privateStartPort: 80,
+      },
+    );
+    expect(pf.apply.status).toBe("applied");
+    expect(pf.apply.message).toContain("unreachable");
+    expect(await probe(internet.ns, pip.ip, 8081)).toBe(`vmA1 ${OUTSIDE_IP}`);
+  });
+
+  it(
+    "the old master comes back as BACKUP (preempt off), with the rule changed meanwhile",
+    { timeout: 120_000 },
+    async () => {
+      await buildRouter("rtA", 200, kvm1, "vrAa");
+      await pairSettledOn("rtB");
+      // It stays backup: the master keeps the addresses well past VRRP's takeover time.
+      await sleep(5000);
+      expect(await gatewayOn(routers.rtA)).toBe(false);
+      expect(await gatewayOn(routers.rtB)).toBe(true);
+      expect((await getRouter("rtB")).vrrpState).toBe("MASTER");
+      // Both members run the rule made while rtA was away, under one generation.
+      for (const r of [routers.rtA, routers.rtB]) expect(await r.iptables()).toContain("--dport 8081");
+      expect(routers.rtA.savedState().generation).toBe(routers.rtB.savedState().generation);
+      expect(await probe(internet.ns, pip.ip, 8081)).toBe(`vmA1 ${OUTSIDE_IP}`);
+      expect(await ping(a1.ns, OUTSIDE_IP)).toBe(true);
+    },
+  );
+});
