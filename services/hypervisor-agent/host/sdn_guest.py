@@ -181,6 +181,10 @@ def check_owner(device, vm_id, ovs_interface):
 PORT_SECURITY_COOKIE = "0x5d5ec00000000001"
 ALLOW_PRIORITY = 40000
 DROP_PRIORITY = 39000
+# Above the allows: a guest's own BFD control packets (UDP 3784) are dropped, because the
+# tunnels run BFD without check_tnl_key (docs/tunnel-health.md) and a guest could otherwise
+# forge its network's tunnel health.
+BFD_DROP_PRIORITY = 40100
 
 
 def port_security_flows(ports):
@@ -189,7 +193,7 @@ def port_security_flows(ports):
 
     A port may send IPv4 from its address, ARP for its address (and RFC 5227 probes,
     sender 0.0.0.0), and DHCP discovery from 0.0.0.0, all from its MAC; anything else it
-    sends is dropped. Without a known address the port is held to its MAC only. Ports
+    sends is dropped, and so is BFD (UDP 3784) it sends. Without a known address the port is held to its MAC only. Ports
     without port security (routers, appliances) get no flow and keep the bridge's NORMAL
     forwarding. Meant for `ovs-ofctl --bundle`: the delete and the adds apply as one.
     """
@@ -206,6 +210,7 @@ def port_security_flows(ports):
             ]
         else:
             allowed = ["ip", "arp,arp_sha=%s" % mac]
+        lines.append("add %s,udp,tp_dst=3784,actions=drop" % (base % BFD_DROP_PRIORITY))
         lines.extend("add %s,%s,actions=NORMAL" % (src, a) for a in allowed)
         lines.append("add %s,actions=drop" % (base % DROP_PRIORITY))
     return "\n".join(lines) + "\n"

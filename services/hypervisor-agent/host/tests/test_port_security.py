@@ -18,6 +18,7 @@ class PortSecurityFlowsTest(unittest.TestCase):
         self.assertEqual(
             lines[1:],
             [
+                "add cookie=%s,priority=40100,in_port=vnet0,udp,tp_dst=3784,actions=drop" % COOKIE,
                 allow + "ip,nw_src=10.0.0.5,actions=NORMAL",
                 allow + "arp,arp_sha=52:54:00:00:00:01,arp_spa=10.0.0.5,actions=NORMAL",
                 allow + "arp,arp_sha=52:54:00:00:00:01,arp_spa=0.0.0.0,actions=NORMAL",
