@@ -62,7 +62,7 @@ describe("sdnctl providers, tunnels and nics", () => {
     const tunnels = await sdnctl(["tunnels", "list", id], { env });
     expect(tunnels).toMatchObject({
       code: 0,
-      stdout: expect.stringMatching(/^FROM +TO +REMOTE IP +KEY +PORT +STATE +LAST ERROR\n$/),
+      stdout: expect.stringMatching(/^FROM +TO +REMOTE IP +KEY +PORT +STATE +HEALTH +SINCE +LAST ERROR\n$/),
     });
     expect(JSON.parse((await sdnctl(["tunnels", "list", id, "--json"], { env })).stdout)).toEqual({ tunnels: [] });
     const nics = await sdnctl(["nics", "list", id], { env });

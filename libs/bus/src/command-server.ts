@@ -80,14 +80,17 @@ export class CommandServer {
       ackWaitMs: this.ackWaitMs,
       maxDeliver: this.opts.maxDeliver ?? 5,
     });
-    await this.consumer.ensure();
+    // A JetStream API call may time out while a cluster is busy or electing (a service
+    // starting beside others on a loaded cluster): both steps are safe to repeat.
+    const consumer = this.consumer;
+    await retryTransient(() => consumer.ensure());
     this.advisories = answerMaxDeliveries(this.nc, jsm, {
       service: this.opts.service,
       logger: this.opts.logger,
       alreadyAnswered: (id, accountId) => this.alreadyAnswered(id, accountId),
       publishAnswer: (answer, accountId) => this.publishAnswer(answer, accountId),
     });
-    await this.consume();
+    await retryTransient(() => this.consume());
     this.monitor = setInterval(() => void this.checkConsumer(), this.opts.consumerCheckMs ?? 5_000);
   }
 
