@@ -19,7 +19,8 @@ import { simulatedHostRequests } from "./simulated-hosts.js";
  * rejoins.
  */
 
-const LEASE_MS = 6_000;
+/** The default lease: a holder keeps a host for two thirds of it without a renewal, longer than an election. */
+const LEASE_MS = 15_000;
 const LEASES_STREAM = "KV_sdn-host-leases";
 
 let cluster: TestNatsCluster;
@@ -112,7 +113,7 @@ beforeAll(async () => {
   await everyHostOneServer();
   startAgent();
   // The second replica takes nothing while the first renews: both run, hosts stay put.
-  await new Promise((r) => setTimeout(r, LEASE_MS));
+  await new Promise((r) => setTimeout(r, LEASE_MS / 2));
 }, 180_000);
 
 afterAll(async () => {
@@ -131,8 +132,8 @@ describe("agent host leases through NATS leader elections", () => {
     if (leader === undefined) throw new Error("the lease bucket has no leader");
 
     cluster.kill(leader);
-    // Two lease periods: the election and several renewal passes after it.
-    const rounds = await probeUntil(new Promise((r) => setTimeout(r, 2 * LEASE_MS)));
+    // The election and several renewal passes after it.
+    const rounds = await probeUntil(new Promise((r) => setTimeout(r, 12_000)));
     expect(rounds.length).toBeGreaterThan(3);
     for (const round of rounds) {
       for (const [hostId, seen] of round) {

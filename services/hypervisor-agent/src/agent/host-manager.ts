@@ -86,6 +86,7 @@ export class HostManager {
   private readonly leaving = new Map<string, Promise<void>>();
   private stopWatch: (() => void) | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
   private checkTimer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -115,6 +116,13 @@ export class HostManager {
       },
     );
     this.leaseTimer = setInterval(() => this.schedule(), Math.floor(this.d.config.SDN_AGENT_LEASE_MS / 3));
+    // Apart from the lease passes, which can be stuck in a slow renewal (retried through an
+    // election) while the lease runs out: a host whose lease is no longer surely ours is
+    // dropped on time, before another replica may take it.
+    this.expiryTimer = setInterval(
+      () => this.dropExpired(),
+      Math.max(100, Math.floor(this.d.config.SDN_AGENT_LEASE_MS / 12)),
+    );
     this.checkTimer = setInterval(() => void this.checkAll(), this.d.config.SDN_HOST_CHECK_INTERVAL_MS);
     this.health.start();
   }
@@ -123,6 +131,7 @@ export class HostManager {
     this.stopped = true;
     this.stopWatch?.();
     clearInterval(this.leaseTimer);
+    clearInterval(this.expiryTimer);
     clearInterval(this.checkTimer);
     this.health.stop();
     await this.ticking;
@@ -133,6 +142,15 @@ export class HostManager {
   /** Host ids this replica serves now. */
   served(): string[] {
     return [...this.charges.keys()];
+  }
+
+  private dropExpired(): void {
+    for (const id of [...this.charges.keys()]) {
+      if (!this.d.leases.stillHeld(id)) {
+        this.d.logger.warn({ hostId: id }, "host lease not renewed in time: dropping the host");
+        void this.drop(id, false);
+      }
+    }
   }
 
   /** Runs lease work one pass at a time. */

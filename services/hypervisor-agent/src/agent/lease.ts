@@ -43,11 +43,12 @@ export class HostLeases {
   }
 
   /**
-   * Whether this replica still holds `hostId` when a renewal could not be written (a NATS
-   * leader election answers "no quorum" for a few seconds): the lease it last wrote keeps
-   * every other replica out until its expiry, so the host is kept until a third of the
-   * lease before that expiry (the clock margin) rather than dropped at the first failed
-   * write, which would leave every host unserved through each election.
+   * Whether this replica surely still holds `hostId`: the lease it last wrote keeps every
+   * other replica out until its expiry, so the host is ours until a third of the lease
+   * before that expiry (the clock margin). Used when a renewal could not be written (a NATS
+   * leader election answers "no quorum" for a few seconds: the host is kept rather than
+   * dropped at the first failed write, which would leave every host unserved through each
+   * election) and while a renewal is slow (the host is dropped when this turns false).
    */
   stillHeld(hostId: string): boolean {
     const until = this.heldUntil.get(hostId);
