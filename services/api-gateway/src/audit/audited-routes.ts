@@ -22,6 +22,8 @@ declare module "fastify" {
   interface FastifyContextConfig {
     /** A change of the gateway's own state, recorded in the audit trail (docs/audit.md). */
     audit?: AuditedRoute;
+    /** The bus command the route sends: the service that runs it records it when it changes state. */
+    command?: string;
   }
 }
 
