@@ -66,7 +66,7 @@ beforeAll(async () => {
     });
   }
   await waitFor("two records", async () => {
-    const res = await sdnctl(["audit", "list", "-f", "json"], { env });
+    const res = await sdnctl(["audit", "list", "--command", "TestRenameWidget", "-f", "json"], { env });
     return (JSON.parse(res.stdout) as { items: unknown[] }).items.length === 2 ? true : undefined;
   });
 });
@@ -78,9 +78,23 @@ afterAll(async () => {
 
 describe("sdnctl audit list", () => {
   it("prints who changed what and the outcome", async () => {
-    const res = await sdnctl(["audit", "list", "-c", "COMMAND", "-c", "RESOURCES", "-c", "OUTCOME", "-f", "value"], {
-      env,
-    });
+    const res = await sdnctl(
+      [
+        "audit",
+        "list",
+        "--command",
+        "TestRenameWidget",
+        "-c",
+        "COMMAND",
+        "-c",
+        "RESOURCES",
+        "-c",
+        "OUTCOME",
+        "-f",
+        "value",
+      ],
+      { env },
+    );
     expect(res).toMatchObject({ code: 0, stderr: "" });
     expect(res.stdout.trim().split("\n")).toEqual([
       "TestRenameWidget widgetId=w-1 name=blue id=w-1 ok",
@@ -89,16 +103,19 @@ describe("sdnctl audit list", () => {
   });
 
   it("pages with --limit and --cursor, and shows a tenant its own records only", async () => {
-    const first = await sdnctl(["audit", "list", "--limit", "1", "-f", "json"], { env });
+    const widgets = ["audit", "list", "--command", "TestRenameWidget"];
+    const first = await sdnctl([...widgets, "--limit", "1", "-f", "json"], { env });
     const page = JSON.parse(first.stdout) as { items: { resources: { widgetId: string } }[]; nextCursor: string };
     expect(page.items.map((r) => r.resources.widgetId)).toEqual(["w-1"]);
-    const second = await sdnctl(["audit", "list", "--limit", "1", "--cursor", page.nextCursor, "-f", "json"], { env });
+    const second = await sdnctl([...widgets, "--limit", "1", "--cursor", page.nextCursor, "-f", "json"], { env });
     expect((JSON.parse(second.stdout) as { items: { resources: { widgetId: string } }[] }).items[0]?.resources).toEqual(
       expect.objectContaining({ widgetId: "w-2" }),
     );
     const other = await h.tenant("someone-else");
     const theirs = await sdnctl(["audit", "list", "-f", "json"], { env: { ...env, SDN_TOKEN: other.token } });
-    expect(JSON.parse(theirs.stdout)).toEqual({ items: [] });
+    // Only the gateway's record of its account's creation.
+    const own = (JSON.parse(theirs.stdout) as { items: { command: string; accountId: string }[] }).items;
+    expect(own.map((r) => [r.command, r.accountId])).toEqual([["CreateAccount", other.accountId]]);
     const refused = await sdnctl(["audit", "list", "--account", tenant.accountId], {
       env: { ...env, SDN_TOKEN: other.token },
     });

@@ -210,7 +210,8 @@ export const servicePermissions = (service: ServiceName): BusPermissions => {
     pub: [
       ...streamUpkeep(),
       ...SERVICE_BUCKETS[service].flatMap(bucketAccess),
-      ...(service === "api-gateway" ? [...readSealingKey(), ...readAudit()] : []),
+      // The gateway reads the trail, and records its own changes in it under its name only.
+      ...(service === "api-gateway" ? [...readSealingKey(), ...readAudit(), auditPublishSubject(service)] : []),
       ...consumer.pub,
       ...requests.pub,
       ...outgoing,

@@ -57,6 +57,15 @@ export const auditRecordOf = (service: string, c: ConsumedCommand, at = new Date
   };
 };
 
+/** Stores one record, deduplicated by service and command id: a retried publish or a redelivered command writes it once. */
+export const publishAuditRecord = async (js: JetStreamClient, record: AuditRecord): Promise<void> => {
+  await retryTransient(() =>
+    js.publish(auditSubject(record.service, record.command, record.accountId), JSON.stringify(record), {
+      msgID: `audit-${record.service}-${record.commandId}`,
+    }),
+  );
+};
+
 /**
  * Writes the audit trail of one service: a record per mutating command it consumed,
  * published before the command's answer (a record that cannot be written leaves the
@@ -74,11 +83,6 @@ export class AuditRecorder {
 
   async record(c: ConsumedCommand): Promise<void> {
     if (c.definition === undefined || !isAuditedCommand(c.definition)) return;
-    const record = auditRecordOf(this.service, c);
-    await retryTransient(() =>
-      this.js.publish(auditSubject(this.service, record.command, record.accountId), JSON.stringify(record), {
-        msgID: `audit-${this.service}-${record.commandId}`,
-      }),
-    );
+    await publishAuditRecord(this.js, auditRecordOf(this.service, c));
   }
 }

@@ -1,6 +1,13 @@
 import { AckPolicy, DeliverPolicy, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { STREAMS, commandConsumerName, commandFilter, defineCommand } from "@sdn/contracts";
+import {
+  STREAMS,
+  auditSubject,
+  commandConsumerName,
+  commandFilter,
+  defineCommand,
+  type AuditRecord,
+} from "@sdn/contracts";
 import { TestNatsServer, waitFor } from "@sdn/testkit";
 import Type from "typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,7 +20,8 @@ import { ensureStreams } from "./streams.js";
 /*
  * The durable command path against a real nats-server: a consumer deleted or recreated
  * under a service never makes it run a command twice, its health says so while it is
- * missing, and a command no replica ever answers is answered MAX_DELIVERIES_EXCEEDED.
+ * missing, and a command no replica ever answers is answered (and audited)
+ * MAX_DELIVERIES_EXCEEDED.
  */
 
 const Count = defineCommand({
@@ -110,7 +118,7 @@ describe("command-path integrity", () => {
     await svc.stop();
   });
 
-  it("answers a command that never gets answered MAX_DELIVERIES_EXCEEDED", async () => {
+  it("answers and audits a command that never gets answered MAX_DELIVERIES_EXCEEDED", async () => {
     const hung = new CommandServer(nc, {
       service: "vr-manager",
       logger: silentLogger,
@@ -125,6 +133,18 @@ describe("command-path integrity", () => {
       ok: false,
       commandId: "poison-1",
       error: { code: "MAX_DELIVERIES_EXCEEDED", message: expect.stringContaining("TestHang was delivered 2 times") },
+    });
+    // Recorded before it was answered, with that outcome.
+    const jsm = await jetstreamManager(nc);
+    const stored = await jsm.streams.getMessage(STREAMS.audit.name, {
+      last_by_subj: auditSubject("vr-manager", "TestHang", undefined),
+    });
+    expect(stored?.json<AuditRecord>()).toMatchObject({
+      commandId: "poison-1",
+      service: "vr-manager",
+      command: "TestHang",
+      ok: false,
+      errorCode: "MAX_DELIVERIES_EXCEEDED",
     });
     // Its two handlers never end: this server is left, not stopped.
   });

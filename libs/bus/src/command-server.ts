@@ -89,6 +89,7 @@ export class CommandServer {
       logger: this.opts.logger,
       alreadyAnswered: (id, accountId) => this.alreadyAnswered(id, accountId),
       publishAnswer: (answer, accountId) => this.publishAnswer(answer, accountId),
+      record: (name, command) => this.audit.record({ ...command, definition: this.byName.get(name)?.definition }),
     });
     await retryTransient(() => this.consume());
     this.monitor = setInterval(() => void this.checkConsumer(), this.opts.consumerCheckMs ?? 5_000);

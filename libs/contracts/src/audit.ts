@@ -36,17 +36,21 @@ export const isAuditedCommand = (def: Pick<CommandDefinition, "name" | "delivery
 const AUDITED_FIELD = /^(id|name|[a-z][A-Za-z]*Id)$/;
 const AUDITED_VALUE = /^[A-Za-z0-9_.:@ -]{1,128}$/;
 
+/** Whether a value may stand in a record: a plain identifier or name, nothing that could carry a secret or markup. */
+export const isAuditedValue = (value: unknown): value is string =>
+  typeof value === "string" && AUDITED_VALUE.test(value);
+
 /** The identifiers a command names: whitelisted fields of its body, and the `id` its answer returns. */
 export const auditedResources = (body: unknown, answerData: unknown): Record<string, string> => {
   const resources: Record<string, string> = {};
   if (typeof body === "object" && body !== null && !Array.isArray(body)) {
     for (const [key, value] of Object.entries(body)) {
-      if (AUDITED_FIELD.test(key) && typeof value === "string" && AUDITED_VALUE.test(value)) resources[key] = value;
+      if (AUDITED_FIELD.test(key) && isAuditedValue(value)) resources[key] = value;
     }
   }
   if (typeof answerData === "object" && answerData !== null && "id" in answerData) {
     const id = answerData.id;
-    if (typeof id === "string" && AUDITED_VALUE.test(id) && resources.id === undefined) resources.id = id;
+    if (isAuditedValue(id) && resources.id === undefined) resources.id = id;
   }
   return resources;
 };

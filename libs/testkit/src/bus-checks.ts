@@ -52,3 +52,11 @@ export const callApi = async (baseUrl: string, token: string, method: string, pa
   const text = await res.text();
   return { status: res.status, body: (text === "" ? undefined : JSON.parse(text)) as Record<string, unknown> };
 };
+
+/** A new account through the API as the admin, with its first token. */
+export const createTenant = async (baseUrl: string, adminToken: string, name: string) => {
+  const res = await callApi(baseUrl, adminToken, "POST", "/v1/accounts", { name });
+  if (res.status !== 201) throw new Error(`account creation failed: ${res.status} ${JSON.stringify(res.body)}`);
+  const b = res.body as { account: { id: string }; token: { id: string; token: string } };
+  return { accountId: b.account.id, token: b.token.token, tokenId: b.token.id };
+};

@@ -24,6 +24,8 @@ import {
   requestIdOf,
   serveMetrics,
 } from "./observability.js";
+import { auditGatewayChanges } from "./audit/audited-routes.js";
+import { GatewayAuditWriter } from "./audit/audit-writer.js";
 import { accountRoutes } from "./routes/accounts.js";
 import { auditRoutes } from "./routes/audit.js";
 import { busCredentialRoutes } from "./routes/bus-credentials.js";
@@ -131,6 +133,8 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
   await registerRequestLimiter(app, opts.rateLimitPerMinute);
   app.addHook("onRequest", authenticate(opts.stores.tokens));
   registerQuotaChecks(app, opts.settings.defaultQuotas);
+  // The gateway's own changes (accounts, tokens, quotas, bus credentials) are not bus commands: recorded here.
+  app.addHook("onSend", auditGatewayChanges(new GatewayAuditWriter(opts.bus.nc, opts.logger)));
 
   // Documentation is public: mark every route the docs plugins add.
   app.addHook("onRoute", (route) => {

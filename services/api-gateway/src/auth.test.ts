@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GatewayAuditWriter } from "./audit/audit-writer.js";
 import { bootstrapAdminToken } from "./auth/admin-bootstrap.js";
 import { TokenStore } from "./auth/token-store.js";
 import { bearer, startHarness, type Harness } from "./test-support/harness.js";
@@ -15,6 +16,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
+const audit = () => new GatewayAuditWriter(h.nc, createLogger("api-gateway", "silent"));
 
 /** Every documented route except the public ones, with its path parameters filled in. */
 const protectedRoutes = async () => {
@@ -188,7 +190,7 @@ describe("admin token bootstrap", () => {
       const lines: string[] = [];
       const logger = createLogger("api-gateway", "info", { write: (s: string) => lines.push(s) });
       const tokens = await TokenStore.open(h.nc);
-      await bootstrapAdminToken(tokens, { envToken: undefined, dataDir, logger });
+      await bootstrapAdminToken(tokens, { envToken: undefined, dataDir, logger, audit: audit() });
       const path = join(dataDir, "admin-token");
       expect(statSync(path).mode & 0o777).toBe(0o600);
       const token = readFileSync(path, "utf8").trim();
@@ -196,7 +198,7 @@ describe("admin token bootstrap", () => {
       expect(lines.join("")).toContain(path);
       expect(lines.join("")).not.toContain(token);
       // A second start keeps the same token.
-      await bootstrapAdminToken(tokens, { envToken: undefined, dataDir, logger });
+      await bootstrapAdminToken(tokens, { envToken: undefined, dataDir, logger, audit: audit() });
       expect(readFileSync(path, "utf8").trim()).toBe(token);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
@@ -204,6 +206,7 @@ describe("admin token bootstrap", () => {
         envToken: h.adminToken,
         dataDir: h.nats.storeDir,
         logger: createLogger("api-gateway", "silent"),
+        audit: audit(),
       });
     }
   });
@@ -213,21 +216,21 @@ describe("admin token bootstrap", () => {
     const logger = createLogger("api-gateway", "silent");
     const tokens = await TokenStore.open(h.nc);
     try {
-      await bootstrapAdminToken(tokens, { envToken: undefined, dataDir, logger });
+      await bootstrapAdminToken(tokens, { envToken: undefined, dataDir, logger, audit: audit() });
       const path = join(dataDir, "admin-token");
       const generated = readFileSync(path, "utf8").trim();
       expect((await tokens.verify(generated))?.role).toBe("admin");
-      await bootstrapAdminToken(tokens, { envToken: h.adminToken, dataDir, logger });
+      await bootstrapAdminToken(tokens, { envToken: h.adminToken, dataDir, logger, audit: audit() });
       expect(await tokens.verify(generated)).toBeUndefined();
       expect(existsSync(path)).toBe(false);
       const res = await h.app.inject({ url: "/v1/accounts", headers: bearer(generated) });
       expect(res.statusCode).toBe(401);
       // Unset again: a new generated token, and the variable's token no longer works.
-      await bootstrapAdminToken(tokens, { envToken: undefined, dataDir, logger });
+      await bootstrapAdminToken(tokens, { envToken: undefined, dataDir, logger, audit: audit() });
       expect(await tokens.verify(h.adminToken)).toBeUndefined();
       expect((await tokens.verify(readFileSync(path, "utf8").trim()))?.role).toBe("admin");
     } finally {
-      await bootstrapAdminToken(tokens, { envToken: h.adminToken, dataDir, logger });
+      await bootstrapAdminToken(tokens, { envToken: h.adminToken, dataDir, logger, audit: audit() });
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
@@ -250,7 +253,7 @@ describe("admin token bootstrap", () => {
     });
     expect(revoked.statusCode).toBe(204);
     expect((await h.app.inject({ url: "/v1/accounts", headers: bearer(h.adminToken) })).statusCode).toBe(401);
-    await bootstrapAdminToken(tokens, { envToken: h.adminToken, dataDir: h.nats.storeDir, logger });
+    await bootstrapAdminToken(tokens, { envToken: h.adminToken, dataDir: h.nats.storeDir, logger, audit: audit() });
     expect((await h.app.inject({ url: "/v1/accounts", headers: bearer(h.adminToken) })).statusCode).toBe(200);
   });
 
@@ -259,10 +262,10 @@ describe("admin token bootstrap", () => {
     const logger = createLogger("api-gateway", "silent");
     const first = `sdn_env_first_${Date.now()}_abcdefghij`;
     const second = `sdn_env_second_${Date.now()}_abcdefghij`;
-    await bootstrapAdminToken(tokens, { envToken: first, dataDir: h.nats.storeDir, logger });
-    await bootstrapAdminToken(tokens, { envToken: second, dataDir: h.nats.storeDir, logger });
+    await bootstrapAdminToken(tokens, { envToken: first, dataDir: h.nats.storeDir, logger, audit: audit() });
+    await bootstrapAdminToken(tokens, { envToken: second, dataDir: h.nats.storeDir, logger, audit: audit() });
     expect(await tokens.verify(first)).toBeUndefined();
     expect((await tokens.verify(second))?.role).toBe("admin");
-    await bootstrapAdminToken(tokens, { envToken: h.adminToken, dataDir: h.nats.storeDir, logger });
+    await bootstrapAdminToken(tokens, { envToken: h.adminToken, dataDir: h.nats.storeDir, logger, audit: audit() });
   });
 });

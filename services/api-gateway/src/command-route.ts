@@ -71,7 +71,7 @@ export const commandRoute = <C extends CommandDefinition, P extends TSchema, Q e
   app.route({
     method: spec.method,
     url: spec.url,
-    config: { adminOnly: spec.adminOnly === true },
+    config: { adminOnly: spec.adminOnly === true, command: spec.command.name },
     schema: {
       tags: spec.tags,
       summary: spec.summary,

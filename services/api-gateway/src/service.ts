@@ -12,6 +12,7 @@ import {
 import type { Static } from "typebox";
 import { BusCredentialStore } from "./bus-credentials/credential-store.js";
 import { buildGateway, type GatewayApp } from "./app.js";
+import { GatewayAuditWriter } from "./audit/audit-writer.js";
 import { AccountStore } from "./auth/account-store.js";
 import { bootstrapAdminToken } from "./auth/admin-bootstrap.js";
 import { TokenStore } from "./auth/token-store.js";
@@ -63,6 +64,7 @@ export const apiGatewaySpec: ServiceSpec<GatewayConfig["properties"]> = {
             envToken: ctx.config.SDN_ADMIN_TOKEN,
             dataDir: ctx.config.SDN_DATA_DIR,
             logger: ctx.logger,
+            audit: new GatewayAuditWriter(ctx.nc, ctx.logger),
           });
           app = await buildGateway({
             bus: { nc: ctx.nc, commands: ctx.commands },

@@ -37,14 +37,16 @@ export class TokenStore {
 
   /**
    * Makes `token` valid under a fixed id (the bootstrap admin token), replacing whatever
-   * token held that id before, so a changed SDN_ADMIN_TOKEN retires the old one.
+   * token held that id before, so a changed SDN_ADMIN_TOKEN retires the old one. Whether
+   * anything changed (false: that very token was installed already).
    */
-  async install(token: string, id: string, accountId: string, role: Role): Promise<void> {
+  async install(token: string, id: string, accountId: string, role: Role): Promise<boolean> {
     const previous = await this.bucket.get(`i.${accountId}.${id}`);
     const hash = hashToken(token);
-    if (previous?.value.hash === hash) return;
+    if (previous?.value.hash === hash) return false;
     if (previous !== undefined) await this.bucket.delete(`h.${previous.value.hash}`);
     await this.store(token, { id, accountId, role, name: "bootstrap" });
+    return true;
   }
 
   async verify(token: string): Promise<TokenInfo | undefined> {

@@ -10,6 +10,7 @@ import {
 import type { FastifyRequest } from "fastify";
 import Type from "typebox";
 import type { GatewayApp } from "../app.js";
+import { noteAudited } from "../audit/audited-routes.js";
 import { principalOf } from "../auth/authenticate.js";
 import { HttpError } from "../http-errors.js";
 import { tokenExpiry } from "../auth/token-lifetime.js";
@@ -36,7 +37,10 @@ export const accountRoutes = async (app: GatewayApp): Promise<void> => {
   app.post(
     "/v1/accounts",
     {
-      config: { adminOnly: true },
+      config: {
+        adminOnly: true,
+        audit: { command: "CreateAccount", answer: { "account.id": "accountId", "token.id": "tokenId" } },
+      },
       schema: {
         tags: ["Accounts"],
         summary: "Create an account and its first token (admin)",
@@ -86,6 +90,7 @@ export const accountRoutes = async (app: GatewayApp): Promise<void> => {
   app.post(
     "/v1/accounts/:id/tokens",
     {
+      config: { audit: { command: "CreateToken", params: { id: "accountId" }, answer: { id: "tokenId" } } },
       schema: {
         tags: ["Accounts"],
         summary: "Issue another token for an account (rotation); the token is shown only in this answer",
@@ -122,6 +127,7 @@ export const accountRoutes = async (app: GatewayApp): Promise<void> => {
   app.delete(
     "/v1/tokens/:id",
     {
+      config: { audit: { command: "RevokeToken", params: { id: "tokenId" } } },
       schema: {
         tags: ["Accounts"],
         summary:
@@ -138,6 +144,7 @@ export const accountRoutes = async (app: GatewayApp): Promise<void> => {
       if (token === undefined || (principal.role !== "admin" && token.accountId !== principal.accountId)) {
         throw new HttpError("NOT_FOUND", `token ${req.params.id} not found`);
       }
+      noteAudited(req, { accountId: token.accountId });
       await app.tokens.revoke(token);
       return reply.status(204).send(null);
     },

@@ -43,7 +43,14 @@ export const busCredentialRoutes = async (app: GatewayApp, opts: BusCredentialRo
   app.post(
     "/v1/accounts/:id/bus-credentials",
     {
-      config: { adminOnly: true },
+      config: {
+        adminOnly: true,
+        audit: {
+          command: "CreateBusCredentials",
+          params: { id: "accountId" },
+          answer: { id: "credentialId", publicKey: "publicKey" },
+        },
+      },
       schema: {
         tags: ["Accounts"],
         summary: "Issue NATS bus credentials bound to the account (admin; `admin` gives admin bus credentials)",
@@ -79,7 +86,10 @@ export const busCredentialRoutes = async (app: GatewayApp, opts: BusCredentialRo
   app.delete(
     "/v1/accounts/:id/bus-credentials/:credentialId",
     {
-      config: { adminOnly: true },
+      config: {
+        adminOnly: true,
+        audit: { command: "RevokeBusCredentials", params: { id: "accountId", credentialId: "credentialId" } },
+      },
       schema: {
         tags: ["Accounts"],
         summary: "Revoke bus credentials: the NATS server refuses them and cuts their connections",

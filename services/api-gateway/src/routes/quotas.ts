@@ -26,7 +26,14 @@ export const quotaRoutes = async (app: GatewayApp): Promise<void> => {
   app.put(
     "/v1/accounts/:id/quotas",
     {
-      config: { adminOnly: true },
+      config: {
+        adminOnly: true,
+        audit: {
+          command: "SetQuotas",
+          params: { id: "accountId" },
+          bodyFields: Object.keys(QuotaOverrides.properties),
+        },
+      },
       schema: {
         tags: ["Accounts"],
         summary: "Set some of an account's quotas (admin); lowering one below what is held refuses only new creates",

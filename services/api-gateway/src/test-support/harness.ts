@@ -5,6 +5,7 @@ import { createLogger, type Logger } from "@sdn/runtime";
 import { TestNatsServer } from "@sdn/testkit";
 import { randomBytes } from "node:crypto";
 import { buildGateway, type GatewayApp } from "../app.js";
+import { GatewayAuditWriter } from "../audit/audit-writer.js";
 import { AccountStore } from "../auth/account-store.js";
 import { bootstrapAdminToken } from "../auth/admin-bootstrap.js";
 import { TokenStore } from "../auth/token-store.js";
@@ -45,7 +46,12 @@ export const startHarness = async (
   const logger = opts.logger ?? createLogger("api-gateway", "silent");
   const tokens = await TokenStore.open(nc);
   const adminToken = `sdn_test_${randomBytes(24).toString("base64url")}`;
-  await bootstrapAdminToken(tokens, { envToken: adminToken, dataDir: nats.storeDir, logger });
+  await bootstrapAdminToken(tokens, {
+    envToken: adminToken,
+    dataDir: nats.storeDir,
+    logger,
+    audit: new GatewayAuditWriter(nc, logger),
+  });
   const app = await buildGateway({
     bus: { nc, commands: new CommandClient(nc) },
     logger,
