@@ -2,7 +2,8 @@
  * Paging of the ovs-element's listings through the real gateway, network-guru and
  * ovs-element on a real nats-server. The tunnel sets and NICs are written straight into
  * the element's KV buckets (as the mesh stores them), so that a network of 200 hosts
- * costs no hosts: what is under test is how they are listed, not how they are made.
+ * costs no hosts: what is under test is how they are listed, not how they are made (and
+ * what of them a tenant sees: no underlay addresses, no host errors).
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { apiGatewaySpec } from "@sdn/api-gateway";
@@ -165,6 +166,38 @@ describe("ListTunnels pages", () => {
     const stranger = (await post<{ token: { token: string } }>("/v1/accounts", { name: "stranger" }, adminToken)).token
       .token;
     expect((await get<object>(`${path}?cursor=${foreignKey}`, stranger)).status).toBe(404);
+  });
+});
+
+describe("tunnel rows a tenant sees", () => {
+  it("shows a tenant hosts, ports and states but no underlay address or host error; an admin all", async () => {
+    const net = await newNetwork("mesh-view", "10.66.0.0/24");
+    const hosts = [randomUUID(), randomUUID()];
+    await seedMesh(net.id, hosts);
+    const sets = await JsonBucket.open<{ state: string; lastError: string | null }>(nc, "sdn_element_tunnels");
+    const failed = `${net.id}.${hosts[0]}`;
+    const hostError = "ovs-vsctl: cannot reach 10.200.0.9 via eth1 (route to 192.0.2.1)";
+    await sets.update(failed, (s) => (s === undefined ? undefined : { ...s, state: "Failed", lastError: hostError }));
+    const path = `/v1/networks/${net.id}/tunnels`;
+
+    const tenantRows = (await get<{ tunnels: Tunnel[] }>(path)).body.tunnels;
+    expect(tenantRows).toHaveLength(2);
+    const text = JSON.stringify(tenantRows);
+    expect(text).not.toMatch(/\d+\.\d+\.\d+\.\d+/);
+    expect(tenantRows.map((t) => [t.from, t.to, t.port, t.state, "remoteIp" in t])).toEqual(
+      [...hosts].sort().map((from) => {
+        const to = hosts.find((h) => h !== from) as string;
+        const state = `${net.id}.${from}` === failed ? "Failed" : "Established";
+        return [from, to, `gre-${to.slice(0, 11)}`, state, false];
+      }),
+    );
+    expect(tenantRows.find((t) => t.state === "Failed")?.lastError).toBe(
+      "the host could not apply the tunnels; an operator can see why",
+    );
+
+    const adminRows = (await get<{ tunnels: Tunnel[] }>(path, adminToken)).body.tunnels;
+    expect(adminRows.map((t) => t.remoteIp)).toEqual(expect.arrayContaining(["10.200.0.1", "10.200.0.2"]));
+    expect(adminRows.find((t) => t.state === "Failed")?.lastError).toBe(hostError);
   });
 });
 

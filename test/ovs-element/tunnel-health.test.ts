@@ -19,7 +19,13 @@ let nc: NatsConnection;
 let store: ElementStore;
 let book: TunnelHealthBook;
 const summaries: NetworkTunnelHealth[] = [];
-const events: EventEnvelope<{ from: string; to: string; diagnostic: string | null }>[] = [];
+const events: EventEnvelope<{
+  networkId: string;
+  from: string;
+  to: string;
+  remoteIp?: string;
+  diagnostic: string | null;
+}>[] = [];
 const silent = { warn: () => undefined, info: () => undefined, debug: () => undefined } as never;
 
 const membership = (hosts: string[]): Membership => ({
@@ -66,6 +72,8 @@ describe("ovs-element tunnel health book", () => {
       ["TunnelUp", "acct-h", "ha", "hb"],
       ["TunnelDown", "acct-h", "ha", "hb"],
     ]);
+    // A tenant's events name hosts, never their underlay addresses.
+    expect(events.map((e) => e.data.remoteIp)).toEqual([undefined, undefined]);
     // Six ordered pairs: one down, five never reported.
     expect(summaries.at(-1)).toEqual({
       state: "Degraded",
@@ -98,5 +106,17 @@ describe("ovs-element tunnel health book", () => {
     await store.memberships.put(NET, membership(["ha", "hb"])); // hc left the network
     expect(await book.prune()).toBe(1);
     expect(await book.bucket.keys()).toEqual([healthKey(NET, "ha", "hb")]);
+  });
+
+  it("keeps the underlay address in the events of the admin account's own networks", async () => {
+    const adminNet = "4a1d2e3f-5c6b-4d7e-8f90-b1c2d3e4f5a6";
+    await store.memberships.put(adminNet, { ...membership(["ha", "hb"]), networkId: adminNet, accountId: "admin" });
+    await book.record({
+      hostId: "ha",
+      observedAt: "2026-01-01T00:00:09.000Z",
+      tunnels: [{ networkId: adminNet, port: "gre-2", remoteIp: "10.0.0.2", health: "down", diagnostic: null }],
+    });
+    const seen = await waitFor("the admin network's event", () => events.find((e) => e.data.networkId === adminNet));
+    expect([seen.type, seen.accountId, seen.data.remoteIp]).toEqual(["TunnelDown", "admin", "10.0.0.2"]);
   });
 });

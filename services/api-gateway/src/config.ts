@@ -30,6 +30,12 @@ export const GatewayConfig = Type.Object({
   SDN_QUOTA_NETWORKS: Type.Integer({ default: 50, minimum: 0, description: "Default quota: networks per account" }),
   SDN_QUOTA_NICS: Type.Integer({ default: 500, minimum: 0, description: "Default quota: NICs per account" }),
   SDN_QUOTA_PUBLIC_IPS: Type.Integer({ default: 20, minimum: 0, description: "Default quota: public IPs per account" }),
+  SDN_QUOTA_RULES: Type.Integer({
+    default: 1000,
+    minimum: 0,
+    description:
+      "Default quota: L3 rules (port forwards, static NATs, firewall/egress rules, load balancers) per account",
+  }),
   SDN_QUOTA_TOKENS: Type.Integer({ default: 20, minimum: 1, description: "Default quota: API tokens per account" }),
   SDN_TOKEN_MAX_LIFETIME_SECONDS: Type.Optional(
     Type.Integer({

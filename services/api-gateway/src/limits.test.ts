@@ -110,7 +110,7 @@ describe("token cap", () => {
       headers: bearer(t.token),
       remoteAddress,
     });
-    expect(own.json()).toEqual({ networks: 50, nics: 500, publicIps: 20, tokens: 3 });
+    expect(own.json()).toEqual({ networks: 50, nics: 500, publicIps: 20, tokens: 3, rules: 1000 });
     const set = await h.app.inject({
       method: "PUT",
       url: `/v1/accounts/${t.accountId}/quotas`,

@@ -78,6 +78,7 @@ export const apiGatewaySpec: ServiceSpec<GatewayConfig["properties"]> = {
                 nics: ctx.config.SDN_QUOTA_NICS,
                 publicIps: ctx.config.SDN_QUOTA_PUBLIC_IPS,
                 tokens: ctx.config.SDN_QUOTA_TOKENS,
+                rules: ctx.config.SDN_QUOTA_RULES,
               },
               tokenMaxLifetimeSeconds: ctx.config.SDN_TOKEN_MAX_LIFETIME_SECONDS,
             },

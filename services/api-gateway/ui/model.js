@@ -9,7 +9,7 @@ import { ApiError, getAll, getJson, isList } from "./api.js";
  * @typedef {{ id: string, name: string, cidr: string, state: string, description?: string }} Network
  * @typedef {{ id: string, networkId: string, vmId: string, hostId: string, device: string, ip: string,
  *   mac: string, role: string, state: string, hostname?: string }} Nic
- * @typedef {{ networkId: string, from: string, to: string, remoteIp: string, state: string,
+ * @typedef {{ networkId: string, from: string, to: string, remoteIp?: string, state: string,
  *   lastError: string | null, health?: unknown }} Tunnel
  * @typedef {{ id: string, name: string, hostId: string, networkIds: string[], state: string, generation: number,
  *   appliedGeneration: number, lastError?: { code: string, message: string } }} Router

@@ -51,6 +51,8 @@ export const renderTables = (model) => {
     ),
   );
   const withHealth = model.tunnels.some((t) => healthText(t.health) !== "");
+  // Underlay addresses are shown to admins only: a tenant's rows have none, so no column.
+  const withUnderlay = model.tunnels.some((t) => t.remoteIp !== undefined);
   show(
     "tunnels",
     table(
@@ -59,7 +61,9 @@ export const renderTables = (model) => {
         { title: "Network", value: (t) => networkName(t.networkId) },
         { title: "From", value: (t) => hostName(t.from) },
         { title: "To", value: (t) => hostName(t.to) },
-        { title: "Remote IP", value: (t) => t.remoteIp },
+        ...(withUnderlay
+          ? [{ title: "Remote IP", value: (/** @type {import("./model.js").Tunnel} */ t) => dash(t.remoteIp) }]
+          : []),
         { title: "State", value: (t) => t.state, state: true },
         ...(withHealth
           ? [

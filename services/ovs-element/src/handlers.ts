@@ -12,6 +12,7 @@ import {
 import type { Collaborators } from "./collaborators.js";
 import type { NicManager } from "./nic-manager.js";
 import { canHandle } from "./providers.js";
+import { tunnelFor } from "./tenant-view.js";
 import { summarise, type TunnelHealthBook } from "./tunnel-health.js";
 
 const summary = (main: string, notes: string[]) => (notes.length === 0 ? main : `${main}; ${notes.join("; ")}`);
@@ -57,7 +58,8 @@ export const elementHandlers = (
   }),
   bindHandler(ListTunnels, async (req, ctx) => {
     const found = await nics().tunnels(req.networkId, ctx, req);
-    const page = { ...found, items: await health().merge(req.networkId, found.items) };
+    const merged = await health().merge(req.networkId, found.items);
+    const page = { ...found, items: merged.map((t) => tunnelFor(ctx.role, t)) };
     const up = page.items.filter((t) => t.state === "Established").length;
     const h = summarise(page.items);
     return {

@@ -19,6 +19,7 @@ import { describeError } from "./element-errors.js";
 import type { MembershipPruner } from "./membership-pruner.js";
 import { remotesOf, type Mesh } from "./mesh.js";
 import { tunnelSetKey, type ElementStore, type Membership } from "./store.js";
+import { repairsFor, type Repair } from "./tenant-view.js";
 import { reconcileRepairs, reconcileUnread } from "./metrics.js";
 
 type Bridge = Static<typeof OvsBridge>;
@@ -160,10 +161,10 @@ export class Reconciler {
       if (repairs.length > 0) {
         repaired++;
         reconcileRepairs.inc();
-        this.d.logger.info({ hostId, networkId: key, repairs }, "repaired drift");
+        this.d.logger.info({ hostId, networkId: key, repairs: repairs.map((r) => r.text) }, "repaired drift");
         await this.d.events.publish(
           DriftRepaired,
-          { networkId: key, hostId, repairs },
+          { networkId: key, hostId, repairs: repairsFor(entry.value.accountId, repairs) },
           { accountId: entry.value.accountId },
         );
       }
@@ -184,11 +185,17 @@ export class Reconciler {
     return (await this.d.store.memberships.get(networkId))?.revision === revision;
   }
 
-  private async repairMember(m: Membership, revision: number, hostId: string, bridge: Bridge | undefined) {
-    const repairs: string[] = [];
+  private async repairMember(
+    m: Membership,
+    revision: number,
+    hostId: string,
+    bridge: Bridge | undefined,
+  ): Promise<Repair[]> {
+    const repairs: Repair[] = [];
+    const note = (text: string, tenantText = text) => repairs.push({ text, tenantText });
     const wanted = new Map(remotesOf(m, hostId).map((r) => [r.ip, r.hostId]));
     const nics = Object.entries(m.hosts[hostId]?.nics ?? {});
-    if (bridge === undefined) repairs.push("bridge missing");
+    if (bridge === undefined) note("bridge missing");
     else {
       const tunnels = bridge.ports.filter((p) => p.externalIds["sdn-role"] === "tunnel");
       const seen = new Map<string, number>();
@@ -196,20 +203,20 @@ export class Reconciler {
         const iface = p.interfaces[0];
         const ip = iface?.options["remote_ip"] ?? "";
         seen.set(ip, (seen.get(ip) ?? 0) + 1);
-        if (!wanted.has(ip)) repairs.push(`stray tunnel ${p.name} to ${ip}`);
+        if (!wanted.has(ip)) note(`stray tunnel ${p.name} to ${ip}`, `stray tunnel ${p.name}`);
         else if (iface?.options["key"] !== String(m.greKey) || !p.protected || iface.type !== "gre") {
-          repairs.push(`tunnel ${p.name} to ${ip} is misconfigured`);
+          note(`tunnel ${p.name} to ${ip} is misconfigured`, `tunnel ${p.name} to ${wanted.get(ip)} is misconfigured`);
         }
       }
       for (const [ip, peer] of wanted) {
         const n = seen.get(ip) ?? 0;
-        if (n === 0) repairs.push(`tunnel to ${peer} (${ip}) missing`);
-        if (n > 1) repairs.push(`${n} tunnels to ${peer} (${ip})`);
+        if (n === 0) note(`tunnel to ${peer} (${ip}) missing`, `tunnel to ${peer} missing`);
+        if (n > 1) note(`${n} tunnels to ${peer} (${ip})`, `${n} tunnels to ${peer}`);
       }
       const set = (await this.d.store.tunnels.get(tunnelSetKey(m.networkId, hostId)))?.value;
-      if (set?.state === "Failed") repairs.push("tunnel set Failed");
+      if (set?.state === "Failed") note("tunnel set Failed");
       for (const [, n] of nics) {
-        if (!bridge.ports.some((p) => p.name === n.device)) repairs.push(`NIC port ${n.device} missing`);
+        if (!bridge.ports.some((p) => p.name === n.device)) note(`NIC port ${n.device} missing`);
       }
     }
     if (repairs.length === 0 || !(await this.unchanged(m.networkId, revision))) return [];
@@ -227,16 +234,24 @@ export class Reconciler {
           ...(n.ip === undefined ? {} : { ip: n.ip }),
           ...(n.portSecurity === undefined ? {} : { portSecurity: n.portSecurity }),
         })
-        .catch((err: unknown) => repairs.push(`NIC port ${n.device} not restored: ${describeError(err)}`));
+        .catch((err: unknown) =>
+          note(`NIC port ${n.device} not restored: ${describeError(err)}`, `NIC port ${n.device} not restored`),
+        );
     }
     return repairs;
   }
 
   /** The bridge of a network the host is no longer part of (an unplug while it was away). */
-  private async removeStray(m: Membership, revision: number, hostId: string, bridge: Bridge | undefined) {
+  private async removeStray(
+    m: Membership,
+    revision: number,
+    hostId: string,
+    bridge: Bridge | undefined,
+  ): Promise<Repair[]> {
     if (bridge === undefined || !bridge.managed) return [];
     if (!(await this.unchanged(m.networkId, revision))) return [];
     await this.d.agents.call(hostId, DestroyBridge, { networkId: m.networkId });
-    return [`stray bridge ${bridge.name} removed`];
+    const text = `stray bridge ${bridge.name} removed`;
+    return [{ text, tenantText: text }];
   }
 }

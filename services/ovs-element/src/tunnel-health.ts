@@ -15,6 +15,7 @@ import type { Logger } from "@sdn/runtime";
 import type { Collaborators } from "./collaborators.js";
 import { describeError } from "./element-errors.js";
 import type { ElementStore, Membership } from "./store.js";
+import { withoutUnderlay } from "./tenant-view.js";
 
 /** The bucket of tunnel health, apart from the tunnel rows (which are the mesh's to reshape). */
 export const TUNNEL_HEALTH_BUCKET = "sdn_element_tunnel_health";
@@ -163,7 +164,7 @@ export class TunnelHealthBook {
       const { networkId, from, remoteIp, port, diagnostic, changedAt } = turned;
       await this.d.events.publish(
         turned.health === "down" ? TunnelDown : TunnelUp,
-        { networkId, from, to: turned.to, remoteIp, port, diagnostic, changedAt },
+        withoutUnderlay(m.accountId, { networkId, from, to: turned.to, remoteIp, port, diagnostic, changedAt }),
         { accountId: m.accountId },
       );
     }

@@ -2,6 +2,7 @@ import type { EventPublisher } from "@sdn/bus";
 import { ApplyTunnels, CommandError, TunnelEstablished, TunnelFailed, type ResponseOf } from "@sdn/contracts";
 import type { Logger } from "@sdn/runtime";
 import type { ElementConfig } from "./config.js";
+import { hostErrorFor, withoutUnderlay } from "./tenant-view.js";
 import {
   tunnelSetKey,
   type ElementStore,
@@ -80,7 +81,9 @@ export class TunnelSets {
         {
           networkId: m.networkId,
           from: hostId,
-          tunnels: fresh.map((r) => ({ to: r.to, remoteIp: r.remoteIp, port: r.port as string })),
+          tunnels: fresh.map((r) =>
+            withoutUnderlay(m.accountId, { to: r.to, remoteIp: r.remoteIp, port: r.port as string }),
+          ),
         },
         { accountId: m.accountId },
       );
@@ -121,7 +124,7 @@ export class TunnelSets {
         networkId: m.networkId,
         from: hostId,
         to: remotes.map((r) => r.hostId),
-        error: error.message,
+        error: hostErrorFor(m.accountId, error.message),
         attempts,
         retryInMs,
       },

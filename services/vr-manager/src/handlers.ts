@@ -1,5 +1,6 @@
 import { bindHandler, type BoundHandler } from "@sdn/bus";
 import {
+  CountRules,
   CreateInterNetworkRoute,
   DeleteInterNetworkRoute,
   DeleteRouter,
@@ -68,6 +69,10 @@ const ruleHandlers = (parts: () => VrParts, [kind, what, set]: RuleSet): BoundHa
 
 /** The vr-manager's durable command handlers; each answer carries a one-line summary. */
 export const vrHandlers = (parts: () => VrParts): BoundHandler[] => [
+  bindHandler(CountRules, async (req, ctx) => {
+    const rules = await parts().rules.count(req.networkIds, ctx);
+    return { data: { rules }, details: `${rules} rule(s) on ${req.networkIds.length} network(s)` };
+  }),
   bindHandler(RegisterRouter, async (req, ctx) => {
     const r = await parts().registry.register(req, ctx);
     return { data: r, details: `router ${r.name} (${r.id}) runs generation ${r.appliedGeneration}` };

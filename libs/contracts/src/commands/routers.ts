@@ -1,5 +1,6 @@
 import Type, { type TObject, type TProperties } from "typebox";
 import { defineCommand } from "../definitions.js";
+import { MAX_PAGE_LIMIT } from "../paging.js";
 import { NetworkId } from "../resources/networks.js";
 import {
   ApplyOutcome,
@@ -164,6 +165,17 @@ export const FirewallRuleCommands = ruleCommands(
 );
 export const EgressRuleCommands = ruleCommands("EgressRule", "an egress rule", NewEgressRule, EgressRule);
 export const LoadBalancerCommands = ruleCommands("LoadBalancer", "a load balancer", NewLoadBalancer, LoadBalancer);
+
+export const CountRules = defineCommand({
+  service,
+  name: "CountRules",
+  delivery: "request",
+  summary:
+    "Counts the L3 rules (every kind) on the given networks that belong to the caller's account (admins: any " +
+    "account's); networks of other accounts or without rules count 0. The gateway's rules quota asks it.",
+  request: obj({ networkIds: Type.Array(NetworkId, { maxItems: MAX_PAGE_LIMIT }) }, closed),
+  response: obj({ rules: Type.Integer({ minimum: 0 }) }, closed),
+});
 
 export const EgressPolicy = obj(
   { networkId: NetworkId, defaultPolicy: EgressDefaultPolicy },

@@ -2,7 +2,7 @@ import Type from "typebox";
 import { defineEvent } from "../definitions.js";
 import { HostId, InterfaceName, Ipv4 } from "../resources/hosts.js";
 import { NetworkId } from "../resources/networks.js";
-import { TunnelHealthField } from "../resources/tunnels.js";
+import { TunnelHealthField, underlayAddress } from "../resources/tunnels.js";
 
 const service = "ovs-element" as const;
 const closed = { additionalProperties: false } as const;
@@ -15,7 +15,9 @@ export const TunnelEstablished = defineEvent({
     {
       networkId: NetworkId,
       from: HostId,
-      tunnels: Type.Array(Type.Object({ to: HostId, remoteIp: Ipv4, port: InterfaceName }, closed)),
+      tunnels: Type.Array(
+        Type.Object({ to: HostId, remoteIp: Type.Optional(underlayAddress), port: InterfaceName }, closed),
+      ),
     },
     closed,
   ),
@@ -30,7 +32,9 @@ export const TunnelFailed = defineEvent({
       networkId: NetworkId,
       from: HostId,
       to: Type.Array(HostId),
-      error: Type.String(),
+      error: Type.String({
+        description: "The host's message in an admin's account; in a tenant's, that the host could not apply them",
+      }),
       attempts: Type.Integer({ minimum: 1 }),
       retryInMs: Type.Integer({ minimum: 0 }),
     },
@@ -57,7 +61,7 @@ const healthChange = Type.Object(
     networkId: NetworkId,
     from: HostId,
     to: HostId,
-    remoteIp: Ipv4,
+    remoteIp: Type.Optional(underlayAddress),
     port: InterfaceName,
     diagnostic: Type.Union([Type.String(), Type.Null()], { description: "BFD's diagnostic on `from`, if any" }),
     changedAt: Type.String({ format: "date-time" }),

@@ -1,7 +1,7 @@
 import Type, { type Static } from "typebox";
 
 /** What an account may hold at most; each limit is named in the error that enforces it. */
-export const QUOTA_NAMES = ["networks", "nics", "publicIps", "tokens"] as const;
+export const QUOTA_NAMES = ["networks", "nics", "publicIps", "tokens", "rules"] as const;
 export type QuotaName = (typeof QUOTA_NAMES)[number];
 
 const limit = (description: string) => Type.Integer({ minimum: 0, maximum: 1_000_000, description });
@@ -11,6 +11,10 @@ const quotaFields = {
   nics: limit("NICs the account may have plugged, across its networks"),
   publicIps: limit("Public IPs the account may hold"),
   tokens: limit("API tokens the account may have"),
+  rules: limit(
+    "L3 rules the account may have over all its networks: port forwards, static NATs, firewall and egress rules, " +
+      "load balancers",
+  ),
 };
 
 /** An account's effective quotas: its own values where an admin set them, the defaults elsewhere. */
@@ -24,6 +28,7 @@ export const QuotaOverrides = Type.Object(
     nics: Type.Optional(quotaFields.nics),
     publicIps: Type.Optional(quotaFields.publicIps),
     tokens: Type.Optional(quotaFields.tokens),
+    rules: Type.Optional(quotaFields.rules),
   },
   { additionalProperties: false, $id: "QuotaOverrides" },
 );

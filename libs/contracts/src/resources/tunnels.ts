@@ -1,6 +1,6 @@
 import Type, { type Static } from "typebox";
 import { nextCursorField } from "../paging.js";
-import { HostId, InterfaceName, Ipv4 } from "./hosts.js";
+import { HostId, InterfaceName } from "./hosts.js";
 import { GreKey, NetworkId } from "./networks.js";
 
 /**
@@ -20,12 +20,19 @@ export const TunnelHealthField = Type.Enum([...TUNNEL_HEALTH], {
   description: "BFD on the tunnel: up, down (no packet crosses), unknown (not concluded or not reported)",
 });
 
+/** A host's underlay address: admins see it, tenants never (they see host ids). */
+export const underlayAddress = Type.String({
+  format: "ipv4",
+  examples: ["10.0.0.12"],
+  description: "The underlay address of the host at the far end; admins only (absent for a tenant)",
+});
+
 export const Tunnel = Type.Object(
   {
     networkId: NetworkId,
     from: HostId,
     to: HostId,
-    remoteIp: Ipv4,
+    remoteIp: Type.Optional(underlayAddress),
     key: GreKey,
     port: Type.Union([InterfaceName, Type.Null()], { description: "The port on `from`; null until established" }),
     state: Type.Enum([...TUNNEL_STATES], {
@@ -33,7 +40,11 @@ export const Tunnel = Type.Object(
         "Created: wanted, not yet applied on `from`. Established: `from` applied it (its whole tunnel set, one " +
         "transaction). Failed: applying on `from` failed; retried with back-off",
     }),
-    lastError: Type.Union([Type.String(), Type.Null()]),
+    lastError: Type.Union([Type.String(), Type.Null()], {
+      description:
+        "Why the last apply failed. Admins read the host's own message; a tenant reads that the host could not " +
+        "apply it (host messages can name underlay addresses and host internals)",
+    }),
     attempts: Type.Integer({ minimum: 0, description: "Failed applies since the last success" }),
     nextRetryAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
     updatedAt: Type.String({ format: "date-time" }),

@@ -39,7 +39,8 @@ const render = (v: NetworkView, host: (id: string) => string): string[] => {
     }
     for (const t of v.tunnels.filter((x) => x.from === h)) {
       lines.push(
-        `        tunnel to ${host(t.to)}  remote ${t.remoteIp}  ${t.state}${t.port === null ? "" : `  port ${t.port}`}`,
+        `        tunnel to ${host(t.to)}${t.remoteIp === undefined ? "" : `  remote ${t.remoteIp}`}  ${t.state}` +
+          `${t.port === null ? "" : `  port ${t.port}`}`,
       );
     }
   }

@@ -1,5 +1,6 @@
 import { CommandTimeoutError } from "@sdn/bus";
 import {
+  CountRules,
   ListNetworks,
   ListNics,
   ListPublicIps,
@@ -73,4 +74,17 @@ export const countNics: QuotaCount = async (app, req, max) => {
     }),
   );
   return counts.reduce((a, b) => a + b, 0);
+};
+
+/**
+ * The account's L3 rules over all its networks: its network ids (one ListNetworks page per
+ * 1000), then one CountRules to the vr-manager, which reads the rule books themselves.
+ */
+export const countRules: QuotaCount = async (app, req) => {
+  const ids = await ownNetworkIds(app, req);
+  let rules = 0;
+  for (let i = 0; i < ids.length; i += MAX_PAGE_LIMIT) {
+    rules += (await ask(app, req, CountRules, { networkIds: ids.slice(i, i + MAX_PAGE_LIMIT) })).rules;
+  }
+  return rules;
 };

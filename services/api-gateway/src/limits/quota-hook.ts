@@ -3,7 +3,7 @@ import type { FastifyRequest } from "fastify";
 import type { GatewayApp } from "../app.js";
 import { principalOf } from "../auth/authenticate.js";
 import { KeyedLock } from "./keyed-lock.js";
-import { countNetworks, countNics, countPublicIps, type QuotaCount } from "./quota-counts.js";
+import { countNetworks, countNics, countPublicIps, countRules, type QuotaCount } from "./quota-counts.js";
 import { quotaReached, quotasOf } from "./quotas.js";
 
 interface QuotaRule {
@@ -17,6 +17,12 @@ const QUOTA_ROUTES = new Map<string, QuotaRule>([
   ["POST /v1/networks", { quota: "networks", what: "networks", count: countNetworks }],
   ["POST /v1/networks/:id/nics", { quota: "nics", what: "NICs", count: countNics }],
   ["POST /v1/public-ips", { quota: "publicIps", what: "public IPs", count: countPublicIps }],
+  ...["port-forwards", "static-nats", "firewall-rules", "egress-rules", "load-balancers"].map(
+    (path): [string, QuotaRule] => [
+      `POST /v1/networks/:id/${path}`,
+      { quota: "rules", what: "L3 rules over all its networks", count: countRules },
+    ],
+  ),
 ]);
 
 /**

@@ -59,7 +59,7 @@ export const startHarness = async (
     settings: {
       commandWaitMs: opts.commandWaitMs ?? 1000,
       readyTimeoutMs: 200,
-      defaultQuotas: { networks: 50, nics: 500, publicIps: 20, tokens: 20, ...opts.quotas },
+      defaultQuotas: { networks: 50, nics: 500, publicIps: 20, tokens: 20, rules: 1000, ...opts.quotas },
       tokenMaxLifetimeSeconds: opts.tokenMaxLifetimeSeconds,
     },
     bodyLimitBytes: opts.bodyLimitBytes ?? 65_536,

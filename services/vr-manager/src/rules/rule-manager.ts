@@ -1,5 +1,6 @@
 import type { CommandContext } from "@sdn/bus";
 import {
+  RULE_KINDS,
   type ApplyOutcome,
   type InterNetworkRoute,
   type Network,
@@ -71,6 +72,19 @@ export class RuleManager {
     const removed = await this.removeFromBook(kind, networkId, id);
     if (removed === undefined) throw notFound("rule", id);
     return this.applyOrUndo(networkId, () => this.restoreToBook(kind, networkId, removed));
+  }
+
+  /**
+   * The rules of every kind on these networks that the caller's account owns (admins: any),
+   * read from the rule books themselves, so a quota counts what really exists.
+   */
+  async count(networkIds: string[], ctx: CommandContext): Promise<number> {
+    const books = await Promise.all([...new Set(networkIds)].map((id) => this.store.rules.get(id)));
+    return books.reduce((sum, entry) => {
+      const book = entry?.value;
+      if (book === undefined || (ctx.role !== "admin" && book.accountId !== ctx.accountId)) return sum;
+      return sum + RULE_KINDS.reduce((n, kind) => n + book[kind].length, 0);
+    }, 0);
   }
 
   async egressPolicy(networkId: string, ctx: CommandContext): Promise<"allow" | "deny"> {
