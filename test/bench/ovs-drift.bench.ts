@@ -16,6 +16,8 @@ interface Repair {
   detected?: number;
   /** DriftRepaired received: the element has re-applied the bridge, its tunnels and VM port. */
   repaired: number;
+  /** Agent commands the element sent for the repair. */
+  trips: number;
 }
 
 /**
@@ -50,7 +52,8 @@ export default async function run(): Promise<void> {
       `  drift path (OVSDB monitor → OvsDriftDetected → reconcile), median of ${DRIFT_ROUNDS}: ` +
       `${f(driftMedian)} ms   target ≤ ${TARGET_MS} ms: ${driftMedian <= TARGET_MS ? "met" : "NOT met"}\n` +
       `    of which until OvsDriftDetected was received:   ${f(med(drift.map((r) => r.detected)))} ms ` +
-      `(50 ms of it the agent's debounce)\n` +
+      `(50 ms of it the agent's debounce); agent commands for the repair: ` +
+      `${med(drift.map((r) => r.trips))}\n` +
       `    each round: ${drift.map((r) => r.repaired.toFixed(0)).join(", ")} ms\n` +
       `  periodic pass every ${PERIODIC_INTERVAL_MS / 1000} s (baseline, no monitor), median of ${PERIODIC_ROUNDS}: ` +
       `${f(periodicMedian)} ms (each: ${periodic.map((r) => r.repaired.toFixed(0)).join(", ")} ms)\n` +
@@ -92,6 +95,7 @@ async function measure(
     for (let round = 0; round < rounds; round++) {
       const bridge = (await ovsView(h1, networkId)).bridge as string;
       events.length = 0;
+      const trips = el.agentRoundTrips();
       const t0 = performance.now();
       await h1.vsctl("del-br", bridge);
       const at = (name: string) => events.find((e) => e.event === name && e.hostId === hostId)?.at;
@@ -99,6 +103,7 @@ async function measure(
       const detectedAt = at(OvsDriftDetected.name);
       results.push({
         repaired: repairedAt - t0,
+        trips: el.agentRoundTrips() - trips,
         ...(detectedAt === undefined ? {} : { detected: detectedAt - t0 }),
       });
       // The repair is real: bridge, tunnel and the VM's port back, and the VMs ping again.
