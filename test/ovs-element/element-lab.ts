@@ -38,8 +38,14 @@ export class ElementLab {
     readonly gateway: Harness,
   ) {}
 
-  /** Starts the lab and the services; `elementEnv: null` leaves the ovs-element to the test. */
-  static async start(elementEnv: Record<string, string> | null = {}): Promise<ElementLab> {
+  /**
+   * Starts the lab and the services; `elementEnv: null` leaves the ovs-element to the test,
+   * `agentEnv` adds to (or overrides) the hypervisor-agent's settings.
+   */
+  static async start(
+    elementEnv: Record<string, string> | null = {},
+    agentEnv: Record<string, string> = {},
+  ): Promise<ElementLab> {
     const lab = await Lab.create();
     let gateway: Harness | undefined;
     try {
@@ -58,6 +64,7 @@ export class ElementLab {
             SDN_AGENT_LEASE_MS: "3000",
             SDN_HOST_CHECK_INTERVAL_MS: "1000",
             SDN_SECRET_KEY: Buffer.alloc(32, 9).toString("base64"),
+            ...agentEnv,
           },
         ],
         ...(elementEnv === null ? [] : ([[ovsElementSpec, { SDN_AGENT_TIMEOUT_MS: "20000", ...elementEnv }]] as const)),
