@@ -121,7 +121,9 @@ export default async function run(): Promise<void> {
     }
     await sleep(SETTLE_MS);
     const base = rssMb(baseline.pid as number);
-    process.stdout.write(`idle RSS after ${SETTLE_MS / 1000} s (one sample; on a loaded machine runs differ by up to ~10 MB)\n`);
+    process.stdout.write(
+      `idle RSS after ${SETTLE_MS / 1000} s (one sample; on a loaded machine runs differ by up to ~10 MB)\n`,
+    );
     line("baseline (bare)", base, base);
     SERVICE_NAMES.forEach((name, i) => line(name, rssMb(children[i + 1]?.pid as number), base));
   } finally {
