@@ -39,7 +39,10 @@ COPY --from=manifests /manifests/ ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
 
 FROM ${BASE_IMAGE} AS runtime
+# NODE_OPTIONS: the young generation capped as `npm start` caps it (libs/launcher/src/node-options.ts,
+# docs/operations.md "Idle memory"); set NODE_OPTIONS to raise it for a busy gateway.
 ENV NODE_ENV=production \
+  NODE_OPTIONS=--max-semi-space-size=1 \
   SDN_DATA_DIR=/var/lib/sdn \
   SDN_INSTANCE_FILE=/tmp/sdn-instance.json
 WORKDIR /app

@@ -1,1 +1,2 @@
 export * from "./compose-secrets.js";
+export * from "./node-options.js";

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { serviceNodeOptions } from "./node-options.js";
 
 export interface SupervisedProgram {
   name: string;
@@ -26,8 +27,9 @@ export class Supervisor {
   }
 
   private launch(p: SupervisedProgram, restarts: number): void {
+    const env = { ...this.env, ...p.env };
     const child = spawn(process.execPath, [p.entry], {
-      env: { ...this.env, ...p.env },
+      env: { ...env, NODE_OPTIONS: serviceNodeOptions(env) },
       stdio: ["ignore", "inherit", "inherit"],
     });
     this.children.set(p.name, child);

@@ -1,9 +1,9 @@
 import { trace } from "@opentelemetry/api";
 import { Writable } from "node:stream";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "./logger.js";
 import { REDACTED } from "./redact.js";
-import { setupTelemetry } from "./telemetry.js";
+import { setupTelemetry, type Telemetry } from "./telemetry.js";
 
 const capture = () => {
   const lines: string[] = [];
@@ -51,14 +51,17 @@ describe("logger redaction", () => {
 });
 
 describe("logger fields", () => {
-  const telemetry = setupTelemetry({
-    service: "test",
-    version: "0",
-    instanceId: "test-1",
-    exporter: "none",
-    otlpEndpoint: "",
+  let telemetry: Telemetry | undefined;
+  beforeAll(async () => {
+    telemetry = await setupTelemetry({
+      service: "test",
+      version: "0",
+      instanceId: "test-1",
+      exporter: "none",
+      otlpEndpoint: "",
+    });
   });
-  afterAll(() => telemetry.shutdown());
+  afterAll(() => telemetry?.shutdown());
 
   it("writes the level as a name", () => {
     const { lines, logger } = capture();

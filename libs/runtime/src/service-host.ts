@@ -95,7 +95,7 @@ export const startService = async <P extends TProperties>(
   const logger = createLogger(spec.name, config.LOG_LEVEL);
   const startedAt = Date.now();
   const instanceId = `${spec.name}-${randomUUID().slice(0, 8)}`;
-  const telemetry: Telemetry = setupTelemetry({
+  const telemetry: Telemetry = await setupTelemetry({
     service: spec.name,
     version: spec.version,
     instanceId,

@@ -35,7 +35,7 @@ describe("telemetry resource", () => {
 
   it("puts the resource on every exported span", async () => {
     const exporter = new InMemorySpanExporter();
-    const telemetry = setupTelemetry({
+    const telemetry = await setupTelemetry({
       ...base,
       otlpEndpoint: "",
       resourceAttributes: "deployment.environment.name=lab",

@@ -1,6 +1,5 @@
 import { propagation } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
   BatchSpanProcessor,
@@ -30,10 +29,16 @@ export interface Telemetry {
   shutdown(): Promise<void>;
 }
 
-const exporterFor = (opts: TelemetryOptions): SpanExporter | undefined => {
+/**
+ * The OTLP exporter (HTTP client, protobuf/JSON serialisers) is loaded only when it is
+ * configured: with export off (the default) a service does not hold it (idle memory, issue 18).
+ */
+const exporterFor = async (opts: TelemetryOptions): Promise<SpanExporter | undefined> => {
   switch (opts.exporter) {
-    case "otlp":
+    case "otlp": {
+      const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
       return new OTLPTraceExporter({ url: `${opts.otlpEndpoint.replace(/\/$/, "")}/v1/traces` });
+    }
     case "console":
       return new ConsoleSpanExporter();
     case "none":
@@ -78,10 +83,12 @@ let registered: NodeTracerProvider | undefined;
  * when export is off: trace ids must still flow from HTTP through NATS so logs and other
  * systems can correlate. One provider per process (the OTel API is global).
  */
-export const setupTelemetry = (opts: TelemetryOptions): Telemetry => {
+export const setupTelemetry = async (opts: TelemetryOptions): Promise<Telemetry> => {
   if (registered !== undefined) return { shutdown: async () => undefined };
   const resource = resourceFromAttributes(telemetryResource(opts));
-  const exporter = exporterFor(opts);
+  const exporter = await exporterFor(opts);
+  // Another call may have registered while the exporter loaded.
+  if (registered !== undefined) return { shutdown: async () => undefined };
   const provider = new NodeTracerProvider({
     resource,
     spanProcessors: [...(exporter === undefined ? [] : [new BatchSpanProcessor(exporter)]), ...(opts.processors ?? [])],

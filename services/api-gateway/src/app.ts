@@ -172,9 +172,14 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
     convertConstToEnum: false,
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
-  const asyncApi = buildAsyncApi(opts.version, opts.natsUrl);
+  // Built when first asked for: a gateway nobody reads the document of does not hold it (idle memory).
+  let asyncApi: ReturnType<typeof buildAsyncApi> | undefined;
   app.get("/openapi.json", { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
-  app.get("/asyncapi.json", { config: { public: true }, schema: { hide: true } }, async () => asyncApi);
+  app.get(
+    "/asyncapi.json",
+    { config: { public: true }, schema: { hide: true } },
+    async () => (asyncApi ??= buildAsyncApi(opts.version, opts.natsUrl)),
+  );
   // For Prometheus (docs/observability.md); a scraper without the admin token uses SDN_METRICS_PORT.
   app.get("/metrics", { config: { adminOnly: true }, schema: { hide: true } }, serveMetrics);
 
