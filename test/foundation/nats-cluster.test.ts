@@ -108,8 +108,19 @@ describe("a NATS cluster with replicated state", () => {
     const ips = answers.slice(NETWORKS).map((a) => (a as { data: { ip: string } }).data.ip);
     expect(new Set(ips).size).toBe(RESERVATIONS);
 
-    // The killed node rejoins; the guru's own view holds exactly the answered addresses.
+    // The killed node rejoins and catches up (reads may be served by any current replica);
+    // then the guru's own view holds exactly the answered addresses.
     await cluster.restart(leader);
+    const jsm = await jetstreamManager(nc);
+    await waitFor(
+      "every replica of the address bucket current again",
+      async () => {
+        const info = await jsm.streams.info("KV_sdn_guru_addresses");
+        const replicas = info.cluster?.replicas ?? [];
+        return replicas.length === 2 && replicas.every((r) => r.current) ? true : undefined;
+      },
+      60_000,
+    );
     const listed = await waitFor(
       "the address list after the node rejoined",
       async () => {
@@ -124,17 +135,6 @@ describe("a NATS cluster with replicated state", () => {
     expect(listed.length).toBe(RESERVATIONS);
     const byNic = new Map(listed.map((a) => [a.nicId, a.ip]));
     nicIds.forEach((nicId, i) => expect(byNic.get(nicId)).toBe(ips[i]));
-
-    const jsm = await jetstreamManager(nc);
-    await waitFor(
-      "every replica of the address bucket current again",
-      async () => {
-        const info = await jsm.streams.info("KV_sdn_guru_addresses");
-        const replicas = info.cluster?.replicas ?? [];
-        return replicas.length === 2 && replicas.every((r) => r.current) ? true : undefined;
-      },
-      60_000,
-    );
   }, 240_000);
 
   it("moves a deployment that started on one replica to three at its next start, data intact", async () => {

@@ -47,10 +47,11 @@ const youngGenerationMb = async (nodeOptions: string | undefined): Promise<numbe
 
 describe("Supervisor", () => {
   it("caps the young generation of the services it runs (idle memory)", async () => {
-    expect(await youngGenerationMb(undefined)).toBeLessThanOrEqual(2);
+    // 2 MB of semi-spaces on Node 20, a little more on 24 (V8 adds to it); the default is 32.
+    expect(await youngGenerationMb(undefined)).toBeLessThanOrEqual(8);
   });
 
   it("lets the operator's NODE_OPTIONS raise it again", async () => {
-    expect(await youngGenerationMb("--max-semi-space-size=16")).toBeGreaterThan(2);
+    expect(await youngGenerationMb("--max-semi-space-size=16")).toBeGreaterThan(8);
   });
 });
