@@ -108,19 +108,9 @@ describe("a NATS cluster with replicated state", () => {
     const ips = answers.slice(NETWORKS).map((a) => (a as { data: { ip: string } }).data.ip);
     expect(new Set(ips).size).toBe(RESERVATIONS);
 
-    // The killed node rejoins and catches up (reads may be served by any current replica);
-    // then the guru's own view holds exactly the answered addresses.
+    // The killed node rejoins; a listing made at once counts every answered address, though
+    // the rejoined replica has not caught up (nats-server 2.9 then served a partial list).
     await cluster.restart(leader);
-    const jsm = await jetstreamManager(nc);
-    await waitFor(
-      "every replica of the address bucket current again",
-      async () => {
-        const info = await jsm.streams.info("KV_sdn_guru_addresses");
-        const replicas = info.cluster?.replicas ?? [];
-        return replicas.length === 2 && replicas.every((r) => r.current) ? true : undefined;
-      },
-      60_000,
-    );
     const listed = await waitFor(
       "the address list after the node rejoined",
       async () => {

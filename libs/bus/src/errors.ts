@@ -56,3 +56,17 @@ export class MalformedMessageError extends BusError {
     super("INVALID_COMMAND", message);
   }
 }
+
+/** A listing older than the stream's newest write under its filter. */
+export class StaleListingError extends BusError {
+  override readonly name = "StaleListingError";
+  constructor(
+    readonly bucket: string,
+    readonly filter: string,
+  ) {
+    super(
+      "UNAVAILABLE",
+      `the replicas of bucket ${bucket} that answered a listing of ${filter} lag behind its leader; retry shortly`,
+    );
+  }
+}

@@ -1,20 +1,46 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
+import { StaleListingError } from "./errors.js";
 
 /** How long one fetch waits for more keys; reached only when keys vanish while they are listed. */
 const FETCH_WAIT_MS = 2_000;
 const BATCH = 10_000;
+/** Listings tried before giving up on replicas that lag (each lands on a replica at random). */
+const ATTEMPTS = 6;
 
 /**
- * The live keys of a KV bucket under a subject filter. nats.js's own `kv.keys()` (3.4)
- * can wait forever when keys are written or deleted while it lists them, which stalled
- * its callers for good (the element's reconciliation rounds); this reads the bucket's
- * last message per key through a pull consumer of its own, whose every fetch ends.
+ * The live keys of a KV bucket under a subject filter, as of the moment of the call: every
+ * write acknowledged before it is counted.
+ *
+ * nats.js's own `kv.keys()` (3.4) can wait forever when keys are written or deleted while it
+ * lists them, which stalled its callers for good (the element's reconciliation rounds); this
+ * reads the bucket's last message per key through a pull consumer of its own, whose every
+ * fetch ends. The server places that consumer on any replica of the stream, and a follower
+ * may not have applied the newest writes yet (nats-server 2.9 keeps a restarted follower
+ * behind until the next write: a listing of 900 addresses came back with 899). So the
+ * listing must reach the sequence of the newest write under the filter, asked of the stream
+ * leader first, or it is made again, elsewhere.
  */
 export const listKeys = async (nc: NatsConnection, bucket: string, filter: string): Promise<string[]> => {
   const stream = `KV_${bucket}`;
   const prefix = `$KV.${bucket}.`;
   const jsm = await jetstreamManager(nc);
+  const newest = await jsm.streams.getMessage(stream, { last_by_subj: `${prefix}${filter}` });
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const { keys, lastSeq } = await readKeys(nc, jsm, stream, prefix, filter);
+    if (lastSeq >= (newest?.seq ?? 0)) return keys;
+  }
+  throw new StaleListingError(bucket, filter);
+};
+
+/** One listing through a consumer on whichever replica the server picks; `lastSeq` is the newest message it saw. */
+const readKeys = async (
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  stream: string,
+  prefix: string,
+  filter: string,
+): Promise<{ keys: string[]; lastSeq: number }> => {
   const created = await jsm.consumers.add(stream, {
     ack_policy: AckPolicy.None,
     deliver_policy: DeliverPolicy.LastPerSubject,
@@ -27,12 +53,14 @@ export const listKeys = async (nc: NatsConnection, bucket: string, filter: strin
   try {
     const consumer = await jetstream(nc).consumers.get(stream, created.name);
     const live = new Set<string>();
+    let lastSeq = 0;
     let pending = created.num_pending;
     while (pending > 0) {
       const batch = await consumer.fetch({ max_messages: Math.min(pending, BATCH), expires: FETCH_WAIT_MS });
       let received = 0;
       for await (const m of batch) {
         received++;
+        lastSeq = Math.max(lastSeq, m.seq);
         const key = m.subject.slice(prefix.length);
         const op = m.headers?.get("KV-Operation");
         if (op === "DEL" || op === "PURGE") live.delete(key);
@@ -43,7 +71,7 @@ export const listKeys = async (nc: NatsConnection, bucket: string, filter: strin
       // What was pending was deleted before it was delivered: there is nothing more.
       if (received === 0) break;
     }
-    return [...live];
+    return { keys: [...live], lastSeq };
   } finally {
     await jsm.consumers.delete(stream, created.name).catch(() => undefined);
   }

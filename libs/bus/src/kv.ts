@@ -32,10 +32,18 @@ export class JsonBucket<T> {
    * Opens the bucket, creating it with the deployment's replica count (SDN_NATS_REPLICAS);
    * an existing bucket with another count is moved to it, so a deployment grown from one
    * server to a cluster gets replicated state at its next start.
+   *
+   * Reads go to the stream leader, not to any replica (`allow_direct: false`): a follower
+   * answers a direct get from what it has applied, so a read right after a write made
+   * through another replica can miss it, and nats-server before 2.9.17 serves direct gets
+   * from a restarted follower before it caught up (nats-server#4162; a listing of 900
+   * reserved addresses came back with 899). The leader read costs one JetStream API hop.
    */
   static async open<T>(nc: NatsConnection, name: string, opts: Partial<KvOptions> = {}): Promise<JsonBucket<T>> {
     const { replicas } = storageOf(nc);
-    const kv = await retryTransient(() => new Kvm(nc).create(name, { history: 1, replicas, ...opts }));
+    const kv = await retryTransient(() =>
+      new Kvm(nc).create(name, { history: 1, replicas, allow_direct: false, ...opts }),
+    );
     if ((await kv.status()).replicas !== replicas) {
       const jsm = await jetstreamManager(nc);
       const stream = `KV_${name}`;

@@ -16,7 +16,12 @@ import { assertValid } from "./validation.js";
 
 /** Publishes the agent's public sealing key; the previous one when it differs (a replica with another key). */
 export const publishSealingKey = async (nc: NatsConnection, key: SealingKey): Promise<SealingKey | undefined> => {
-  const kv = await new Kvm(nc).create(SEALING_KEYS_BUCKET, { history: 1, replicas: storageOf(nc).replicas });
+  const kv = await new Kvm(nc).create(SEALING_KEYS_BUCKET, {
+    history: 1,
+    replicas: storageOf(nc).replicas,
+    // Leader reads, as JsonBucket's: a replaced key must be seen at once.
+    allow_direct: false,
+  });
   const before = await kv.get(AGENT_SEALING_KEY);
   const previous = before?.operation === "PUT" ? before.json<SealingKey>() : undefined;
   if (previous?.keyId !== key.keyId) await kv.put(AGENT_SEALING_KEY, JSON.stringify(key));

@@ -1,5 +1,6 @@
 import { JetStreamApiError } from "@nats-io/jetstream";
 import { errors } from "@nats-io/transport-node";
+import { StaleListingError } from "./errors.js";
 
 /**
  * Errors a NATS cluster gives while a stream elects a new leader or a server restarts: no
@@ -14,7 +15,9 @@ export const isTransient = (err: unknown): boolean =>
   (err instanceof Error && err.name === "JetStreamNotEnabled") ||
   err instanceof errors.NoRespondersError ||
   (err instanceof errors.RequestError && isTransient(err.cause)) ||
-  (err instanceof JetStreamApiError && err.status === 503);
+  (err instanceof JetStreamApiError && err.status === 503) ||
+  // The replicas that answered a listing had not caught up yet: a moment later they have.
+  err instanceof StaleListingError;
 
 export interface RetryOptions {
   /** Give up after this long (a leader election measured here took up to ~7 s). */
