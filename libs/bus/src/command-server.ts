@@ -135,6 +135,14 @@ export class CommandServer {
       await this.js.consumers.get(STREAMS.commands.name, consumer.name)
     ).consume({
       max_messages: (this.opts.concurrency ?? 64) * 2,
+      // After a reconnect nats.js asks for the consumer's info before it pulls again, and
+      // when that fails (the consumer's leader is being re-elected after a node died) waits
+      // `expires` (30 s by default) before the next try: a replica took no command for
+      // ~40 s. Bound, it pulls again at once; a pull lost in the election is re-sent after two
+      // missed heartbeats (`expires`, so an idle replica pulls every 2 s); a deleted consumer
+      // is found by checkConsumer.
+      bind: true,
+      expires: 2_000,
     });
     this.messages = messages;
     void (async () => {
