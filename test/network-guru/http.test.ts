@@ -7,11 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 let nats: TestNatsServer;
 let baseUrl: string;
+/** A second gateway replica on the same bus. */
+let secondUrl: string;
 const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
 const running: RunningService<never>[] = [];
 
-const call = async (method: string, path: string, token: string, body?: unknown) => {
-  const res = await fetch(`${baseUrl}${path}`, {
+const call = async (method: string, path: string, token: string, body?: unknown, base = baseUrl) => {
+  const res = await fetch(`${base}${path}`, {
     method,
     headers: {
       authorization: `Bearer ${token}`,
@@ -35,10 +37,13 @@ const newTenant = async (name: string): Promise<string> => (await newAccount(nam
 beforeAll(async () => {
   nats = await TestNatsServer.start();
   const port = await freePort();
+  const port2 = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
+  secondUrl = `http://127.0.0.1:${port2}`;
   const env = { NATS_URL: nats.url, LOG_LEVEL: "silent" };
   for (const [spec, extra] of [
     [apiGatewaySpec, { SDN_HTTP_PORT: String(port), SDN_ADMIN_TOKEN: adminToken }],
+    [apiGatewaySpec, { SDN_HTTP_PORT: String(port2), SDN_ADMIN_TOKEN: adminToken }],
     [networkGuruSpec, {}],
   ] as const) {
     running.push((await startService(spec as never, { ...env, ...extra })) as RunningService<never>);
@@ -175,6 +180,19 @@ describe("network quota", () => {
     expect(results.filter((r) => r.status === 409)).toHaveLength(3);
     const listed = await call("GET", "/v1/networks", t.token);
     expect((listed.body["networks"] as unknown[]).length).toBe(5);
+  });
+
+  it("lets concurrent creates spread over two gateway replicas through only up to the quota", async () => {
+    const t = await newAccount("quota-e");
+    expect((await call("PUT", `/v1/accounts/${t.id}/quotas`, adminToken, { networks: 3 })).status).toBe(200);
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        call("POST", "/v1/networks", t.token, { name: `e-${i}`, cidr: "10.5.0.0/24" }, i % 2 ? secondUrl : baseUrl),
+      ),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([201, 201, 201, 409, 409, 409, 409, 409]);
+    const listed = await call("GET", "/v1/networks", t.token, undefined, secondUrl);
+    expect((listed.body["networks"] as unknown[]).length).toBe(3);
   });
 
   it("gives a retry with the same Idempotency-Key the first result even when that create filled the quota", async () => {

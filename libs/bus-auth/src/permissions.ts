@@ -49,7 +49,7 @@ const REPLY_TO: Record<ServiceName, readonly string[]> = {
  * a new bucket must be added here, or the service is refused access to it.
  */
 export const SERVICE_BUCKETS: Record<ServiceName, readonly string[]> = {
-  "api-gateway": ["gw_jobs", "gw_idempotency", "gw_accounts", "gw_tokens", "gw_bus_credentials"],
+  "api-gateway": ["gw_jobs", "gw_idempotency", "gw_accounts", "gw_tokens", "gw_bus_credentials", "gw_quota_locks"],
   "network-guru": [
     "sdn_guru_networks",
     "sdn_guru_gre_keys",

@@ -15,6 +15,7 @@ import { errorHandler, sendError } from "./http-errors.js";
 import type { IdempotencyStore, JobStore } from "./jobs/job-store.js";
 import { EventStreams, type EventStreamLimits } from "./limits/event-streams.js";
 import { registerQuotaChecks } from "./limits/quota-hook.js";
+import type { QuotaLocks } from "./limits/quota-locks.js";
 import { registerRequestLimiter } from "./limits/request-limiter.js";
 import {
   correlationHeaders,
@@ -81,7 +82,13 @@ export interface GatewayOptions {
   eventStreams: EventStreamLimits;
   /** NATS_URL, for the AsyncAPI document's servers (host and port only). */
   natsUrl?: string;
-  stores: { tokens: TokenStore; accounts: AccountStore; jobs: JobStore; idempotency: IdempotencyStore };
+  stores: {
+    tokens: TokenStore;
+    accounts: AccountStore;
+    jobs: JobStore;
+    idempotency: IdempotencyStore;
+    quotaLocks: QuotaLocks;
+  };
   /** Issues external systems' bus credentials; absent when the gateway has no issuing keys. */
   busCredentials?: BusCredentialStore;
 }
@@ -132,7 +139,7 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
   // Before authentication, so that floods without a valid token are limited too.
   await registerRequestLimiter(app, opts.rateLimitPerMinute);
   app.addHook("onRequest", authenticate(opts.stores.tokens));
-  registerQuotaChecks(app, opts.settings.defaultQuotas);
+  registerQuotaChecks(app, opts.settings.defaultQuotas, opts.stores.quotaLocks);
   // The gateway's own changes (accounts, tokens, quotas, bus credentials) are not bus commands: recorded here.
   app.addHook("onSend", auditGatewayChanges(new GatewayAuditWriter(opts.bus.nc, opts.logger)));
 

@@ -18,6 +18,7 @@ import { bootstrapAdminToken } from "./auth/admin-bootstrap.js";
 import { TokenStore } from "./auth/token-store.js";
 import { GatewayConfig } from "./config.js";
 import { IdempotencyStore, JobStore } from "./jobs/job-store.js";
+import { QuotaLocks } from "./limits/quota-locks.js";
 
 /** The bus credential store when the gateway has issuing keys; the issuer reaches NATS as the gateway does. */
 const busCredentialStore = async (
@@ -96,6 +97,7 @@ export const apiGatewaySpec: ServiceSpec<GatewayConfig["properties"]> = {
               accounts: await AccountStore.open(ctx.nc),
               jobs: await JobStore.open(ctx.nc),
               idempotency: await IdempotencyStore.open(ctx.nc),
+              quotaLocks: await QuotaLocks.open(ctx.nc),
             },
           });
           const address = await app.listen({ host: ctx.config.SDN_HTTP_HOST, port: ctx.config.SDN_HTTP_PORT });

@@ -3,6 +3,7 @@ import type { FastifyRequest } from "fastify";
 import type { GatewayApp } from "../app.js";
 import { principalOf } from "../auth/authenticate.js";
 import { KeyedLock } from "./keyed-lock.js";
+import type { QuotaLocks } from "./quota-locks.js";
 import { countNetworks, countNics, countPublicIps, countRules, type QuotaCount } from "./quota-counts.js";
 import { quotaReached, quotasOf } from "./quotas.js";
 
@@ -28,11 +29,12 @@ const QUOTA_ROUTES = new Map<string, QuotaRule>([
 /**
  * Tenants' resource quotas, checked by the gateway before it sends the create command
  * (admins are not limited). The count and the create run under a lock per account and
- * quota, held until the response is sent, so concurrent creates through one
- * gateway cannot overshoot. Overshoot is possible only through creates running in parallel
- * on several gateway replicas, or ones still running as jobs (202) when the next is counted.
+ * quota, held until the response is sent: first this replica's own, then the one shared by
+ * every gateway replica (QuotaLocks), so concurrent creates cannot overshoot, whichever
+ * gateway they reach. Overshoot is possible only through creates still running as jobs (202)
+ * when the next is counted.
  */
-export const registerQuotaChecks = (app: GatewayApp, defaults: Quotas): void => {
+export const registerQuotaChecks = (app: GatewayApp, defaults: Quotas, shared: QuotaLocks): void => {
   const locks = new KeyedLock();
   const held = new WeakMap<FastifyRequest, () => void>();
   // A renamed route must not silently lose its quota.
@@ -53,7 +55,19 @@ export const registerQuotaChecks = (app: GatewayApp, defaults: Quotas): void => 
     const idempotencyKey = req.headers["idempotency-key"];
     if (typeof idempotencyKey === "string" && (await app.idempotency.used(principal.accountId, idempotencyKey))) return;
     const max = quotasOf(defaults, await app.accounts.get(principal.accountId))[rule.quota];
-    const release = await locks.acquire(`${principal.accountId}/${rule.quota}`);
+    const key = `${principal.accountId}.${rule.quota}`;
+    const releaseLocal = await locks.acquire(key);
+    let releaseShared: () => void;
+    try {
+      releaseShared = await shared.acquire(key, app.settings.commandWaitMs);
+    } catch (err) {
+      releaseLocal();
+      throw err;
+    }
+    const release = () => {
+      releaseShared();
+      releaseLocal();
+    };
     held.set(req, release);
     reply.raw.once("close", release);
     try {

@@ -10,6 +10,7 @@ import { AccountStore } from "../auth/account-store.js";
 import { bootstrapAdminToken } from "../auth/admin-bootstrap.js";
 import { TokenStore } from "../auth/token-store.js";
 import { IdempotencyStore, JobStore } from "../jobs/job-store.js";
+import { QuotaLocks } from "../limits/quota-locks.js";
 import type { EventStreamLimits } from "../limits/event-streams.js";
 
 export interface Harness {
@@ -70,6 +71,7 @@ export const startHarness = async (
       accounts: await AccountStore.open(nc),
       jobs: await JobStore.open(nc),
       idempotency: await IdempotencyStore.open(nc),
+      quotaLocks: await QuotaLocks.open(nc),
     },
   });
   let n = 0;
