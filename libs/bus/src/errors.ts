@@ -1,4 +1,4 @@
-import type { ErrorBody, ErrorCode } from "@sdn/contracts";
+import { CommandError, type ErrorBody, type ErrorCode } from "@sdn/contracts";
 
 /** Base of every error the bus raises itself; `code` is an answer/HTTP error code. */
 export class BusError extends Error {
@@ -35,14 +35,17 @@ export class NoResponderError extends BusError {
   }
 }
 
-/** The answer said `ok: false`; carries its code and message unchanged. */
-export class CommandFailedError extends BusError {
+/**
+ * The answer said `ok: false`. A CommandError carrying the answer's code, message and details
+ * unchanged, so a handler that lets it pass answers its own caller exactly what it was told.
+ */
+export class CommandFailedError extends CommandError {
   override readonly name = "CommandFailedError";
   constructor(
     readonly command: string,
     readonly error: ErrorBody,
   ) {
-    super(error.code, `${command} failed: ${error.message}`);
+    super(error.code, error.message, error.details);
   }
 }
 

@@ -44,7 +44,7 @@ export type ErrorBody = Static<typeof ErrorBody>;
  * `INTERNAL` without its message, so internals never leak.
  */
 export class CommandError extends Error {
-  override readonly name = "CommandError";
+  override readonly name: string = "CommandError";
   constructor(
     readonly code: ErrorCode,
     message: string,
