@@ -1,15 +1,8 @@
-import { CommandError, type ErrorBody, type ErrorCode } from "@sdn/contracts";
+import { CommandError, SdnError, type ErrorBody } from "@sdn/contracts";
 
-/** Base of every error the bus raises itself; `code` is an answer/HTTP error code. */
-export class BusError extends Error {
+/** Base of every error the bus raises itself (not a handler's deliberate refusal: see CommandError). */
+export class BusError extends SdnError {
   override readonly name: string = "BusError";
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** No answer arrived in time. Names the command and subject so an operator can look. */
@@ -52,11 +45,8 @@ export class CommandFailedError extends CommandError {
 /** A message on the bus that does not match its contract. */
 export class MalformedMessageError extends BusError {
   override readonly name = "MalformedMessageError";
-  constructor(
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super("INVALID_COMMAND", message);
+  constructor(message: string, details?: unknown) {
+    super("INVALID_COMMAND", message, details);
   }
 }
 

@@ -71,7 +71,12 @@ export class GuruClient {
       return await this.commands.call(def, body, { ...who, timeoutMs: TIMEOUT_MS });
     } catch (err) {
       if (err instanceof CommandFailedError) throw err;
-      throw new CommandError("UNAVAILABLE", `the network-guru did not answer ${def.name}: ${(err as Error).message}`);
+      throw new CommandError(
+        "UNAVAILABLE",
+        `the network-guru did not answer ${def.name}: ${(err as Error).message}`,
+        undefined,
+        { cause: err },
+      );
     }
   }
 }

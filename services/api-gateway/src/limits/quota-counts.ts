@@ -29,10 +29,11 @@ const ask = async <C extends CommandDefinition>(
     return await app.bus.commands.call(def, body, { accountId, role, timeoutMs: app.settings.commandWaitMs });
   } catch (err) {
     if (err instanceof CommandTimeoutError) {
-      throw new HttpError("UNAVAILABLE", `could not check the quota: ${def.service} did not answer; retry shortly`);
+      const message = `could not check the quota: ${def.service} did not answer; retry shortly`;
+      throw new HttpError("UNAVAILABLE", message, undefined, { cause: err });
     }
     if (err instanceof CommandFailedError) {
-      throw new HttpError(err.code, `could not check the quota: ${err.message}`);
+      throw new HttpError(err.code, `could not check the quota: ${err.message}`, undefined, { cause: err });
     }
     throw err;
   }
