@@ -4,7 +4,7 @@ import { CommandClient } from "@sdn/bus";
 import { CreateNetwork, type IssuedBusCredential } from "@sdn/contracts";
 import { networkGuruSpec } from "@sdn/network-guru";
 import { startService, type RunningService } from "@sdn/runtime";
-import { freePort, TestNatsServer, waitFor } from "@sdn/testkit";
+import { callApi, freePort, TestNatsServer, waitFor } from "@sdn/testkit";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,17 +23,8 @@ const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
 const running: RunningService<never>[] = [];
 const opened: NatsConnection[] = [];
 
-const api = async (method: string, path: string, body?: unknown, token = adminToken) => {
-  const res = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: res.status === 204 ? undefined : ((await res.json()) as Record<string, unknown>) };
-};
+const api = (method: string, path: string, body?: unknown, token = adminToken) =>
+  callApi(baseUrl, token, method, path, body);
 
 const connectWith = async (c: IssuedBusCredential): Promise<NatsConnection> => {
   const nc = await connect({

@@ -1,7 +1,7 @@
 import { apiGatewaySpec } from "@sdn/api-gateway";
 import { networkGuruSpec } from "@sdn/network-guru";
 import { startService, type RunningService } from "@sdn/runtime";
-import { freePort, TestNatsServer } from "@sdn/testkit";
+import { callApi, createTenant, freePort, TestNatsServer } from "@sdn/testkit";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -12,24 +12,12 @@ let secondUrl: string;
 const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
 const running: RunningService<never>[] = [];
 
-const call = async (method: string, path: string, token: string, body?: unknown, base = baseUrl) => {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text === "" ? undefined : JSON.parse(text)) as Record<string, unknown> };
-};
+const call = (method: string, path: string, token: string, body?: unknown, base = baseUrl) =>
+  callApi(base, token, method, path, body);
 
 const newAccount = async (name: string) => {
-  const res = await call("POST", "/v1/accounts", adminToken, { name });
-  expect(res.status).toBe(201);
-  const { account, token } = res.body as { account: { id: string }; token: { token: string } };
-  return { id: account.id, token: token.token };
+  const { accountId, token } = await createTenant(baseUrl, adminToken, name);
+  return { id: accountId, token };
 };
 
 const newTenant = async (name: string): Promise<string> => (await newAccount(name)).token;

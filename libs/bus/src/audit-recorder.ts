@@ -11,6 +11,7 @@ import {
   type CommandDefinition,
   type CommandOrigin,
 } from "@sdn/contracts";
+import { randomUUID } from "node:crypto";
 import type { CommandContext } from "./context.js";
 import { retryTransient } from "./transient.js";
 
@@ -57,14 +58,8 @@ export const auditRecordOf = (service: string, c: ConsumedCommand, at = new Date
   };
 };
 
-/** Stores one record, deduplicated by service and command id: a retried publish or a redelivered command writes it once. */
-export const publishAuditRecord = async (js: JetStreamClient, record: AuditRecord): Promise<void> => {
-  await retryTransient(() =>
-    js.publish(auditSubject(record.service, record.command, record.accountId), JSON.stringify(record), {
-      msgID: `audit-${record.service}-${record.commandId}`,
-    }),
-  );
-};
+/** A change a service made itself, not by a bus command (the gateway's accounts, tokens, quotas). */
+export type OwnChange = Omit<AuditRecord, "commandId" | "at" | "service" | "origin">;
 
 /**
  * Writes the audit trail of one service: a record per mutating command it consumed,
@@ -83,6 +78,25 @@ export class AuditRecorder {
 
   async record(c: ConsumedCommand): Promise<void> {
     if (c.definition === undefined || !isAuditedCommand(c.definition)) return;
-    await publishAuditRecord(this.js, auditRecordOf(this.service, c));
+    await this.publish(auditRecordOf(this.service, c));
+  }
+
+  /**
+   * Records a change the service made itself, in the same shape, with the service as its
+   * origin. Each gets a fresh id: a caller's request id could be replayed to have a record
+   * dropped as a duplicate.
+   */
+  async recordOwnChange(change: OwnChange): Promise<void> {
+    const at = new Date().toISOString();
+    await this.publish({ commandId: randomUUID(), at, service: this.service, origin: this.service, ...change });
+  }
+
+  /** Stores one record, deduplicated by service and command id: a retried publish or a redelivered command writes it once. */
+  private async publish(record: AuditRecord): Promise<void> {
+    await retryTransient(() =>
+      this.js.publish(auditSubject(record.service, record.command, record.accountId), JSON.stringify(record), {
+        msgID: `audit-${record.service}-${record.commandId}`,
+      }),
+    );
   }
 }

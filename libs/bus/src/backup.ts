@@ -31,7 +31,7 @@ type Line =
 export class BackupError extends BusError {
   override readonly name = "BackupError";
   constructor(message: string, options?: { cause?: unknown }) {
-    super("VALIDATION_FAILED", message, options);
+    super("VALIDATION_FAILED", message, undefined, options);
   }
 }
 

@@ -17,7 +17,7 @@ import {
 } from "@sdn/contracts";
 import { randomUUID } from "node:crypto";
 import type { TSchema } from "typebox";
-import { CommandTimeoutError } from "./errors.js";
+import { CommandFailedError, CommandTimeoutError } from "./errors.js";
 import { roundTrip } from "./request-tier.js";
 import { injectTrace, withProducerSpan } from "./trace.js";
 import { assertValid, parseJson } from "./validation.js";
@@ -136,6 +136,17 @@ export class CommandClient {
     } finally {
       waiting.cancel();
     }
+  }
+
+  /**
+   * Sends and returns the answer's data: the one way to call a command and unwrap its
+   * answer. An `ok: false` answer throws CommandFailedError with the answer's code, message
+   * and details; no answer throws as `send` does.
+   */
+  async call<C extends CommandDefinition>(def: C, body: RequestOf<C>, opts: SendOptions = {}): Promise<ResponseOf<C>> {
+    const answer = await this.send(def, body, opts);
+    if (!answer.ok) throw new CommandFailedError(def.name, answer.error);
+    return answer.data;
   }
 
   /**

@@ -41,7 +41,8 @@ export interface BusConnectionOptions extends BusCredentials {
 export class CredentialFileError extends BusError {
   override readonly name = "CredentialFileError";
   constructor(what: string, file: string, cause: unknown) {
-    super("UNAVAILABLE", `cannot read the ${what} file ${file}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`);
+    const reason = (cause as NodeJS.ErrnoException).code ?? "error";
+    super("UNAVAILABLE", `cannot read the ${what} file ${file}: ${reason}`, undefined, { cause });
   }
 }
 

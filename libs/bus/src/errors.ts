@@ -1,15 +1,8 @@
-import type { ErrorBody, ErrorCode } from "@sdn/contracts";
+import { CommandError, SdnError, type ErrorBody } from "@sdn/contracts";
 
-/** Base of every error the bus raises itself; `code` is an answer/HTTP error code. */
-export class BusError extends Error {
+/** Base of every error the bus raises itself (not a handler's deliberate refusal: see CommandError). */
+export class BusError extends SdnError {
   override readonly name: string = "BusError";
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** No answer arrived in time. Names the command and subject so an operator can look. */
@@ -35,25 +28,25 @@ export class NoResponderError extends BusError {
   }
 }
 
-/** The answer said `ok: false`; carries its code and message unchanged. */
-export class CommandFailedError extends BusError {
+/**
+ * The answer said `ok: false`. A CommandError carrying the answer's code, message and details
+ * unchanged, so a handler that lets it pass answers its own caller exactly what it was told.
+ */
+export class CommandFailedError extends CommandError {
   override readonly name = "CommandFailedError";
   constructor(
     readonly command: string,
     readonly error: ErrorBody,
   ) {
-    super(error.code, `${command} failed: ${error.message}`);
+    super(error.code, error.message, error.details);
   }
 }
 
 /** A message on the bus that does not match its contract. */
 export class MalformedMessageError extends BusError {
   override readonly name = "MalformedMessageError";
-  constructor(
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super("INVALID_COMMAND", message);
+  constructor(message: string, details?: unknown) {
+    super("INVALID_COMMAND", message, details);
   }
 }
 

@@ -39,19 +39,30 @@ export const ErrorBody = Type.Object(
 export type ErrorBody = Static<typeof ErrorBody>;
 
 /**
- * An error a handler throws on purpose: it becomes an answer with `ok: false` and this
- * code, and its message is shown to the caller. Anything else thrown is reported as
- * `INTERNAL` without its message, so internals never leak.
+ * The one base of the errors that carry an error code: a handler's refusal (CommandError),
+ * the bus's own failures (BusError in @sdn/bus), the gateway's HTTP errors. `code` gives the
+ * answer's code and the HTTP status, `details` structured context (e.g. failing fields),
+ * `cause` the error this one stands for.
  */
-export class CommandError extends Error {
-  override readonly name = "CommandError";
+export class SdnError extends Error {
+  override readonly name: string = "SdnError";
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
+}
+
+/**
+ * An error a handler throws on purpose: it becomes an answer with `ok: false` and this
+ * code, and its message is shown to the caller. Anything else thrown is reported as
+ * `INTERNAL` without its message, so internals never leak.
+ */
+export class CommandError extends SdnError {
+  override readonly name: string = "CommandError";
 }
 
 /**

@@ -1,17 +1,10 @@
-import { BusError, CommandFailedError, type ValidationIssue } from "@sdn/bus";
-import { ERROR_CODES, httpStatusOf, type ErrorBody, type ErrorCode } from "@sdn/contracts";
+import type { ValidationIssue } from "@sdn/bus";
+import { ERROR_CODES, httpStatusOf, SdnError, type ErrorBody, type ErrorCode } from "@sdn/contracts";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 
 /** An HTTP error with a code from the shared error model. */
-export class HttpError extends Error {
+export class HttpError extends SdnError {
   override readonly name = "HttpError";
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-  }
   get statusCode(): number {
     return httpStatusOf(this.code);
   }
@@ -62,15 +55,14 @@ export const errorHandler = (err: FastifyError, req: FastifyRequest, reply: Fast
       details: { issues },
     });
   }
-  if (err instanceof HttpError) {
+  // An HttpError, a peer's refusal passed on (CommandFailedError) or the bus's own failure.
+  if (err instanceof SdnError) {
     return sendError(reply, {
       code: err.code,
       message: err.message,
       ...(err.details === undefined ? {} : { details: err.details }),
     });
   }
-  if (err instanceof CommandFailedError) return sendError(reply, err.error);
-  if (err instanceof BusError) return sendError(reply, { code: err.code, message: err.message });
   if (NATS_FAILURES.has(err.name)) {
     req.log.warn({ err }, "message bus unavailable");
     return sendError(reply, { code: "UNAVAILABLE", message: "the message bus is not answering; retry shortly" });

@@ -1,13 +1,11 @@
-import type { CommandClient, CommandContext } from "@sdn/bus";
+import { CommandFailedError, type CommandClient, type CommandContext } from "@sdn/bus";
 import {
-  CommandError,
   GetHost,
   GetNetwork,
   ImplementNetwork,
   RecordTunnelHealth,
   ReleaseNicAddress,
   ReserveNicAddress,
-  type Answer,
   type CommandDefinition,
   type Host,
   type Network,
@@ -21,11 +19,10 @@ import { SingleFlight } from "./single-flight.js";
 
 const GURU_TIMEOUT_MS = 30_000;
 
-/** The data of an ok answer; the answer's error, unchanged, otherwise. */
-const dataOf = <T>(a: Answer<T>): T => {
-  if (!a.ok) throw new CommandError(a.error.code, a.error.message, a.error.details);
-  return a.data;
-};
+/** How the element calls as the system (reads of admin resources, records of its own). */
+const AS_SYSTEM = { role: "admin", timeoutMs: GURU_TIMEOUT_MS } as const;
+
+const isNotFound = (err: unknown): boolean => err instanceof CommandFailedError && err.code === "NOT_FOUND";
 
 /**
  * The element's calls to the network-guru and the host registry, on the durable tier.
@@ -37,8 +34,9 @@ export class Collaborators {
 
   constructor(private readonly commands: CommandClient) {}
 
-  private send<C extends CommandDefinition>(def: C, body: RequestOf<C>, ctx: CommandContext) {
-    return this.commands.send(def, body, {
+  /** The data of the guru's answer; its refusal, unchanged, as a CommandFailedError. */
+  private call<C extends CommandDefinition>(def: C, body: RequestOf<C>, ctx: CommandContext): Promise<ResponseOf<C>> {
+    return this.commands.call(def, body, {
       ...(ctx.accountId === undefined ? {} : { accountId: ctx.accountId }),
       role: ctx.role,
       timeoutMs: GURU_TIMEOUT_MS,
@@ -47,45 +45,46 @@ export class Collaborators {
 
   /** Shared with the concurrent lookups of the same network by the same account and role (the trace is the first's). */
   network(networkId: string, ctx: CommandContext): Promise<Network> {
-    return this.networks.run(`${networkId}|${ctx.accountId ?? ""}|${ctx.role}`, async () =>
-      dataOf(await this.send(GetNetwork, { networkId }, ctx)),
+    return this.networks.run(`${networkId}|${ctx.accountId ?? ""}|${ctx.role}`, () =>
+      this.call(GetNetwork, { networkId }, ctx),
     );
   }
 
-  async implement(networkId: string, ctx: CommandContext): Promise<Network> {
-    return dataOf(await this.send(ImplementNetwork, { networkId }, ctx));
+  implement(networkId: string, ctx: CommandContext): Promise<Network> {
+    return this.call(ImplementNetwork, { networkId }, ctx);
   }
 
-  async reserve(req: RequestOf<typeof ReserveNicAddress>, ctx: CommandContext): Promise<NicAddress> {
-    return dataOf(await this.send(ReserveNicAddress, req, ctx));
+  reserve(req: RequestOf<typeof ReserveNicAddress>, ctx: CommandContext): Promise<NicAddress> {
+    return this.call(ReserveNicAddress, req, ctx);
   }
 
-  async release(networkId: string, nicId: string, ctx: CommandContext): Promise<ResponseOf<typeof ReleaseNicAddress>> {
-    return dataOf(await this.send(ReleaseNicAddress, { networkId, nicId }, ctx));
+  release(networkId: string, nicId: string, ctx: CommandContext): Promise<ResponseOf<typeof ReleaseNicAddress>> {
+    return this.call(ReleaseNicAddress, { networkId, nicId }, ctx);
   }
 
   /** Whether the guru still has the network, asked as the system. */
   async networkExists(networkId: string): Promise<boolean> {
-    const a = await this.commands.send(GetNetwork, { networkId }, { role: "admin", timeoutMs: GURU_TIMEOUT_MS });
-    if (!a.ok && a.error.code === "NOT_FOUND") return false;
-    dataOf(a);
-    return true;
+    try {
+      await this.commands.call(GetNetwork, { networkId }, AS_SYSTEM);
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
   }
 
   /** Records the network's tunnel health summary with the guru, as the system. */
   async recordTunnelHealth(networkId: string, tunnelHealth: NetworkTunnelHealth): Promise<void> {
-    const a = await this.commands.send(
-      RecordTunnelHealth,
-      { networkId, tunnelHealth },
-      { role: "admin", timeoutMs: GURU_TIMEOUT_MS },
-    );
-    dataOf(a);
+    await this.commands.call(RecordTunnelHealth, { networkId, tunnelHealth }, AS_SYSTEM);
   }
 
   /** A registered host, read as the system (hosts are admin resources); unknown → UNPROCESSABLE on hostId. */
   async host(hostId: string): Promise<Host> {
-    const a = await this.commands.send(GetHost, { id: hostId }, { role: "admin", timeoutMs: GURU_TIMEOUT_MS });
-    if (!a.ok && a.error.code === "NOT_FOUND") throw invalidField("hostId", `host ${hostId} is not registered`);
-    return dataOf(a);
+    try {
+      return await this.commands.call(GetHost, { id: hostId }, AS_SYSTEM);
+    } catch (err) {
+      if (isNotFound(err)) throw invalidField("hostId", `host ${hostId} is not registered`);
+      throw err;
+    }
   }
 }

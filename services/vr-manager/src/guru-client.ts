@@ -1,10 +1,9 @@
-import type { CommandClient, CommandContext } from "@sdn/bus";
+import { CommandFailedError, type CommandClient, type CommandContext } from "@sdn/bus";
 import {
   CommandError,
   GetNetwork,
   ListPublicIpRanges,
   ListPublicIps,
-  type Answer,
   type CommandDefinition,
   type Network,
   type PublicIp,
@@ -33,7 +32,7 @@ export class GuruClient {
     try {
       return await this.call(GetNetwork, { networkId });
     } catch (err) {
-      if (err instanceof CommandError && err.code === "NOT_FOUND") return undefined;
+      if (err instanceof CommandFailedError && err.code === "NOT_FOUND") return undefined;
       throw err;
     }
   }
@@ -58,6 +57,7 @@ export class GuruClient {
     return (await this.call(ListPublicIpRanges, {})).ranges;
   }
 
+  /** The guru's own refusals pass unchanged; a guru that does not answer is UNAVAILABLE. */
   private async call<C extends CommandDefinition>(
     def: C,
     body: RequestOf<C>,
@@ -67,13 +67,16 @@ export class GuruClient {
       ctx === undefined
         ? { role: "admin" as const }
         : { role: ctx.role, ...(ctx.accountId === undefined ? {} : { accountId: ctx.accountId }) };
-    let answer: Answer<ResponseOf<C>>;
     try {
-      answer = await this.commands.send(def, body, { ...who, timeoutMs: TIMEOUT_MS });
+      return await this.commands.call(def, body, { ...who, timeoutMs: TIMEOUT_MS });
     } catch (err) {
-      throw new CommandError("UNAVAILABLE", `the network-guru did not answer ${def.name}: ${(err as Error).message}`);
+      if (err instanceof CommandFailedError) throw err;
+      throw new CommandError(
+        "UNAVAILABLE",
+        `the network-guru did not answer ${def.name}: ${(err as Error).message}`,
+        undefined,
+        { cause: err },
+      );
     }
-    if (!answer.ok) throw new CommandError(answer.error.code, answer.error.message, answer.error.details);
-    return answer.data;
   }
 }

@@ -1,4 +1,4 @@
-import { CommandTimeoutError } from "@sdn/bus";
+import { CommandFailedError, CommandTimeoutError } from "@sdn/bus";
 import {
   CountRules,
   ListNetworks,
@@ -25,17 +25,18 @@ const ask = async <C extends CommandDefinition>(
   body: RequestOf<C>,
 ): Promise<ResponseOf<C>> => {
   const { accountId, role } = principalOf(req);
-  let answer;
   try {
-    answer = await app.bus.commands.send(def, body, { accountId, role, timeoutMs: app.settings.commandWaitMs });
+    return await app.bus.commands.call(def, body, { accountId, role, timeoutMs: app.settings.commandWaitMs });
   } catch (err) {
     if (err instanceof CommandTimeoutError) {
-      throw new HttpError("UNAVAILABLE", `could not check the quota: ${def.service} did not answer; retry shortly`);
+      const message = `could not check the quota: ${def.service} did not answer; retry shortly`;
+      throw new HttpError("UNAVAILABLE", message, undefined, { cause: err });
+    }
+    if (err instanceof CommandFailedError) {
+      throw new HttpError(err.code, `could not check the quota: ${err.message}`, undefined, { cause: err });
     }
     throw err;
   }
-  if (!answer.ok) throw new HttpError(answer.error.code, `could not check the quota: ${answer.error.message}`);
-  return answer.data;
 };
 
 /** Every network of the caller's account (a quota bounds how many there are). */
