@@ -23,7 +23,15 @@ afterAll(async () => {
 /** A pool on a fresh bucket; `holds` says which network records which key. */
 const pool = async (min: number, max: number, holds = new Map<string, number>()) => {
   const claims = await JsonBucket.open<KeyClaim>(nc, `keys_${++bucketNo}`);
-  return { claims, pool: new KeyPool(claims, { noun: "GRE key", settings: "SDN_GRE_KEY_MIN..SDN_GRE_KEY_MAX" }, { min, max }, async (net, key) => holds.get(net) === key) };
+  return {
+    claims,
+    pool: new KeyPool(
+      claims,
+      { noun: "GRE key", settings: "SDN_GRE_KEY_MIN..SDN_GRE_KEY_MAX" },
+      { min, max },
+      async (net, key) => holds.get(net) === key,
+    ),
+  };
 };
 
 const conflictOf = async (p: Promise<unknown>): Promise<CommandError> => {

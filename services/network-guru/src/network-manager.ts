@@ -133,12 +133,12 @@ export class NetworkManager {
         );
       }
       return {
-      ...n,
-      ...(req.name === undefined ? {} : { name: req.name }),
-      ...(req.description === undefined ? {} : { description: req.description }),
-      ...(req.dns === undefined ? {} : { dns: req.dns }),
-      ...(req.domain === undefined ? {} : { domain: req.domain }),
-      ...(req.mtu === undefined ? {} : { mtu: req.mtu }),
+        ...n,
+        ...(req.name === undefined ? {} : { name: req.name }),
+        ...(req.description === undefined ? {} : { description: req.description }),
+        ...(req.dns === undefined ? {} : { dns: req.dns }),
+        ...(req.domain === undefined ? {} : { domain: req.domain }),
+        ...(req.mtu === undefined ? {} : { mtu: req.mtu }),
       };
     });
   }

@@ -150,7 +150,10 @@ export function applyTunnelsPlan(
   const max = TUNNEL_KEY_MAX[type] as number | undefined;
   if (max === undefined) throw new VswitchPlanError("INVALID_ARGUMENT", `tunnel type '${type}' is not gre or vxlan`);
   if (!Number.isInteger(key) || key < 0 || key > max) {
-    throw new VswitchPlanError("INVALID_ARGUMENT", `argument 'key' of a ${type} tunnel must be an integer from 0 to ${max}`);
+    throw new VswitchPlanError(
+      "INVALID_ARGUMENT",
+      `argument 'key' of a ${type} tunnel must be an integer from 0 to ${max}`,
+    );
   }
   const desired = new Map<string, TunnelRemote>();
   for (const r of remotes) {

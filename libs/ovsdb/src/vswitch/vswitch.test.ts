@@ -121,9 +121,9 @@ describe("Vswitch over a real ovsdb-server", () => {
     // Same key and remote as n1's GRE tunnel, yet its own port.
     expect(name).not.toBe(tunnelPortName(77, "10.9.0.1"));
     expect(vxlan.added).toContain(name);
-    expect(server.vsctl("get", "Interface", name, "type", "options:remote_ip", "options:key").split("\n").slice(0, 3)).toEqual(
-      ["vxlan", '"10.9.0.1"', '"77"'],
-    );
+    expect(
+      server.vsctl("get", "Interface", name, "type", "options:remote_ip", "options:key").split("\n").slice(0, 3),
+    ).toEqual(["vxlan", '"10.9.0.1"', '"77"']);
     expect(server.vsctl("get", "Interface", name, "bfd:enable").trim()).toBe('"true"');
     expect(server.vsctl("list-ports", "br-n1").trim().split("\n")).toHaveLength(4); // n1's untouched
     expect((await vs.tunnelHealth()).filter((t) => t.networkId === "n2").map((t) => t.port)).toContain(name);

@@ -98,7 +98,6 @@ export const newHostState = (address: string, hypervisor: Hypervisor): SimHostSt
   })),
 });
 
-
 const hostError = (code: string, message: string) => new HostProgramError(code, message);
 
 const bridgeOf = (s: SimHostState, networkId: string): SimBridge | undefined =>
