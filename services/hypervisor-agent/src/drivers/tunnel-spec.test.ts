@@ -27,14 +27,17 @@ describe("tunnelOf", () => {
     // A VNI taken for a GRE key would join another network's GRE segment: never guessed.
     expect(refusal({ networkId: NET, vni: 5001, remotes: [] })).toMatchObject({
       code: "INVALID_COMMAND",
-      message: "a gre tunnel set takes greKey",
+      message: "a gre tunnel set takes greKey, not vni",
     });
     expect(refusal({ networkId: NET, encapsulation: "vxlan", greKey: 7, remotes: [] })).toMatchObject({
       code: "INVALID_COMMAND",
-      message: "a vxlan tunnel set takes vni",
+      message: "a vxlan tunnel set takes vni, not greKey",
     });
-    expect(refusal({ networkId: NET, encapsulation: "vxlan", vni: 1, greKey: 7, remotes: [] }).message).toBe(
-      "a vxlan tunnel set takes vni, not greKey",
+    expect(refusal({ networkId: NET, encapsulation: "vxlan", vni: 1, greKey: 7, remotes: [] }).code).toBe(
+      "INVALID_COMMAND",
+    );
+    expect(refusal({ networkId: NET, encapsulation: "vxlan", remotes: [] }).message).toBe(
+      "a vxlan tunnel set takes vni",
     );
   });
 });
