@@ -97,7 +97,7 @@ export default async function run(): Promise<void> {
     // pays for the previous one's ports being built in the background.
     let settled = 0;
     const reset = async () => {
-      await vswitch.applyTunnels(NET, KEY, []);
+      await vswitch.applyTunnels(NET, { type: "gre", key: KEY }, []);
       // ovs-vsctl returns once ovs-vswitchd applied this change (and so all before it).
       await host.vsctl("set", "Open_vSwitch", ".", `external_ids:sdn-bench-settled=${++settled}`);
     };
@@ -126,8 +126,8 @@ export default async function run(): Promise<void> {
       oneVsctl: () => host.vsctl(...remotes.flatMap((r, i) => ["--", ...addPort(bridge, `t${KEY}-${i}`, r.ip)])),
       // For the breakdown: the same plan and transaction on the local socket (no SSH), and
       // the planning alone (CPU).
-      localVswitch: () => vswitch.applyTunnels(NET, KEY, remotes),
-      plan: async () => applyTunnelsPlan(cache, NET, KEY, remotes),
+      localVswitch: () => vswitch.applyTunnels(NET, { type: "gre", key: KEY }, remotes),
+      plan: async () => applyTunnelsPlan(cache, NET, { type: "gre", key: KEY }, remotes),
     };
     const times = Object.fromEntries(Object.keys(works).map((k) => [k, [] as number[]])) as Record<
       keyof typeof works,

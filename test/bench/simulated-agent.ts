@@ -153,7 +153,7 @@ export class SimulatedAgents {
         h.count("ApplyTunnels");
         const b = h.bridge(req.networkId);
         const wanted = new Map(
-          req.remotes.map((r) => [r.ip, `gre-${req.greKey % 1000}-${r.ip.replace(/\./g, "")}`.slice(0, 15)]),
+          req.remotes.map((r) => [r.ip, `gre-${(req.greKey ?? 0) % 1000}-${r.ip.replace(/\./g, "")}`.slice(0, 15)]),
         );
         const removed = [...b.tunnels.keys()].filter((ip) => !wanted.has(ip)).map((ip) => b.tunnels.get(ip) as string);
         const added = [...wanted.keys()].filter((ip) => !b.tunnels.has(ip)).map((ip) => wanted.get(ip) as string);

@@ -44,6 +44,10 @@ export class Lab {
   get gateway(): string {
     return `${this.subnet}.1`;
   }
+  /** The host's port on the underlay bridge (in the underlay namespace): every packet to or from it crosses it. */
+  underlayPort(h: LabHost): string {
+    return `h${h.address.split(".")[3]}`;
+  }
   /** An underlay address no host holds: connecting to it fails (an unreachable host). */
   get unusedAddress(): string {
     return `${this.subnet}.250`;
@@ -88,6 +92,7 @@ export class Lab {
     mkdirSync(dir, { recursive: true });
     await exec(["ip", "netns", "add", ns]);
     await exec(["ip", "-n", ns, "link", "set", "lo", "up"]);
+    // underlayPort() finds it again from the address (its last octet is the index).
     const port = `h${index}`;
     await exec(["ip", "-n", this.underlayNs, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns]);
     await exec(["ip", "-n", this.underlayNs, "link", "set", port, "master", "ul0", "up"]);

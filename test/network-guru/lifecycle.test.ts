@@ -21,8 +21,13 @@ let h: GuruHarness;
 const events: EventEnvelope<Record<string, unknown>>[] = [];
 
 beforeAll(async () => {
-  // Two keys, both above 2^31-1, so exhaustion and reuse are reachable.
-  h = await GuruHarness.start(1, { SDN_GRE_KEY_MIN: "4294967294", SDN_GRE_KEY_MAX: "4294967295" });
+  // Two keys, both above 2^31-1, and two VNIs at the top of 24 bits, so exhaustion and reuse are reachable.
+  h = await GuruHarness.start(1, {
+    SDN_GRE_KEY_MIN: "4294967294",
+    SDN_GRE_KEY_MAX: "4294967295",
+    SDN_VNI_MIN: "16777214",
+    SDN_VNI_MAX: "16777215",
+  });
   h.nc.subscribe(eventFilter({ service: "network-guru" }), {
     callback: (_e, m) => {
       events.push(m.json<EventEnvelope<Record<string, unknown>>>());
@@ -110,6 +115,38 @@ describe("network lifecycle", () => {
     await h.ok(DeleteNetwork, { networkId: c.id }, alice);
     expect((await h.ok(ImplementNetwork, { networkId: a.id }, alice)).greKey).toBe(c.greKey ?? a.greKey);
     for (const id of [a.id, b.id]) await h.ok(DeleteNetwork, { networkId: id }, alice);
+  });
+
+  it("gives vxlan networks VNIs from their own pool, keeps the encapsulation fixed, returns the VNI", async () => {
+    const vx = (name: string) => h.ok(CreateNetwork, { name, cidr: "10.1.0.0/24", encapsulation: "vxlan" }, alice);
+    const [a, b, c] = [await vx("vx-a"), await vx("vx-b"), await vx("vx-c")];
+    expect(a).toMatchObject({ encapsulation: "vxlan", state: "Allocated", mtu: 1450 });
+    const ia = await h.ok(ImplementNetwork, { networkId: a.id }, alice);
+    const ib = await h.ok(ImplementNetwork, { networkId: b.id }, alice);
+    expect(new Set([ia.vni, ib.vni])).toEqual(new Set([16777214, 16777215]));
+    expect(ia.greKey).toBeUndefined();
+    expect(ia.broadcastUri).toBe(`vxlan://${ia.vni}`);
+    const full = await h.fail(ImplementNetwork, { networkId: c.id }, alice);
+    expect(full).toMatchObject({ code: "CONFLICT", message: expect.stringContaining("VNI pool 16777214..16777215") });
+    expect(full.message).toContain("SDN_VNI_MIN..SDN_VNI_MAX");
+    // The GRE pool is another pool: a GRE network still takes a key.
+    const g = await h.ok(ImplementNetwork, { networkId: (await design("gre-beside")).id }, alice);
+    expect(g.greKey).toBeGreaterThan(2 ** 32 - 3);
+
+    const change = await h.fail(UpdateNetwork, { networkId: a.id, encapsulation: "gre", mtu: 1400 }, alice);
+    expect(change).toMatchObject({ code: "CONFLICT", message: expect.stringContaining("is on vxlan") });
+    expect((change.details as { issues: { path: string }[] }).issues[0]?.path).toBe("/encapsulation");
+    expect((await h.ok(GetNetwork, { networkId: a.id }, alice)).mtu).toBe(1450);
+    expect((await h.ok(UpdateNetwork, { networkId: a.id, encapsulation: "vxlan", mtu: 1400 }, alice)).mtu).toBe(1400);
+
+    const down = await h.ok(ShutdownNetwork, { networkId: a.id }, alice);
+    expect(down.vni).toBeUndefined();
+    expect((await h.ok(ImplementNetwork, { networkId: c.id }, alice)).vni).toBe(ia.vni);
+    expect(await h.ok(DeleteNetwork, { networkId: b.id }, alice)).toMatchObject({ releasedVni: ib.vni });
+    await expect
+      .poll(() => events.find((e) => e.type === "NetworkShutdown" && JSON.stringify(e.data).includes(a.id))?.data)
+      .toMatchObject({ releasedVni: ia.vni });
+    for (const id of [a.id, c.id, g.id]) await h.ok(DeleteNetwork, { networkId: id }, alice);
   });
 
   it("refuses illegal transitions with CONFLICT or NOT_FOUND and changes nothing", async () => {

@@ -102,8 +102,8 @@ describe("designing a network from bad input", () => {
       says: "vlan",
     },
     {
-      what: "vxlan (not yet)",
-      body: { cidr: "10.0.0.0/24", encapsulation: "vxlan" },
+      what: "an unknown encapsulation",
+      body: { cidr: "10.0.0.0/24", encapsulation: "geneve" },
       code: "INVALID_COMMAND",
       field: "/encapsulation",
       says: "",

@@ -176,7 +176,7 @@ export class ElementLab {
 /** What a lab host's OVS holds for a network, read with ovs-vsctl (independent of our code). */
 export interface OvsView {
   bridge: string | undefined;
-  tunnels: { port: string; remoteIp: string; key: string; protected: boolean }[];
+  tunnels: { port: string; type: string; remoteIp: string; key: string; protected: boolean }[];
   ports: string[];
 }
 
@@ -220,10 +220,13 @@ export const ovsView = async (h: LabHost, networkId: string): Promise<OvsView> =
   const names = (await h.vsctl("list-ports", bridge)).split("\n").filter(Boolean);
   const tunnels = names.flatMap((n) => {
     const i = ifaces?.find((x) => x["name"] === n);
-    if (i?.["type"] !== "gre") return [];
+    const type = i?.["type"];
+    if (i === undefined || (type !== "gre" && type !== "vxlan")) return [];
     const o = i["options"] as Record<string, string>;
     const p = ports?.find((x) => x["name"] === n);
-    return [{ port: n, remoteIp: o["remote_ip"] ?? "", key: o["key"] ?? "", protected: p?.["protected"] === true }];
+    return [
+      { port: n, type, remoteIp: o["remote_ip"] ?? "", key: o["key"] ?? "", protected: p?.["protected"] === true },
+    ];
   });
   return { bridge, tunnels, ports: names };
 };

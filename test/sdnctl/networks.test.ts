@@ -76,12 +76,13 @@ describe("networks", () => {
     expect(field(created.stdout, "gateway")).toBe("10.9.0.1");
     expect(field(created.stdout, "dns")).toBe("1.1.1.1, 9.9.9.9");
     expect(field(created.stdout, "mtu")).toBe("1400");
+    expect(field(created.stdout, "encapsulation")).toBe("gre");
 
     const list = await sdnctl(["networks", "list"], { env: env(token) });
     const [header, ...rows] = list.stdout.trimEnd().split("\n");
-    expect(header).toMatch(/^ID +NAME +STATE +CIDR +GATEWAY +GRE KEY +ACCOUNT$/);
+    expect(header).toMatch(/^ID +NAME +STATE +CIDR +GATEWAY +ENCAP +GRE KEY +VNI +ACCOUNT$/);
     expect(rows).toEqual([
-      expect.stringMatching(new RegExp(`^${id} +web +Allocated +10\\.9\\.0\\.0/24 +10\\.9\\.0\\.1 +- +\\S+$`)),
+      expect.stringMatching(new RegExp(`^${id} +web +Allocated +10\\.9\\.0\\.0/24 +10\\.9\\.0\\.1 +gre +- +- +\\S+$`)),
     ]);
     const listJson = await sdnctl(["networks", "list", "--json"], { env: env(token) });
     const api = await (await fetch(`${baseUrl}/v1/networks`, { headers: { authorization: `Bearer ${token}` } })).json();
@@ -144,6 +145,20 @@ describe("networks", () => {
       cursor = ["--cursor", next ?? ""];
     }
     expect(shown).toEqual(ids);
+  });
+
+  it("designs a vxlan network with --encapsulation and shows it; refuses another kind before sending (exit 2)", async () => {
+    const token = await tenant("net-vxlan");
+    const made = await sdnctl(["networks", "create", "vx", "--cidr", "10.13.0.0/24", "--encapsulation", "vxlan"], {
+      env: env(token),
+    });
+    expect(made.code).toBe(0);
+    expect(field(made.stdout, "encapsulation")).toBe("vxlan");
+    const bad = await sdnctl(["networks", "create", "x", "--cidr", "10.0.0.0/24", "--encapsulation", "geneve"], {
+      env: env(token),
+    });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("Allowed choices are gre, vxlan");
   });
 
   it("refuses a bad --mtu before sending anything (exit 2)", async () => {

@@ -53,6 +53,7 @@ export const SERVICE_BUCKETS: Record<ServiceName, readonly string[]> = {
   "network-guru": [
     "sdn_guru_networks",
     "sdn_guru_gre_keys",
+    "sdn_guru_vnis",
     "sdn_guru_nics",
     "sdn_guru_addresses",
     "sdn_guru_public_ranges",

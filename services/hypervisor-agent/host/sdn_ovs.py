@@ -27,12 +27,14 @@ import tempfile
 
 import sdn_guest
 
-VERSION = "1.3.0"
+VERSION = "1.4.0"
 
 VSCTL = os.environ.get("SDN_OVS_VSCTL", "ovs-vsctl")
 OFCTL = os.environ.get("SDN_OVS_OFCTL", "ovs-ofctl")
 VSCTL_TIMEOUT_S = 20
-MAX_KEY = 2**32 - 1
+# Tunnel types (a network's encapsulation) and their largest key: GRE keys are 32 bits,
+# VXLAN network identifiers 24 (VXLAN keeps OVS's default UDP port, 4789).
+MAX_KEY = {"gre": 2**32 - 1, "vxlan": 2**24 - 1}
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")  # Linux IFNAMSIZ - 1
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
@@ -80,12 +82,22 @@ def _str(args, name, pattern=None, required=True):
     return value
 
 
-def _key(args):
+def _tunnel_type(args):
+    value = args.get("type", "gre")
+    if value not in MAX_KEY:
+        raise HostError("INVALID_ARGUMENT", "argument 'type' must be gre or vxlan, not %r" % (value,))
+    return value
+
+
+def _key(args, tunnel_type="gre"):
     value = args.get("key")
     if isinstance(value, str) and value.isdigit():
         value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_KEY:
-        raise HostError("INVALID_ARGUMENT", "argument 'key' must be an integer from 0 to %d" % MAX_KEY)
+    top = MAX_KEY[tunnel_type]
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= top:
+        raise HostError(
+            "INVALID_ARGUMENT", "argument 'key' of a %s tunnel must be an integer from 0 to %d" % (tunnel_type, top)
+        )
     return value
 
 
@@ -288,9 +300,13 @@ def destroy_bridge(args):
     return {"bridge": bridge, "destroyed": True}
 
 
-def tunnel_port_name(key, remote_ip):
-    """A stable name within Linux's 15 characters, unique per (key, remote address)."""
-    return "gre-" + hashlib.sha1(("%d/%s" % (key, remote_ip)).encode()).hexdigest()[:11]
+def tunnel_port_name(key, remote_ip, tunnel_type="gre"):
+    """A stable name within Linux's 15 characters, unique per (type, key, remote address):
+    a GRE and a VXLAN network's tunnels to one host never share a name. GRE names are what
+    they were before VXLAN."""
+    if tunnel_type == "gre":
+        return "gre-" + hashlib.sha1(("%d/%s" % (key, remote_ip)).encode()).hexdigest()[:11]
+    return "vxl-" + hashlib.sha1(("%s/%d/%s" % (tunnel_type, key, remote_ip)).encode()).hexdigest()[:11]
 
 
 def _tagged_ports(network_id, role):
@@ -302,7 +318,8 @@ def _tagged_ports(network_id, role):
 
 def apply_tunnels(args):
     network_id = _str(args, "networkId", ID_RE)
-    key = _key(args)
+    tunnel_type = _tunnel_type(args)
+    key = _key(args, tunnel_type)
     bfd = _bfd(args)
     remotes = args.get("remotes")
     if not isinstance(remotes, list):
@@ -313,7 +330,7 @@ def apply_tunnels(args):
             raise HostError("INVALID_ARGUMENT", "each remote must be an object with an 'ip'")
         ip = _ip(r.get("ip"), "remotes[].ip")
         peer = _str(r, "hostId", ID_RE, required=False)
-        name = tunnel_port_name(key, ip)
+        name = tunnel_port_name(key, ip, tunnel_type)
         if name in desired:
             raise HostError("INVALID_ARGUMENT", "remote %s is listed twice" % ip)
         desired[name] = (ip, peer)
@@ -329,7 +346,7 @@ def apply_tunnels(args):
             port_tags["sdn-peer-host-id"] = peer
         cmds.append(["--may-exist", "add-port", bridge, name])
         cmds.append(
-            ["set", "Interface", name, "type=gre", "options:remote_ip=%s" % ip, "options:key=%d" % key]
+            ["set", "Interface", name, "type=%s" % tunnel_type, "options:remote_ip=%s" % ip, "options:key=%d" % key]
             + _tags("external_ids", {TAG_MANAGED: "true", TAG_NETWORK: network_id})
             + _tags("bfd", dict({"enable": "true", "check_tnl_key": "false"}, **bfd))
         )
@@ -347,9 +364,10 @@ def apply_tunnels(args):
 
 def tunnel_health(_args):
     """Every managed tunnel's BFD status, as OVS reports it (bfd_status); no judgement here."""
-    (table,) = vsctl(["--columns=name,options,bfd,bfd_status,external_ids", "find", "Interface", "type=gre"])
+    columns = "--columns=name,options,bfd,bfd_status,external_ids"
+    tables = vsctl(*[[columns, "find", "Interface", "type=%s" % t] for t in sorted(MAX_KEY)])
     out = []
-    for i in _rows(table):
+    for i in [row for table in tables for row in _rows(table)]:
         if i["external_ids"].get(TAG_MANAGED) != "true" or not i["external_ids"].get(TAG_NETWORK):
             continue
         out.append(

@@ -1,7 +1,7 @@
 import type { EventPublisher } from "@sdn/bus";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { GuruConfig } from "./config.js";
-import { GreKeyPool } from "./gre-key-pool.js";
+import { KeyPool } from "./key-pool.js";
 import { GuestIpam } from "./guest-ipam.js";
 import { NetworkManager } from "./network-manager.js";
 import { PublicIpam } from "./public-ipam.js";
@@ -22,14 +22,23 @@ export class Guru {
   async open(): Promise<void> {
     const { nc, events, config } = this.deps;
     const store = await GuruStore.open(nc);
-    const pool = new GreKeyPool(
-      store.greKeys,
-      { min: config.SDN_GRE_KEY_MIN, max: config.SDN_GRE_KEY_MAX },
-      async (networkId, key) => (await store.networks.get(networkId))?.value.greKey === key,
-    );
+    const pools = {
+      gre: new KeyPool(
+        store.greKeys,
+        { noun: "GRE key", settings: "SDN_GRE_KEY_MIN..SDN_GRE_KEY_MAX" },
+        { min: config.SDN_GRE_KEY_MIN, max: config.SDN_GRE_KEY_MAX },
+        async (networkId, key) => (await store.networks.get(networkId))?.value.greKey === key,
+      ),
+      vxlan: new KeyPool(
+        store.vnis,
+        { noun: "VNI", settings: "SDN_VNI_MIN..SDN_VNI_MAX" },
+        { min: config.SDN_VNI_MIN, max: config.SDN_VNI_MAX },
+        async (networkId, key) => (await store.networks.get(networkId))?.value.vni === key,
+      ),
+    };
     // The network manager asks the public IPAM what a network holds; the IPAM needs the manager.
     const ipam: { public?: PublicIpam } = {};
-    const networks = new NetworkManager(store, pool, events, async (id) =>
+    const networks = new NetworkManager(store, pools, events, async (id) =>
       (await (ipam.public as PublicIpam).ofNetwork(id)).map((p) => ({ id: p.id, ip: p.ip })),
     );
     const publicIpam = new PublicIpam(store, networks, events);

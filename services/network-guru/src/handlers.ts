@@ -44,7 +44,8 @@ export const guruHandlers = (guru: Guru): BoundHandler[] => [
   }),
   bindHandler(ImplementNetwork, async (req, ctx) => {
     const n = await guru.networks.implement(req.networkId, ctx);
-    return { data: n, details: `network ${n.name} is implemented on GRE key ${n.greKey}` };
+    const on = n.encapsulation === "vxlan" ? `VXLAN VNI ${n.vni}` : `GRE key ${n.greKey}`;
+    return { data: n, details: `network ${n.name} is implemented on ${on}` };
   }),
   bindHandler(ShutdownNetwork, async (req, ctx) => {
     const n = await guru.networks.shutdown(req.networkId, ctx);

@@ -4,6 +4,7 @@ import {
   type CreateNetwork,
   DEFAULT_MTU,
   defaultDomain,
+  type Encapsulation,
   type EventDataOf,
   type EventDefinition,
   formatCidr,
@@ -19,8 +20,8 @@ import {
   type UpdateNetwork,
 } from "@sdn/contracts";
 import { createHash } from "node:crypto";
-import type { GreKeyPool } from "./gre-key-pool.js";
-import { conflict, nameSome, notFound, tooMuchContention } from "./guru-errors.js";
+import { conflict, conflictingField, nameSome, notFound, tooMuchContention } from "./guru-errors.js";
+import type { KeyPool } from "./key-pool.js";
 import { checkDns, designPlan } from "./network-plan.js";
 import type { GuruStore, NetworkRecord } from "./store.js";
 import { canSee, ownerFor } from "./tenancy.js";
@@ -41,6 +42,19 @@ export const toNetwork = (r: NetworkRecord): Network => {
   return network;
 };
 
+/** The key a network holds (its GRE key, or its VNI when vxlan), if any. */
+export const keyOf = (r: NetworkRecord): number | undefined => (r.encapsulation === "vxlan" ? r.vni : r.greKey);
+
+/** The record's key fields as its encapsulation names them. */
+const keyFields = (encapsulation: Encapsulation, key: number) =>
+  encapsulation === "vxlan"
+    ? { vni: key, broadcastUri: `vxlan://${key}` }
+    : { greKey: key, broadcastUri: `gre://${key}` };
+
+/** The released key as the answers and events name it. */
+const releasedKey = (encapsulation: Encapsulation, key: number) =>
+  encapsulation === "vxlan" ? { releasedVni: key } : { releasedGreKey: key };
+
 /** What holds a network in place: NICs with addresses and public IPs. */
 export interface NetworkDependents {
   nics: { nicId: string; ip: string }[];
@@ -48,14 +62,15 @@ export interface NetworkDependents {
 }
 
 /**
- * CloudStack's NetworkGuru lifecycle: design (Allocated) → implement (takes a GRE key;
- * Implemented) → shutdown (returns the key; Shutdown) → trash. Every transition is a
+ * CloudStack's NetworkGuru lifecycle: design (Allocated) → implement (takes a key from the
+ * pool of its encapsulation: a GRE key, or a VNI; Implemented) → shutdown (returns the key;
+ * Shutdown) → trash. Every transition is a
  * compare-and-swap on the network's record; a lost race re-reads and decides again.
  */
 export class NetworkManager {
   constructor(
     private readonly store: GuruStore,
-    private readonly keys: GreKeyPool,
+    private readonly pools: Readonly<Record<Encapsulation, KeyPool>>,
     private readonly events: EventPublisher,
     /** The public IPs a network holds (owned by the public IPAM). */
     private readonly publicIpsOf: (networkId: string) => Promise<{ id: string; ip: string }[]>,
@@ -109,14 +124,23 @@ export class NetworkManager {
 
   async update(req: RequestOf<typeof UpdateNetwork>, ctx: CommandContext): Promise<Network> {
     if (req.dns !== undefined) checkDns(req.dns);
-    return this.change(req.networkId, ctx, (n) => ({
-      ...n,
-      ...(req.name === undefined ? {} : { name: req.name }),
-      ...(req.description === undefined ? {} : { description: req.description }),
-      ...(req.dns === undefined ? {} : { dns: req.dns }),
-      ...(req.domain === undefined ? {} : { domain: req.domain }),
-      ...(req.mtu === undefined ? {} : { mtu: req.mtu }),
-    }));
+    return this.change(req.networkId, ctx, (n) => {
+      if (req.encapsulation !== undefined && req.encapsulation !== n.encapsulation) {
+        throw conflictingField(
+          "encapsulation",
+          `network ${n.name} is on ${n.encapsulation}; the encapsulation is fixed once designed ` +
+            "(design a new network to use another)",
+        );
+      }
+      return {
+        ...n,
+        ...(req.name === undefined ? {} : { name: req.name }),
+        ...(req.description === undefined ? {} : { description: req.description }),
+        ...(req.dns === undefined ? {} : { dns: req.dns }),
+        ...(req.domain === undefined ? {} : { domain: req.domain }),
+        ...(req.mtu === undefined ? {} : { mtu: req.mtu }),
+      };
+    });
   }
 
   /** Adds or removes an excluded range by a change function; refused while the network is being deleted. */
@@ -163,18 +187,19 @@ export class NetworkManager {
 
   async implement(networkId: string, ctx: CommandContext): Promise<Network> {
     let claimed: number | undefined;
+    let pool: KeyPool | undefined;
     try {
       for (let i = 0; i < ATTEMPTS; i++) {
         const { record, revision } = await this.getVisible(networkId, ctx);
         if (record.state === "Implemented") return toNetwork(record);
         if (record.state === "Destroy") throw this.beingDeleted(record);
+        pool = this.poolOf(record);
         // Shutdown with a key: a shutdown is in progress or was interrupted; keep the key.
-        const key = record.greKey ?? (claimed ??= await this.keys.claim(networkId, ctx.commandId));
+        const key = keyOf(record) ?? (claimed ??= await pool.claim(networkId, ctx.commandId));
         const next: NetworkRecord = {
           ...record,
           state: "Implemented",
-          greKey: key,
-          broadcastUri: `gre://${key}`,
+          ...keyFields(record.encapsulation, key),
           updatedAt: new Date().toISOString(),
         };
         if ((await this.store.networks.tryUpdate(networkId, next, revision)) !== undefined) {
@@ -186,7 +211,7 @@ export class NetworkManager {
       throw tooMuchContention(`network ${networkId}`);
     } finally {
       // A key this command took but did not record (lost race, refusal): back to the pool.
-      if (claimed !== undefined) await this.keys.releaseOwnClaim(claimed, ctx.commandId);
+      if (claimed !== undefined) await pool?.releaseOwnClaim(claimed, ctx.commandId);
     }
   }
 
@@ -197,7 +222,7 @@ export class NetworkManager {
         throw conflict(`network ${record.name} (${networkId}) was never implemented; there is nothing to shut down`);
       }
       if (record.state === "Destroy") throw this.beingDeleted(record);
-      if (record.state === "Shutdown" && record.greKey === undefined) return toNetwork(record);
+      if (record.state === "Shutdown" && keyOf(record) === undefined) return toNetwork(record);
       if (record.state === "Implemented") {
         // Step 1: mark it Shutdown while it still records its key, so a NIC reserved from
         // now on is seen by the check below or finds the network Shutdown.
@@ -215,19 +240,27 @@ export class NetworkManager {
           { nics },
         );
       }
-      const key = record.greKey as number;
-      const { greKey: _k, broadcastUri: _b, ...rest } = record;
+      const key = keyOf(record) as number;
+      const { greKey: _k, vni: _v, broadcastUri: _b, ...rest } = record;
       const done: NetworkRecord = { ...rest, state: "Shutdown", updatedAt: new Date().toISOString() };
       if ((await this.store.networks.tryUpdate(networkId, done, revision)) === undefined) continue;
       // Only now that the record no longer names the key may another network take it.
-      await this.keys.release(key, networkId);
-      await this.publish(NetworkShutdown, { network: toNetwork(done), releasedGreKey: key }, ctx, record.accountId);
+      await this.poolOf(record).release(key, networkId);
+      await this.publish(
+        NetworkShutdown,
+        { network: toNetwork(done), ...releasedKey(record.encapsulation, key) },
+        ctx,
+        record.accountId,
+      );
       return toNetwork(done);
     }
     throw tooMuchContention(`network ${networkId}`);
   }
 
-  async delete(networkId: string, ctx: CommandContext): Promise<{ id: string; name: string; releasedGreKey?: number }> {
+  async delete(
+    networkId: string,
+    ctx: CommandContext,
+  ): Promise<{ id: string; name: string; releasedGreKey?: number; releasedVni?: number }> {
     for (let i = 0; i < ATTEMPTS; i++) {
       let { record, revision } = await this.getVisible(networkId, ctx);
       if (record.state !== "Destroy") {
@@ -247,8 +280,9 @@ export class NetworkManager {
         throw conflict(this.dependentsMessage(record, dependents), dependents);
       }
       if (!(await this.store.networks.tryDelete(networkId, revision))) continue;
-      if (record.greKey !== undefined) await this.keys.release(record.greKey, networkId);
-      const released = record.greKey === undefined ? {} : { releasedGreKey: record.greKey };
+      const key = keyOf(record);
+      if (key !== undefined) await this.poolOf(record).release(key, networkId);
+      const released = key === undefined ? {} : releasedKey(record.encapsulation, key);
       await this.publish(NetworkDeleted, { networkId, ...released }, ctx, record.accountId);
       return { id: networkId, name: record.name, ...released };
     }
@@ -262,6 +296,10 @@ export class NetworkManager {
       nicId: e.key.slice(prefix.length),
       ip: e.value.ip,
     }));
+  }
+
+  private poolOf(record: NetworkRecord): KeyPool {
+    return this.pools[record.encapsulation];
   }
 
   beingDeleted(record: NetworkRecord): Error {

@@ -5,7 +5,7 @@ import type { Network, NetworkState, PublicIp, PublicIpRange } from "@sdn/contra
 /** A network as stored: the resource plus the state to go back to if a delete is refused. */
 export type NetworkRecord = Network & { restoreState?: NetworkState };
 
-/** `<greKey>` → who holds it. The command id lets a redelivered Implement adopt its own claim. */
+/** `<greKey>` (or `<vni>`) → who holds it. The command id lets a redelivered Implement adopt its own claim. */
 export interface KeyClaim {
   networkId: string;
   commandId: string;
@@ -56,6 +56,8 @@ export class GuruStore {
   private constructor(
     readonly networks: JsonBucket<NetworkRecord>,
     readonly greKeys: JsonBucket<KeyClaim>,
+    /** The VNIs of vxlan networks: a pool of their own (a VNI and a GRE key never collide on the wire). */
+    readonly vnis: JsonBucket<KeyClaim>,
     readonly nics: JsonBucket<NicIndex>,
     readonly addresses: JsonBucket<AddressClaim>,
     readonly publicRanges: JsonBucket<PublicRanges>,
@@ -69,6 +71,7 @@ export class GuruStore {
     return new GuruStore(
       await JsonBucket.open<NetworkRecord>(nc, "sdn_guru_networks"),
       await JsonBucket.open<KeyClaim>(nc, "sdn_guru_gre_keys"),
+      await JsonBucket.open<KeyClaim>(nc, "sdn_guru_vnis"),
       await JsonBucket.open<NicIndex>(nc, "sdn_guru_nics"),
       await JsonBucket.open<AddressClaim>(nc, "sdn_guru_addresses"),
       await JsonBucket.open<PublicRanges>(nc, "sdn_guru_public_ranges"),

@@ -21,11 +21,13 @@ export const ElementConfig = Type.Object({
     description: "Agent calls of one mesh pass in flight at once (hosts are applied in parallel up to this)",
   }),
   SDN_UNDERLAY_MTU: Type.Integer({
-    minimum: 618,
+    // The smallest guest MTU (576) plus the largest overhead (VXLAN, 50).
+    minimum: 626,
     maximum: 9216,
     default: 1500,
     description:
-      "MTU of the hosts' tunnel network (the agent does not report it); guests get at most this minus 42 bytes of GRE overhead",
+      "MTU of the hosts' tunnel network (the agent does not report it); guests get at most this minus the " +
+      "encapsulation's overhead (42 bytes for GRE, 50 for VXLAN)",
   }),
 });
 export type ElementConfig = Static<typeof ElementConfig>;

@@ -5,6 +5,7 @@ import { AgentCallError, type AgentClient } from "./agent-client.js";
 import { Arrivals } from "./arrivals.js";
 import type { ElementConfig } from "./config.js";
 import { describeError } from "./element-errors.js";
+import { applyTunnelsRequest, encapsulationOf } from "./encapsulation.js";
 import { tunnelSetKey, type ElementStore, type Membership, type StoredTunnelSet } from "./store.js";
 import { TunnelSets } from "./tunnel-sets.js";
 
@@ -22,9 +23,9 @@ export interface MeshPass {
 const MAX_ROUNDS = 20;
 const CAS_ATTEMPTS = 400;
 
-/** The part of a membership the tunnels depend on: key and host endpoints (not the NICs). */
+/** The part of a membership the tunnels depend on: encapsulation, key and host endpoints (not the NICs). */
 const topology = (m: Membership): string =>
-  `${m.greKey}|${Object.entries(m.hosts)
+  `${encapsulationOf(m)}/${m.greKey}|${Object.entries(m.hosts)
     .map(([id, h]) => `${id}=${h.ip}`)
     .sort()
     .join(",")}`;
@@ -53,7 +54,7 @@ export interface MeshDeps {
 }
 
 /**
- * The GRE full mesh of every network (CloudStack's OvsTunnelManager, without its per-tunnel
+ * The full mesh of tunnels (GRE or VXLAN, the network's encapsulation) of every network (CloudStack's OvsTunnelManager, without its per-tunnel
  * commands). Membership lives in KV and changes by compare-and-swap; after a change, each
  * host whose recorded set differs from what membership wants gets its WHOLE tunnel set in
  * one ApplyTunnels (at most SDN_MESH_FANOUT calls at once). A pass then reads membership
@@ -227,7 +228,7 @@ export class Mesh {
     at: { revision: number; prev?: StoredTunnelSet | undefined },
   ): Promise<HostApply> {
     const remotes = remotesOf(m, hostId);
-    const body = { networkId: m.networkId, greKey: m.greKey, remotes };
+    const body = applyTunnelsRequest(m, remotes);
     const prev = "prev" in at ? at.prev : await this.d.store.tunnels.get(tunnelSetKey(m.networkId, hostId));
     try {
       let out: ResponseOf<typeof ApplyTunnels>;

@@ -16,8 +16,14 @@ describe("NIC identity", () => {
   });
 
   it("takes 42 bytes of GRE overhead off the underlay MTU", () => {
-    expect(guestMtu(1450, 1500)).toBe(1450);
-    expect(guestMtu(1500, 1500)).toBe(1458);
-    expect(guestMtu(9000, 9000)).toBe(8958);
+    expect(guestMtu(1450, 1500, "gre")).toBe(1450);
+    expect(guestMtu(1500, 1500, "gre")).toBe(1458);
+    expect(guestMtu(9000, 9000, "gre")).toBe(8958);
+  });
+
+  it("takes 50 bytes of VXLAN overhead off the underlay MTU", () => {
+    expect(guestMtu(1450, 1500, "vxlan")).toBe(1450);
+    expect(guestMtu(1500, 1500, "vxlan")).toBe(1450);
+    expect(guestMtu(9000, 9000, "vxlan")).toBe(8950);
   });
 });

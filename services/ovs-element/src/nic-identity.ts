@@ -1,3 +1,4 @@
+import { ENCAPSULATION_OVERHEAD_BYTES, type Encapsulation } from "@sdn/contracts";
 import { createHash } from "node:crypto";
 
 /**
@@ -18,9 +19,9 @@ export const generateMac = (nicId: string, attempt: number): string => {
   return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
 };
 
-/** IPv4 (20) + GRE with a key (8) + the inner Ethernet header (14). */
-export const GRE_OVERHEAD_BYTES = 42;
-
-/** The guest MTU: the network's, at most what fits in the underlay with the GRE overhead. */
-export const guestMtu = (networkMtu: number, underlayMtu: number): number =>
-  Math.min(networkMtu, underlayMtu - GRE_OVERHEAD_BYTES);
+/**
+ * The guest MTU: the network's, at most what fits in the underlay with its encapsulation's
+ * overhead (42 bytes for GRE with a key, 50 for VXLAN, over IPv4).
+ */
+export const guestMtu = (networkMtu: number, underlayMtu: number, encapsulation: Encapsulation): number =>
+  Math.min(networkMtu, underlayMtu - ENCAPSULATION_OVERHEAD_BYTES[encapsulation]);

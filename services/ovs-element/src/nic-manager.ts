@@ -26,6 +26,7 @@ import { conflictingField, describeError, invalidField, notFound } from "./eleme
 import type { Mesh } from "./mesh.js";
 import { guestData, updateGuestData } from "./nic-guest-data.js";
 import { plugRefusal } from "./plug-refusal.js";
+import { tunnelKeyOf } from "./encapsulation.js";
 import { generateMac, guestMtu, nicIdFor } from "./nic-identity.js";
 import { canHandle } from "./providers.js";
 import { deviceClaimKey, macClaimKey, nicKey, type ElementStore, type MemberNic, type Membership } from "./store.js";
@@ -105,11 +106,11 @@ export class NicManager {
     if (host.state !== "Up") {
       throw conflictingField("hostId", `host ${host.name} is ${host.state}; NICs are plugged on Up hosts only`);
     }
-    if (network.state !== "Implemented" || network.greKey === undefined) {
+    if (network.state !== "Implemented" || tunnelKeyOf(network) === undefined) {
       network = await this.d.peers.implement(network.id, ctx);
     }
-    const greKey = network.greKey;
-    if (greKey === undefined) throw new CommandError("CONFLICT", `network ${network.name} has no GRE key`);
+    const key = tunnelKeyOf(network);
+    if (key === undefined) throw new CommandError("CONFLICT", `network ${network.name} has no tunnel key`);
 
     const member = (await this.d.store.memberships.get(network.id))?.value.hosts[req.hostId]?.nics[nicId];
     // The VM's owner first: another account learns nothing of the VM's devices.
@@ -137,7 +138,7 @@ export class NicManager {
       state: "Plugging",
       since: now,
     };
-    await this.join(network, greKey, host, nicId, entry);
+    await this.join(network, key, host, nicId, entry);
     const notes: string[] = [];
     let nic: Nic = {
       id: nicId,
@@ -153,7 +154,7 @@ export class NicManager {
       mac,
       portSecurity,
       bridge: earlier?.bridge ?? device,
-      mtu: guestMtu(network.mtu, this.d.config.SDN_UNDERLAY_MTU),
+      mtu: guestMtu(network.mtu, this.d.config.SDN_UNDERLAY_MTU, network.encapsulation),
       state: "Plugging",
       ...guestData(earlier ?? req),
       createdAt: earlier?.createdAt ?? now,
@@ -261,6 +262,7 @@ export class NicManager {
             to: r.to,
             remoteIp: r.remoteIp,
             key: s.key,
+            encapsulation: network.encapsulation,
             port: r.port,
             state: s.state === "Established" && r.port === null ? "Created" : s.state,
             lastError: s.lastError,
@@ -359,14 +361,22 @@ export class NicManager {
     return { ip: a.ip, prefixLength: a.prefixLength };
   }
 
-  private async join(network: Network, greKey: number, host: Host, nicId: string, entry: MemberNic): Promise<void> {
+  private async join(network: Network, key: number, host: Host, nicId: string, entry: MemberNic): Promise<void> {
+    // GRE memberships stay as they were stored before VXLAN: no encapsulation field.
+    const encapsulation = network.encapsulation === "vxlan" ? { encapsulation: network.encapsulation } : {};
     await this.d.mesh.change(network.id, (m) => {
-      const base: Membership = m ?? { networkId: network.id, accountId: network.accountId, greKey, hosts: {} };
+      const base: Membership = m ?? {
+        networkId: network.id,
+        accountId: network.accountId,
+        greKey: key,
+        ...encapsulation,
+        hosts: {},
+      };
       const h = base.hosts[host.id];
-      if (h?.nics[nicId] !== undefined && h.ip === host.tunnelInterface.ip && base.greKey === greKey) return undefined;
+      if (h?.nics[nicId] !== undefined && h.ip === host.tunnelInterface.ip && base.greKey === key) return undefined;
       return {
         ...base,
-        greKey,
+        greKey: key,
         hosts: {
           ...base.hosts,
           [host.id]: { ip: host.tunnelInterface.ip, nics: { ...h?.nics, [nicId]: h?.nics[nicId] ?? entry } },

@@ -27,13 +27,19 @@ describe("canHandle", () => {
     }
   });
 
+  it("handles vxlan networks as gre ones, both providers", () => {
+    const vxlan = { ...gre, encapsulation: "vxlan" as const, broadcastUri: "vxlan://5001" };
+    expect(canHandle(vxlan, "Connectivity")).toMatchObject({ canHandle: true });
+    expect(canHandle(vxlan, "Dhcp", "VirtualRouter")).toMatchObject({ canHandle: true });
+  });
+
   it("says why it cannot: broadcast domain, service not offered, another provider's service, undeclared", () => {
-    const vxlan = { ...gre, encapsulation: "vxlan" } as unknown as typeof gre;
-    expect(canHandle(vxlan, "Connectivity").reason).toBe(
-      "network web is on broadcast domain vxlan, Ovs works on gre only",
+    const geneve = { ...gre, encapsulation: "geneve" } as unknown as typeof gre;
+    expect(canHandle(geneve, "Connectivity").reason).toBe(
+      "network web is on broadcast domain geneve, Ovs works on gre and vxlan only",
     );
     expect(canHandle({ ...gre, broadcastUri: "vlan://12" }, "Connectivity").reason).toBe(
-      "network web is on broadcast domain vlan, Ovs works on gre only",
+      "network web is on broadcast domain vlan, Ovs works on gre and vxlan only",
     );
     expect(canHandle(gre, "Vpn")).toMatchObject({
       canHandle: false,

@@ -9,7 +9,7 @@ import {
 
 /**
  * CloudStack's NetworkElement.canHandle for our providers: the network must be on the
- * provider's broadcast domain (GRE), the service must be offered on the network (its
+ * provider's broadcast domains (GRE or VXLAN), the service must be offered on the network (its
  * offering: service → provider; every network has the default one today), the network must
  * use this provider for it (or the one this provider delegates it to), and the provider must
  * declare the service.
@@ -31,10 +31,11 @@ export const canHandle = (
   const provider = PROVIDERS.find((p) => p.name === providerName);
   if (provider === undefined) return verdict(`there is no provider ${providerName}`);
   const scheme = network.broadcastUri?.split("://")[0];
-  if (network.encapsulation !== provider.broadcastDomain || (scheme !== undefined && scheme !== "gre")) {
+  const domains: readonly string[] = provider.encapsulations ?? [provider.broadcastDomain];
+  if (!domains.includes(network.encapsulation) || (scheme !== undefined && !domains.includes(scheme))) {
     return verdict(
       `network ${network.name} is on broadcast domain ${scheme ?? network.encapsulation}, ` +
-        `${providerName} works on ${provider.broadcastDomain} only`,
+        `${providerName} works on ${domains.join(" and ")} only`,
     );
   }
   const chosen = offering[service];

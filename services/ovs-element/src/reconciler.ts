@@ -16,6 +16,7 @@ import type { Logger } from "@sdn/runtime";
 import type { AgentClient } from "./agent-client.js";
 import type { ElementConfig } from "./config.js";
 import { describeError } from "./element-errors.js";
+import { encapsulationOf } from "./encapsulation.js";
 import type { MembershipPruner } from "./membership-pruner.js";
 import { remotesOf, type Mesh } from "./mesh.js";
 import { tunnelSetKey, type ElementStore, type Membership } from "./store.js";
@@ -204,7 +205,7 @@ export class Reconciler {
         const ip = iface?.options["remote_ip"] ?? "";
         seen.set(ip, (seen.get(ip) ?? 0) + 1);
         if (!wanted.has(ip)) note(`stray tunnel ${p.name} to ${ip}`, `stray tunnel ${p.name}`);
-        else if (iface?.options["key"] !== String(m.greKey) || !p.protected || iface.type !== "gre") {
+        else if (iface?.options["key"] !== String(m.greKey) || !p.protected || iface.type !== encapsulationOf(m)) {
           note(`tunnel ${p.name} to ${ip} is misconfigured`, `tunnel ${p.name} to ${wanted.get(ip)} is misconfigured`);
         }
       }

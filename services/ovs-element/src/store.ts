@@ -1,6 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { JsonBucket } from "@sdn/bus";
-import type { Nic, NicState } from "@sdn/contracts";
+import type { Encapsulation, Nic, NicState } from "@sdn/contracts";
 import type { VmOwner } from "./vm-owners.js";
 
 /** A NIC as the mesh needs it: enough to plug it again after a host lost its bridge. */
@@ -30,7 +30,13 @@ export interface MemberHost {
 export interface Membership {
   networkId: string;
   accountId: string;
+  /**
+   * The network's tunnel key: its GRE key, or its VNI when `encapsulation` is vxlan (the
+   * field keeps the name it had before VXLAN, so memberships stored then read the same).
+   */
   greKey: number;
+  /** The network's encapsulation; absent in memberships stored before VXLAN (gre). */
+  encapsulation?: Encapsulation;
   hosts: Record<string, MemberHost>;
 }
 

@@ -1,7 +1,7 @@
 import Type, { type TSchema } from "typebox";
 import { defineCommand } from "../definitions.js";
 import { HostId, InterfaceName, Ipv4, MacAddress, Platform, TunnelInterface } from "../resources/hosts.js";
-import { GreKey, NetworkId } from "../resources/networks.js";
+import { Encapsulation, GreKey, NetworkId, Vni } from "../resources/networks.js";
 import { agentSubject } from "../subjects.js";
 
 /*
@@ -69,10 +69,13 @@ export const TunnelRemote = obj({
 
 export const ApplyTunnels = agentCommand(
   "ApplyTunnels",
-  "Makes the network's GRE tunnels on the host exactly the given set (adds missing, removes extra, repairs drift) in one OVSDB transaction. Tunnel ports are protected (split horizon). Needs the bridge (SetupBridge).",
+  "Makes the network's tunnels on the host exactly the given set (adds missing, removes extra, repairs drift) in one OVSDB transaction: GRE with greKey, or VXLAN (UDP 4789) with vni when encapsulation is vxlan. Tunnel ports are protected (split horizon). Needs the bridge (SetupBridge). INVALID_COMMAND when the key does not match the encapsulation.",
   obj({
     networkId: NetworkId,
-    greKey: GreKey,
+    encapsulation: Type.Optional(Encapsulation),
+    // Both optional so one request shape serves both encapsulations; the agent checks the pair.
+    greKey: Type.Optional(GreKey),
+    vni: Type.Optional(Vni),
     remotes: Type.Array(TunnelRemote, {
       maxItems: 4096,
       description: "Tunnel endpoints of every other host of the network; [] removes all",

@@ -7,6 +7,7 @@ import {
   AddressRange,
   DEFAULT_MTU,
   DnsServers,
+  ENCAPSULATIONS,
   Encapsulation,
   GreKey,
   Ipv4Cidr,
@@ -23,6 +24,7 @@ import {
   PublicIpId,
   PublicIpRange,
   PublicIpRangeId,
+  Vni,
 } from "../resources/networks.js";
 
 /**
@@ -43,8 +45,8 @@ export const CreateNetwork = defineCommand({
   name: "CreateNetwork",
   delivery: "durable",
   summary:
-    "Designs a guest network: validates CIDR, gateway and DNS and records it as Allocated (no GRE key yet). " +
-    "UNPROCESSABLE names the bad field.",
+    "Designs a guest network: validates CIDR, gateway and DNS and records it as Allocated (no key yet) on its " +
+    "encapsulation (gre by default, or vxlan; fixed afterwards). UNPROCESSABLE names the bad field.",
   request: obj(
     {
       name: NetworkName,
@@ -95,7 +97,8 @@ export const UpdateNetwork = defineCommand({
   name: "UpdateNetwork",
   delivery: "durable",
   summary:
-    "Changes a network's name, description, DNS servers, DNS domain or MTU. CIDR and gateway are fixed once designed.",
+    "Changes a network's name, description, DNS servers, DNS domain or MTU. CIDR, gateway and encapsulation are " +
+    "fixed once designed: CONFLICT names an encapsulation other than the network's.",
   request: obj(
     {
       networkId: NetworkId,
@@ -104,6 +107,11 @@ export const UpdateNetwork = defineCommand({
       dns: Type.Optional(DnsServers),
       domain: Type.Optional(DnsDomain),
       mtu: Type.Optional(Mtu),
+      encapsulation: Type.Optional(
+        Type.Enum([...ENCAPSULATIONS], {
+          description: "Accepted only when it is the network's own (it cannot change): CONFLICT otherwise",
+        }),
+      ),
     },
     closed,
   ),
@@ -115,8 +123,9 @@ export const ImplementNetwork = defineCommand({
   name: "ImplementNetwork",
   delivery: "durable",
   summary:
-    "Gives the network a GRE key from the pool (state Implemented, broadcastUri gre://<key>). Idempotent: an " +
-    "implemented network is answered as it is. CONFLICT when the key pool is exhausted or the network is being deleted.",
+    "Gives the network its key (state Implemented): a GRE key from the GRE key pool (broadcastUri gre://<key>), " +
+    "or for a vxlan network a VNI from the VNI pool (vni, broadcastUri vxlan://<vni>). Idempotent: an " +
+    "implemented network is answered as it is. CONFLICT when the pool is exhausted or the network is being deleted.",
   request: byNetwork,
   response: Network,
 });
@@ -126,7 +135,7 @@ export const ShutdownNetwork = defineCommand({
   name: "ShutdownNetwork",
   delivery: "durable",
   summary:
-    "Returns the network's GRE key to the pool (state Shutdown). Idempotent on a shut-down network; CONFLICT " +
+    "Returns the network's GRE key or VNI to its pool (state Shutdown). Idempotent on a shut-down network; CONFLICT " +
     "while NIC addresses remain or when the network was never implemented.",
   request: byNetwork,
   response: Network,
@@ -137,6 +146,7 @@ export const DeletedNetwork = obj(
     id: NetworkId,
     name: NetworkName,
     releasedGreKey: Type.Optional(GreKey),
+    releasedVni: Type.Optional(Vni),
   },
   { ...closed, $id: "DeletedNetwork" },
 );

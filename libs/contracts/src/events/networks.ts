@@ -1,6 +1,6 @@
 import Type from "typebox";
 import { defineEvent } from "../definitions.js";
-import { GreKey, Network, NetworkId, NicAddress, NicId, PublicIp } from "../resources/networks.js";
+import { GreKey, Network, NetworkId, NicAddress, NicId, PublicIp, Vni } from "../resources/networks.js";
 
 const service = "network-guru" as const;
 const closed = { additionalProperties: false } as const;
@@ -22,22 +22,30 @@ export const NetworkUpdated = defineEvent({
 export const NetworkImplemented = defineEvent({
   service,
   name: "NetworkImplemented",
-  summary: "A network took a GRE key (state Implemented).",
+  summary: "A network took its key: a GRE key, or a VNI for a vxlan network (state Implemented).",
   data: Type.Object({ network: Network }, closed),
 });
 
 export const NetworkShutdown = defineEvent({
   service,
   name: "NetworkShutdown",
-  summary: "A network returned its GRE key to the pool (state Shutdown).",
-  data: Type.Object({ network: Network, releasedGreKey: GreKey }, closed),
+  summary:
+    "A network returned its key to its pool (state Shutdown): releasedGreKey for a gre network, releasedVni " +
+    "for a vxlan one.",
+  data: Type.Object(
+    { network: Network, releasedGreKey: Type.Optional(GreKey), releasedVni: Type.Optional(Vni) },
+    closed,
+  ),
 });
 
 export const NetworkDeleted = defineEvent({
   service,
   name: "NetworkDeleted",
   summary: "A network was trashed.",
-  data: Type.Object({ networkId: NetworkId, releasedGreKey: Type.Optional(GreKey) }, closed),
+  data: Type.Object(
+    { networkId: NetworkId, releasedGreKey: Type.Optional(GreKey), releasedVni: Type.Optional(Vni) },
+    closed,
+  ),
 });
 
 export const NicAddressReserved = defineEvent({

@@ -41,19 +41,37 @@ export const GreKey = Type.Integer({
   examples: [3000000001],
 });
 
+export const Vni = Type.Integer({
+  minimum: 1,
+  maximum: 16777215,
+  description: "VXLAN network identifier of a VXLAN network: 24 bits, from its own pool (not the GRE keys')",
+  examples: [5001],
+});
+
 export const NETWORK_STATES = ["Allocated", "Implemented", "Shutdown", "Destroy"] as const;
 export const NetworkState = Type.Enum([...NETWORK_STATES], {
   description:
-    "Allocated: designed, no GRE key. Implemented: holds a GRE key. Shutdown: key returned to the pool. " +
+    "Allocated: designed, no key. Implemented: holds its key (a GRE key, or a VNI for vxlan). " +
+    "Shutdown: key returned to its pool. " +
     "Destroy: a DeleteNetwork is in progress (transient).",
   examples: ["Implemented"],
 });
 export type NetworkState = Static<typeof NetworkState>;
 
-export const Encapsulation = Type.Enum(["gre"], {
-  description: "Overlay encapsulation; only `gre` today (room is kept for `vxlan`)",
+export const ENCAPSULATIONS = ["gre", "vxlan"] as const;
+export type Encapsulation = (typeof ENCAPSULATIONS)[number];
+export const Encapsulation = Type.Enum([...ENCAPSULATIONS], {
+  description:
+    "Overlay encapsulation, chosen when the network is designed and fixed afterwards: `gre` (keyed GRE, the " +
+    "default) or `vxlan` (UDP 4789, a 24-bit VNI)",
   examples: ["gre"],
 });
+
+/**
+ * Bytes each encapsulation adds to a guest frame over an IPv4 underlay: outer IPv4 20 +
+ * GRE with a key 8 + inner Ethernet 14; outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14.
+ */
+export const ENCAPSULATION_OVERHEAD_BYTES: Readonly<Record<Encapsulation, number>> = { gre: 42, vxlan: 50 };
 
 export const DnsServers = Type.Array(ipv4("DNS server", "10.1.0.1"), {
   maxItems: 3,
@@ -68,8 +86,8 @@ export const mtuSchema = (extra: { default?: number } = {}) =>
     minimum: 576,
     maximum: 9000,
     description:
-      "Guest MTU. GRE with a key over a 1500-byte underlay carries at most 1458 " +
-      "(outer IPv4 20 + GRE 8 + inner Ethernet 14).",
+      "Guest MTU. Over a 1500-byte underlay GRE with a key carries at most 1458 (outer IPv4 20 + GRE 8 + " +
+      "inner Ethernet 14), VXLAN at most 1450 (outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14).",
     examples: [DEFAULT_MTU],
     ...extra,
   });
@@ -141,10 +159,11 @@ export const Network = Type.Object(
     encapsulation: Encapsulation,
     state: NetworkState,
     greKey: Type.Optional(GreKey),
+    vni: Type.Optional(Vni),
     broadcastUri: Type.Optional(
       Type.String({
-        pattern: "^gre://[0-9]{1,10}$",
-        description: "Broadcast domain of an implemented network, `gre://<key>`",
+        pattern: "^(gre|vxlan)://[0-9]{1,10}$",
+        description: "Broadcast domain of an implemented network, `gre://<greKey>` or `vxlan://<vni>`",
         examples: ["gre://3000000001"],
       }),
     ),

@@ -1,4 +1,5 @@
 import Type, { type Static } from "typebox";
+import { ENCAPSULATION_OVERHEAD_BYTES, ENCAPSULATIONS, Encapsulation } from "./networks.js";
 
 /**
  * Network service providers, after CloudStack's NetworkElement: each provider declares the
@@ -50,6 +51,12 @@ export const Provider = Type.Object(
     name: ProviderNameSchema,
     description: Type.String(),
     broadcastDomain: Type.String({ description: "Broadcast domain the provider works on", examples: ["gre"] }),
+    encapsulations: Type.Optional(
+      Type.Array(Encapsulation, {
+        description: "Encapsulations of the networks the provider works on (absent: broadcastDomain only)",
+        examples: [["gre", "vxlan"]],
+      }),
+    ),
     services: Type.Array(ProvidedService),
   },
   {
@@ -81,17 +88,22 @@ const delegated = (service: NetworkService): ProvidedService => ({
 export const PROVIDERS: readonly Provider[] = [
   {
     name: "Ovs",
-    description: "Open vSwitch GRE overlay: a bridge per network on each host, a full mesh of keyed GRE tunnels",
+    description:
+      "Open vSwitch overlay: a bridge per network on each host, a full mesh of keyed GRE or VXLAN tunnels " +
+      "(the network's encapsulation)",
     broadcastDomain: "gre",
+    encapsulations: [...ENCAPSULATIONS],
     services: [
       {
         service: "Connectivity",
         capabilities: {
           StretchedL2Subnet: "true",
           SplitHorizon: "Port.protected",
-          Encapsulation: "gre",
+          Encapsulation: ENCAPSULATIONS.join(","),
           GreKeyRange: "1-4294967295",
-          MtuOverheadBytes: "42",
+          VniRange: "1-16777215",
+          VxlanUdpPort: "4789",
+          MtuOverheadBytes: ENCAPSULATIONS.map((e) => `${e}=${ENCAPSULATION_OVERHEAD_BYTES[e]}`).join(","),
         },
       },
       delegated("Gateway"),
@@ -111,6 +123,7 @@ export const PROVIDERS: readonly Provider[] = [
       "A virtual router per network, configured over SSH; rule sets applied whole (iptables-restore); DHCP and " +
       "DNS (dnsmasq), user data and metadata in CloudStack's format",
     broadcastDomain: "gre",
+    encapsulations: [...ENCAPSULATIONS],
     services: [
       { service: "Gateway", capabilities: {} },
       { service: "SourceNat", capabilities: { SupportedSourceNatTypes: "peraccount" } },

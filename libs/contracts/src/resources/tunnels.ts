@@ -1,10 +1,10 @@
 import Type, { type Static } from "typebox";
 import { nextCursorField } from "../paging.js";
 import { HostId, InterfaceName } from "./hosts.js";
-import { GreKey, NetworkId } from "./networks.js";
+import { Encapsulation, NetworkId } from "./networks.js";
 
 /**
- * One direction of a GRE tunnel between two hosts of a network (CloudStack's
+ * One direction of a tunnel (GRE or VXLAN, the network's encapsulation) between two hosts of a network (CloudStack's
  * ovs_tunnel_network row): the port on `from` whose remote is `to`.
  */
 export const TUNNEL_STATES = ["Created", "Established", "Failed"] as const;
@@ -33,7 +33,12 @@ export const Tunnel = Type.Object(
     from: HostId,
     to: HostId,
     remoteIp: Type.Optional(underlayAddress),
-    key: GreKey,
+    key: Type.Integer({
+      minimum: 1,
+      maximum: 4294967295,
+      description: "The network's GRE key, or its VNI on a vxlan network",
+    }),
+    encapsulation: Type.Optional(Encapsulation),
     port: Type.Union([InterfaceName, Type.Null()], { description: "The port on `from`; null until established" }),
     state: Type.Enum([...TUNNEL_STATES], {
       description:

@@ -1,6 +1,6 @@
 import type { Row } from "../datum.js";
 import { atomText, mapOf, optional } from "../datum.js";
-import { TAG_MANAGED, TAG_NETWORK } from "./tags.js";
+import { TAG_MANAGED, TAG_NETWORK, TUNNEL_KEY_MAX } from "./tags.js";
 
 /**
  * BFD timers of every tunnel (ovs-vswitchd.conf.db(5), Interface bfd column). With the
@@ -44,14 +44,16 @@ export const TUNNEL_HEALTH_MONITOR = {
   Interface: ["name", "type", "options", "bfd", "bfd_status", "external_ids"],
 };
 
-/** The managed GRE tunnels' BFD readings in a TUNNEL_HEALTH_MONITOR cache, by port name. */
+const TUNNEL_TYPES = new Set(Object.keys(TUNNEL_KEY_MAX));
+
+/** The managed tunnels' (GRE and VXLAN) BFD readings in a TUNNEL_HEALTH_MONITOR cache, by port name. */
 export function readTunnelHealth(interfaces: ReadonlyMap<string, Row>): TunnelBfdReading[] {
   const out: TunnelBfdReading[] = [];
   for (const r of interfaces.values()) {
     const tags = mapOf(r.external_ids);
     const type = optional(r.type);
     const networkId = tags[TAG_NETWORK];
-    if (type === undefined || atomText(type) !== "gre" || tags[TAG_MANAGED] !== "true" || !networkId) continue;
+    if (type === undefined || !TUNNEL_TYPES.has(atomText(type)) || tags[TAG_MANAGED] !== "true" || !networkId) continue;
     out.push({
       port: atomText(optional(r.name) ?? ""),
       networkId,

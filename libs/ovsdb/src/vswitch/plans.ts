@@ -3,7 +3,16 @@ import { type Row, namedUuid, ovsMap, ovsSet, uuid, uuidsOf } from "../datum.js"
 import type { Operation } from "../operations.js";
 import { BFD_DEFAULTS, type BfdTimers, bfdColumn } from "./health.js";
 import { type BridgeView, type VswitchRows, bridgeOf, readBridges } from "./snapshot.js";
-import { TAG_MANAGED, TAG_NETWORK, TAG_PEER_HOST, TAG_REMOTE_IP, TAG_ROLE, tunnelPortName } from "./tags.js";
+import {
+  TAG_MANAGED,
+  TAG_NETWORK,
+  TAG_PEER_HOST,
+  TAG_REMOTE_IP,
+  TAG_ROLE,
+  TUNNEL_KEY_MAX,
+  type TunnelSpec,
+  tunnelPortName,
+} from "./tags.js";
 
 /** A request the host would refuse; codes are the host programs' (sdn_ovs.py HostError). */
 export class VswitchPlanError extends Error {
@@ -21,8 +30,6 @@ export interface Plan<R> {
   ops: Operation[];
   result: R;
 }
-
-const MAX_KEY = 2 ** 32 - 1;
 
 function root(s: VswitchRows): [string, Row] {
   const first = [...s.rows("Open_vSwitch").entries()][0];
@@ -126,25 +133,32 @@ export interface TunnelSetResult {
 }
 
 /**
- * Makes the network's GRE tunnels exactly `remotes`, in one transaction, as sdn_ovs.py
- * apply_tunnels does: extra tagged tunnels removed, missing ones added, every desired one
- * re-stated (type, remote_ip, key, tags, protected=true for split horizon, BFD), so drift
- * such as a lost option or a reset protected flag is repaired too.
+ * Makes the network's tunnels (GRE or VXLAN, with its key) exactly `remotes`, in one
+ * transaction, as sdn_ovs.py apply_tunnels does: extra tagged tunnels removed, missing ones
+ * added, every desired one re-stated (type, remote_ip, key, tags, protected=true for split
+ * horizon, BFD), so drift such as a lost option or a reset protected flag is repaired too.
+ * VXLAN keeps OVS's default UDP port, 4789.
  */
 export function applyTunnelsPlan(
   s: VswitchRows,
   networkId: string,
-  key: number,
+  tunnel: TunnelSpec,
   remotes: TunnelRemote[],
   bfdTimers: BfdTimers = BFD_DEFAULTS,
 ): Plan<TunnelSetResult> {
-  if (!Number.isInteger(key) || key < 0 || key > MAX_KEY) {
-    throw new VswitchPlanError("INVALID_ARGUMENT", `argument 'key' must be an integer from 0 to ${MAX_KEY}`);
+  const { type, key } = tunnel;
+  const max = TUNNEL_KEY_MAX[type] as number | undefined;
+  if (max === undefined) throw new VswitchPlanError("INVALID_ARGUMENT", `tunnel type '${type}' is not gre or vxlan`);
+  if (!Number.isInteger(key) || key < 0 || key > max) {
+    throw new VswitchPlanError(
+      "INVALID_ARGUMENT",
+      `argument 'key' of a ${type} tunnel must be an integer from 0 to ${max}`,
+    );
   }
   const desired = new Map<string, TunnelRemote>();
   for (const r of remotes) {
     if (!isIPv4(r.ip)) throw new VswitchPlanError("INVALID_ARGUMENT", `remote ${r.ip} is not an IPv4 address`);
-    const name = tunnelPortName(key, r.ip);
+    const name = tunnelPortName(key, r.ip, type);
     if (desired.has(name)) throw new VswitchPlanError("INVALID_ARGUMENT", `remote ${r.ip} is listed twice`);
     desired.set(name, r);
   }
@@ -198,7 +212,7 @@ export function applyTunnelsPlan(
           table: "Interface",
           where: [["_uuid", "==", uuid(i.uuid)]],
           row: {
-            type: "gre",
+            type,
             options: ovsMap({ ...i.options, ...options }),
             bfd,
             external_ids: ovsMap({ ...i.externalIds, ...ifaceTags }),
@@ -213,7 +227,7 @@ export function applyTunnelsPlan(
       {
         op: "insert",
         table: "Interface",
-        row: { name, type: "gre", options: ovsMap(options), bfd, external_ids: ovsMap(ifaceTags) },
+        row: { name, type, options: ovsMap(options), bfd, external_ids: ovsMap(ifaceTags) },
         "uuid-name": `iface${n}`,
       },
       {

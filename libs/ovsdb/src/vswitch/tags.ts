@@ -19,7 +19,22 @@ export const VSWITCH_MONITOR = {
   Interface: ["name", "type", "options", "ofport", "error", "mac_in_use", "external_ids"],
 };
 
-/** A tunnel port's name: stable within Linux's 15 characters, unique per (key, remote). Same as sdn_ovs.py. */
-export function tunnelPortName(key: number, remoteIp: string): string {
-  return `gre-${createHash("sha1").update(`${key}/${remoteIp}`).digest("hex").slice(0, 11)}`;
+/** The OVS Interface types of our tunnels: a network's encapsulation. */
+export type TunnelType = "gre" | "vxlan";
+/** What a network's tunnels carry: their type and key (the GRE key, or the VXLAN VNI). */
+export interface TunnelSpec {
+  type: TunnelType;
+  key: number;
+}
+/** The largest key of each type: GRE keys are 32 bits, VNIs 24. */
+export const TUNNEL_KEY_MAX: Readonly<Record<TunnelType, number>> = { gre: 2 ** 32 - 1, vxlan: 2 ** 24 - 1 };
+
+/**
+ * A tunnel port's name: stable within Linux's 15 characters, unique per (type, key, remote),
+ * so a GRE and a VXLAN network's tunnels to one host never share a name (different prefix
+ * and hash input). GRE names are what they were before VXLAN. Same as sdn_ovs.py.
+ */
+export function tunnelPortName(key: number, remoteIp: string, type: TunnelType = "gre"): string {
+  const [prefix, input] = type === "gre" ? ["gre-", `${key}/${remoteIp}`] : ["vxl-", `vxlan/${key}/${remoteIp}`];
+  return `${prefix}${createHash("sha1").update(input).digest("hex").slice(0, 11)}`;
 }

@@ -19,6 +19,7 @@ afterAll(async () => {
   await server?.dispose();
 });
 
+const GRE_77 = { type: "gre", key: 77 } as const;
 const remotes = (n: number) =>
   Array.from({ length: n }, (_, i) => ({ ip: `10.9.${i >> 8}.${i & 255}`, hostId: `h${i}` }));
 
@@ -38,7 +39,7 @@ describe("Vswitch over a real ovsdb-server", () => {
   });
 
   it("applies a whole tunnel set in one transaction, then shrinks it and repairs drift", async () => {
-    const first = await vs.applyTunnels("n1", 77, remotes(100));
+    const first = await vs.applyTunnels("n1", GRE_77, remotes(100));
     expect(first.added).toHaveLength(100);
     const ports = server.vsctl("list-ports", "br-n1").trim().split("\n");
     expect(ports).toHaveLength(100);
@@ -56,7 +57,7 @@ describe("Vswitch over a real ovsdb-server", () => {
     await waitFor("the drift in the cache", () =>
       vs.bridges("n1")[0]?.ports.find((p) => p.name === name)?.protected === false ? true : undefined,
     );
-    const again = await vs.applyTunnels("n1", 77, remotes(98));
+    const again = await vs.applyTunnels("n1", GRE_77, remotes(98));
     expect(again).toMatchObject({
       added: [],
       removed: [tunnelPortName(77, "10.9.0.98"), tunnelPortName(77, "10.9.0.99")].sort(),
@@ -69,7 +70,7 @@ describe("Vswitch over a real ovsdb-server", () => {
   it("re-states BFD with the given timers and reads the tunnels' bfd_status from its own monitor", async () => {
     const name = tunnelPortName(77, "10.9.0.1");
     server.vsctl("remove", "Interface", name, "bfd", "enable");
-    await vs.applyTunnels("n1", 77, remotes(98), { minRxMs: 300, minTxMs: 300, mult: 4 });
+    await vs.applyTunnels("n1", GRE_77, remotes(98), { minRxMs: 300, minTxMs: 300, mult: 4 });
     expect(server.vsctl("get", "Interface", name, "bfd:enable", "bfd:min_rx", "bfd:mult").trim().split("\n")).toEqual([
       '"true"',
       '"300"',
@@ -103,7 +104,7 @@ describe("Vswitch over a real ovsdb-server", () => {
       return transact(db, ops, t);
     };
     try {
-      await vs.applyTunnels("n1", 77, remotes(3));
+      await vs.applyTunnels("n1", GRE_77, remotes(3));
     } finally {
       client.transact = transact;
     }
@@ -111,6 +112,25 @@ describe("Vswitch over a real ovsdb-server", () => {
     expect(calls).toBe(2); // the first commit was refused by the wait guard, the retry planned afresh
     expect(ports).toContain("foreign0");
     expect(ports).toHaveLength(4);
+  });
+
+  it("builds a VXLAN network's tunnels with its VNI beside a GRE network's to the same remotes", async () => {
+    await vs.setupBridge("br-n2", "n2");
+    const vxlan = await vs.applyTunnels("n2", { type: "vxlan", key: 77 }, remotes(3));
+    const name = tunnelPortName(77, "10.9.0.1", "vxlan");
+    // Same key and remote as n1's GRE tunnel, yet its own port.
+    expect(name).not.toBe(tunnelPortName(77, "10.9.0.1"));
+    expect(vxlan.added).toContain(name);
+    expect(
+      server.vsctl("get", "Interface", name, "type", "options:remote_ip", "options:key").split("\n").slice(0, 3),
+    ).toEqual(["vxlan", '"10.9.0.1"', '"77"']);
+    expect(server.vsctl("get", "Interface", name, "bfd:enable").trim()).toBe('"true"');
+    expect(server.vsctl("list-ports", "br-n1").trim().split("\n")).toHaveLength(4); // n1's untouched
+    expect((await vs.tunnelHealth()).filter((t) => t.networkId === "n2").map((t) => t.port)).toContain(name);
+    await expect(vs.applyTunnels("n2", { type: "vxlan", key: 2 ** 24 }, [])).rejects.toMatchObject({
+      hostError: "INVALID_ARGUMENT",
+    });
+    expect(await vs.destroyBridge("n2")).toEqual({ bridge: "br-n2", destroyed: true });
   });
 
   it("reports a deleted bridge the moment it happens, and destroys only ours", async () => {

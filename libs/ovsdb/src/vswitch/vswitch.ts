@@ -12,7 +12,7 @@ import {
 } from "./plans.js";
 import { type BfdTimers, TUNNEL_HEALTH_MONITOR, type TunnelBfdReading, readTunnelHealth } from "./health.js";
 import { type BridgeView, readBridges } from "./snapshot.js";
-import { VSWITCH_MONITOR } from "./tags.js";
+import { type TunnelSpec, VSWITCH_MONITOR } from "./tags.js";
 
 const DB = "Open_vSwitch";
 /** Attempts of a plan whose snapshot went stale under it (another writer in between). */
@@ -56,9 +56,14 @@ export class Vswitch {
     return this.run(() => destroyBridgePlan(this.monitor.cache, networkId), `destroy bridge of ${networkId}`);
   }
 
-  applyTunnels(networkId: string, key: number, remotes: TunnelRemote[], bfd?: BfdTimers): Promise<TunnelSetResult> {
+  applyTunnels(
+    networkId: string,
+    tunnel: TunnelSpec,
+    remotes: TunnelRemote[],
+    bfd?: BfdTimers,
+  ): Promise<TunnelSetResult> {
     return this.run(
-      () => applyTunnelsPlan(this.monitor.cache, networkId, key, remotes, bfd),
+      () => applyTunnelsPlan(this.monitor.cache, networkId, tunnel, remotes, bfd),
       `${remotes.length} tunnels of ${networkId}`,
     );
   }

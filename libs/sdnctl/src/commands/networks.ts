@@ -1,5 +1,5 @@
 import { Option } from "@commander-js/extra-typings";
-import type { Network } from "@sdn/contracts";
+import { ENCAPSULATIONS, type Network } from "@sdn/contracts";
 import { runMutation, withMutationOptions } from "../mutation.js";
 import type { Output } from "../output.js";
 import { listPages, withPageOptions } from "../paging.js";
@@ -21,6 +21,7 @@ const showNetwork = (out: Output, n: Network) =>
     ["mtu", n.mtu],
     ["encapsulation", n.encapsulation],
     ["gre key", n.greKey],
+    ["vni", n.vni],
     ["broadcast uri", n.broadcastUri],
     [
       "excluded",
@@ -43,13 +44,20 @@ export const networksCommands: CommandModule = (program, deps) => {
   withMutationOptions(
     networks
       .command("create")
-      .description("design a guest network (state Allocated; a GRE key comes when it is implemented)")
+      .description(
+        "design a guest network (state Allocated; its GRE key, or VNI for vxlan, comes when it is implemented)",
+      )
       .argument("<name>", "name, e.g. web-tier")
       .requiredOption("--cidr <cidr>", "IPv4 prefix, e.g. 10.1.0.0/24 (required)")
       .option("--gateway <ip>", "gateway address (default: the first usable address)")
       .addOption(dnsOption())
       .addOption(domainOption())
       .addOption(mtuOption())
+      .addOption(
+        new Option("--encapsulation <kind>", "overlay encapsulation, fixed once designed (default gre)").choices(
+          ENCAPSULATIONS,
+        ),
+      )
       .option("--description <text>", "free text")
       .option("--account <id>", "owner account (admins only; a tenant's networks are its own)"),
   )
@@ -58,6 +66,7 @@ export const networksCommands: CommandModule = (program, deps) => {
       examples(
         "sdnctl networks create web-tier --cidr 10.1.0.0/24 --dns 1.1.1.1,9.9.9.9",
         "sdnctl networks create db --cidr 10.2.0.0/24 --account 3b0c... --wait --json",
+        "sdnctl networks create ecmp --cidr 10.3.0.0/24 --encapsulation vxlan",
       ),
     )
     .action(async (name, opts, cmd) => {
@@ -69,6 +78,7 @@ export const networksCommands: CommandModule = (program, deps) => {
         ...(opts.dns === undefined ? {} : { dns: opts.dns }),
         ...(opts.domain === undefined ? {} : { domain: opts.domain }),
         ...(opts.mtu === undefined ? {} : { mtu: opts.mtu }),
+        ...(opts.encapsulation === undefined ? {} : { encapsulation: opts.encapsulation }),
         ...(opts.description === undefined ? {} : { description: opts.description }),
         ...(opts.account === undefined ? {} : { accountId: opts.account }),
       };
@@ -95,7 +105,9 @@ export const networksCommands: CommandModule = (program, deps) => {
             { header: "STATE", value: (n) => n.state },
             { header: "CIDR", value: (n) => n.cidr },
             { header: "GATEWAY", value: (n) => n.gateway },
+            { header: "ENCAP", value: (n) => n.encapsulation },
             { header: "GRE KEY", value: (n) => n.greKey },
+            { header: "VNI", value: (n) => n.vni },
             { header: "ACCOUNT", value: (n) => n.accountId },
           ]),
       );
@@ -146,7 +158,7 @@ export const networksCommands: CommandModule = (program, deps) => {
   ).action(async (id, opts, cmd) => {
     const s = await deps.session(cmd);
     id = await resolveId(s, "network", id);
-    await runMutation<{ id: string; name: string; releasedGreKey?: number }>(
+    await runMutation<{ id: string; name: string; releasedGreKey?: number; releasedVni?: number }>(
       s,
       { method: "DELETE", path: path(id) },
       opts,
@@ -155,6 +167,7 @@ export const networksCommands: CommandModule = (program, deps) => {
           ["deleted", d.id],
           ["name", d.name],
           ["released gre key", d.releasedGreKey],
+          ["released vni", d.releasedVni],
         ]),
     );
   });

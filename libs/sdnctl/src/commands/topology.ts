@@ -24,7 +24,9 @@ const render = (v: NetworkView, host: (id: string) => string): string[] => {
   const n = v.network;
   const lines = [
     `network ${n.name} (${n.id})`,
-    `    cidr ${n.cidr}  gateway ${n.gateway}  gre key ${n.greKey ?? "-"}  state ${n.state}`,
+    `    cidr ${n.cidr}  gateway ${n.gateway}  ` +
+      (n.encapsulation === "vxlan" ? `vxlan vni ${n.vni ?? "-"}` : `gre key ${n.greKey ?? "-"}`) +
+      `  state ${n.state}`,
   ];
   for (const r of v.routers) {
     lines.push(`    router ${r.name} (${r.id})  ${r.state}  generation ${r.appliedGeneration ?? "-"}/${r.generation}`);

@@ -76,6 +76,7 @@ export const networkRoutes = async (app: GatewayApp): Promise<void> => {
         dns: Type.Optional(DnsServers),
         domain: Type.Optional(DnsDomain),
         mtu: Type.Optional(Mtu),
+        encapsulation: UpdateNetwork.request.properties.encapsulation,
       },
       closed,
     ),

@@ -14,6 +14,21 @@ class ArgumentsTest(unittest.TestCase):
                 sdn_ovs._key({"key": bad})
             self.assertEqual(caught.exception.code, "INVALID_ARGUMENT")
 
+    def test_vnis_cover_the_24_bit_range_and_nothing_else(self):
+        self.assertEqual(sdn_ovs._key({"key": 16777215}, "vxlan"), 16777215)
+        for bad in (16777216, 4294967295, -1):
+            with self.assertRaises(sdn_ovs.HostError) as caught:
+                sdn_ovs._key({"key": bad}, "vxlan")
+            self.assertEqual(caught.exception.code, "INVALID_ARGUMENT")
+
+    def test_tunnel_types_are_gre_by_default_or_vxlan(self):
+        self.assertEqual(sdn_ovs._tunnel_type({}), "gre")
+        self.assertEqual(sdn_ovs._tunnel_type({"type": "vxlan"}), "vxlan")
+        for bad in ("geneve", "", None, 4):
+            with self.assertRaises(sdn_ovs.HostError) as caught:
+                sdn_ovs._tunnel_type({"type": bad})
+            self.assertEqual(caught.exception.code, "INVALID_ARGUMENT")
+
     def test_addresses_are_ipv4_only(self):
         self.assertEqual(sdn_ovs._ip("10.0.0.1", "ip"), "10.0.0.1")
         for bad in ("10.0.0.256", "fe80::1", "", None):
@@ -43,6 +58,13 @@ class TunnelNamesTest(unittest.TestCase):
         self.assertLessEqual(len(a), 15)
         self.assertNotEqual(a, sdn_ovs.tunnel_port_name(8, "10.0.0.2"))
         self.assertNotEqual(a, sdn_ovs.tunnel_port_name(7, "10.0.0.3"))
+
+    def test_a_vxlan_tunnel_never_takes_a_gre_tunnels_name(self):
+        v = sdn_ovs.tunnel_port_name(7, "10.0.0.2", "vxlan")
+        self.assertLessEqual(len(v), 15)
+        self.assertTrue(v.startswith("vxl-"))
+        self.assertEqual(sdn_ovs.tunnel_port_name(7, "10.0.0.2", "gre"), sdn_ovs.tunnel_port_name(7, "10.0.0.2"))
+        self.assertNotEqual(v, sdn_ovs.tunnel_port_name(7, "10.0.0.2"))
 
 
 class ApplyTunnelsTest(unittest.TestCase):
@@ -97,6 +119,21 @@ class ApplyTunnelsTest(unittest.TestCase):
             self.assertEqual(caught.exception.code, "INVALID_ARGUMENT")
         self.assertEqual(len(self.calls), 1)
 
+    def test_vxlan_tunnels_carry_the_vni_with_bfd_on(self):
+        result = sdn_ovs.apply_tunnels(
+            {"networkId": "n1", "type": "vxlan", "key": 5001, "remotes": [{"ip": "10.0.0.2"}]}
+        )
+        name = sdn_ovs.tunnel_port_name(5001, "10.0.0.2", "vxlan")
+        self.assertEqual(result["tunnels"], [{"port": name, "remoteIp": "10.0.0.2"}])
+        (c,) = [c for c in self.calls[0] if c[:2] == ["set", "Interface"]]
+        for word in ("type=vxlan", "options:key=5001", "options:remote_ip=10.0.0.2", 'bfd:enable="true"'):
+            self.assertIn(word, c)
+        # The GRE ports this network had are not its tunnels any more: removed in the same transaction.
+        self.assertEqual(result["removed"], sorted([self.stale, self.kept]))
+        with self.assertRaises(sdn_ovs.HostError):
+            sdn_ovs.apply_tunnels({"networkId": "n1", "type": "vxlan", "key": 2**24, "remotes": []})
+        self.assertEqual(len(self.calls), 1)
+
     def test_a_remote_listed_twice_is_refused_before_anything_runs(self):
         with self.assertRaises(sdn_ovs.HostError):
             sdn_ovs.apply_tunnels({"networkId": "n1", "key": 9, "remotes": [{"ip": "10.0.0.2"}, {"ip": "10.0.0.2"}]})
@@ -118,20 +155,26 @@ class TunnelHealthTest(unittest.TestCase):
                 ["theirs", ["map", [["remote_ip", "10.0.0.4"]]], ["map", [["enable", "true"]]], status, ["map", []]],
             ],
         }
+        vxlan = {
+            "headings": table["headings"],
+            "data": [["vxl-c", ["map", [["remote_ip", "10.0.0.5"]]], ["map", [["enable", "true"]]], status, managed]],
+        }
         self.commands = []
-        sdn_ovs.vsctl = lambda *commands: self.commands.append(commands) or [table]
+        sdn_ovs.vsctl = lambda *commands: self.commands.append(commands) or [table, vxlan]
 
     def tearDown(self):
         sdn_ovs.vsctl = self.real
 
     def test_managed_tunnels_with_their_status(self):
         result = sdn_ovs.tunnel_health({})
-        self.assertEqual([t["port"] for t in result["tunnels"]], ["gre-a", "gre-b"])
-        a, b = result["tunnels"]
+        self.assertEqual([t["port"] for t in result["tunnels"]], ["gre-a", "gre-b", "vxl-c"])
+        a, b, c = result["tunnels"]
+        self.assertEqual(c["remoteIp"], "10.0.0.5")
         self.assertEqual(a, {"port": "gre-a", "networkId": "n1", "remoteIp": "10.0.0.2", "bfdEnabled": False, "bfdStatus": {}})
         self.assertTrue(b["bfdEnabled"])
         self.assertEqual(b["bfdStatus"]["state"], "down")
-        self.assertEqual(len(self.commands), 1)
+        (one_invocation,) = self.commands
+        self.assertEqual([c[-1] for c in one_invocation], ["type=gre", "type=vxlan"])
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import {
 } from "@sdn/contracts";
 import type { HostDriver } from "../drivers/driver.js";
 import { HostFailure, toCommandError } from "../drivers/errors.js";
+import { tunnelOf } from "../drivers/tunnel-spec.js";
 import { checkRelayRequest } from "./relay-policy.js";
 
 /** What the handlers of one host need from the manager that serves it. */
@@ -75,6 +76,7 @@ export const agentHandlers = (served: ServedHost, policy: { relayKeyFile: string
       };
     }),
     bindHandler(ApplyTunnels, async (req) => {
+      tunnelOf(req);
       const data = await drive((d) => d.applyTunnels(req));
       return {
         data,

@@ -12,6 +12,7 @@ import type {
 } from "@sdn/contracts";
 import { BFD_DEFAULTS, type BfdTimers, type TunnelBfdReading } from "@sdn/ovsdb";
 import type { HostFacts } from "./host-programs.js";
+import { tunnelOf } from "./tunnel-spec.js";
 
 /**
  * What the agent does to one host, whatever its hypervisor. A driver holds one connection
@@ -52,9 +53,11 @@ export abstract class ProgramDriver {
   }
 
   applyTunnels(req: RequestOf<typeof ApplyTunnels>): Promise<ResponseOf<typeof ApplyTunnels>> {
+    const { type, key } = tunnelOf(req);
     return this.run("apply_tunnels", {
       networkId: req.networkId,
-      key: req.greKey,
+      type,
+      key,
       remotes: req.remotes,
       bfd: this.bfd,
     });

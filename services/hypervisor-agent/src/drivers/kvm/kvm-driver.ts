@@ -20,6 +20,7 @@ import { HOST_PROGRAMS_VERSION, KVM_FILES, KVM_SCRIPT, type HostFacts } from "..
 import { deployPrograms } from "../ssh/deploy-programs.js";
 import { SshConnection, type SshOptions } from "../ssh/ssh-connection.js";
 import { DriftWatch, type DriftListener } from "./drift-watch.js";
+import { tunnelOf } from "../tunnel-spec.js";
 import { KvmOvsdb, type SouthboundLog, asHostError, unreachable } from "./kvm-ovsdb.js";
 
 export interface KvmDriverOptions {
@@ -148,7 +149,7 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
   override applyTunnels(req: RequestOf<typeof ApplyTunnels>): Promise<ResponseOf<typeof ApplyTunnels>> {
     return this.southbound(
       "ApplyTunnels",
-      (o) => o.applyTunnels(req.networkId, req.greKey, req.remotes, this.bfd),
+      (o) => o.applyTunnels(req.networkId, tunnelOf(req), req.remotes, this.bfd),
       () => super.applyTunnels(req),
     );
   }

@@ -1,6 +1,14 @@
 import type { GetOvsState, ResponseOf, TunnelRemote } from "@sdn/contracts";
 import type { Static } from "typebox";
-import { type BfdTimers, OvsdbClient, OvsdbError, type RowChange, Vswitch, VswitchPlanError } from "@sdn/ovsdb";
+import {
+  type BfdTimers,
+  OvsdbClient,
+  OvsdbError,
+  type RowChange,
+  type TunnelSpec,
+  Vswitch,
+  VswitchPlanError,
+} from "@sdn/ovsdb";
 import { HostProgramError } from "../errors.js";
 import type { SshConnection } from "../ssh/ssh-connection.js";
 
@@ -51,8 +59,8 @@ export class KvmOvsdb {
     };
   }
 
-  applyTunnels(networkId: string, key: number, remotes: Static<typeof TunnelRemote>[], bfd: BfdTimers) {
-    return this.vswitch.applyTunnels(networkId, key, remotes, bfd);
+  applyTunnels(networkId: string, tunnel: TunnelSpec, remotes: Static<typeof TunnelRemote>[], bfd: BfdTimers) {
+    return this.vswitch.applyTunnels(networkId, tunnel, remotes, bfd);
   }
 
   close(): void {

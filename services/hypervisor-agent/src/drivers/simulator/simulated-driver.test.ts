@@ -11,7 +11,7 @@ import { HOST_PROGRAMS_DIR, HOST_PROGRAMS_VERSION } from "../host-programs.js";
 import { KvmDriver, kvmBridgeName } from "../kvm/kvm-driver.js";
 import { XapiDriver } from "../xapi/xapi-driver.js";
 import { SimulatedDriver } from "./simulated-driver.js";
-import { tunnelPortName } from "./simulated-host.js";
+import { tunnelPortName } from "@sdn/ovsdb";
 
 let dir: string;
 const NET = randomUUID();
@@ -103,13 +103,22 @@ describe("simulated host driver", () => {
     expect(await codeOf(d.applyTunnels({ networkId: NET, greKey: 7, remotes: twice }))).toBe("INVALID_ARGUMENT");
   });
 
-  it("names tunnel ports exactly as sdn_ovs.py does", () => {
-    const python = execFileSync(
-      "python3",
-      ["-c", "import sys, sdn_ovs; print(sdn_ovs.tunnel_port_name(int(sys.argv[1]), sys.argv[2]))", "4242", "10.1.2.3"],
-      { cwd: HOST_PROGRAMS_DIR, encoding: "utf8" },
-    );
-    expect(tunnelPortName(4242, "10.1.2.3")).toBe(python.trim());
+  it("names tunnel ports exactly as sdn_ovs.py does, GRE and VXLAN apart", () => {
+    const python = (type: string) =>
+      execFileSync(
+        "python3",
+        [
+          "-c",
+          "import sys, sdn_ovs; print(sdn_ovs.tunnel_port_name(int(sys.argv[1]), sys.argv[2], sys.argv[3]))",
+          "4242",
+          "10.1.2.3",
+          type,
+        ],
+        { cwd: HOST_PROGRAMS_DIR, encoding: "utf8" },
+      ).trim();
+    expect(tunnelPortName(4242, "10.1.2.3")).toBe(python("gre"));
+    expect(tunnelPortName(4242, "10.1.2.3", "vxlan")).toBe(python("vxlan"));
+    expect(tunnelPortName(4242, "10.1.2.3", "vxlan")).not.toBe(tunnelPortName(4242, "10.1.2.3"));
   });
 
   it("plugs and unplugs the guests' ports with the host programs' refusals", async () => {

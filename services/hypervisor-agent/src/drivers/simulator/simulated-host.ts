@@ -10,9 +10,11 @@ import type {
   SetupBridge,
   UnplugVif,
 } from "@sdn/contracts";
+import { tunnelPortName } from "@sdn/ovsdb";
 import { createHash } from "node:crypto";
 import { HostProgramError } from "../errors.js";
 import { kvmBridgeName } from "../kvm/kvm-driver.js";
+import { tunnelOf } from "../tunnel-spec.js";
 
 /*
  * One simulated host's Open vSwitch and guests, as plain data (what the state file holds),
@@ -95,10 +97,6 @@ export const newHostState = (address: string, hypervisor: Hypervisor): SimHostSt
     })),
   })),
 });
-
-/** sdn_ovs.py's tunnel_port_name: stable, within 15 characters, one per (key, remote). */
-export const tunnelPortName = (key: number, remoteIp: string): string =>
-  `gre-${createHash("sha1").update(`${key}/${remoteIp}`).digest("hex").slice(0, 11)}`;
 
 const hostError = (code: string, message: string) => new HostProgramError(code, message);
 
@@ -183,9 +181,10 @@ export const destroyBridge = (
 };
 
 export const applyTunnels = (s: SimHostState, req: RequestOf<typeof ApplyTunnels>): ResponseOf<typeof ApplyTunnels> => {
+  const { type, key } = tunnelOf(req);
   const desired = new Map<string, { ip: string; peer: string | undefined }>();
   for (const r of req.remotes) {
-    const name = tunnelPortName(req.greKey, r.ip);
+    const name = tunnelPortName(key, r.ip, type);
     if (desired.has(name)) throw hostError("INVALID_ARGUMENT", `remote ${r.ip} is listed twice`);
     desired.set(name, { ip: r.ip, peer: r.hostId });
   }
@@ -198,9 +197,9 @@ export const applyTunnels = (s: SimHostState, req: RequestOf<typeof ApplyTunnels
   for (const name of names) {
     const { ip, peer } = desired.get(name) as { ip: string; peer: string | undefined };
     // Re-stating every desired tunnel repairs drift, as the program's `set` commands do.
-    const port = addPort(s, bridge, name, "gre");
-    port.iface.type = "gre";
-    port.iface.options = { ...port.iface.options, remote_ip: ip, key: String(req.greKey) };
+    const port = addPort(s, bridge, name, type);
+    port.iface.type = type;
+    port.iface.options = { ...port.iface.options, remote_ip: ip, key: String(key) };
     port.iface.externalIds = { ...port.iface.externalIds, [TAG_MANAGED]: "true", [TAG_NETWORK]: req.networkId };
     port.protected = true;
     port.externalIds = {

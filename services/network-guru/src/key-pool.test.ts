@@ -3,7 +3,7 @@ import { CommandError } from "@sdn/contracts";
 import { JsonBucket } from "@sdn/bus";
 import { TestNatsServer } from "@sdn/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GreKeyPool } from "./gre-key-pool.js";
+import { KeyPool } from "./key-pool.js";
 import type { KeyClaim } from "./store.js";
 
 let nats: TestNatsServer;
@@ -23,7 +23,15 @@ afterAll(async () => {
 /** A pool on a fresh bucket; `holds` says which network records which key. */
 const pool = async (min: number, max: number, holds = new Map<string, number>()) => {
   const claims = await JsonBucket.open<KeyClaim>(nc, `keys_${++bucketNo}`);
-  return { claims, pool: new GreKeyPool(claims, { min, max }, async (net, key) => holds.get(net) === key) };
+  return {
+    claims,
+    pool: new KeyPool(
+      claims,
+      { noun: "GRE key", settings: "SDN_GRE_KEY_MIN..SDN_GRE_KEY_MAX" },
+      { min, max },
+      async (net, key) => holds.get(net) === key,
+    ),
+  };
 };
 
 const conflictOf = async (p: Promise<unknown>): Promise<CommandError> => {

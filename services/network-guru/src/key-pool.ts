@@ -11,21 +11,31 @@ const LISTED_ROUNDS = 16;
 /** A claim this old whose network does not hold the key was left by an interrupted command. */
 const STALE_CLAIM_MS = 60_000;
 
-export interface GreKeyRange {
+export interface KeyRange {
   readonly min: number;
   readonly max: number;
 }
 
+/** What a pool hands out, for its messages: "GRE key" and its range's settings. */
+export interface KeyKind {
+  /** E.g. "GRE key", "VNI". */
+  readonly noun: string;
+  /** The settings bounding the range, e.g. "SDN_GRE_KEY_MIN..SDN_GRE_KEY_MAX". */
+  readonly settings: string;
+}
+
 /**
- * The GRE key pool. A key is held by creating its KV entry (atomic: two networks can never
+ * A pool of network keys: the GRE keys, and (another instance on its own bucket) the
+ * VXLAN VNIs. A key is held by creating its KV entry (atomic: two networks can never
  * create the same one) and returned by deleting it. Picking never scans the range: hashed
  * probes find a free key at once in a sparse pool; a dense pool lists the claimed keys
  * (as many as live networks) and picks among the gaps, so exhaustion is exact.
  */
-export class GreKeyPool {
+export class KeyPool {
   constructor(
     private readonly claims: JsonBucket<KeyClaim>,
-    readonly range: GreKeyRange,
+    readonly kind: KeyKind,
+    readonly range: KeyRange,
     /** Whether the network currently records this key (to tell a leaked claim from a live one). */
     private readonly networkHolds: (networkId: string, key: number) => Promise<boolean>,
   ) {}
@@ -48,14 +58,14 @@ export class GreKeyPool {
       if (key === undefined) {
         if ((await this.reclaimLeaked()) > 0) continue;
         throw conflict(
-          `the GRE key pool ${this.range.min}..${this.range.max} is exhausted: all ${this.size} keys are held by ` +
-            "networks; shut one down or widen SDN_GRE_KEY_MIN..SDN_GRE_KEY_MAX",
+          `the ${this.kind.noun} pool ${this.range.min}..${this.range.max} is exhausted: all ${this.size} ` +
+            `${this.kind.noun}s are held by networks; shut one down or widen ${this.kind.settings}`,
           { poolMin: this.range.min, poolMax: this.range.max, held: this.size },
         );
       }
       if (await this.tryClaim(key, networkId, commandId)) return key;
     }
-    throw tooMuchContention("the GRE key pool");
+    throw tooMuchContention(`the ${this.kind.noun} pool`);
   }
 
   /** Returns a key to the pool if `networkId` holds it; a no-op otherwise (idempotent). */
@@ -65,7 +75,7 @@ export class GreKeyPool {
       if (held === undefined || held.value.networkId !== networkId) return;
       if (await this.claims.tryDelete(String(key), held.revision)) return;
     }
-    throw tooMuchContention(`GRE key ${key}`);
+    throw tooMuchContention(`${this.kind.noun} ${key}`);
   }
 
   /** Releases a key this command claimed but did not end up using. */
