@@ -13,7 +13,7 @@ import { ElementLab, ovsView } from "./element-lab.js";
  */
 
 /** How long the test waits for the flows; what it took is printed (no speed assertion). */
-const RESTORE_WAIT_MS = 10_000;
+const RESTORE_WAIT_MS = 15_000;
 const HOUR_MS = "3600000";
 const COOKIE = "cookie=0x5d5ec00000000001/-1";
 

@@ -116,6 +116,7 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
     this.ovsdb?.close();
     this.ovsdb = undefined;
     this.watch?.close();
+    this.watch = undefined;
     try {
       const ovsdb = await KvmOvsdb.open(this.ssh, socketPath, this.opts.commandTimeoutMs);
       const watch = new VswitchdWatch({
@@ -173,7 +174,9 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
    */
   private async restoreFlowsOnContact(): Promise<void> {
     const host = this.opts.ssh.host;
-    for (let attempt = 1; ; attempt++) {
+    const watch = this.watch;
+    // Stops once the driver closed (or reopened OVSDB): a late run would reopen SSH.
+    for (let attempt = 1; this.watch === watch; attempt++) {
       try {
         const r = await this.restoreFlows();
         if (r.restored.length > 0) {
