@@ -122,7 +122,7 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
       const watch = new VswitchdWatch({
         open: (path) => this.ssh.openUnixStream(path),
         rundir: posix.dirname(socketPath),
-        bridge: () => ovsdb.vswitch.bridges().find((b) => b.managed)?.name,
+        bridges: () => ovsdb.vswitch.bridges().flatMap((b) => (b.managed ? [b.name] : [])),
         onContact: () => void this.restoreFlowsOnContact(),
       });
       ovsdb.onChange((changes) => {

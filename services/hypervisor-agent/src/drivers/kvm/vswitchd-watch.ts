@@ -19,9 +19,13 @@ export interface VswitchdWatchOptions {
   open: (socketPath: string) => Promise<Duplex>;
   /** ovs-vswitchd's run directory on the host (where db.sock and `<bridge>.mgmt` live). */
   rundir: string;
-  /** A managed bridge of the host, whose management socket to hold; undefined: none yet. */
-  bridge: () => string | undefined;
-  /** ovs-vswitchd answers again (first contact, or back after the connection dropped). */
+  /** The host's managed bridges now (the OVSDB monitor's view); the first one's socket is held. */
+  bridges: () => string[];
+  /**
+   * ovs-vswitchd answers and may have lost its flows: at first contact (it may have
+   * restarted while no one watched), and back after the connection dropped while its bridge
+   * still existed (a bridge deleted closes its socket too, and that is no restart).
+   */
   onContact: () => void;
 }
 
@@ -41,6 +45,7 @@ export class VswitchdWatch {
   private retryMs = RETRY_MIN_MS;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private restartSuspected = true;
 
   constructor(private readonly opts: VswitchdWatchOptions) {}
 
@@ -58,7 +63,7 @@ export class VswitchdWatch {
   }
 
   private async connect(): Promise<void> {
-    const bridge = this.opts.bridge();
+    const bridge = this.opts.bridges()[0];
     if (bridge === undefined) return; // nothing to protect until a bridge is set up (poke)
     this.connecting = true;
     let stream: Duplex;
@@ -89,10 +94,14 @@ export class VswitchdWatch {
     stream.on("close", () => {
       if (this.stream !== stream) return;
       this.stream = undefined;
+      if (this.opts.bridges().includes(bridge)) this.restartSuspected = true;
       this.retry();
     });
     stream.write(header(OFPT_HELLO, OFP_HEADER_BYTES, 0));
-    this.opts.onContact();
+    if (this.restartSuspected) {
+      this.restartSuspected = false;
+      this.opts.onContact();
+    }
   }
 
   private retry(): void {
