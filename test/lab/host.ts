@@ -97,17 +97,33 @@ export class LabHost {
   /** (Re)starts ovsdb-server and ovs-vswitchd on the existing database. */
   async startOvsDaemons(): Promise<void> {
     const db = join(this.dir, "conf.db");
-    const common = (daemon: string) => [
-      `--pidfile=${join(this.rundir, `${daemon}.pid`)}`,
-      `--unixctl=${join(this.rundir, `${daemon}.ctl`)}`,
-      `--log-file=${join(this.dir, `${daemon}.log`)}`,
+    await exec(
+      this.argv(["ovsdb-server", db, `--remote=punix:${join(this.rundir, "db.sock")}`, ...this.daemon("ovsdb-server")]),
+    );
+    await this.startVswitchd();
+  }
+
+  private startVswitchd(): Promise<string> {
+    return exec(this.argv(["ovs-vswitchd", `unix:${join(this.rundir, "db.sock")}`, ...this.daemon("ovs-vswitchd")]));
+  }
+
+  private daemon(name: string): string[] {
+    return [
+      `--pidfile=${join(this.rundir, `${name}.pid`)}`,
+      `--unixctl=${join(this.rundir, `${name}.ctl`)}`,
+      `--log-file=${join(this.dir, `${name}.log`)}`,
       "--detach",
       "--no-chdir",
     ];
-    await exec(
-      this.argv(["ovsdb-server", db, `--remote=punix:${join(this.rundir, "db.sock")}`, ...common("ovsdb-server")]),
-    );
-    await exec(this.argv(["ovs-vswitchd", `unix:${join(this.rundir, "db.sock")}`, ...common("ovs-vswitchd")]));
+  }
+
+  /**
+   * Restarts ovs-vswitchd alone, as a crash and its supervisor would: the database (bridges,
+   * ports, tags) stays, every OpenFlow flow is gone. Resolves once it runs again.
+   */
+  async restartVswitchd(): Promise<void> {
+    await exec(this.argv(["ovs-appctl", "-t", join(this.rundir, "ovs-vswitchd.ctl"), "exit"]));
+    await this.startVswitchd();
   }
 
   /** Stops this host's ovsdb-server (to make the host's OVS fail). */

@@ -214,3 +214,22 @@ def port_security_flows(ports):
         lines.extend("add %s,%s,actions=NORMAL" % (src, a) for a in allowed)
         lines.append("add %s,actions=drop" % (base % DROP_PRIORITY))
     return "\n".join(lines) + "\n"
+
+
+def _canonical(flow):
+    """A flow as a comparable set of its words (priority, match fields, actions), whatever
+    their order: ovs-ofctl prints the fields in its own order, not in the one added."""
+    words = frozenset(w.strip() for w in flow.replace(" actions=", ",actions=").split(",") if w.strip())
+    return frozenset(w for w in words if not w.startswith("cookie="))
+
+
+def wanted_flows(text):
+    """The flows port_security_flows(...) text adds, as canonical sets."""
+    return set(_canonical(l[len("add "):]) for l in text.splitlines() if l.startswith("add "))
+
+
+def dumped_flows(output):
+    """The flows of `ovs-ofctl --names --no-stats dump-flows` output, as canonical sets
+    (its reply header lines, e.g. NXST_FLOW reply, are not flows)."""
+    return set(_canonical(l) for l in output.splitlines() if l.strip().startswith("cookie="))
+

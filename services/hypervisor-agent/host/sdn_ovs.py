@@ -13,6 +13,7 @@ Rules kept here (and broken by CloudStack's ovstunnel, see the project notes):
 """
 
 import base64
+import fcntl
 import gzip
 import hashlib
 import ipaddress
@@ -418,8 +419,9 @@ def plug_vif(args):
     ]
     if not ip:
         commands.append(["remove", "Port", device, "external_ids", "sdn-ip"])
-    tables = vsctl(*(commands + _secured_ports_query(network_id)))
-    _apply_port_security(bridge, tables)
+    with _flows_lock():
+        tables = vsctl(*(commands + _secured_ports_query(network_id)))
+        _apply_port_security(bridge, tables)
     return {"bridge": bridge, "port": device}
 
 
@@ -433,27 +435,75 @@ def _secured_ports_query(network_id):
     ]
 
 
-def _apply_port_security(bridge, tables):
-    """Replaces the bridge's port-security flows with those of its secured ports, in one
-    OpenFlow bundle (one ovs-ofctl per bridge change, no gap while they are replaced).
-    A port whose interface failed (ofport -1, e.g. its VM's device is gone) is skipped."""
+def _flows_lock():
+    """Serialises the read-the-ports-then-replace-the-flows steps of this host's programs:
+    a bundle built from an older read must not land after one built from a newer read
+    (a port plugged meanwhile would be left without its flows, i.e. unsecured)."""
+    path = os.path.join(os.environ.get("OVS_RUNDIR") or "/var/run/openvswitch", "sdn-flows.lock")
+    try:
+        f = open(path, "a")
+    except OSError as e:
+        raise HostError("NOT_AN_OVS_HOST", "cannot open %s: %s" % (path, e))
+    fcntl.flock(f, fcntl.LOCK_EX)
+    return f  # closing it releases the lock
+
+
+def _secured_ports(tables, network_id=None):
+    """(name, MAC, IP) of the secured ports (of network_id, if given) in the last two
+    tables (secured ports, every interface's ofport), skipping a port whose interface
+    failed (ofport -1, e.g. its VM's device is gone)."""
     ports, ifaces = tables[-2:]
     failed = set(i["name"] for i in _rows(ifaces) if i["ofport"] == -1)
-    wanted = [
+    return [
         (p["name"], p["external_ids"].get("sdn-mac"), p["external_ids"].get("sdn-ip"))
         for p in _rows(ports)
-        if p["name"] not in failed and p["external_ids"].get("sdn-mac")
+        if p["name"] not in failed
+        and p["external_ids"].get("sdn-mac")
+        and network_id in (None, p["external_ids"].get(TAG_NETWORK))
     ]
-    flows = sdn_guest.port_security_flows(wanted)
-    argv = [OFCTL, "-O", "OpenFlow14", "--bundle", "add-flows", bridge, "-"]
+
+
+def _ofctl(what, argv, stdin=None):
     try:
-        status, out, err = run(argv, VSCTL_TIMEOUT_S, stdin=flows)
+        status, out, err = run([OFCTL, "-O", "OpenFlow14"] + argv, VSCTL_TIMEOUT_S, stdin=stdin)
     except FileNotFoundError:
         raise HostError("NOT_AN_OVS_HOST", "%s is not installed on this host" % OFCTL)
     except subprocess.TimeoutExpired:
         raise OvsError("ovs-ofctl did not finish within %d s" % VSCTL_TIMEOUT_S)
     if status != 0:
-        raise OvsError("port security flows on %s: %s" % (bridge, err.strip() or out.strip() or status))
+        raise OvsError("%s: %s" % (what, err.strip() or out.strip() or status))
+    return out
+
+
+def _apply_port_security(bridge, tables):
+    """Replaces the bridge's port-security flows with those of its secured ports, in one
+    OpenFlow bundle (one ovs-ofctl per bridge change, no gap while they are replaced)."""
+    flows = sdn_guest.port_security_flows(_secured_ports(tables))
+    _ofctl("port security flows on %s" % bridge, ["--bundle", "add-flows", bridge, "-"], stdin=flows)
+
+
+def restore_flows(_args):
+    """Puts back the port-security flows of every managed bridge whose flows are not what
+    its ports' tags ask for: ovs-vswitchd forgets all flows when it restarts while the
+    database (ports, tags) survives. One dump per bridge; a bridge that matches is left
+    alone, one that does not gets its whole set again in one bundle."""
+    cookie = "cookie=%s/-1" % sdn_guest.PORT_SECURITY_COOKIE
+    with _flows_lock():
+        tables = vsctl(
+            ["--columns=name,external_ids", "list", "Bridge"],
+            ["--columns=name,external_ids", "find", "Port", "external_ids:%s=true" % TAG_PORT_SECURITY],
+            ["--columns=name,ofport", "list", "Interface"],
+        )
+        bridges = [b for b in _rows(tables[0]) if b["external_ids"].get(TAG_MANAGED) == "true"]
+        restored = []
+        for b in sorted(bridges, key=lambda x: x["name"]):
+            network_id = b["external_ids"].get(TAG_NETWORK)
+            text = sdn_guest.port_security_flows(_secured_ports(tables, network_id))
+            dump = _ofctl("flows of %s" % b["name"], ["--names", "--no-stats", "dump-flows", b["name"], cookie])
+            if sdn_guest.dumped_flows(dump) != sdn_guest.wanted_flows(text):
+                _ofctl("port security flows on %s" % b["name"], ["--bundle", "add-flows", b["name"], "-"], stdin=text)
+                restored.append({"bridge": b["name"], "networkId": network_id})
+    return {"checked": len(bridges), "restored": restored}
 
 
 def _check_guest_device(device, vm_id, verified_by):
@@ -488,9 +538,10 @@ def unplug_vif(args):
     if owner != network_id:
         raise HostError("NOT_MANAGED", "port %s is not a port of network %s" % (device, network_id))
     bridge = _bridge_of(network_id, required=False)
-    tables = vsctl(*([["--if-exists", "del-port", device]] + _secured_ports_query(network_id)))
-    if bridge:
-        _apply_port_security(bridge, tables)
+    with _flows_lock():
+        tables = vsctl(*([["--if-exists", "del-port", device]] + _secured_ports_query(network_id)))
+        if bridge:
+            _apply_port_security(bridge, tables)
     return {"port": device, "removed": True}
 
 
@@ -726,6 +777,7 @@ FUNCTIONS = {
     "plug_vif": plug_vif,
     "unplug_vif": unplug_vif,
     "ovs_state": ovs_state,
+    "restore_flows": restore_flows,
     "tunnel_health": tunnel_health,
     "fetch_interface": fetch_interface,
     "list_vms": list_vms,

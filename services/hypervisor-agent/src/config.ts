@@ -26,6 +26,12 @@ export const AgentConfig = Type.Object({
     default: 30_000,
     description: "How often the replica in charge of a host checks that it answers",
   }),
+  SDN_FLOW_CHECK_INTERVAL_MS: Type.Integer({
+    minimum: 200,
+    default: 60_000,
+    description:
+      "How often the replica in charge of a host compares its port-security flows with what the ports ask for and restores them (the safety net: KVM hosts over OVSDB restore them as soon as ovs-vswitchd restarts)",
+  }),
   SDN_KVM_PROGRAM_DIR: Type.String({
     pattern: "^/[A-Za-z0-9_./-]+$",
     default: "/opt/sdn-agent",

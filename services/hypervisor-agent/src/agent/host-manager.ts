@@ -24,6 +24,8 @@ class Charge implements ServedHost {
   private current: HostDriver | undefined;
   private closed = false;
   up: boolean | undefined;
+  /** When the host's flows were last compared (periodic check); 0: never. */
+  flowsCheckedAt = 0;
 
   constructor(
     public stored: StoredHost,
@@ -239,7 +241,11 @@ export class HostManager {
     for (const c of this.charges.values()) await this.check(c);
   }
 
-  /** Reaches the host through its programs and records whether it answers. */
+  /**
+   * Reaches the host through its programs and records whether it answers; then puts back
+   * OpenFlow flows ovs-vswitchd lost in a restart (the safety net behind the KVM driver's
+   * watch, and the only check on XAPI hosts).
+   */
   private async check(c: Charge): Promise<void> {
     try {
       await c.driver().identify();
@@ -247,6 +253,23 @@ export class HostManager {
       await this.setState(c, true, "");
     } catch (err) {
       await this.setState(c, false, (err as Error).message);
+      return;
+    }
+    if (Date.now() - c.flowsCheckedAt >= this.d.config.SDN_FLOW_CHECK_INTERVAL_MS) {
+      c.flowsCheckedAt = Date.now();
+      await this.restoreFlows(c);
+    }
+  }
+
+  private async restoreFlows(c: Charge): Promise<void> {
+    const hostId = c.host.id;
+    try {
+      const r = await c.driver().restoreFlows();
+      if (r.restored.length > 0) {
+        this.d.logger.warn({ hostId, bridges: r.restored }, "OpenFlow flows found missing and restored");
+      }
+    } catch (err) {
+      this.d.logger.warn({ hostId, err: (err as Error).message }, "OpenFlow flows not checked");
     }
   }
 

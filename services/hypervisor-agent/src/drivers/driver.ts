@@ -14,6 +14,12 @@ import { BFD_DEFAULTS, type BfdTimers, type TunnelBfdReading } from "@sdn/ovsdb"
 import type { HostFacts } from "./host-programs.js";
 import { tunnelOf } from "./tunnel-spec.js";
 
+/** restoreFlows' answer: how many managed bridges were compared, and those repaired. */
+export interface FlowRestore {
+  checked: number;
+  restored: { bridge: string; networkId: string }[];
+}
+
 /**
  * What the agent does to one host, whatever its hypervisor. A driver holds one connection
  * (a XAPI session, an SSH connection) and reuses it; every method is idempotent.
@@ -30,6 +36,12 @@ export interface HostDriver {
   plugVif(req: RequestOf<typeof PlugVif>): Promise<ResponseOf<typeof PlugVif>>;
   unplugVif(req: RequestOf<typeof UnplugVif>): Promise<ResponseOf<typeof UnplugVif>>;
   ovsState(req: RequestOf<typeof GetOvsState>): Promise<ResponseOf<typeof GetOvsState>>;
+  /**
+   * Re-installs the port-security flows of each managed bridge whose flows differ from
+   * what its ports' tags ask for (ovs-vswitchd forgets flows when it restarts); answers
+   * which bridges needed it.
+   */
+  restoreFlows(): Promise<FlowRestore>;
   /** Every managed tunnel's BFD status as OVS reports it (read every second or so: keep it cheap). */
   tunnelHealth(): Promise<TunnelBfdReading[]>;
   listVms(): Promise<ResponseOf<typeof ListVms>>;
@@ -69,6 +81,10 @@ export abstract class ProgramDriver {
 
   plugVif(req: RequestOf<typeof PlugVif>): Promise<ResponseOf<typeof PlugVif>> {
     return this.run("plug_vif", req);
+  }
+
+  restoreFlows(): Promise<FlowRestore> {
+    return this.run("restore_flows", {});
   }
 
   unplugVif(req: RequestOf<typeof UnplugVif>): Promise<ResponseOf<typeof UnplugVif>> {

@@ -14,6 +14,7 @@ import type { BfdTimers, TunnelBfdReading } from "@sdn/ovsdb";
 import { createHash } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { isIPv4 } from "node:net";
+import { posix } from "node:path";
 import { ProgramDriver, type HostDriver } from "../driver.js";
 import { HostFailure, HostProgramError } from "../errors.js";
 import { HOST_PROGRAMS_VERSION, KVM_FILES, KVM_SCRIPT, type HostFacts } from "../host-programs.js";
@@ -22,6 +23,11 @@ import { SshConnection, type SshOptions } from "../ssh/ssh-connection.js";
 import { DriftWatch, type DriftListener } from "./drift-watch.js";
 import { tunnelOf } from "../tunnel-spec.js";
 import { KvmOvsdb, type SouthboundLog, asHostError, unreachable } from "./kvm-ovsdb.js";
+import { VswitchdWatch } from "./vswitchd-watch.js";
+
+/** Attempts at restoring flows once ovs-vswitchd answers again (its ports may still be coming up). */
+const RESTORE_ATTEMPTS = 4;
+const RESTORE_RETRY_MS = 250;
 
 export interface KvmDriverOptions {
   ssh: SshOptions;
@@ -55,6 +61,8 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
   ovsdb: KvmOvsdb | undefined;
   /** Reports drift seen by the OVSDB monitor, the agent's own changes left out. */
   private readonly drift: DriftWatch;
+  /** Sees ovs-vswitchd come back (its flows lost) while OVSDB is reached. */
+  private watch: VswitchdWatch | undefined;
 
   constructor(private readonly opts: KvmDriverOptions) {
     super();
@@ -108,9 +116,22 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
   private async openOvsdb(socketPath: string): Promise<void> {
     this.ovsdb?.close();
     this.ovsdb = undefined;
+    this.watch?.close();
+    this.watch = undefined;
     try {
-      this.ovsdb = await KvmOvsdb.open(this.ssh, socketPath, this.opts.commandTimeoutMs);
-      this.ovsdb.onChange((changes) => this.drift.observe(changes));
+      const ovsdb = await KvmOvsdb.open(this.ssh, socketPath, this.opts.commandTimeoutMs);
+      const watch = new VswitchdWatch({
+        open: (path) => this.ssh.openUnixStream(path),
+        rundir: posix.dirname(socketPath),
+        bridges: () => ovsdb.vswitch.bridges().flatMap((b) => (b.managed ? [b.name] : [])),
+        onContact: () => void this.restoreFlowsOnContact(),
+      });
+      ovsdb.onChange((changes) => {
+        this.drift.observe(changes);
+        watch.poke(); // the first managed bridge may just have been set up
+      });
+      [this.ovsdb, this.watch] = [ovsdb, watch];
+      watch.poke();
       this.opts.log?.info({ host: this.opts.ssh.host, socketPath }, "driving Open vSwitch over OVSDB");
     } catch (err) {
       this.opts.log?.warn(
@@ -143,6 +164,33 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
         `OVSDB unavailable for ${what}; using the host program`,
       );
       return viaProgram();
+    }
+  }
+
+  /**
+   * Puts back the port-security flows ovs-vswitchd lost: run each time the watch reaches
+   * ovs-vswitchd (first contact too, as it may have restarted while no one watched). The
+   * new ovs-vswitchd may still be adding the bridge's ports, which makes the flows'
+   * `in_port` unknown for a moment: retried briefly, then left to the periodic check.
+   */
+  private async restoreFlowsOnContact(): Promise<void> {
+    const host = this.opts.ssh.host;
+    const watch = this.watch;
+    // Stops once the driver closed (or reopened OVSDB): a late run would reopen SSH.
+    for (let attempt = 1; this.watch === watch; attempt++) {
+      try {
+        const r = await this.restoreFlows();
+        if (r.restored.length > 0) {
+          this.opts.log?.info({ host, bridges: r.restored }, "OpenFlow flows restored: ovs-vswitchd had lost them");
+        }
+        return;
+      } catch (err) {
+        if (attempt >= RESTORE_ATTEMPTS) {
+          this.opts.log?.warn({ host, reason: (err as Error).message }, "OpenFlow flows not restored");
+          return;
+        }
+        await new Promise((r) => setTimeout(r, RESTORE_RETRY_MS * attempt));
+      }
     }
   }
 
@@ -212,6 +260,8 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
   async close(): Promise<void> {
     this.facts = undefined;
     this.drift.close();
+    this.watch?.close();
+    this.watch = undefined;
     this.ovsdb?.close();
     this.ovsdb = undefined;
     this.ssh.close();

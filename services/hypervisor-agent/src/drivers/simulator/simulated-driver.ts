@@ -14,7 +14,7 @@ import type {
 } from "@sdn/contracts";
 import type { TunnelBfdReading } from "@sdn/ovsdb";
 import { isIPv4 } from "node:net";
-import type { HostDriver } from "../driver.js";
+import type { FlowRestore, HostDriver } from "../driver.js";
 import { HostFailure, HostProgramError } from "../errors.js";
 import { HOST_PROGRAMS_VERSION, type HostFacts } from "../host-programs.js";
 import { HostStateFile } from "./host-state-file.js";
@@ -66,6 +66,11 @@ export class SimulatedDriver implements HostDriver {
   async ping(): Promise<string> {
     await this.file.use(() => undefined);
     return HOST_PROGRAMS_VERSION;
+  }
+
+  /** A simulated host has no OpenFlow flows to lose. */
+  async restoreFlows(): Promise<FlowRestore> {
+    return { checked: 0, restored: [] };
   }
 
   /** The tunnel endpoint is the host's address itself, on whatever label was asked for. */
