@@ -17,7 +17,8 @@ to start in the failover gap. keepalived calls this file as its notify script:
 
     sdn_vrrp.py notify <state dir> INSTANCE <name> <MASTER|BACKUP|FAULT|STOP> <priority>
 
-which records the state for `sdn-router state`.
+which records the state for `sdn-router state` and for `sdn-router vrrp-watch` (watch
+below), which the vr-manager keeps running to learn each change at once.
 """
 
 import ipaddress
@@ -257,6 +258,32 @@ def notify(state_dir, args):
     with open(tmp, "w") as f:
         json.dump({"state": state if state in STATES else "UNKNOWN", "at": time.time()}, f)
     os.rename(tmp, k.state_path)
+
+
+# How often `watch` looks at the state (a file and a pid: cheap), and the longest it stays
+# silent: its reader takes a watch that printed nothing for three heartbeats as lost.
+WATCH_TICK_S = 0.1
+WATCH_HEARTBEAT_S = 0.5
+
+
+def watch(state_dir, out):
+    """Prints {"state", "running"} as a JSON line at once, within a tick of every change
+    (the notify script's record, keepalived's death), and every heartbeat otherwise.
+    Ends when its reader is gone (the write fails)."""
+    k = Keepalived(state_dir)
+    last = None
+    printed_at = 0.0
+    try:
+        while True:
+            now = time.time()
+            current = k.state()
+            if current != last or now - printed_at >= WATCH_HEARTBEAT_S:
+                out.write(json.dumps(current) + "\n")
+                out.flush()
+                last, printed_at = current, now
+            time.sleep(WATCH_TICK_S)
+    except (BrokenPipeError, KeyboardInterrupt):
+        return
 
 
 if __name__ == "__main__":
