@@ -240,16 +240,19 @@ const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
  */
 const keepTrying = (attempt: () => Promise<boolean>) => {
   const successes: number[] = [];
+  const failures: number[] = [];
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
       const started = Date.now();
       if (await attempt()) successes.push(started);
+      else failures.push(started);
       await sleep(50);
     }
   })();
   return {
     successes,
+    failures,
     after: (t: number) => successes.filter((s) => s > t),
     stop: async () => {
       stopped = true;
@@ -269,7 +272,7 @@ describe("vr-manager: a redundant router pair (keepalived VRRP) with real traffi
       const first = await ok<Router>("POST", "/v1/routers", registerBody(routers.rtA, "kvm1", "vrAa"), gw.adminToken);
       ids.rtA = first.id;
       expect(first.redundancy).toMatchObject({ group: GROUP, health: "single" });
-      expect(first).not.toHaveProperty("vrrp"); // the pair's VRRP password stays in the vr-manager
+      expect(first).not.toHaveProperty("vrrp"); // the VRRP bookkeeping stays in the vr-manager
       // Alone, it takes the addresses (VRRP's takeover time after keepalived starts).
       await waitFor(
         "rtA MASTER alone",
@@ -340,10 +343,10 @@ describe("vr-manager: a redundant router pair (keepalived VRRP) with real traffi
       const gets = keepTrying(
         async () => (await probe(internet.ns, pip.ip, 8080, { timeoutS: 1 })) === `vmA1 ${OUTSIDE_IP}`,
       );
-      // Each try starts a process in a namespace: slow on a loaded machine.
+      // Each try starts a process in a namespace: slow, and sometimes past its 1 s, on a loaded machine.
       await waitFor(
         "both working before",
-        async () => (pings.successes.length > 2 && gets.successes.length > 2 ? true : undefined),
+        async () => (pings.successes.length > 0 && gets.successes.length > 0 ? true : undefined),
         30_000,
       );
       const killedAt = Date.now();
@@ -364,7 +367,8 @@ describe("vr-manager: a redundant router pair (keepalived VRRP) with real traffi
         const from = l.successes.filter((t) => t <= killedAt).slice(-1);
         const times = [...from, ...l.after(killedAt)];
         const gap = Math.max(...times.slice(1).map((t, k) => t - (times[k] as number)));
-        return `${what}: longest gap between working tries ${gap} ms (a try every ~50 ms plus its own time)`;
+        const tries = `${l.successes.length} working, ${l.failures.length} failed`;
+        return `${what}: longest gap between working tries ${gap} ms (${tries}; a try every ~50 ms plus its own time)`;
       };
       console.log(
         `[redundant routers] failover, target: new connections within 3000 ms (loaded shared machine, noisy):\n` +

@@ -32,7 +32,6 @@ def config():
             "group": "web-pair",
             "virtualRouterId": 42,
             "priority": 100,
-            "password": "s3cr-t_x",
             "sourceAddress": "10.0.0.50",
             "peers": ["10.0.0.51"],
         },
@@ -52,11 +51,13 @@ class RenderTest(unittest.TestCase):
         self.assertIn("    203.0.113.10/24 dev eth1", self.text)
         self.assertIn("default via 203.0.113.1 dev eth1", self.text)
 
-    def test_over_the_control_link_with_authentication(self):
+    def test_vrrpv3_over_the_control_link_with_half_second_adverts(self):
         self.assertIn("interface ctl0", self.text)
         self.assertIn("mcast_src_ip 10.0.0.50", self.text)
-        self.assertIn("auth_type PASS", self.text)
-        self.assertIn("auth_pass s3cr-t_x", self.text)
+        self.assertIn("version 3", self.text)
+        self.assertIn("advert_int 0.5", self.text)
+        # keepalived refuses authentication with VRRPv3.
+        self.assertNotIn("authentication", self.text)
         self.assertIn("virtual_router_id 42", self.text)
 
     def test_preempt_off_both_start_as_backup(self):
@@ -126,8 +127,6 @@ class CheckTest(unittest.TestCase):
         self.refused(virtualRouterId=256)
         self.refused(priority=255)
         self.refused(priority=True)
-        self.refused(password="toolongpassword")
-        self.refused(password='a"b')
         self.refused(peers=["10.0.0.51", "10.0.0.52"])
         self.refused(peers=["not-an-ip"])
         self.refused(sourceAddress=None)
