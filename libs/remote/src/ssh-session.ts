@@ -41,6 +41,12 @@ export interface ExecResult {
   stderr: string;
 }
 
+/** A command `SshSession.follow` runs: `ended` gives its exit status (null: closed or killed). */
+export interface FollowedCommand {
+  ended: Promise<number | null>;
+  close(): void;
+}
+
 /**
  * One SSH connection to a peer, opened on first use and reused by every command; parallel
  * commands share it as channels, at most `maxSessions` at once. The host key must match the
@@ -168,6 +174,54 @@ export class SshSession {
         });
       });
     });
+  }
+
+  /**
+   * Runs a long-lived `command` and hands `onLine` each line of its output as it comes (a
+   * watch). It takes no slot: it would hold one for its whole life and starve the commands;
+   * callers keep to one or two per peer, under sshd's MaxSessions with `maxSessions`.
+   * `close()` ends it at any point, even before the channel is open.
+   */
+  follow(command: string, onLine: (line: string) => void): FollowedCommand {
+    let channel: { close(): void } | undefined;
+    let closed = false;
+    let finish: (code: number | null) => void = () => undefined;
+    const ended = new Promise<number | null>((resolve, reject) => {
+      finish = resolve;
+      this.connect().then((c) => {
+        if (closed) return;
+        c.exec(command, (err, ch) => {
+          if (err !== undefined && err !== null) {
+            reject(this.opts.failure("UNREACHABLE", `cannot open a channel to ${this.where}: ${err.message}`, err));
+            return;
+          }
+          if (closed) {
+            ch.close();
+            return;
+          }
+          channel = ch;
+          let code: number | null = null;
+          let partial = "";
+          ch.on("data", (d: Buffer) => {
+            const lines = (partial + d.toString("utf8")).split("\n");
+            partial = lines.pop() ?? "";
+            for (const line of lines) if (!closed) onLine(line);
+          });
+          ch.stderr.resume();
+          ch.on("exit", (exitCode: number | null) => (code = exitCode));
+          ch.on("close", () => resolve(code));
+          ch.end();
+        });
+      }, reject);
+    });
+    return {
+      ended,
+      close: () => {
+        closed = true;
+        channel?.close();
+        finish(null);
+      },
+    };
   }
 
   /**

@@ -6,8 +6,8 @@ A configuration with a "vrrp" section makes the router one member of a pair. kee
 network's gateway on its guest interface, every public address and the default route on
 the public interface; sdn-router no longer puts them in place itself. VRRP runs on the
 control link (multicast, from the control address; the filter takes it from the peer's
-control address only), with VRRPv2 password authentication, and both members start as
-BACKUP with preemption off: the first member registered (priority 250, the second 240)
+control address only), VRRPv3 with an advert every half second (VRRPv2's password would
+tie the adverts to whole seconds), and both members start as BACKUP with preemption off: the first member registered (priority 250, the second 240)
 becomes master when the pair starts, and a member that comes back later stays backup.
 
 Every service runs on both members, bound to the floating addresses even where they are
@@ -17,7 +17,8 @@ to start in the failover gap. keepalived calls this file as its notify script:
 
     sdn_vrrp.py notify <state dir> INSTANCE <name> <MASTER|BACKUP|FAULT|STOP> <priority>
 
-which records the state for `sdn-router state`.
+which records the state for `sdn-router state` and for `sdn-router vrrp-watch` (watch
+below), which the vr-manager keeps running to learn each change at once.
 """
 
 import ipaddress
@@ -31,8 +32,8 @@ import time
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 GROUP_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-PASSWORD_RE = re.compile(r"^[A-Za-z0-9_-]{1,8}$")
 STATES = ("MASTER", "BACKUP", "FAULT")
+ADVERT_INT_S = "0.5"
 
 
 class VrrpError(Exception):
@@ -57,8 +58,6 @@ def check(v):
         n = v.get(key)
         if not isinstance(n, int) or isinstance(n, bool) or not low <= n <= high:
             bad("%s must be an integer from %d to %d" % (key, low, high))
-    if not isinstance(v.get("password"), str) or not PASSWORD_RE.match(v["password"]):
-        bad("password must be 1 to 8 letters, digits, - or _")
     peers = v.get("peers")
     if not isinstance(peers, list) or len(peers) > 1:
         bad("peers must be a list of at most one address")
@@ -103,20 +102,20 @@ def render(cfg, pub, guest, ctl, state_dir):
         "  interface %s" % ctl,
         "  virtual_router_id %d" % v["virtualRouterId"],
         "  priority %d" % v["priority"],
-        "  advert_int 1",
+        # VRRPv3: sub-second adverts. A backup takes over after three missed adverts plus
+        # (256 - priority) / 256 of one: 1.53 s at 240, where VRRPv2's whole seconds made it 3.06 s.
+        "  version 3",
+        "  advert_int %s" % ADVERT_INT_S,
     ]
     # Multicast on the control link, from the control address: the configuration does not
     # name the peer, so a peer joining or leaving does not reload keepalived (a reload that
     # changes the VRRP sockets sends the master back to BACKUP: the addresses would move).
+    # VRRPv3 has no authentication: the router's filter takes adverts from the peer's control
+    # address on the control interface only (filter_rules), which is what VRRPv2's password,
+    # sent in clear on the same link, gave.
     out += ["  mcast_src_ip %s" % v["sourceAddress"]]
-    out += [
-        "  authentication {",
-        "    auth_type PASS",
-        "    auth_pass %s" % v["password"],
-        "  }",
-        # A member whose guest or public interface is down cannot serve: FAULT, the peer takes over.
-        "  track_interface {",
-    ]
+    # A member whose guest or public interface is down cannot serve: FAULT, the peer takes over.
+    out += ["  track_interface {"]
     out += ["    %s" % t for t in tracked]
     out += ["  }"]
     # The adverts name the first address only: VRRP's 20-address limit does not apply.
@@ -257,6 +256,32 @@ def notify(state_dir, args):
     with open(tmp, "w") as f:
         json.dump({"state": state if state in STATES else "UNKNOWN", "at": time.time()}, f)
     os.rename(tmp, k.state_path)
+
+
+# How often `watch` looks at the state (a file and a pid: cheap), and the longest it stays
+# silent: its reader takes a watch that printed nothing for three heartbeats as lost.
+WATCH_TICK_S = 0.1
+WATCH_HEARTBEAT_S = 0.5
+
+
+def watch(state_dir, out):
+    """Prints {"state", "running"} as a JSON line at once, within a tick of every change
+    (the notify script's record, keepalived's death), and every heartbeat otherwise.
+    Ends when its reader is gone (the write fails)."""
+    k = Keepalived(state_dir)
+    last = None
+    printed_at = 0.0
+    try:
+        while True:
+            now = time.time()
+            current = k.state()
+            if current != last or now - printed_at >= WATCH_HEARTBEAT_S:
+                out.write(json.dumps(current) + "\n")
+                out.flush()
+                last, printed_at = current, now
+            time.sleep(WATCH_TICK_S)
+    except (BrokenPipeError, KeyboardInterrupt):
+        return
 
 
 if __name__ == "__main__":

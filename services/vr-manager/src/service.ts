@@ -18,6 +18,7 @@ import { ElementClient } from "./routers/element-client.js";
 import { PairObserver } from "./routers/redundancy.js";
 import { RouterRegistry } from "./routers/router-registry.js";
 import { RouterWatch } from "./routers/router-watch.js";
+import { PairWatch } from "./routers/vrrp-watch.js";
 import { RuleManager } from "./rules/rule-manager.js";
 import { VrStore } from "./store.js";
 import { Channels } from "./transport/channels.js";
@@ -32,6 +33,7 @@ class VrManager {
   private channels: Channels | undefined;
   private watch: RouterWatch | undefined;
   private changes: NetworkWatch | undefined;
+  private vrrp: PairWatch | undefined;
 
   constructor(private readonly ctx: Ctx) {}
 
@@ -60,11 +62,12 @@ class VrManager {
             ...(c.SDN_VR_RELAY_KEY_FILE === undefined ? {} : { relayKeyFile: c.SDN_VR_RELAY_KEY_FILE }),
           });
           const element = new ElementClient(this.ctx.commands);
+          const program = new RouterProgram(c.SDN_VR_PROGRAM_DIR);
           const pusher = new Pusher({
             store,
             sources: { guru, store, element, leaseSeconds: c.SDN_VR_DHCP_LEASE_SECONDS },
             channels: this.channels,
-            program: new RouterProgram(c.SDN_VR_PROGRAM_DIR),
+            program,
             lock: new PushLock(store, this.ctx.instanceId, c.SDN_VR_LOCK_MS),
             events: this.ctx.events,
             logger: this.ctx.logger,
@@ -73,6 +76,15 @@ class VrManager {
           const pairs = new PairObserver(store, this.ctx.events);
           this.watch = new RouterWatch(store, pusher, this.ctx.logger, c.SDN_VR_CHECK_INTERVAL_MS, pairs);
           this.changes = new NetworkWatch(this.ctx.nc, pusher, this.ctx.logger);
+          this.vrrp = new PairWatch({
+            nc: this.ctx.nc,
+            store,
+            channels: this.channels,
+            program,
+            pusher,
+            pairs,
+            logger: this.ctx.logger,
+          });
           this.parts = {
             registry: new RouterRegistry(store, guru, pusher, this.ctx.events, element),
             rules: new RuleManager(store, guru, pusher),
@@ -87,8 +99,10 @@ class VrManager {
         start: () => {
           this.watch?.start();
           this.changes?.start();
+          this.vrrp?.start();
         },
         stop: async () => {
+          await this.vrrp?.stop();
           await this.changes?.stop();
           await this.watch?.stop();
         },

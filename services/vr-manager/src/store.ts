@@ -10,8 +10,8 @@ import type { InterNetworkRoute, Router, RuleKind, RuleOfKind } from "@sdn/contr
 export type RouterRecord = Router & {
   pushedDigest?: string;
   refusedDigest?: string;
-  /** A pair member's VRRP parameters: the pair's shared password (8 characters) and its priority. */
-  vrrp?: { password: string; priority: number };
+  /** A pair member's VRRP parameters: its priority. */
+  vrrp?: { priority: number };
 };
 
 /**

@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.dont_write_bytecode = True
 
 import sdn_vrrp as vrrp  # noqa: E402
-from tests.router_module import load  # noqa: E402
+from tests.router_module import PATH as ROUTER_PATH, load  # noqa: E402
 
 
 def config():
@@ -32,7 +32,6 @@ def config():
             "group": "web-pair",
             "virtualRouterId": 42,
             "priority": 100,
-            "password": "s3cr-t_x",
             "sourceAddress": "10.0.0.50",
             "peers": ["10.0.0.51"],
         },
@@ -52,11 +51,13 @@ class RenderTest(unittest.TestCase):
         self.assertIn("    203.0.113.10/24 dev eth1", self.text)
         self.assertIn("default via 203.0.113.1 dev eth1", self.text)
 
-    def test_over_the_control_link_with_authentication(self):
+    def test_vrrpv3_over_the_control_link_with_half_second_adverts(self):
         self.assertIn("interface ctl0", self.text)
         self.assertIn("mcast_src_ip 10.0.0.50", self.text)
-        self.assertIn("auth_type PASS", self.text)
-        self.assertIn("auth_pass s3cr-t_x", self.text)
+        self.assertIn("version 3", self.text)
+        self.assertIn("advert_int 0.5", self.text)
+        # keepalived refuses authentication with VRRPv3.
+        self.assertNotIn("authentication", self.text)
         self.assertIn("virtual_router_id 42", self.text)
 
     def test_preempt_off_both_start_as_backup(self):
@@ -126,8 +127,6 @@ class CheckTest(unittest.TestCase):
         self.refused(virtualRouterId=256)
         self.refused(priority=255)
         self.refused(priority=True)
-        self.refused(password="toolongpassword")
-        self.refused(password='a"b')
         self.refused(peers=["10.0.0.51", "10.0.0.52"])
         self.refused(peers=["not-an-ip"])
         self.refused(sourceAddress=None)
@@ -166,6 +165,50 @@ class NotifyTest(unittest.TestCase):
         vrrp.notify(self.dir, ["INSTANCE", "sdn", "STOP", "100"])
         with open(vrrp.Keepalived(self.dir).state_path) as f:
             self.assertEqual(json.load(f)["state"], "UNKNOWN")
+
+
+class WatchTest(unittest.TestCase):
+    """`sdn-router vrrp-watch` as the vr-manager runs it: a line per change, heartbeats between."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.k = vrrp.Keepalived(self.dir)
+        os.makedirs(self.k.dir)
+        # keepalived "runs": its pid file names this (living) process.
+        with open(self.k.pid, "w") as f:
+            f.write(str(os.getpid()))
+        vrrp.notify(self.dir, ["INSTANCE", "sdn", "BACKUP", "240"])
+        env = dict(os.environ, SDN_ROUTER_STATE_DIR=self.dir)
+        self.p = subprocess.Popen(
+            [sys.executable, ROUTER_PATH, "vrrp-watch"], stdout=subprocess.PIPE, env=env, universal_newlines=True
+        )
+
+    def tearDown(self):
+        if self.p.poll() is None:
+            self.p.kill()
+        self.p.wait()
+        self.p.stdout.close()
+        shutil.rmtree(self.dir)
+
+    def line(self):
+        return json.loads(self.p.stdout.readline())
+
+    def test_prints_each_change_and_heartbeats(self):
+        self.assertEqual(self.line(), {"state": "BACKUP", "running": True})
+        # Silence would mean a lost watch: the same state comes again within a heartbeat.
+        self.assertEqual(self.line(), {"state": "BACKUP", "running": True})
+        vrrp.notify(self.dir, ["INSTANCE", "sdn", "MASTER", "240"])
+        seen = [self.line() for _ in range(3)]
+        self.assertIn({"state": "MASTER", "running": True}, seen)
+        # keepalived gone: nothing is held any more, whatever was recorded.
+        os.unlink(self.k.pid)
+        seen = [self.line() for _ in range(3)]
+        self.assertIn({"state": "UNKNOWN", "running": False}, seen)
+
+    def test_ends_when_its_reader_leaves(self):
+        self.line()
+        self.p.stdout.close()
+        self.assertIsNotNone(self.p.wait(timeout=5))
 
 
 if __name__ == "__main__":

@@ -52,15 +52,15 @@ export interface RouterConfig {
 }
 
 /**
- * VRRP between the members of a redundant pair, over their control addresses (unicast,
- * password-authenticated): the router program renders keepalived from it, with every
- * network's gateway and every public address as virtual addresses.
+ * VRRP between the members of a redundant pair, over their control link (VRRPv3, its
+ * adverts taken from the peer's control address only): the router program renders
+ * keepalived from it, with every network's gateway and every public address as virtual
+ * addresses.
  */
 export interface VrrpConfig {
   group: string;
   virtualRouterId: number;
   priority: number;
-  password: string;
   sourceAddress: string;
   peers: string[];
 }
@@ -80,7 +80,6 @@ const vrrpOf = async (router: RouterRecord, store: VrStore): Promise<VrrpConfig 
     group,
     virtualRouterId: virtualRouterIdOf(group),
     priority: router.vrrp.priority,
-    password: router.vrrp.password,
     sourceAddress: router.controlAddress,
     peers,
   };

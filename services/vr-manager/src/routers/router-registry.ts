@@ -6,9 +6,9 @@ import { conflict, invalidField, notFound, requireAdmin } from "../errors.js";
 import type { GuruClient } from "../guru-client.js";
 import type { RouterRecord, VrStore } from "../store.js";
 import type { ElementClient } from "./element-client.js";
-import { FIRST_PRIORITY, membersOf, newVrrpPassword, redundancyOf, SECOND_PRIORITY } from "./redundancy.js";
+import { FIRST_PRIORITY, membersOf, redundancyOf, SECOND_PRIORITY } from "./redundancy.js";
 
-/** The resource without the vr-manager's bookkeeping (nor the pair's VRRP password); with its pair when it has one. */
+/** The resource without the vr-manager's bookkeeping (nor its `vrrp` record: the priority shows in `redundancy`); with its pair when it has one. */
 export const toRouter = (r: RouterRecord, all: readonly RouterRecord[] = []): Router => {
   const { pushedDigest: _p, refusedDigest: _r, vrrp: _v, ...router } = r;
   const redundancy = redundancyOf(r, all.length > 0 ? all : [r]);
@@ -103,7 +103,6 @@ export class RouterRegistry {
           ? {}
           : {
               vrrp: {
-                password: peer?.vrrp?.password ?? newVrrpPassword(),
                 priority: peer === undefined ? FIRST_PRIORITY : SECOND_PRIORITY,
               },
               vrrpState: "UNKNOWN" as const,

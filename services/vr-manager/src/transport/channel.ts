@@ -1,3 +1,7 @@
+import type { FollowedCommand } from "@sdn/remote";
+
+export type { FollowedCommand };
+
 /** What a command run on a router printed, and how it ended. */
 export interface RunResult {
   code: number | null;
@@ -12,6 +16,11 @@ export interface RunResult {
 export interface RouterChannel {
   /** Runs argv (quoted for the router's shell) with `stdin`. */
   run(argv: readonly string[], stdin: string): Promise<RunResult>;
+  /**
+   * Runs argv and hands each line it prints to `onLine` as it comes (a watch). Direct SSH
+   * only: the host relay answers whole commands (and its routers cannot be paired).
+   */
+  follow?(argv: readonly string[], onLine: (line: string) => void): FollowedCommand;
   /** Creates or replaces a file on the router with the given mode. */
   writeFile(path: string, data: Buffer, mode: number): Promise<void>;
   close(): void;

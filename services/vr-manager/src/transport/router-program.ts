@@ -2,7 +2,7 @@ import { ROUTER_PROGRAM_FILES, ROUTER_PROGRAM_NAME } from "@sdn/contracts";
 import { readFileSync } from "node:fs";
 import { posix } from "node:path";
 import { RouterFailure } from "../errors.js";
-import type { RouterChannel, RunResult } from "./channel.js";
+import type { FollowedCommand, RouterChannel, RunResult } from "./channel.js";
 
 const source = (name: string): Buffer => readFileSync(new URL(`../../router/${name}`, import.meta.url));
 
@@ -35,6 +35,24 @@ export interface Applied {
   warnings?: string[];
 }
 
+/** A pair member's VRRP state as its router reports it. */
+export interface VrrpReport {
+  state: "MASTER" | "BACKUP" | "FAULT" | "UNKNOWN";
+  running: boolean;
+}
+
+const VRRP_STATES = new Set(["MASTER", "BACKUP", "FAULT", "UNKNOWN"]);
+
+/** A line of `sdn-router vrrp-watch`; undefined for anything else (an older program's usage answer). */
+const vrrpReportOf = (line: string): VrrpReport | undefined => {
+  try {
+    const r = JSON.parse(line) as Partial<VrrpReport>;
+    return VRRP_STATES.has(r.state as string) && typeof r.running === "boolean" ? (r as VrrpReport) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
 /** The router program's answer to `state`. */
 export interface RouterProgramState {
   version: string;
@@ -47,7 +65,7 @@ export interface RouterProgramState {
   /** The last apply's warnings (absent before version 1.1.0). */
   warnings?: string[];
   /** A pair member's VRRP state, as keepalived's notify script recorded it (1.3.0). */
-  vrrp?: { state: "MASTER" | "BACKUP" | "FAULT" | "UNKNOWN"; running: boolean };
+  vrrp?: VrrpReport;
 }
 
 type ProgramAnswer<T> =
@@ -116,6 +134,18 @@ export class RouterProgram {
     if (!answer.ok)
       throw new RouterFailure("PROGRAM_FAILED", `sdn-router state failed: ${answer.error.message}`, answer.error.code);
     return answer.result;
+  }
+
+  /**
+   * Follows a pair member's VRRP state (`sdn-router vrrp-watch`, 1.4.0): `onReport` gets it
+   * at once, on every change and every heartbeat (half a second). Undefined when the
+   * channel cannot follow (the host relay).
+   */
+  followVrrp(channel: RouterChannel, onReport: (r: VrrpReport) => void): FollowedCommand | undefined {
+    return channel.follow?.([this.path, "vrrp-watch"], (line) => {
+      const report = vrrpReportOf(line);
+      if (report !== undefined) onReport(report);
+    });
   }
 
   /** The program's JSON answer; its exit status must agree with it. */

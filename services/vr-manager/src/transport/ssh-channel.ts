@@ -1,7 +1,7 @@
 import { shellCommand, SshSession, type RemoteFailureReason } from "@sdn/remote";
 import { posix } from "node:path";
 import { RouterFailure, type RouterFailureReason } from "../errors.js";
-import type { RouterChannel, RunResult } from "./channel.js";
+import type { FollowedCommand, RouterChannel, RunResult } from "./channel.js";
 
 export interface SshChannelOptions {
   host: string;
@@ -45,6 +45,10 @@ export class SshChannel implements RouterChannel {
   async run(argv: readonly string[], stdin: string): Promise<RunResult> {
     const { code, stdout, stderr } = await this.session.exec(shellCommand(argv), stdin, this.opts.commandTimeoutMs);
     return { code, stdout, stderr };
+  }
+
+  follow(argv: readonly string[], onLine: (line: string) => void): FollowedCommand {
+    return this.session.follow(shellCommand(argv), onLine);
   }
 
   /** Written aside, then renamed: a router never runs half a program. */
