@@ -2,6 +2,7 @@ import { CommandClient, connectBus, silentLogger } from "@sdn/bus";
 import { CheckHealth, CreateNetwork, eventFilter, ReserveNicAddress, ServiceStarted } from "@sdn/contracts";
 import { TestNatsServer, waitFor } from "@sdn/testkit";
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { percentile } from "./stats.js";
 
@@ -39,6 +40,34 @@ const stopGuru = (child: ChildProcess): Promise<void> =>
         child.once("exit", () => resolve());
         child.kill("SIGTERM");
       });
+
+/** Linux clock ticks per second, the unit of /proc/<pid>/stat times. */
+const CLOCK_TICKS = 100;
+
+/** CPU milliseconds (user + system) a process has used so far. */
+const cpuMsOf = (pid: number): number => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+};
+
+/** This process's children named nats-server: the test server (its handle keeps the process private). */
+const natsServerPids = (): number[] =>
+  readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, "utf8")
+    .trim()
+    .split(/\s+/)
+    .map(Number)
+    .filter((pid) => pid > 0 && readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "nats-server");
+
+/**
+ * CPU spent per call by the guru replicas and the nats-server while `work` runs: it moves
+ * less than calls per second when other jobs share the machine (CI, parallel helpers).
+ */
+const cpuPerCall = async <T>(pids: number[], work: () => Promise<T>) => {
+  const total = () => pids.reduce((ms, pid) => ms + cpuMsOf(pid), 0);
+  const before = total();
+  const result = await work();
+  return { result, cpuMs: (total() - before) / RESERVATIONS };
+};
 
 /** Runs RESERVATIONS calls, IN_FLIGHT at a time: calls per second and latency percentiles. */
 const rate = async (call: (i: number) => Promise<void>) => {
@@ -83,23 +112,34 @@ export default async function run(): Promise<void> {
       if (!created.ok) throw new Error(created.error.message);
       const networkId = created.data.id;
       const ips = new Set<string>();
-      const reserved = await rate(async (i) => {
-        const a = await client.send(ReserveNicAddress, { networkId, nicId: `nic-${i}` }, { ...as, timeoutMs: 30_000 });
-        if (!a.ok) throw new Error(`nic-${i}: ${a.error.message}`);
-        ips.add(a.data.ip);
-      });
+      const pids = [...gurus.flatMap((g) => (g.pid === undefined ? [] : [g.pid])), ...natsServerPids()];
+      const { result: reserved, cpuMs: reserveCpu } = await cpuPerCall(pids, () =>
+        rate(async (i) => {
+          const a = await client.send(
+            ReserveNicAddress,
+            { networkId, nicId: `nic-${i}` },
+            { ...as, timeoutMs: 30_000 },
+          );
+          if (!a.ok) throw new Error(`nic-${i}: ${a.error.message}`);
+          ips.add(a.data.ip);
+        }),
+      );
       // Baseline of the same run: a durable command that does nothing, served by the same replicas.
-      const bare = await rate(async () => {
-        const a = await client.send(CheckHealth["network-guru"], {}, { ...as, timeoutMs: 30_000 });
-        if (!a.ok) throw new Error(a.error.message);
-      });
+      const { result: bare, cpuMs: bareCpu } = await cpuPerCall(pids, () =>
+        rate(async () => {
+          const a = await client.send(CheckHealth["network-guru"], {}, { ...as, timeoutMs: 30_000 });
+          if (!a.ok) throw new Error(a.error.message);
+        }),
+      );
       const duplicates = RESERVATIONS - ips.size;
       process.stdout.write(
         `ReserveNicAddress, ${replicas} replica(s), ${IN_FLIGHT} in flight, ${RESERVATIONS} on one /16: ` +
           `${reserved.perSecond.toFixed(0)}/s (target ≥ ${TARGET_PER_S}/s, and more with 2 replicas than 1), ` +
           `p50 ${reserved.p50.toFixed(1)} ms, p99 ${reserved.p99.toFixed(1)} ms, duplicates ${duplicates}; ` +
           `baseline, a bare durable command on the same replicas: ${bare.perSecond.toFixed(0)}/s ` +
-          `(reservations reach ${((100 * reserved.perSecond) / bare.perSecond).toFixed(0)} % of it)\n`,
+          `(reservations reach ${((100 * reserved.perSecond) / bare.perSecond).toFixed(0)} % of it); ` +
+          `CPU of the guru replicas and nats-server: ${reserveCpu.toFixed(2)} ms per reservation, ` +
+          `${bareCpu.toFixed(2)} ms per bare command\n`,
       );
       if (duplicates !== 0) throw new Error(`${duplicates} addresses were handed out twice`);
     } finally {
