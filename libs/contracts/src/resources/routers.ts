@@ -156,6 +156,16 @@ export const VrrpState = Type.Enum([...VRRP_STATES], {
 });
 export type VrrpState = Static<typeof VrrpState>;
 
+export const CONNECTION_SYNC_STATES = ["running", "no-peer", "unavailable", "stopped"] as const;
+export const ConnectionSync = Type.Enum([...CONNECTION_SYNC_STATES], {
+  description:
+    "A pair member's connection tracking sync (conntrackd) as it last reported it: running, no-peer (alone in " +
+    "its pair), unavailable (the router has no conntrackd: established connections do not survive a failover), " +
+    "stopped (conntrackd died; the next check restarts it)",
+  examples: ["running"],
+});
+export type ConnectionSync = Static<typeof ConnectionSync>;
+
 export const RedundancyMember = Type.Object(
   {
     routerId: RouterId,
@@ -167,6 +177,7 @@ export const RedundancyMember = Type.Object(
       description: "VRRP priority (the first member registered: 250, the second 240)",
     }),
     vrrpState: VrrpState,
+    connectionSync: Type.Optional(ConnectionSync),
   },
   { ...closed, $id: "RedundancyMember" },
 );
@@ -202,6 +213,7 @@ export const Router = Type.Object(
       Type.Object({ code: Type.String(), message: Type.String(), at: timestamp("When") }, closed),
     ),
     vrrpState: Type.Optional(VrrpState),
+    connectionSync: Type.Optional(ConnectionSync),
     redundancy: Type.Optional(Redundancy),
     createdAt: timestamp("When the router was registered"),
     updatedAt: timestamp("Last change"),
