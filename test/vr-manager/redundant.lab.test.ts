@@ -286,32 +286,36 @@ describe("vr-manager: a redundant router pair (keepalived VRRP) with real traffi
     },
   );
 
-  it("serves the network through the master: ping to the internet, a port forward from it", async () => {
-    const a = `/v1/networks/${net.id}`;
-    await ok("POST", `${a}/port-forwards`, {
-      publicIpId: pip.id,
-      protocol: "tcp",
-      publicStartPort: 8080,
-      privateIp: "10.1.0.11",
-      privateStartPort: 80,
-    });
-    await ok("POST", `${a}/firewall-rules`, {
-      publicIpId: pip.id,
-      protocol: "tcp",
-      startPort: 8000,
-      endPort: 9100,
-      sourceCidrs: ["0.0.0.0/0"],
-    });
-    await ok("POST", `${a}/port-forwards`, {
-      publicIpId: pip.id,
-      protocol: "tcp",
-      publicStartPort: 8082,
-      privateIp: "10.1.0.11",
-      privateStartPort: 81,
-    });
-    expect(await ping(a1.ns, OUTSIDE_IP)).toBe(true);
-    expect(await probe(internet.ns, pip.ip, 8080)).toBe(`vmA1 ${OUTSIDE_IP}`);
-  });
+  it(
+    "serves the network through the master: ping to the internet, a port forward from it",
+    { timeout: 120_000 },
+    async () => {
+      const a = `/v1/networks/${net.id}`;
+      await ok("POST", `${a}/port-forwards`, {
+        publicIpId: pip.id,
+        protocol: "tcp",
+        publicStartPort: 8080,
+        privateIp: "10.1.0.11",
+        privateStartPort: 80,
+      });
+      await ok("POST", `${a}/firewall-rules`, {
+        publicIpId: pip.id,
+        protocol: "tcp",
+        startPort: 8000,
+        endPort: 9100,
+        sourceCidrs: ["0.0.0.0/0"],
+      });
+      await ok("POST", `${a}/port-forwards`, {
+        publicIpId: pip.id,
+        protocol: "tcp",
+        publicStartPort: 8082,
+        privateIp: "10.1.0.11",
+        privateStartPort: 81,
+      });
+      expect(await ping(a1.ns, OUTSIDE_IP)).toBe(true);
+      expect(await probe(internet.ns, pip.ip, 8080)).toBe(`vmA1 ${OUTSIDE_IP}`);
+    },
+  );
 
   it(
     "keeps both working when the master's namespace is destroyed (the gap is printed)",

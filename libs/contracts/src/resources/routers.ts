@@ -79,6 +79,15 @@ export const RouterState = Type.Enum(["Applied", "Failed", "Unreachable"], {
   examples: ["Applied"],
 });
 
+export const RedundancyGroupName = Type.String({
+  pattern: "^[a-z0-9][a-z0-9-]{0,62}$",
+  description:
+    "Makes the router one member of a redundant pair (keepalived VRRP): the second router registered with the " +
+    "same group and the same networkIds, on another host, is the backup. Both get every configuration push; " +
+    "the gateway and public addresses float to the master",
+  examples: ["web-pair"],
+});
+
 const routerFields = {
   name: Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$", description: "Name", examples: ["vr-web"] }),
   hostId: { ...HostId, description: "Host the router VM runs on (for host-relay: the host that relays)" },
@@ -118,16 +127,7 @@ const routerFields = {
   publicGateway: Type.Optional(
     ipv4("Default gateway on the public side; default: the gateway of the source NAT address's range", "203.0.113.1"),
   ),
-  redundancyGroup: Type.Optional(
-    Type.String({
-      pattern: "^[a-z0-9][a-z0-9-]{0,62}$",
-      description:
-        "Makes the router one member of a redundant pair (keepalived VRRP): the second router registered with the " +
-        "same group and the same networkIds, on another host, is the backup. Both get every configuration push; " +
-        "the gateway and public addresses float to the master",
-      examples: ["web-pair"],
-    }),
-  ),
+  redundancyGroup: Type.Optional(RedundancyGroupName),
 };
 
 export const NewRouter = Type.Object(routerFields, {
