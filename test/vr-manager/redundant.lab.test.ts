@@ -43,7 +43,9 @@ import { LabInternet, LabRouter, ping, probe, ROUTER_PROGRAM_DIR, serveProbe } f
  * A redundant router pair with real traffic: network A served by rtA (on kvm1, registered
  * first: priority 100) and rtB (on kvm2), keepalived VRRP between their control addresses
  * on the lab's management network. VM a1 on kvm1 pings the internet and is reached through
- * a port forward while the master's namespace is destroyed, then rebuilt.
+ * a port forward while the master's namespace is destroyed, then rebuilt; two TCP streams
+ * established before (through the source NAT and a port forward) go on, conntrackd having
+ * synchronised their connection tracking.
  */
 
 let lab: Lab;
