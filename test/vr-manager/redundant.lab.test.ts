@@ -25,14 +25,27 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bearer, startHarness, type Harness } from "../../services/api-gateway/src/test-support/harness.js";
-import { exec, execQuiet, inNetns, KVM_PROGRAM_DIR, Lab, type KvmLabHost, type LabVm } from "../lab/index.js";
+import { execQuiet, inNetns, KVM_PROGRAM_DIR, Lab, type KvmLabHost, type LabVm } from "../lab/index.js";
+import {
+  committed,
+  destroy,
+  keepTrying,
+  LabStream,
+  serveStream,
+  sleep,
+  streamAfter,
+  syncAnswers,
+  triesReport,
+} from "./pair-traffic.js";
 import { LabInternet, LabRouter, ping, probe, ROUTER_PROGRAM_DIR, serveProbe } from "./router-lab.js";
 
 /*
  * A redundant router pair with real traffic: network A served by rtA (on kvm1, registered
  * first: priority 100) and rtB (on kvm2), keepalived VRRP between their control addresses
  * on the lab's management network. VM a1 on kvm1 pings the internet and is reached through
- * a port forward while the master's namespace is destroyed, then rebuilt.
+ * a port forward while the master's namespace is destroyed, then rebuilt; two TCP streams
+ * established before (through the source NAT and a port forward) go on, conntrackd having
+ * synchronised their connection tracking.
  */
 
 let lab: Lab;
@@ -120,21 +133,6 @@ const buildRouter = async (name: "rtA" | "rtB", hostNumber: number, host: KvmLab
   return r;
 };
 
-/** Ends every process of a router's namespace, then the namespace (its interfaces go with it). */
-const destroy = async (r: LabRouter) => {
-  const pids = (await exec(["ip", "netns", "pids", r.ns])).split("\n").filter(Boolean);
-  for (const pid of pids) {
-    try {
-      process.kill(Number(pid), "SIGKILL");
-    } catch {
-      // gone already
-    }
-  }
-  // Its links at once: the kernel frees a namespace later, and until then it would go on forwarding.
-  for (const dev of ["eth1", "eth2", "ctl0"]) await execQuiet(["ip", "-n", r.ns, "link", "del", dev]);
-  await exec(["ip", "netns", "del", r.ns]);
-};
-
 const registerBody = (r: LabRouter, host: string, device: string) => ({
   name: r.name,
   hostId: hostIds[host] as string,
@@ -218,8 +216,12 @@ beforeAll(async () => {
   });
   await a1.run(["ip", "route", "add", "default", "via", net.gateway]);
   await serveProbe(a1.ns, 80, "vmA1");
+  // Long-lived streams: from the internet to the VM (through the source NAT) and from the VM
+  // (through a port forward).
+  await serveStream(a1.ns, 81);
 
   internet = await LabInternet.create(lab, "out", [`${OUTSIDE_IP}/24`]);
+  await serveStream(internet.ns, 9000);
   key = (await ok<{ publicKey: string }>("GET", "/v1/routers/ssh-key", undefined, gw.adminToken)).publicKey;
   await buildRouter("rtA", 200, kvm1, "vrAa");
   await buildRouter("rtB", 201, kvm2, "vrBa");
@@ -230,36 +232,6 @@ afterAll(async () => {
   await gw?.close();
   await lab?.dispose();
 });
-
-const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
-
-/**
- * Tries `attempt` over and over (each try bounded by its own timeout) and notes when each
- * successful try started: a try that began before an event and answered after it does not
- * count as working after it.
- */
-const keepTrying = (attempt: () => Promise<boolean>) => {
-  const successes: number[] = [];
-  const failures: number[] = [];
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      const started = Date.now();
-      if (await attempt()) successes.push(started);
-      else failures.push(started);
-      await sleep(50);
-    }
-  })();
-  return {
-    successes,
-    failures,
-    after: (t: number) => successes.filter((s) => s > t),
-    stop: async () => {
-      stopped = true;
-      await loop;
-    },
-  };
-};
 
 const gatewayOn = async (r: LabRouter) =>
   (await r.exec(["ip", "-4", "-o", "addr", "show", "dev", "eth2"])).stdout.includes(`${net.gateway}/24`);
@@ -297,7 +269,10 @@ describe("vr-manager: a redundant router pair (keepalived VRRP) with real traffi
         ["rtA", 250],
         ["rtB", 240],
       ]);
-      await pairSettledOn("rtA");
+      const settled = await pairSettledOn("rtA");
+      // Both members synchronise their connection tracking (conntrackd, FTFW on the control link).
+      expect(settled.redundancy?.members.map((m) => m.connectionSync)).toEqual(["running", "running"]);
+      for (const r of [routers.rtA, routers.rtB]) expect(await syncAnswers(r), `${r.name}'s conntrackd`).toBe(true);
       expect(await gatewayOn(routers.rtA)).toBe(true);
       expect(await gatewayOn(routers.rtB)).toBe(false);
       // Both run the same configuration under the same generation.
@@ -313,25 +288,36 @@ describe("vr-manager: a redundant router pair (keepalived VRRP) with real traffi
     },
   );
 
-  it("serves the network through the master: ping to the internet, a port forward from it", async () => {
-    const a = `/v1/networks/${net.id}`;
-    await ok("POST", `${a}/port-forwards`, {
-      publicIpId: pip.id,
-      protocol: "tcp",
-      publicStartPort: 8080,
-      privateIp: "10.1.0.11",
-      privateStartPort: 80,
-    });
-    await ok("POST", `${a}/firewall-rules`, {
-      publicIpId: pip.id,
-      protocol: "tcp",
-      startPort: 8000,
-      endPort: 9100,
-      sourceCidrs: ["0.0.0.0/0"],
-    });
-    expect(await ping(a1.ns, OUTSIDE_IP)).toBe(true);
-    expect(await probe(internet.ns, pip.ip, 8080)).toBe(`vmA1 ${OUTSIDE_IP}`);
-  });
+  it(
+    "serves the network through the master: ping to the internet, a port forward from it",
+    { timeout: 120_000 },
+    async () => {
+      const a = `/v1/networks/${net.id}`;
+      await ok("POST", `${a}/port-forwards`, {
+        publicIpId: pip.id,
+        protocol: "tcp",
+        publicStartPort: 8080,
+        privateIp: "10.1.0.11",
+        privateStartPort: 80,
+      });
+      await ok("POST", `${a}/firewall-rules`, {
+        publicIpId: pip.id,
+        protocol: "tcp",
+        startPort: 8000,
+        endPort: 9100,
+        sourceCidrs: ["0.0.0.0/0"],
+      });
+      await ok("POST", `${a}/port-forwards`, {
+        publicIpId: pip.id,
+        protocol: "tcp",
+        publicStartPort: 8082,
+        privateIp: "10.1.0.11",
+        privateStartPort: 81,
+      });
+      expect(await ping(a1.ns, OUTSIDE_IP)).toBe(true);
+      expect(await probe(internet.ns, pip.ip, 8080)).toBe(`vmA1 ${OUTSIDE_IP}`);
+    },
+  );
 
   it(
     "keeps both working when the master's namespace is destroyed (the gap is printed)",
@@ -349,6 +335,12 @@ describe("vr-manager: a redundant router pair (keepalived VRRP) with real traffi
         async () => (pings.successes.length > 0 && gets.successes.length > 0 ? true : undefined),
         30_000,
       );
+      // Established before the loss: a stream from the internet to the VM (its connection out
+      // through the source NAT) and one from the VM to the internet (in through a port forward).
+      const outbound = await LabStream.open(lab, a1.ns, OUTSIDE_IP, 9000);
+      const inbound = await LabStream.open(lab, internet.ns, pip.ip, 8082);
+      // conntrackd sends each new flow at once (FTFW); a moment for its TCP state to follow.
+      await sleep(1000);
       const killedAt = Date.now();
       await destroy(routers.rtA);
       try {
@@ -362,18 +354,22 @@ describe("vr-manager: a redundant router pair (keepalived VRRP) with real traffi
         await pings.stop();
         await gets.stop();
       }
-      /** The longest time without a working try, from the last one before the kill on. */
-      const report = (what: string, l: ReturnType<typeof keepTrying>) => {
-        const from = l.successes.filter((t) => t <= killedAt).slice(-1);
-        const times = [...from, ...l.after(killedAt)];
-        const gap = Math.max(...times.slice(1).map((t, k) => t - (times[k] as number)));
-        const tries = `${l.successes.length} working, ${l.failures.length} failed`;
-        return `${what}: longest gap between working tries ${gap} ms (${tries}; a try every ~50 ms plus its own time)`;
-      };
       console.log(
         `[redundant routers] failover, target: new connections within 3000 ms (loaded shared machine, noisy):\n` +
-          `  ${report("ping VM → internet", pings)}\n  ${report("HTTP internet → port forward", gets)}`,
+          `  ${triesReport("ping VM → internet", pings, killedAt)}\n` +
+          `  ${triesReport("HTTP internet → port forward", gets, killedAt)}`,
       );
+      // The established streams go on, not reset: their connection tracking was committed on rtB.
+      const streams = { "VM's connection out (source NAT)": outbound, "port forward (internet → VM)": inbound };
+      for (const [what, st] of Object.entries(streams)) {
+        const after = await streamAfter(st, killedAt);
+        expect(after.end, `the ${what} stream ended`).toBeUndefined();
+        console.log(
+          `[redundant routers] established TCP stream through the ${what}, a byte every 50 ms: kept, ` +
+            `longest gap ${after.gap} ms (TCP retransmission after VRRP's takeover)`,
+        );
+      }
+      console.log(`[redundant routers] rtB's conntrackd: ${committed(routers.rtB)}`);
       await pairSettledOnMaster("rtB");
       const failover = await waitFor("RouterFailover rtA → rtB", async () =>
         events.find((e) => e.type === "RouterFailover" && e.data["from"] === ids.rtA && e.data["to"] === ids.rtB),

@@ -669,6 +669,7 @@ ROUTER_PROGRAM_FILES = {
     "sdn_guest_services.py": "644",
     "sdn_metadata.py": "755",
     "sdn_vrrp.py": "755",
+    "sdn_conntrack_sync.py": "644",
 }
 ROUTER_DEPLOY_SCRIPT = (
     'umask 077 && mkdir -p "$(dirname "$1")" && cat > "$1.new" && chmod "$2" "$1.new" && mv -f "$1.new" "$1"'

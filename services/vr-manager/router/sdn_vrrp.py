@@ -30,6 +30,8 @@ import subprocess
 import sys
 import time
 
+import sdn_conntrack_sync as conntrack_sync
+
 HERE = os.path.dirname(os.path.realpath(__file__))
 GROUP_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 STATES = ("MASTER", "BACKUP", "FAULT")
@@ -256,6 +258,9 @@ def notify(state_dir, args):
     with open(tmp, "w") as f:
         json.dump({"state": state if state in STATES else "UNKNOWN", "at": time.time()}, f)
     os.rename(tmp, k.state_path)
+    # Then the connection tracking sync's steps for that state (the state is recorded first:
+    # the vr-manager's watch sees the takeover at once; the commit takes longer).
+    conntrack_sync.ConntrackSync(state_dir).on_state(state)
 
 
 # How often `watch` looks at the state (a file and a pid: cheap), and the longest it stays

@@ -17,6 +17,7 @@ import {
   SetEgressPolicy,
   StaticNatCommands,
   SyncRouter,
+  JoinRedundancyGroup,
   type ApplyOutcome,
 } from "@sdn/contracts";
 import { requireAdmin } from "./errors.js";
@@ -92,6 +93,10 @@ export const vrHandlers = (parts: () => VrParts): BoundHandler[] => [
   bindHandler(SyncRouter, async (req, ctx) => {
     const r = await parts().registry.sync(req.routerId, ctx);
     return { data: r, details: `router ${r.name} is ${r.state} at generation ${r.appliedGeneration}` };
+  }),
+  bindHandler(JoinRedundancyGroup, async (req, ctx) => {
+    const r = await parts().registry.join(req.routerId, req.redundancyGroup, ctx);
+    return { data: r, details: `router ${r.name} is the first member of group ${req.redundancyGroup}` };
   }),
   bindHandler(GetRouterSshKey, async (_req, ctx) => {
     requireAdmin(ctx.role, "GetRouterSshKey");

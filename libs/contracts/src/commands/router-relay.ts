@@ -18,6 +18,7 @@ export const ROUTER_PROGRAM_FILES: Readonly<Record<string, string>> = {
   "sdn_guest_services.py": "644",
   "sdn_metadata.py": "755",
   "sdn_vrrp.py": "755",
+  "sdn_conntrack_sync.py": "644",
 };
 
 /**

@@ -16,6 +16,7 @@ import {
   NewRouter,
   NewStaticNat,
   PortForward,
+  RedundancyGroupName,
   Router,
   RouterId,
   RuleId,
@@ -88,6 +89,20 @@ export const SyncRouter = defineCommand({
   delivery: "durable",
   summary: "Admin: pushes the router's whole current configuration now (a new generation) and answers its state.",
   request: byRouter,
+  response: Router,
+});
+
+export const JoinRedundancyGroup = defineCommand({
+  service,
+  name: "JoinRedundancyGroup",
+  delivery: "durable",
+  summary:
+    "Admin: makes a router registered without a group the first member of a new redundancy group (priority 250); " +
+    "its partner then registers with the same group (RegisterRouter). The router is pushed at once: keepalived " +
+    "takes its addresses over, a gap of VRRP's takeover time (about 1.5 s). CONFLICT when the router is in " +
+    "another group or the group has members; UNPROCESSABLE for a host-relay router. The same group again: " +
+    "the router as it is.",
+  request: obj({ routerId: RouterId, redundancyGroup: RedundancyGroupName }, closed),
   response: Router,
 });
 
@@ -244,6 +259,7 @@ export const VR_MANAGER_COMMANDS = [
   ListRouters,
   DeleteRouter,
   SyncRouter,
+  JoinRedundancyGroup,
   GetRouterSshKey,
   ...RULE_COMMAND_SETS.flatMap((s) => [s.create, s.list, s.remove]),
   GetEgressPolicy,

@@ -20,6 +20,13 @@ export const RouterDeleted = defineEvent({
   data: Type.Object({ routerId: RouterId, name: Type.String() }, closed),
 });
 
+export const RouterUpdated = defineEvent({
+  service,
+  name: "RouterUpdated",
+  summary: "A registered router changed: it joined a redundancy group (JoinRedundancyGroup).",
+  data: Type.Object({ router: Router }, closed),
+});
+
 export const RulesApplied = defineEvent({
   service,
   name: "RulesApplied",
@@ -91,6 +98,7 @@ export const RouterPairUnhealthy = defineEvent({
 export const VR_MANAGER_EVENTS = [
   RouterRegistered,
   RouterDeleted,
+  RouterUpdated,
   RulesApplied,
   RulesFailed,
   RouterFailover,

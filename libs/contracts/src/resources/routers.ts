@@ -79,6 +79,15 @@ export const RouterState = Type.Enum(["Applied", "Failed", "Unreachable"], {
   examples: ["Applied"],
 });
 
+export const RedundancyGroupName = Type.String({
+  pattern: "^[a-z0-9][a-z0-9-]{0,62}$",
+  description:
+    "Makes the router one member of a redundant pair (keepalived VRRP): the second router registered with the " +
+    "same group and the same networkIds, on another host, is the backup. Both get every configuration push; " +
+    "the gateway and public addresses float to the master",
+  examples: ["web-pair"],
+});
+
 const routerFields = {
   name: Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$", description: "Name", examples: ["vr-web"] }),
   hostId: { ...HostId, description: "Host the router VM runs on (for host-relay: the host that relays)" },
@@ -118,16 +127,7 @@ const routerFields = {
   publicGateway: Type.Optional(
     ipv4("Default gateway on the public side; default: the gateway of the source NAT address's range", "203.0.113.1"),
   ),
-  redundancyGroup: Type.Optional(
-    Type.String({
-      pattern: "^[a-z0-9][a-z0-9-]{0,62}$",
-      description:
-        "Makes the router one member of a redundant pair (keepalived VRRP): the second router registered with the " +
-        "same group and the same networkIds, on another host, is the backup. Both get every configuration push; " +
-        "the gateway and public addresses float to the master",
-      examples: ["web-pair"],
-    }),
-  ),
+  redundancyGroup: Type.Optional(RedundancyGroupName),
 };
 
 export const NewRouter = Type.Object(routerFields, {
@@ -156,6 +156,16 @@ export const VrrpState = Type.Enum([...VRRP_STATES], {
 });
 export type VrrpState = Static<typeof VrrpState>;
 
+export const CONNECTION_SYNC_STATES = ["running", "no-peer", "unavailable", "stopped"] as const;
+export const ConnectionSync = Type.Enum([...CONNECTION_SYNC_STATES], {
+  description:
+    "A pair member's connection tracking sync (conntrackd) as it last reported it: running, no-peer (alone in " +
+    "its pair), unavailable (the router has no conntrackd: established connections do not survive a failover), " +
+    "stopped (conntrackd died; the next check restarts it)",
+  examples: ["running"],
+});
+export type ConnectionSync = Static<typeof ConnectionSync>;
+
 export const RedundancyMember = Type.Object(
   {
     routerId: RouterId,
@@ -167,6 +177,7 @@ export const RedundancyMember = Type.Object(
       description: "VRRP priority (the first member registered: 250, the second 240)",
     }),
     vrrpState: VrrpState,
+    connectionSync: Type.Optional(ConnectionSync),
   },
   { ...closed, $id: "RedundancyMember" },
 );
@@ -202,6 +213,7 @@ export const Router = Type.Object(
       Type.Object({ code: Type.String(), message: Type.String(), at: timestamp("When") }, closed),
     ),
     vrrpState: Type.Optional(VrrpState),
+    connectionSync: Type.Optional(ConnectionSync),
     redundancy: Type.Optional(Redundancy),
     createdAt: timestamp("When the router was registered"),
     updatedAt: timestamp("Last change"),

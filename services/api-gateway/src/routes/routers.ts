@@ -25,6 +25,7 @@ import {
   SetEgressPolicy,
   StaticNatCommands,
   SyncRouter,
+  JoinRedundancyGroup,
 } from "@sdn/contracts";
 import Type, { type TObject } from "typebox";
 import type { GatewayApp } from "../app.js";
@@ -97,6 +98,22 @@ export const routerRoutes = async (app: GatewayApp): Promise<void> => {
     summary: "Push the router's whole configuration now (admin)",
     params: RouterParams,
     toCommand: ({ params }) => ({ routerId: params.id }),
+  });
+  commandRoute(app, {
+    method: "PATCH",
+    url: "/v1/routers/:id",
+    command: JoinRedundancyGroup,
+    kind: "mutation",
+    adminOnly: true,
+    tags: routers,
+    summary: "Make a single router the first member of a redundant pair (admin)",
+    description:
+      "Only `redundancyGroup` can be set, on a router registered without one: it becomes the group's first member " +
+      "(keepalived takes its addresses over, a gap of VRRP's takeover time); then register its partner with the " +
+      "same group. 409 when the router is in another group or the group has members already.",
+    params: RouterParams,
+    body: Type.Object({ redundancyGroup: JoinRedundancyGroup.request.properties.redundancyGroup }, closed),
+    toCommand: ({ params, body }) => ({ routerId: params.id, redundancyGroup: body.redundancyGroup }),
   });
   commandRoute(app, {
     method: "DELETE",

@@ -167,12 +167,17 @@ export class Pusher {
         }
         const vrrpState = running.vrrp?.state ?? "UNKNOWN";
         if (paired && router.vrrpState !== vrrpState) router = await this.record(router.id, { vrrpState });
+        const sync = running.connectionSync;
+        if (paired && sync !== undefined && router.connectionSync !== sync) {
+          router = await this.record(router.id, { connectionSync: sync });
+        }
         // A router whose dnsmasq, metadata server or keepalived died (a reboot) gets a push, which starts them.
         const runsIt =
           running.hash === router.appliedHash &&
           running.generation === router.appliedGeneration &&
           running.guestServicesRunning !== false &&
-          running.vrrp?.running !== false;
+          running.vrrp?.running !== false &&
+          running.connectionSync !== "stopped";
         if (runsIt && digest === router.pushedDigest) {
           return {
             status: "applied",
@@ -228,6 +233,7 @@ export class Pusher {
       ...(r.pushedDigest === undefined ? {} : { pushedDigest: r.pushedDigest }),
       ...(r.refusedDigest === undefined ? {} : { refusedDigest: r.refusedDigest }),
       ...(r.programVersion === undefined ? {} : { programVersion: r.programVersion }),
+      ...(r.connectionSync === undefined ? {} : { connectionSync: r.connectionSync }),
     };
     const clearError = outcome.status === "applied";
     const saved = await this.d.store.routers.update(r.id, (cur) => {
@@ -290,6 +296,7 @@ export class Pusher {
           appliedHash: applied.hash,
           pushedDigest: digest,
           programVersion: version,
+          ...(applied.connectionSync === undefined ? {} : { connectionSync: applied.connectionSync }),
         },
       };
     } catch (err) {

@@ -38,6 +38,7 @@ export const redundancyOf = (r: RouterRecord, all: readonly RouterRecord[]): Red
       hostId: m.hostId,
       priority: m.vrrp?.priority ?? FIRST_PRIORITY,
       vrrpState: stateOf(m),
+      ...(m.connectionSync === undefined ? {} : { connectionSync: m.connectionSync }),
     })),
   };
 };

@@ -1,5 +1,12 @@
 import type { CommandContext, EventPublisher } from "@sdn/bus";
-import { RouterDeleted, RouterRegistered, type NewRouter, type Router, type RouterNic } from "@sdn/contracts";
+import {
+  RouterDeleted,
+  RouterRegistered,
+  RouterUpdated,
+  type NewRouter,
+  type Router,
+  type RouterNic,
+} from "@sdn/contracts";
 import { createHash } from "node:crypto";
 import type { Pusher } from "../apply/pusher.js";
 import { conflict, invalidField, notFound, requireAdmin } from "../errors.js";
@@ -152,6 +159,46 @@ export class RouterRegistry {
     await this.events.publish(RouterDeleted, { routerId, name: r.name }, { commandId: ctx.commandId });
   }
 
+  /**
+   * Makes a single router the first member of a new group: stored as such (priority 250), its
+   * networks' claims name the group (so its partner's registration joins them), then pushed:
+   * keepalived, alone, takes the addresses after VRRP's takeover time (sdn-router stops
+   * holding them itself), the only gap its networks see.
+   */
+  async join(routerId: string, group: string, ctx: CommandContext): Promise<Router> {
+    requireAdmin(ctx.role, "JoinRedundancyGroup");
+    const r = await this.record(routerId);
+    if (r.redundancyGroup === group) return toRouter(r, await this.store.allRouters());
+    if (r.redundancyGroup !== undefined) {
+      throw conflict(`router ${r.name} is a member of group ${r.redundancyGroup}`, {
+        redundancyGroup: r.redundancyGroup,
+      });
+    }
+    if (r.transport !== "ssh") {
+      throw invalidField("transport", "a redundant router's control address must reach its peer's: transport ssh");
+    }
+    if (membersOf(await this.store.allRouters(), group).length > 0) {
+      throw conflict(`redundancy group ${group} has members: a router joins a new group`, { redundancyGroup: group });
+    }
+    const joined = await this.store.routers.update(routerId, (cur) =>
+      cur === undefined || cur.redundancyGroup !== undefined
+        ? cur
+        : {
+            ...cur,
+            redundancyGroup: group,
+            vrrp: { priority: FIRST_PRIORITY },
+            vrrpState: "UNKNOWN" as const,
+            updatedAt: new Date().toISOString(),
+          },
+    );
+    if (joined?.redundancyGroup !== group) throw conflict(`router ${r.name} changed meanwhile: try again`, {});
+    for (const networkId of r.networkIds) await this.claimFor(networkId, routerId, group);
+    const pushed = (await this.pusher.push(routerId))?.router ?? joined;
+    const router = toRouter(pushed, await this.store.allRouters());
+    await this.events.publish(RouterUpdated, { router }, { commandId: ctx.commandId });
+    return router;
+  }
+
   async sync(routerId: string, ctx: CommandContext): Promise<Router> {
     requireAdmin(ctx.role, "SyncRouter");
     const outcome = await this.pusher.push(routerId);
@@ -163,6 +210,17 @@ export class RouterRegistry {
     const r = await this.store.routers.get(routerId);
     if (r === undefined) throw notFound("router", routerId);
     return r.value;
+  }
+
+  /** Names the group in a network's claim held by the router (compare-and-swap, retried on a concurrent change). */
+  private async claimFor(networkId: string, routerId: string, group: string): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const claim = await this.store.networkRouters.get(networkId);
+      if (claim?.value.routerId !== routerId || claim.value.redundancyGroup === group) return;
+      const next = { ...claim.value, redundancyGroup: group };
+      if ((await this.store.networkRouters.tryUpdate(networkId, next, claim.revision)) !== undefined) return;
+    }
+    throw conflict(`network ${networkId}'s claim keeps changing: try again`, { networkId });
   }
 
   /** Releases a network's claim if this router still holds it; to the pair's other member when it has one. */

@@ -1,5 +1,5 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
-import { eventFilter, RouterDeleted, RouterRegistered, type VrrpState } from "@sdn/contracts";
+import { eventFilter, RouterDeleted, RouterRegistered, RouterUpdated, type VrrpState } from "@sdn/contracts";
 import type { Logger } from "@sdn/runtime";
 import type { Pusher } from "../apply/pusher.js";
 import type { VrStore } from "../store.js";
@@ -66,7 +66,7 @@ export class PairWatch {
 
   start(): void {
     // Members come and go on any replica: each one's registration or deletion is an event.
-    for (const def of [RouterRegistered, RouterDeleted]) {
+    for (const def of [RouterRegistered, RouterDeleted, RouterUpdated]) {
       const sub = this.d.nc.subscribe(eventFilter({ service: def.service, event: def.name }), {
         callback: () => void this.sync(),
       });

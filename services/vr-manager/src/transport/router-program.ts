@@ -1,4 +1,4 @@
-import { ROUTER_PROGRAM_FILES, ROUTER_PROGRAM_NAME } from "@sdn/contracts";
+import { ROUTER_PROGRAM_FILES, ROUTER_PROGRAM_NAME, type ConnectionSync } from "@sdn/contracts";
 import { readFileSync } from "node:fs";
 import { posix } from "node:path";
 import { RouterFailure } from "../errors.js";
@@ -33,6 +33,8 @@ export interface Applied {
   connectionsCut?: number;
   /** What went wrong after the rules were in force (cutting revoked connections); the apply stands. */
   warnings?: string[];
+  /** A pair member's conntrackd (1.5.0). */
+  connectionSync?: ConnectionSync;
 }
 
 /** A pair member's VRRP state as its router reports it. */
@@ -66,6 +68,8 @@ export interface RouterProgramState {
   warnings?: string[];
   /** A pair member's VRRP state, as keepalived's notify script recorded it (1.3.0). */
   vrrp?: VrrpReport;
+  /** A pair member's connection tracking sync (conntrackd) (1.5.0). */
+  connectionSync?: ConnectionSync;
 }
 
 type ProgramAnswer<T> =
