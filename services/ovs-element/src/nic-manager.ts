@@ -7,6 +7,7 @@ import {
   NicPlugged,
   NicUnplugged,
   PlugVif,
+  SetupBridge,
   UnplugVif,
   type Host,
   type Nic,
@@ -164,11 +165,13 @@ export class NicManager {
       updatedAt: now,
     };
     try {
+      const { bridge, created } = await this.d.agents.call(host.id, SetupBridge, { networkId: network.id });
+      if (created) this.d.mesh.bridgeCreated(network.id, host.id);
+      nic = { ...nic, bridge };
       await this.d.store.nics.put(nicKey(network.id, nicId), nic);
       arrived();
-      // The pass sets up the host's bridge with its tunnels (ApplyTunnels with ensureBridge).
       await this.converged(network.id, host.id, notes);
-      const plugged = await this.d.agents
+      await this.d.agents
         .call(host.id, PlugVif, {
           networkId: network.id,
           device,
@@ -177,18 +180,10 @@ export class NicManager {
           vmId: req.vmId,
           ip: address.ip,
           portSecurity,
-          ensureBridge: true,
         })
         .catch((err: unknown) => {
           throw plugRefusal(err, device, host.name);
         });
-      nic = { ...nic, bridge: plugged.bridge };
-      if (plugged.bridgeCreated === true) {
-        // The pass skipped the host (its record said its set was there) but its bridge was
-        // gone: the new, empty bridge gets its tunnels now.
-        this.d.mesh.bridgeCreated(network.id, host.id);
-        await this.converged(network.id, host.id, []);
-      }
     } catch (err) {
       await this.undo(nic, ctx).catch((undoErr: unknown) =>
         this.d.logger.error({ err: describeError(undoErr), nicId }, "could not undo a failed plug"),
