@@ -1,26 +1,15 @@
-/** However steadily plugs keep arriving, a pass waits at most this many times the quiet bound. */
-const LONGEST_WAIT_FACTOR = 8;
-
-interface Waiter {
-  wake: () => void;
-  /** Another plug of the network arrived: the quiet bound counts again from now. */
-  progress: () => void;
-}
-
 /**
  * Counts, per network, the plugs of this replica that are on their way to a mesh pass
- * (received, not yet joined the membership). A pass waits for them, so that a burst of
- * plugs shares one pass and each host of the network gets about one ApplyTunnels for the
- * whole burst instead of one per pass that happened to overlap it. It waits while they keep
- * arriving: at most `quietMs` after the last one arrived (a plug stuck on a slow guru holds
- * the others no longer than that), and never more than LONGEST_WAIT_FACTOR × `quietMs` in all.
+ * (received, not yet joined the membership). A pass waits for them, at most `boundMs`, so
+ * that a burst of plugs shares one pass and each host of the network gets about one
+ * ApplyTunnels for the whole burst instead of one per pass that happened to overlap it.
  * A lone plug never waits: it is no longer counted when it asks for its pass.
  */
 export class Arrivals {
   private readonly counts = new Map<string, number>();
-  private readonly waiters = new Map<string, Waiter[]>();
+  private readonly waiters = new Map<string, (() => void)[]>();
 
-  constructor(private readonly quietMs: number) {}
+  constructor(private readonly boundMs: number) {}
 
   /** Counts one plug on its way; the returned function (idempotent) says it arrived or gave up. */
   arrive(networkId: string): () => void {
@@ -32,36 +21,27 @@ export class Arrivals {
       const left = (this.counts.get(networkId) ?? 1) - 1;
       if (left > 0) {
         this.counts.set(networkId, left);
-        for (const w of this.waiters.get(networkId) ?? []) w.progress();
         return;
       }
       this.counts.delete(networkId);
-      for (const w of this.waiters.get(networkId) ?? []) w.wake();
+      for (const wake of this.waiters.get(networkId) ?? []) wake();
       this.waiters.delete(networkId);
     };
   }
 
-  /** Resolves when no plug of the network is on its way, or when none arrived for the quiet bound. */
+  /** Resolves when no plug of the network is on its way, or after the bound. */
   async settled(networkId: string): Promise<void> {
     if (!this.counts.has(networkId)) return;
-    let quiet: NodeJS.Timeout | undefined;
-    let longest: NodeJS.Timeout | undefined;
-    let me: Waiter | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let wake: () => void = () => {};
     await new Promise<void>((resolve) => {
-      const restart = () => {
-        clearTimeout(quiet);
-        quiet = setTimeout(resolve, this.quietMs);
-        quiet.unref();
-      };
-      me = { wake: resolve, progress: restart };
-      this.waiters.set(networkId, [...(this.waiters.get(networkId) ?? []), me]);
-      restart();
-      longest = setTimeout(resolve, this.quietMs * LONGEST_WAIT_FACTOR);
-      longest.unref();
+      wake = resolve;
+      this.waiters.set(networkId, [...(this.waiters.get(networkId) ?? []), resolve]);
+      timer = setTimeout(resolve, this.boundMs);
+      timer.unref();
     });
-    clearTimeout(quiet);
-    clearTimeout(longest);
-    const rest = (this.waiters.get(networkId) ?? []).filter((w) => w !== me);
+    clearTimeout(timer);
+    const rest = (this.waiters.get(networkId) ?? []).filter((w) => w !== wake);
     if (rest.length > 0) this.waiters.set(networkId, rest);
     else this.waiters.delete(networkId);
   }

@@ -13,7 +13,7 @@ export const ElementConfig = Type.Object({
   SDN_MESH_SETTLE_MS: ms(
     500,
     0,
-    "How long a mesh pass waits for the plugs of the same network still on their way in this replica after the last one arrived (a burst shares one pass; at most 8 times this in all)",
+    "Longest a mesh pass waits for the plugs of the same network still on their way in this replica (a burst shares one pass)",
   ),
   SDN_MESH_FANOUT: Type.Integer({
     minimum: 1,

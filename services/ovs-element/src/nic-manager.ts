@@ -10,6 +10,7 @@ import {
   SetupBridge,
   UnplugVif,
   type Host,
+  type Network,
   type Nic,
   type NicRole,
   type PlugNic,
@@ -26,11 +27,9 @@ import type { Mesh } from "./mesh.js";
 import { guestData, updateGuestData } from "./nic-guest-data.js";
 import { plugRefusal } from "./plug-refusal.js";
 import { tunnelKeyOf } from "./encapsulation.js";
-import { NicClaims, type Held } from "./nic-claims.js";
-import { guestMtu, nicIdFor } from "./nic-identity.js";
-import { joinMembership, setMemberState } from "./nic-membership.js";
+import { generateMac, guestMtu, nicIdFor } from "./nic-identity.js";
 import { canHandle } from "./providers.js";
-import { deviceClaimKey, macClaimKey, nicKey, type ElementStore, type MemberNic } from "./store.js";
+import { deviceClaimKey, macClaimKey, nicKey, type ElementStore, type MemberNic, type Membership } from "./store.js";
 import { VmOwners } from "./vm-owners.js";
 
 export interface NicManagerDeps {
@@ -49,11 +48,14 @@ export interface NicOutcome {
   notes: string[];
 }
 
-/** The lookup's outcome, awaited later; a failure nobody awaits is no unhandled rejection. */
-const settledLater = <T>(p: Promise<T>): Promise<T> => {
-  p.catch(() => undefined);
-  return p;
-};
+const MAC_ATTEMPTS = 8;
+
+/** What a plug holds on the element's side before the host works: device, MAC, address. */
+interface Held {
+  device: string;
+  mac: string;
+  address: { ip: string; prefixLength: number };
+}
 
 /**
  * NIC plug and unplug (CloudStack's OvsElement.prepare / release). Every step is
@@ -63,11 +65,9 @@ const settledLater = <T>(p: Promise<T>): Promise<T> => {
  */
 export class NicManager {
   private readonly owners: VmOwners;
-  private readonly claims: NicClaims;
 
   constructor(private readonly d: NicManagerDeps) {
     this.owners = new VmOwners(d.store.vmOwners);
-    this.claims = new NicClaims(d);
   }
 
   /** Counted as on its way to the network's mesh pass until it asks for it (see Arrivals). */
@@ -90,11 +90,9 @@ export class NicManager {
     if (role === "router" && ctx.role !== "admin") {
       throw new CommandError("FORBIDDEN", "only admins plug router NICs (they take the network's gateway address)");
     }
-    // Every lookup at once (a plug waits on each); the network's verdict still comes first.
-    // The NIC and its member entry exist only when this command ran before (a redelivery).
-    const hostLookup = settledLater(this.d.peers.host(req.hostId));
-    const earlierLookup = settledLater(this.d.store.nics.get(nicKey(req.networkId, nicId)));
-    const memberLookup = settledLater(this.d.store.memberships.get(req.networkId));
+    // Both lookups at once (a plug waits on each); the network's verdict still comes first.
+    const hostLookup = this.d.peers.host(req.hostId);
+    hostLookup.catch(() => undefined);
     let network = await this.d.peers.network(req.networkId, ctx);
     const verdict = canHandle(network, "Connectivity");
     if (!verdict.canHandle)
@@ -102,8 +100,7 @@ export class NicManager {
     if (role === "router" && req.ip !== undefined && req.ip !== network.gateway) {
       throw invalidField("ip", `a router NIC takes the gateway address ${network.gateway} of network ${network.name}`);
     }
-    const sameId = network.id === req.networkId;
-    const earlier = (await (sameId ? earlierLookup : this.d.store.nics.get(nicKey(network.id, nicId))))?.value;
+    const earlier = (await this.d.store.nics.get(nicKey(network.id, nicId)))?.value;
     if (earlier?.state === "Plugged") return { nic: earlier, notes: ["already plugged"] };
     const host = await hostLookup;
     if (host.state !== "Up") {
@@ -115,15 +112,14 @@ export class NicManager {
     const key = tunnelKeyOf(network);
     if (key === undefined) throw new CommandError("CONFLICT", `network ${network.name} has no tunnel key`);
 
-    const membership = await (sameId ? memberLookup : this.d.store.memberships.get(network.id));
-    const member = membership?.value.hosts[req.hostId]?.nics[nicId];
+    const member = (await this.d.store.memberships.get(network.id))?.value.hosts[req.hostId]?.nics[nicId];
     // The VM's owner first: another account learns nothing of the VM's devices.
     await this.owners.claim(req.vmId, network.accountId, nicId);
     let held: Held;
     try {
       const located = earlier ?? member ?? (await this.locateDevice(req, host, nicId));
       const mac = earlier?.mac ?? member?.mac ?? req.mac ?? located.mac;
-      held = await this.claims.hold(network, req, role, nicId, { device: located.device, mac }, ctx);
+      held = await this.hold(network, req, role, nicId, { device: located.device, mac }, ctx);
     } catch (err) {
       await this.owners.release(req.vmId, nicId);
       throw err;
@@ -142,7 +138,7 @@ export class NicManager {
       state: "Plugging",
       since: now,
     };
-    await joinMembership(this.d.mesh, network, key, host, nicId, entry);
+    await this.join(network, key, host, nicId, entry);
     const notes: string[] = [];
     let nic: Nic = {
       id: nicId,
@@ -170,7 +166,11 @@ export class NicManager {
       nic = { ...nic, bridge };
       await this.d.store.nics.put(nicKey(network.id, nicId), nic);
       arrived();
-      await this.converged(network.id, host.id, notes);
+      const pass = await this.d.mesh.converge(network.id);
+      const own = pass.hosts.get(host.id);
+      if (own !== undefined && !own.ok) throw own.error;
+      const pending = [...pass.hosts.entries()].filter(([, r]) => !r.ok).map(([id]) => id);
+      if (pending.length > 0) notes.push(`tunnels of ${pending.length} peer host(s) failed and are retried`);
       await this.d.agents
         .call(host.id, PlugVif, {
           networkId: network.id,
@@ -190,7 +190,7 @@ export class NicManager {
       );
       throw err;
     }
-    await setMemberState(this.d.mesh, network.id, host.id, nicId, "Plugged");
+    await this.setMemberState(network.id, host.id, nicId, "Plugged");
     nic = { ...nic, state: "Plugged", updatedAt: new Date().toISOString() };
     await this.d.store.nics.put(nicKey(network.id, nicId), nic);
     await this.d.events.publish(
@@ -199,15 +199,6 @@ export class NicManager {
       { accountId: nic.accountId, commandId: ctx.commandId, eventId: `${ctx.commandId}.NicPlugged` },
     );
     return { nic, notes };
-  }
-
-  /** A mesh pass that began after now; throws the own host's failure, notes the peers'. */
-  private async converged(networkId: string, hostId: string, notes: string[]): Promise<void> {
-    const pass = await this.d.mesh.converge(networkId);
-    const own = pass.hosts.get(hostId);
-    if (own !== undefined && !own.ok) throw own.error;
-    const pending = [...pass.hosts.entries()].filter(([, r]) => !r.ok).map(([id]) => id);
-    if (pending.length > 0) notes.push(`tunnels of ${pending.length} peer host(s) failed and are retried`);
   }
 
   async unplug(networkId: string, nicId: string, ctx: CommandContext): Promise<NicOutcome> {
@@ -226,7 +217,7 @@ export class NicManager {
     }
     nic = { ...nic, state: "Unplugging", updatedAt: new Date().toISOString() };
     await this.d.store.nics.put(nicKey(network.id, nicId), nic);
-    await setMemberState(this.d.mesh, network.id, nic.hostId, nicId, "Unplugging");
+    await this.setMemberState(network.id, nic.hostId, nicId, "Unplugging");
     const notes = await this.detach(nic, ctx);
     const gone: Nic = { ...nic, state: "Unplugged", updatedAt: new Date().toISOString() };
     await this.d.events.publish(
@@ -305,6 +296,103 @@ export class NicManager {
       }
     }
     throw invalidField("vmId", `every VIF of VM ${req.vmId} on host ${host.name} is already plugged`);
+  }
+
+  /** Claims the device, the MAC and the address; on a failure, releases what it claimed. */
+  private async hold(
+    network: Network,
+    req: RequestOf<typeof PlugNic>,
+    role: NicRole,
+    nicId: string,
+    want: { device: string; mac: string | undefined },
+    ctx: CommandContext,
+  ): Promise<Held> {
+    const { device } = want;
+    await this.claimDevice(req.hostId, device, nicId, network.id);
+    try {
+      const mac = await this.claimMac(network.id, nicId, want.mac);
+      try {
+        return { device, mac, address: await this.address(network, nicId, role, req.ip, ctx) };
+      } catch (err) {
+        await this.d.store.claims.delete(macClaimKey(network.id, mac));
+        throw err;
+      }
+    } catch (err) {
+      await this.d.store.claims.delete(deviceClaimKey(req.hostId, device));
+      throw err;
+    }
+  }
+
+  private async claimDevice(hostId: string, device: string, nicId: string, networkId: string): Promise<void> {
+    const key = deviceClaimKey(hostId, device);
+    if (await this.d.store.claims.createIfAbsent(key, { nicId, networkId })) return;
+    const held = await this.d.store.claims.get(key);
+    if (held !== undefined && held.value.nicId !== nicId) {
+      // Another account's NIC may hold it: say only that it is taken.
+      throw conflictingField("hostInterface", `device ${device} on host ${hostId} is already plugged as another NIC`);
+    }
+  }
+
+  /** Claims the MAC on the network: the given one (CONFLICT when taken) or a generated one. */
+  private async claimMac(networkId: string, nicId: string, given: string | undefined): Promise<string> {
+    for (let attempt = 0; attempt < MAC_ATTEMPTS; attempt++) {
+      const mac = (given ?? generateMac(nicId, attempt)).toLowerCase();
+      const key = macClaimKey(networkId, mac);
+      if (await this.d.store.claims.createIfAbsent(key, { nicId, networkId })) return mac;
+      const held = await this.d.store.claims.get(key);
+      if (held === undefined || held.value.nicId === nicId) return mac;
+      if (given !== undefined) {
+        throw conflictingField("mac", `MAC ${mac} is already NIC ${held.value.nicId} on network ${networkId}`);
+      }
+    }
+    throw new CommandError("CONFLICT", `no free MAC found for NIC ${nicId}; retry the request`);
+  }
+
+  /** A guest's address from the guru (idempotent by NIC id); a router's is the gateway. */
+  private async address(
+    network: Network,
+    nicId: string,
+    role: NicRole,
+    ip: string | undefined,
+    ctx: CommandContext,
+  ): Promise<{ ip: string; prefixLength: number }> {
+    if (role === "router") return { ip: network.gateway, prefixLength: Number(network.cidr.split("/")[1]) };
+    const a = await this.d.peers.reserve({ networkId: network.id, nicId, ...(ip === undefined ? {} : { ip }) }, ctx);
+    return { ip: a.ip, prefixLength: a.prefixLength };
+  }
+
+  private async join(network: Network, key: number, host: Host, nicId: string, entry: MemberNic): Promise<void> {
+    // GRE memberships stay as they were stored before VXLAN: no encapsulation field.
+    const encapsulation = network.encapsulation === "vxlan" ? { encapsulation: network.encapsulation } : {};
+    await this.d.mesh.change(network.id, (m) => {
+      const base: Membership = m ?? {
+        networkId: network.id,
+        accountId: network.accountId,
+        greKey: key,
+        ...encapsulation,
+        hosts: {},
+      };
+      const h = base.hosts[host.id];
+      if (h?.nics[nicId] !== undefined && h.ip === host.tunnelInterface.ip && base.greKey === key) return undefined;
+      return {
+        ...base,
+        greKey: key,
+        hosts: {
+          ...base.hosts,
+          [host.id]: { ip: host.tunnelInterface.ip, nics: { ...h?.nics, [nicId]: h?.nics[nicId] ?? entry } },
+        },
+      };
+    });
+  }
+
+  private async setMemberState(networkId: string, hostId: string, nicId: string, state: MemberNic["state"]) {
+    await this.d.mesh.change(networkId, (m) => {
+      const n = m?.hosts[hostId]?.nics[nicId];
+      if (m === undefined || n === undefined || n.state === state) return undefined;
+      const h = m.hosts[hostId] as Membership["hosts"][string];
+      const next = { ...n, state, since: new Date().toISOString() };
+      return { ...m, hosts: { ...m.hosts, [hostId]: { ...h, nics: { ...h.nics, [nicId]: next } } } };
+    });
   }
 
   /**
