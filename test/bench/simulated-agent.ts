@@ -44,6 +44,13 @@ export class SimulatedHost {
     this.calls.set(name, (this.calls.get(name) ?? 0) + 1);
   }
 
+  /** Sets the network's bridge up when missing (SetupBridge, or ensureBridge); true when it created it. */
+  ensureBridge(networkId: string): boolean {
+    if (this.bridges.has(networkId)) return false;
+    this.bridges.set(networkId, { name: `sdn${networkId.slice(0, 8)}`, tunnels: new Map(), ports: new Set() });
+    return true;
+  }
+
   bridge(networkId: string): SimBridge {
     const b = this.bridges.get(networkId);
     if (b === undefined) throw new CommandError("NOT_FOUND", `no bridge for network ${networkId}`);
@@ -134,13 +141,7 @@ export class SimulatedAgents {
       }),
       bindHandler(SetupBridge, async (req) => {
         h.count("SetupBridge");
-        const created = !h.bridges.has(req.networkId);
-        if (created)
-          h.bridges.set(req.networkId, {
-            name: `sdn${req.networkId.slice(0, 8)}`,
-            tunnels: new Map(),
-            ports: new Set(),
-          });
+        const created = h.ensureBridge(req.networkId);
         return { data: { bridge: h.bridge(req.networkId).name, created }, details: "simulated" };
       }),
       bindHandler(DestroyBridge, async (req) => {
@@ -151,6 +152,7 @@ export class SimulatedAgents {
       }),
       bindHandler(ApplyTunnels, async (req) => {
         h.count("ApplyTunnels");
+        const bridgeCreated = req.ensureBridge === true ? { bridgeCreated: h.ensureBridge(req.networkId) } : {};
         const b = h.bridge(req.networkId);
         const wanted = new Map(
           req.remotes.map((r) => [r.ip, `gre-${(req.greKey ?? 0) % 1000}-${r.ip.replace(/\./g, "")}`.slice(0, 15)]),
@@ -164,15 +166,17 @@ export class SimulatedAgents {
             added,
             removed,
             tunnels: [...wanted].map(([remoteIp, port]) => ({ port, remoteIp })),
+            ...bridgeCreated,
           },
           details: "simulated",
         };
       }),
       bindHandler(PlugVif, async (req) => {
         h.count("PlugVif");
+        const bridgeCreated = req.ensureBridge === true ? { bridgeCreated: h.ensureBridge(req.networkId) } : {};
         const b = h.bridge(req.networkId);
         b.ports.add(req.device);
-        return { data: { bridge: b.name, port: req.device }, details: "simulated" };
+        return { data: { bridge: b.name, port: req.device, ...bridgeCreated }, details: "simulated" };
       }),
       bindHandler(UnplugVif, async (req) => {
         h.count("UnplugVif");

@@ -62,6 +62,19 @@ export const DestroyBridge = agentCommand(
   }),
 );
 
+/*
+ * The bridge set up by the call that needs it: with ensureBridge, a host without the
+ * network's bridge sets it up first (what SetupBridge does) instead of answering NOT_FOUND,
+ * so a plug costs PlugVif and one ApplyTunnels per host, not a SetupBridge besides. Agents
+ * from before the field refuse it (INVALID_COMMAND): upgrade the agents before the element.
+ */
+const EnsureBridge = Type.Optional(
+  Type.Boolean({ description: "Set up the network's bridge first when the host has none (as SetupBridge does)" }),
+);
+const BridgeCreated = Type.Optional(
+  Type.Boolean({ description: "With ensureBridge: true when this call created the bridge (it was missing)" }),
+);
+
 export const TunnelRemote = obj({
   ip: Ipv4,
   hostId: Type.Optional(HostId),
@@ -69,7 +82,7 @@ export const TunnelRemote = obj({
 
 export const ApplyTunnels = agentCommand(
   "ApplyTunnels",
-  "Makes the network's tunnels on the host exactly the given set (adds missing, removes extra, repairs drift) in one OVSDB transaction: GRE with greKey, or VXLAN (UDP 4789) with vni when encapsulation is vxlan. Tunnel ports are protected (split horizon). Needs the bridge (SetupBridge). INVALID_COMMAND when the key does not match the encapsulation.",
+  "Makes the network's tunnels on the host exactly the given set (adds missing, removes extra, repairs drift) in one OVSDB transaction: GRE with greKey, or VXLAN (UDP 4789) with vni when encapsulation is vxlan. Tunnel ports are protected (split horizon). Needs the bridge (SetupBridge), or ensureBridge. INVALID_COMMAND when the key does not match the encapsulation.",
   obj({
     networkId: NetworkId,
     encapsulation: Type.Optional(Encapsulation),
@@ -80,12 +93,14 @@ export const ApplyTunnels = agentCommand(
       maxItems: 4096,
       description: "Tunnel endpoints of every other host of the network; [] removes all",
     }),
+    ensureBridge: EnsureBridge,
   }),
   obj({
     bridge: InterfaceName,
     added: Type.Array(InterfaceName),
     removed: Type.Array(InterfaceName),
     tunnels: Type.Array(obj({ port: InterfaceName, remoteIp: Ipv4 })),
+    bridgeCreated: BridgeCreated,
   }),
 );
 
@@ -118,8 +133,9 @@ export const PlugVif = agentCommand(
           "DHCP discovery; false for routers and appliances",
       }),
     ),
+    ensureBridge: EnsureBridge,
   }),
-  obj({ bridge: InterfaceName, port: InterfaceName }),
+  obj({ bridge: InterfaceName, port: InterfaceName, bridgeCreated: BridgeCreated }),
 );
 
 export const UnplugVif = agentCommand(

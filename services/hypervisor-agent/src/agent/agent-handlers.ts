@@ -15,6 +15,7 @@ import {
 import type { HostDriver } from "../drivers/driver.js";
 import { HostFailure, toCommandError } from "../drivers/errors.js";
 import { tunnelOf } from "../drivers/tunnel-spec.js";
+import { BridgeOnDemand, withoutEnsure } from "./bridge-on-demand.js";
 import { checkRelayRequest } from "./relay-policy.js";
 
 /** What the handlers of one host need from the manager that serves it. */
@@ -44,6 +45,7 @@ export const agentHandlers = (served: ServedHost, policy: { relayKeyFile: string
     }
   };
   const name = served.host.name;
+  const bridges = new BridgeOnDemand(() => served.driver());
   return [
     bindHandler(Ping, async () => {
       const started = performance.now();
@@ -77,7 +79,7 @@ export const agentHandlers = (served: ServedHost, policy: { relayKeyFile: string
     }),
     bindHandler(ApplyTunnels, async (req) => {
       tunnelOf(req);
-      const data = await drive((d) => d.applyTunnels(req));
+      const data = await drive((d) => bridges.run(req, () => d.applyTunnels(withoutEnsure(req))));
       return {
         data,
         details: `${data.tunnels.length} tunnels on ${data.bridge} of ${name} (${data.added.length} added, ${data.removed.length} removed)`,
@@ -88,7 +90,7 @@ export const agentHandlers = (served: ServedHost, policy: { relayKeyFile: string
       return { data, details: `tunnel endpoint of ${name} is ${data.ip} on ${data.device}` };
     }),
     bindHandler(PlugVif, async (req) => {
-      const data = await drive((d) => d.plugVif(req));
+      const data = await drive((d) => bridges.run(req, () => d.plugVif(withoutEnsure(req))));
       return { data, details: `${data.port} plugged into ${data.bridge} on ${name}` };
     }),
     bindHandler(UnplugVif, async (req) => {
