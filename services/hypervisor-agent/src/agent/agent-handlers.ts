@@ -1,4 +1,4 @@
-import { bindHandler, type BoundHandler } from "@sdn/bus";
+import { bindHandler, type BoundHandler, type SealingKeyPair } from "@sdn/bus";
 import {
   ApplyTunnels,
   DestroyBridge,
@@ -15,6 +15,7 @@ import {
 import type { HostDriver } from "../drivers/driver.js";
 import { HostFailure, toCommandError } from "../drivers/errors.js";
 import { tunnelOf } from "../drivers/tunnel-spec.js";
+import { openIpsecPsk } from "./ipsec-psk.js";
 import { checkRelayRequest } from "./relay-policy.js";
 
 /** What the handlers of one host need from the manager that serves it. */
@@ -32,7 +33,10 @@ export interface ServedHost {
  * The agent commands of one host, on sdn.agent.<hostId>.*. Driver errors become answers
  * with codes (HostFailure, HostProgramError); losing the host marks it Disconnected.
  */
-export const agentHandlers = (served: ServedHost, policy: { relayKeyFile: string }): BoundHandler[] => {
+export const agentHandlers = (
+  served: ServedHost,
+  policy: { relayKeyFile: string; sealing: SealingKeyPair },
+): BoundHandler[] => {
   const drive = async <T>(work: (d: HostDriver) => Promise<T>): Promise<T> => {
     try {
       const out = await work(served.driver());
@@ -77,7 +81,8 @@ export const agentHandlers = (served: ServedHost, policy: { relayKeyFile: string
     }),
     bindHandler(ApplyTunnels, async (req) => {
       tunnelOf(req);
-      const data = await drive((d) => d.applyTunnels(req));
+      const psk = req.ipsecPsk === undefined ? undefined : openIpsecPsk(policy.sealing, req.networkId, req.ipsecPsk);
+      const data = await drive((d) => d.applyTunnels(req, psk));
       return {
         data,
         details: `${data.tunnels.length} tunnels on ${data.bridge} of ${name} (${data.added.length} added, ${data.removed.length} removed)`,
