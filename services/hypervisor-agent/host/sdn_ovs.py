@@ -369,7 +369,7 @@ def apply_tunnels(args):
         # protected: split horizon, a frame from one tunnel never leaves by another.
         cmds.append(["set", "Port", name, "protected=true"] + _tags("external_ids", port_tags))
     if cmds:
-        vsctl(*cmds, secret=psk is not None)
+        vsctl(*cmds, **({"secret": True} if psk is not None else {}))
     return {
         "bridge": bridge,
         "added": added,
