@@ -1,9 +1,9 @@
 import { connect } from "@nats-io/transport-node";
-import { request, serveRequests, silentLogger } from "@sdn/bus";
+import { deriveSealingKeyPair, request, serveRequests, silentLogger } from "@sdn/bus";
 import { agentPrefix, agentSubject, ApplyTunnels, type Host } from "@sdn/contracts";
 import { applyTunnelsPlan, OvsdbClient, VSWITCH_MONITOR, Vswitch } from "@sdn/ovsdb";
 import { TestNatsServer } from "@sdn/testkit";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { agentHandlers } from "../../services/hypervisor-agent/src/agent/agent-handlers.js";
@@ -71,7 +71,7 @@ export default async function run(): Promise<void> {
             lost: () => undefined,
             reached: () => undefined,
           },
-          { relayKeyFile: "/root/.ssh/id_sdn_router" },
+          { relayKeyFile: "/root/.ssh/id_sdn_router", sealing: deriveSealingKeyPair(randomBytes(32)) },
         ),
       }),
     );

@@ -108,6 +108,43 @@ describe("ovs-element tunnel health book", () => {
     expect(await book.bucket.keys()).toEqual([healthKey(NET, "ha", "hb")]);
   });
 
+  it("drops a departed host's rows from the network's summary when their records are pruned", async () => {
+    const net = "5b2e3f40-6d7c-4e8f-9a01-c2d3e4f5a6b7";
+    const m = { ...membership(["ha", "hb", "hc"]), networkId: net };
+    await store.memberships.put(net, m);
+    const at = "2026-01-01T00:00:20.000Z";
+    // Every path up but those between ha and hc: the network is Degraded.
+    const health = (from: string, to: string) =>
+      (from === "ha" && to === "hc") || (from === "hc" && to === "ha") ? "down" : "up";
+    for (const [i, from] of ["ha", "hb", "hc"].entries()) {
+      await book.record({
+        hostId: from,
+        observedAt: at,
+        tunnels: ["ha", "hb", "hc"]
+          .map((to, j) => ({ to, j }))
+          .filter(({ to }) => to !== from)
+          .map(({ to, j }) => ({
+            networkId: net,
+            port: `gre-${i}${j}`,
+            remoteIp: `10.0.0.${j + 1}`,
+            health: health(from, to),
+            diagnostic: null,
+          })),
+      });
+    }
+    expect(summaries.at(-1)).toMatchObject({ state: "Degraded", up: 4, down: 2, unknown: 0 });
+    // hc leaves: no remaining row turns, so only the pruning can make the summary true again.
+    await store.memberships.put(net, { ...m, hosts: { ha: m.hosts["ha"]!, hb: m.hosts["hb"]! } });
+    const before = summaries.length;
+    expect(await book.prune()).toBe(4);
+    expect(summaries.length).toBe(before + 1);
+    expect(summaries.at(-1)).toMatchObject({ state: "AllUp", up: 2, down: 0, unknown: 0 });
+    expect(summaries.at(-1)!.changedAt > at).toBe(true);
+    // Nothing left to prune: no summary is sent again.
+    expect(await book.prune()).toBe(0);
+    expect(summaries.length).toBe(before + 1);
+  });
+
   it("keeps the underlay address in the events of the admin account's own networks", async () => {
     const adminNet = "4a1d2e3f-5c6b-4d7e-8f90-b1c2d3e4f5a6";
     await store.memberships.put(adminNet, { ...membership(["ha", "hb"]), networkId: adminNet, accountId: "admin" });

@@ -123,7 +123,7 @@ export const bucketAccess = (bucket: string): string[] => {
   ];
 };
 
-/** Reading the agent's public sealing key (the gateway seals AddHost credentials to it). */
+/** Reading the agent's public sealing key (the gateway seals AddHost credentials, the guru IPsec keys, to it). */
 const readSealingKey = (): string[] => {
   const stream = "KV_sdn-sealing-keys";
   return [
@@ -213,6 +213,8 @@ export const servicePermissions = (service: ServiceName): BusPermissions => {
       ...SERVICE_BUCKETS[service].flatMap(bucketAccess),
       // The gateway reads the trail, and records its own changes in it under its name only.
       ...(service === "api-gateway" ? [...readSealingKey(), ...readAudit(), auditPublishSubject(service)] : []),
+      // The guru seals each encrypted network's IPsec key to the agents' public key.
+      ...(service === "network-guru" ? readSealingKey() : []),
       ...consumer.pub,
       ...requests.pub,
       ...outgoing,

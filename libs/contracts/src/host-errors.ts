@@ -31,6 +31,15 @@ export const HOST_ERRORS = {
   ROUTER_SSH_FAILED: "UNAVAILABLE",
   ROUTER_TIMEOUT: "UNAVAILABLE",
   ROUTER_HOST_KEY_MISMATCH: "UNPROCESSABLE",
+  /**
+   * An encrypted network's tunnels on a host that cannot encrypt them: no running
+   * ovs-monitor-ipsec (openvswitch-ipsec), or a bridge on the userspace (netdev) datapath,
+   * whose tunnel packets never pass the kernel's IPsec. Refused, never carried in clear.
+   */
+  IPSEC_UNAVAILABLE: "UNPROCESSABLE",
+  IPSEC_DATAPATH_UNSUPPORTED: "UNPROCESSABLE",
+  /** The sealed pre-shared key does not open with this agent's key (SDN_SECRET_KEY changed). */
+  IPSEC_KEY_UNREADABLE: "UNPROCESSABLE",
   /** The control domain's Python is older than 3.6 (the plugin's own check). */
   UNSUPPORTED_PYTHON: "UNPROCESSABLE",
 } as const satisfies Record<string, ErrorCode>;

@@ -61,3 +61,9 @@ export interface HostCredentials {
  */
 export const addHostSealingContext = (req: { hypervisor: string; address: string; username: string }): string =>
   `sdn/AddHost/v1\n${req.hypervisor}\n${req.address}\n${req.username}`;
+
+/**
+ * The context an encrypted network's IPsec pre-shared key is sealed under: bound to the
+ * network, so a sealed key copied onto another network's tunnels does not open.
+ */
+export const ipsecPskSealingContext = (networkId: string): string => `sdn/ipsec-psk/v1\n${networkId}`;

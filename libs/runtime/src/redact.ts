@@ -4,7 +4,7 @@
  * error's details is caught as well as a top-level one.
  */
 const SECRET_KEY =
-  /^(password|passwd|pass|secret|token|privatekey|private_key|passphrase|authorization|cookie|apikey|api_key|credentials?|nats_password|nats_token|sdn_admin_token)$/i;
+  /^(password|passwd|pass|secret|token|privatekey|private_key|passphrase|authorization|cookie|apikey|api_key|credentials?|nats_password|nats_token|sdn_admin_token|psk|ipsecpsk|sealedpsk)$/i;
 
 /** Values that look like secrets even under an innocent key. */
 const SECRET_VALUE = [

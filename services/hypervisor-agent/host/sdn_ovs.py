@@ -27,8 +27,9 @@ import subprocess
 import tempfile
 
 import sdn_guest
+import sdn_ipsec
 
-VERSION = "1.4.0"
+VERSION = "1.5.0"
 
 VSCTL = os.environ.get("SDN_OVS_VSCTL", "ovs-vsctl")
 OFCTL = os.environ.get("SDN_OVS_OFCTL", "ovs-ofctl")
@@ -149,13 +150,16 @@ def run(argv, timeout, stdin=None, text=True):
 # ---------------------------------------------------------------- ovs-vsctl
 
 
-def vsctl(*commands):
+def vsctl(*commands, **opts):
     """Runs the commands in one ovs-vsctl invocation (one OVSDB transaction).
 
     Each command is a list of words. Returns one parsed JSON table per command that
-    prints one (list/find), in order.
+    prints one (list/find), in order. secret=True: the words hold a secret (an IPsec key),
+    so ovs-vsctl must not log its command line ("Called as ...") to syslog.
     """
     argv = [VSCTL, "--timeout=%d" % VSCTL_TIMEOUT_S, "--format=json", "--data=json"]
+    if opts.get("secret"):
+        argv += ["-vsyslog:off", "-vfile:off"]
     for command in commands:
         argv.append("--")
         argv.extend(command)
@@ -322,6 +326,9 @@ def apply_tunnels(args):
     tunnel_type = _tunnel_type(args)
     key = _key(args, tunnel_type)
     bfd = _bfd(args)
+    psk = args.get("psk")
+    if psk is not None:
+        psk = _ipsec(sdn_ipsec.check_psk, psk)
     remotes = args.get("remotes")
     if not isinstance(remotes, list):
         raise HostError("INVALID_ARGUMENT", "argument 'remotes' must be a list")
@@ -336,10 +343,17 @@ def apply_tunnels(args):
             raise HostError("INVALID_ARGUMENT", "remote %s is listed twice" % ip)
         desired[name] = (ip, peer)
     bridge = _bridge_of(network_id)
+    cmds = []
+    ipsec = []
+    if psk is not None:
+        # Checked before anything is written: a host that cannot encrypt gets no tunnel at all.
+        ipsec_check(args)
+        cmds.append(sdn_ipsec.skb_mark_command())
+        ipsec = ["options:psk=%s" % psk]
     existing = _tagged_ports(network_id, "tunnel")
     removed = sorted(n for n in existing if n not in desired)
     added = sorted(n for n in desired if n not in existing)
-    cmds = [["--if-exists", "del-port", n] for n in removed]
+    cmds += [["--if-exists", "del-port", n] for n in removed]
     for name, (ip, peer) in sorted(desired.items()):
         # Re-stating every desired tunnel repairs drift (a lost option, protected reset).
         port_tags = {TAG_MANAGED: "true", TAG_NETWORK: network_id, TAG_ROLE: "tunnel", "sdn-remote-ip": ip}
@@ -348,19 +362,35 @@ def apply_tunnels(args):
         cmds.append(["--may-exist", "add-port", bridge, name])
         cmds.append(
             ["set", "Interface", name, "type=%s" % tunnel_type, "options:remote_ip=%s" % ip, "options:key=%d" % key]
+            + ipsec
             + _tags("external_ids", {TAG_MANAGED: "true", TAG_NETWORK: network_id})
             + _tags("bfd", dict({"enable": "true", "check_tnl_key": "false"}, **bfd))
         )
         # protected: split horizon, a frame from one tunnel never leaves by another.
         cmds.append(["set", "Port", name, "protected=true"] + _tags("external_ids", port_tags))
     if cmds:
-        vsctl(*cmds)
+        vsctl(*cmds, **({"secret": True} if psk is not None else {}))
     return {
         "bridge": bridge,
         "added": added,
         "removed": removed,
         "tunnels": [{"port": n, "remoteIp": ip} for n, (ip, _p) in sorted(desired.items())],
     }
+
+
+def ipsec_check(args):
+    """Whether this host can encrypt the network's tunnels (the KVM OVSDB path asks first)."""
+    bridge = _bridge_of(_str(args, "networkId", ID_RE))
+    datapath = [b["datapath_type"] for b in _bridges() if b["name"] == bridge]
+    _ipsec(sdn_ipsec.check_host, bridge, (datapath or [""])[0])
+    return {"bridge": bridge}
+
+
+def _ipsec(check, *args):
+    try:
+        return check(*args)
+    except sdn_ipsec.IpsecError as e:
+        raise HostError(e.code, str(e))
 
 
 def tunnel_health(_args):
@@ -557,7 +587,7 @@ def ovs_state(args):
         iface_by_id[i["_uuid"]] = {
             "name": i["name"],
             "type": i["type"] or "system",
-            "options": i["options"],
+            "options": sdn_ipsec.redact_options(i["options"]),
             "ofport": _single(i["ofport"]),
             "error": _single(i["error"]),
             "mac": _single(i["mac_in_use"]),
@@ -775,6 +805,7 @@ FUNCTIONS = {
     "setup_bridge": setup_bridge,
     "destroy_bridge": destroy_bridge,
     "apply_tunnels": apply_tunnels,
+    "ipsec_check": ipsec_check,
     "plug_vif": plug_vif,
     "unplug_vif": unplug_vif,
     "ovs_state": ovs_state,

@@ -86,6 +86,7 @@ class Agent {
             store,
             registry: this.registry,
             leases: await HostLeases.open(this.ctx.nc, this.ctx.instanceId, this.ctx.config.SDN_AGENT_LEASE_MS),
+            sealing: this.sealing as SealingKeyPair,
           });
         },
       },

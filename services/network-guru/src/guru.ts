@@ -1,6 +1,7 @@
 import type { EventPublisher } from "@sdn/bus";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { GuruConfig } from "./config.js";
+import { pskSealer } from "./ipsec-psk.js";
 import { KeyPool } from "./key-pool.js";
 import { GuestIpam } from "./guest-ipam.js";
 import { NetworkManager } from "./network-manager.js";
@@ -38,8 +39,12 @@ export class Guru {
     };
     // The network manager asks the public IPAM what a network holds; the IPAM needs the manager.
     const ipam: { public?: PublicIpam } = {};
-    const networks = new NetworkManager(store, pools, events, async (id) =>
-      (await (ipam.public as PublicIpam).ofNetwork(id)).map((p) => ({ id: p.id, ip: p.ip })),
+    const networks = new NetworkManager(
+      store,
+      pools,
+      events,
+      async (id) => (await (ipam.public as PublicIpam).ofNetwork(id)).map((p) => ({ id: p.id, ip: p.ip })),
+      pskSealer(nc),
     );
     const publicIpam = new PublicIpam(store, networks, events);
     ipam.public = publicIpam;

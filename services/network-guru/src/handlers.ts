@@ -7,6 +7,7 @@ import {
   DeleteNetwork,
   DeletePublicIpRange,
   GetNetwork,
+  GetNetworkTunnelSecret,
   ImplementNetwork,
   ListNetworks,
   ListNicAddresses,
@@ -106,6 +107,12 @@ export const guruHandlers = (guru: Guru): BoundHandler[] => [
   bindHandler(ListPublicIps, async (req, ctx) => {
     const page = await guru.publicIpam.list(ctx, req.networkId, req);
     return { data: pageData("publicIps", page), details: `${page.items.length} public IP(s)${pageNote(page)}` };
+  }),
+  bindHandler(GetNetworkTunnelSecret, async (req, ctx) => {
+    requireAdmin(ctx, "GetNetworkTunnelSecret");
+    const s = await guru.networks.tunnelSecret(req.networkId, ctx);
+    // The details line is logged and audited: it names the network, never the key.
+    return { data: { ...s, encryption: "ipsec" as const }, details: `network ${req.networkId}: sealed IPsec key` };
   }),
   bindHandler(RecordTunnelHealth, async (req, ctx) => {
     requireAdmin(ctx, "RecordTunnelHealth");

@@ -17,10 +17,12 @@ import {
   NetworkUpdated,
   type NetworkTunnelHealth,
   type RequestOf,
+  type SealedSecret,
   type UpdateNetwork,
 } from "@sdn/contracts";
 import { createHash } from "node:crypto";
 import { conflict, conflictingField, nameSome, notFound, tooMuchContention } from "./guru-errors.js";
+import type { PskSealer } from "./ipsec-psk.js";
 import type { KeyPool } from "./key-pool.js";
 import { checkDns, designPlan } from "./network-plan.js";
 import type { GuruStore, NetworkRecord } from "./store.js";
@@ -38,7 +40,8 @@ const idFromCommand = (commandId: string): string => {
 
 /** The resource as answered: the stored record without its internal fields. */
 export const toNetwork = (r: NetworkRecord): Network => {
-  const { restoreState: _restore, ...network } = r;
+  // The sealed key stays inside the guru: only GetNetworkTunnelSecret answers it.
+  const { restoreState: _restore, sealedPsk: _psk, ...network } = r;
   return network;
 };
 
@@ -74,6 +77,8 @@ export class NetworkManager {
     private readonly events: EventPublisher,
     /** The public IPs a network holds (owned by the public IPAM). */
     private readonly publicIpsOf: (networkId: string) => Promise<{ id: string; ip: string }[]>,
+    /** Seals a new encrypted network's pre-shared key to the agents. */
+    private readonly sealPsk: PskSealer,
   ) {}
 
   /** Reads a network the caller may see; NOT_FOUND otherwise (existence is never revealed). */
@@ -88,17 +93,21 @@ export class NetworkManager {
     const plan = designPlan(req.cidr, req.gateway);
     checkDns(req.dns ?? []);
     const now = new Date().toISOString();
+    const id = idFromCommand(ctx.commandId);
+    const encryption = req.encryption ?? "none";
     const record: NetworkRecord = {
-      id: idFromCommand(ctx.commandId),
+      id,
       accountId,
       name: req.name,
       ...(req.description === undefined ? {} : { description: req.description }),
       cidr: formatCidr(plan.prefix),
       gateway: formatIpv4(plan.gateway),
       dns: req.dns ?? [],
-      domain: req.domain ?? defaultDomain({ id: idFromCommand(ctx.commandId), name: req.name }),
+      domain: req.domain ?? defaultDomain({ id, name: req.name }),
       mtu: req.mtu ?? DEFAULT_MTU,
       encapsulation: req.encapsulation ?? "gre",
+      encryption,
+      ...(encryption === "ipsec" ? { sealedPsk: await this.sealPsk(id) } : {}),
       state: "Allocated",
       excludedRanges: [],
       createdAt: now,
@@ -132,6 +141,14 @@ export class NetworkManager {
             "(design a new network to use another)",
         );
       }
+      const encryption = n.encryption ?? "none";
+      if (req.encryption !== undefined && req.encryption !== encryption) {
+        throw conflictingField(
+          "encryption",
+          `network ${n.name} has encryption ${encryption}; the encryption is fixed once designed ` +
+            "(design a new network to use another)",
+        );
+      }
       return {
         ...n,
         ...(req.name === undefined ? {} : { name: req.name }),
@@ -161,6 +178,15 @@ export class NetworkManager {
       false,
     );
     return { network, changed };
+  }
+
+  /** An encrypted network's pre-shared key, still sealed to the agents (admins only: the element passes it on). */
+  async tunnelSecret(networkId: string, ctx: CommandContext): Promise<{ networkId: string; sealedPsk: SealedSecret }> {
+    const { record } = await this.getVisible(networkId, ctx);
+    if (record.encryption !== "ipsec" || record.sealedPsk === undefined) {
+      throw notFound("IPsec key of network", networkId);
+    }
+    return { networkId, sealedPsk: record.sealedPsk };
   }
 
   /**

@@ -1,9 +1,12 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { JsonBucket } from "@sdn/bus";
-import type { Network, NetworkState, PublicIp, PublicIpRange } from "@sdn/contracts";
+import type { Network, NetworkState, PublicIp, PublicIpRange, SealedSecret } from "@sdn/contracts";
 
-/** A network as stored: the resource plus the state to go back to if a delete is refused. */
-export type NetworkRecord = Network & { restoreState?: NetworkState };
+/**
+ * A network as stored: the resource plus the state to go back to if a delete is refused,
+ * and an encrypted network's IPsec pre-shared key, sealed to the agents (never answered).
+ */
+export type NetworkRecord = Network & { restoreState?: NetworkState; sealedPsk?: SealedSecret };
 
 /** `<greKey>` (or `<vni>`) → who holds it. The command id lets a redelivered Implement adopt its own claim. */
 export interface KeyClaim {

@@ -2,6 +2,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { BusError, NoResponderError, request, Semaphore } from "@sdn/bus";
 import {
   agentSubject,
+  hostErrorOf,
   InfrastructureError,
   type CommandError,
   SetupBridge,
@@ -25,14 +26,21 @@ export class AgentCallError extends InfrastructureError {
     message: string,
     details?: unknown,
   ) {
-    super(
-      code,
-      `${command} on host ${hostId}: ${message}`,
-      `the host could not complete ${command} (${code})`,
-      details,
-    );
+    super(code, `${command} on host ${hostId}: ${message}`, tenantMessageOf(hostId, command, code, details), details);
   }
 }
+
+/**
+ * What a tenant reads of an agent's refusal: the step and the code, and for an encrypted
+ * network's refusal its reason (a tenant's to act on: that host cannot carry the network),
+ * never the host's own words.
+ */
+const tenantMessageOf = (hostId: string, command: string, code: string, details: unknown): string => {
+  const reason = hostErrorOf(details);
+  return reason?.startsWith("IPSEC_") === true
+    ? `host ${hostId} cannot encrypt this network's tunnels (${reason}); it carries no encrypted network`
+    : `the host could not complete ${command} (${code})`;
+};
 
 /**
  * Sends agent commands (request/reply on sdn.agent.<hostId>.<Command>) and counts the

@@ -2,6 +2,7 @@ import { CommandFailedError, type CommandClient, type CommandContext } from "@sd
 import {
   GetHost,
   GetNetwork,
+  GetNetworkTunnelSecret,
   ImplementNetwork,
   RecordTunnelHealth,
   ReleaseNicAddress,
@@ -13,6 +14,7 @@ import {
   type NicAddress,
   type RequestOf,
   type ResponseOf,
+  type SealedSecret,
 } from "@sdn/contracts";
 import { invalidField } from "./element-errors.js";
 import { SingleFlight } from "./single-flight.js";
@@ -71,6 +73,11 @@ export class Collaborators {
       if (isNotFound(err)) return false;
       throw err;
     }
+  }
+
+  /** An encrypted network's IPsec key, sealed to the agents (the element only passes it on), asked as the system. */
+  async tunnelSecret(networkId: string): Promise<SealedSecret> {
+    return (await this.commands.call(GetNetworkTunnelSecret, { networkId }, AS_SYSTEM)).sealedPsk;
   }
 
   /** Records the network's tunnel health summary with the guru, as the system. */

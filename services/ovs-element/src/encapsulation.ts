@@ -12,7 +12,10 @@ export const tunnelKeyOf = (n: Pick<Network, "encapsulation" | "greKey" | "vni">
 export const applyTunnelsRequest = (
   m: Membership,
   remotes: RequestOf<typeof ApplyTunnels>["remotes"],
-): RequestOf<typeof ApplyTunnels> =>
-  encapsulationOf(m) === "vxlan"
-    ? { networkId: m.networkId, encapsulation: "vxlan", vni: m.greKey, remotes }
-    : { networkId: m.networkId, greKey: m.greKey, remotes };
+): RequestOf<typeof ApplyTunnels> => {
+  // An encrypted network's sealed key travels with every set: a host never gets its tunnels without it.
+  const psk = m.ipsecPsk === undefined ? {} : { ipsecPsk: m.ipsecPsk };
+  return encapsulationOf(m) === "vxlan"
+    ? { networkId: m.networkId, encapsulation: "vxlan", vni: m.greKey, remotes, ...psk }
+    : { networkId: m.networkId, greKey: m.greKey, remotes, ...psk };
+};

@@ -23,9 +23,9 @@ export interface MeshPass {
 const MAX_ROUNDS = 20;
 const CAS_ATTEMPTS = 400;
 
-/** The part of a membership the tunnels depend on: encapsulation, key and host endpoints (not the NICs). */
+/** The part of a membership the tunnels depend on: encapsulation, key, encryption and host endpoints (not the NICs). */
 const topology = (m: Membership): string =>
-  `${encapsulationOf(m)}/${m.greKey}|${Object.entries(m.hosts)
+  `${encapsulationOf(m)}/${m.greKey}/${m.ipsecPsk?.ciphertext ?? "clear"}|${Object.entries(m.hosts)
     .map(([id, h]) => `${id}=${h.ip}`)
     .sort()
     .join(",")}`;

@@ -364,12 +364,15 @@ export class NicManager {
   private async join(network: Network, key: number, host: Host, nicId: string, entry: MemberNic): Promise<void> {
     // GRE memberships stay as they were stored before VXLAN: no encapsulation field.
     const encapsulation = network.encapsulation === "vxlan" ? { encapsulation: network.encapsulation } : {};
+    // Read before the change: the membership is written by compare-and-swap, with no call inside.
+    const ipsec = network.encryption === "ipsec" ? { ipsecPsk: await this.d.peers.tunnelSecret(network.id) } : {};
     await this.d.mesh.change(network.id, (m) => {
       const base: Membership = m ?? {
         networkId: network.id,
         accountId: network.accountId,
         greKey: key,
         ...encapsulation,
+        ...ipsec,
         hosts: {},
       };
       const h = base.hosts[host.id];

@@ -205,7 +205,13 @@ export class Reconciler {
         const ip = iface?.options["remote_ip"] ?? "";
         seen.set(ip, (seen.get(ip) ?? 0) + 1);
         if (!wanted.has(ip)) note(`stray tunnel ${p.name} to ${ip}`, `stray tunnel ${p.name}`);
-        else if (iface?.options["key"] !== String(m.greKey) || !p.protected || iface.type !== encapsulationOf(m)) {
+        else if (
+          iface?.options["key"] !== String(m.greKey) ||
+          !p.protected ||
+          iface.type !== encapsulationOf(m) ||
+          // An encrypted network's tunnel that lost its key would carry cleartext: re-apply.
+          (m.ipsecPsk !== undefined && iface.options["psk"] === undefined)
+        ) {
           note(`tunnel ${p.name} to ${ip} is misconfigured`, `tunnel ${p.name} to ${wanted.get(ip)} is misconfigured`);
         }
       }

@@ -1,6 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { JsonBucket } from "@sdn/bus";
-import type { Encapsulation, Nic, NicState } from "@sdn/contracts";
+import type { Encapsulation, Nic, NicState, SealedSecret } from "@sdn/contracts";
 import type { VmOwner } from "./vm-owners.js";
 
 /** A NIC as the mesh needs it: enough to plug it again after a host lost its bridge. */
@@ -37,6 +37,11 @@ export interface Membership {
   greKey: number;
   /** The network's encapsulation; absent in memberships stored before VXLAN (gre). */
   encapsulation?: Encapsulation;
+  /**
+   * An encrypted network's IPsec pre-shared key, sealed to the agents (the element cannot
+   * open it); absent on a network without encryption.
+   */
+  ipsecPsk?: SealedSecret;
   hosts: Record<string, MemberHost>;
 }
 

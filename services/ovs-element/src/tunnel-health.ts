@@ -101,7 +101,9 @@ export class TunnelHealthBook {
 
   /**
    * Forgets the records of rows that no longer exist: a network gone from the mesh, a host
-   * that left it. Agents stop reporting a removed tunnel, so nothing else would.
+   * that left it. Agents stop reporting a removed tunnel, so nothing else would. A network
+   * that lost rows is summarised again: the departed host's rows (down ones included) leave
+   * its summary now, not at the next turn of a remaining row, which may never come.
    */
   async prune(): Promise<number> {
     const byNetwork = new Map<string, string[]>();
@@ -111,13 +113,17 @@ export class TunnelHealthBook {
     }
     let removed = 0;
     for (const [networkId, keys] of byNetwork) {
-      const hosts = (await this.d.store.memberships.get(networkId))?.value.hosts ?? {};
+      const m = (await this.d.store.memberships.get(networkId))?.value;
+      const hosts = m?.hosts ?? {};
+      let gone = 0;
       for (const key of keys) {
         const [, from, to] = key.split(".");
         if (from !== undefined && to !== undefined && hosts[from] !== undefined && hosts[to] !== undefined) continue;
         await this.bucket.delete(key);
-        removed++;
+        gone++;
       }
+      removed += gone;
+      if (gone > 0 && m !== undefined) await this.summariseOnGuru(m, new Date().toISOString());
     }
     return removed;
   }

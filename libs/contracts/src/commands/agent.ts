@@ -2,6 +2,7 @@ import Type, { type TSchema } from "typebox";
 import { defineCommand } from "../definitions.js";
 import { HostId, InterfaceName, Ipv4, MacAddress, Platform, TunnelInterface } from "../resources/hosts.js";
 import { Encapsulation, GreKey, NetworkId, Vni } from "../resources/networks.js";
+import { SealedSecret } from "../sealing.js";
 import { agentSubject } from "../subjects.js";
 
 /*
@@ -82,7 +83,7 @@ export const TunnelRemote = obj({
 
 export const ApplyTunnels = agentCommand(
   "ApplyTunnels",
-  "Makes the network's tunnels on the host exactly the given set (adds missing, removes extra, repairs drift) in one OVSDB transaction: GRE with greKey, or VXLAN (UDP 4789) with vni when encapsulation is vxlan. Tunnel ports are protected (split horizon). Needs the bridge (SetupBridge), or ensureBridge. INVALID_COMMAND when the key does not match the encapsulation.",
+  "Makes the network's tunnels on the host exactly the given set (adds missing, removes extra, repairs drift) in one OVSDB transaction: GRE with greKey, or VXLAN (UDP 4789) with vni when encapsulation is vxlan. Tunnel ports are protected (split horizon). Needs the bridge (SetupBridge, or ensureBridge). INVALID_COMMAND when the key does not match the encapsulation. With ipsecPsk (an encrypted network's pre-shared key, sealed to the agents' sealing key) every tunnel gets options:psk, and a host that cannot encrypt refuses before writing anything (UNPROCESSABLE, details.hostError IPSEC_UNAVAILABLE or IPSEC_DATAPATH_UNSUPPORTED).",
   obj({
     networkId: NetworkId,
     encapsulation: Type.Optional(Encapsulation),
@@ -94,6 +95,8 @@ export const ApplyTunnels = agentCommand(
       description: "Tunnel endpoints of every other host of the network; [] removes all",
     }),
     ensureBridge: EnsureBridge,
+    // An encrypted network's pre-shared key, sealed to the agents' key (context `ipsec-psk/<networkId>`).
+    ipsecPsk: Type.Optional(SealedSecret),
   }),
   obj({
     bridge: InterfaceName,

@@ -9,6 +9,8 @@ import {
   DnsServers,
   ENCAPSULATIONS,
   Encapsulation,
+  ENCRYPTIONS,
+  Encryption,
   GreKey,
   Ipv4Cidr,
   Mtu,
@@ -26,6 +28,7 @@ import {
   PublicIpRangeId,
   Vni,
 } from "../resources/networks.js";
+import { SealedSecret } from "../sealing.js";
 
 /**
  * Durable commands of the network-guru (CloudStack's NetworkGuru and IpAddressManager).
@@ -57,6 +60,7 @@ export const CreateNetwork = defineCommand({
       domain: Type.Optional(DnsDomain),
       mtu: Type.Optional(mtuSchema({ default: DEFAULT_MTU })),
       encapsulation: Type.Optional(Encapsulation),
+      encryption: Type.Optional(Encryption),
       accountId: Type.Optional(accountIdSchema("Owner; admins only (a tenant's networks always belong to the tenant)")),
     },
     { ...closed, examples: [{ name: "web-tier", cidr: "10.1.0.0/24", dns: ["1.1.1.1"] }] },
@@ -109,6 +113,11 @@ export const UpdateNetwork = defineCommand({
       mtu: Type.Optional(Mtu),
       encapsulation: Type.Optional(
         Type.Enum([...ENCAPSULATIONS], {
+          description: "Accepted only when it is the network's own (it cannot change): CONFLICT otherwise",
+        }),
+      ),
+      encryption: Type.Optional(
+        Type.Enum([...ENCRYPTIONS], {
           description: "Accepted only when it is the network's own (it cannot change): CONFLICT otherwise",
         }),
       ),
@@ -327,6 +336,25 @@ export const RecordTunnelHealth = defineCommand({
   response: obj({ recorded: Type.Boolean({ description: "False when a newer summary was already recorded" }) }, closed),
 });
 
+export const GetNetworkTunnelSecret = defineCommand({
+  service,
+  name: "GetNetworkTunnelSecret",
+  delivery: "request",
+  summary:
+    "Answers an encrypted network's IPsec pre-shared key, sealed to the hypervisor agents' sealing key (admins " +
+    "only, no HTTP route: the ovs-element passes it on in ApplyTunnels, and only an agent can open it). " +
+    "NOT_FOUND for a network without encryption.",
+  request: byNetwork,
+  response: obj(
+    {
+      networkId: NetworkId,
+      encryption: Type.Literal("ipsec"),
+      sealedPsk: SealedSecret,
+    },
+    closed,
+  ),
+});
+
 /** Every network-guru command except CheckHealth, in the order the README lists them. */
 export const NETWORK_GURU_COMMANDS = [
   CreateNetwork,
@@ -348,4 +376,5 @@ export const NETWORK_GURU_COMMANDS = [
   ReleasePublicIp,
   ListPublicIps,
   RecordTunnelHealth,
+  GetNetworkTunnelSecret,
 ] as const;

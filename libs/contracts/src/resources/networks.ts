@@ -67,6 +67,16 @@ export const Encapsulation = Type.Enum([...ENCAPSULATIONS], {
   examples: ["gre"],
 });
 
+export const ENCRYPTIONS = ["none", "ipsec"] as const;
+export type Encryption = (typeof ENCRYPTIONS)[number];
+export const Encryption = Type.Enum([...ENCRYPTIONS], {
+  description:
+    "Encryption of the network's tunnels, chosen when the network is designed and fixed afterwards: `none` (the " +
+    "default) or `ipsec` (OVS IPsec, transport-mode ESP with a pre-shared key per network, generated and sealed " +
+    "by the controller; hosts whose datapath cannot encrypt refuse the tunnels rather than carry them in clear)",
+  examples: ["none"],
+});
+
 /**
  * Bytes each encapsulation adds to a guest frame over an IPv4 underlay: outer IPv4 20 +
  * GRE with a key 8 + inner Ethernet 14; outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14.
@@ -157,6 +167,7 @@ export const Network = Type.Object(
     domain: Type.Optional(DnsDomain),
     mtu: Mtu,
     encapsulation: Encapsulation,
+    encryption: Type.Optional(Encryption),
     state: NetworkState,
     greKey: Type.Optional(GreKey),
     vni: Type.Optional(Vni),

@@ -18,7 +18,8 @@ import {
 export class VswitchPlanError extends Error {
   override readonly name = "VswitchPlanError";
   constructor(
-    readonly hostError: "BRIDGE_NOT_FOUND" | "BRIDGE_CONFLICT" | "INVALID_ARGUMENT" | "NOT_AN_OVS_HOST",
+    readonly hostError:
+      "BRIDGE_NOT_FOUND" | "BRIDGE_CONFLICT" | "INVALID_ARGUMENT" | "NOT_AN_OVS_HOST" | "IPSEC_DATAPATH_UNSUPPORTED",
     message: string,
   ) {
     super(message);
@@ -53,6 +54,36 @@ function unchanged(table: string, rowUuid: string, column: string, uuids: string
     timeout: 0,
   };
 }
+
+/**
+ * Fail closed, as sdn_ipsec.py: the kernel's IPsec never sees the tunnel packets of a
+ * userspace (netdev) bridge, so an encrypted network's tunnels there would carry cleartext.
+ */
+function checkIpsecDatapath(bridge: BridgeView): void {
+  if (bridge.datapathType === "system") return;
+  throw new VswitchPlanError(
+    "IPSEC_DATAPATH_UNSUPPORTED",
+    `bridge ${bridge.name} runs the ${bridge.datapathType} datapath: its tunnel packets bypass the kernel's IPsec, ` +
+      "so an encrypted network's tunnels would carry cleartext; refused (use the kernel datapath)",
+  );
+}
+
+/**
+ * other_config:ipsec_skb_mark, so the kernel drops tunnel packets no SA covers while one
+ * comes up; a map "insert" keeps a value an admin already set (sdn_ipsec.SKB_MARK).
+ */
+function ipsecSkbMark(s: VswitchRows): Operation {
+  const [rootUuid] = root(s);
+  return {
+    op: "mutate",
+    table: "Open_vSwitch",
+    where: [["_uuid", "==", uuid(rootUuid)]],
+    mutations: [["other_config", "insert", ovsMap({ ipsec_skb_mark: IPSEC_SKB_MARK })]],
+  };
+}
+
+/** OVS's documented mark for ipsec_skb_mark (the same as sdn_ipsec.py's). */
+export const IPSEC_SKB_MARK = "0/1";
 
 /** Ensures the network's bridge, with sdn_ovs.py setup_bridge's conflict rules. */
 export function setupBridgePlan(
@@ -167,6 +198,7 @@ export function applyTunnelsPlan(
   if (!bridge) {
     throw new VswitchPlanError("BRIDGE_NOT_FOUND", `no bridge for network ${networkId} on this host; set it up first`);
   }
+  if (tunnel.psk !== undefined) checkIpsecDatapath(bridge);
   const tagged = (b: BridgeView) =>
     b.ports.filter((p) => p.externalIds[TAG_NETWORK] === networkId && p.externalIds[TAG_ROLE] === "tunnel");
   const ops: Operation[] = [];
@@ -196,7 +228,7 @@ export function applyTunnelsPlan(
     };
     if (r.hostId) portTags[TAG_PEER_HOST] = r.hostId;
     const ifaceTags = { [TAG_MANAGED]: "true", [TAG_NETWORK]: networkId };
-    const options = { remote_ip: r.ip, key: String(key) };
+    const options = { remote_ip: r.ip, key: String(key), ...(tunnel.psk === undefined ? {} : { psk: tunnel.psk }) };
     const bfd = ovsMap(bfdColumn(bfdTimers));
     const port = onBridge.get(name);
     if (port) {
@@ -238,6 +270,7 @@ export function applyTunnelsPlan(
       },
     );
   }
+  if (tunnel.psk !== undefined && ops.length > 0) ops.push(ipsecSkbMark(s));
   if (inserted.length > 0) {
     ops.push({
       op: "mutate",

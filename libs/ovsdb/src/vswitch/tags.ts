@@ -25,6 +25,11 @@ export type TunnelType = "gre" | "vxlan";
 export interface TunnelSpec {
   type: TunnelType;
   key: number;
+  /**
+   * An encrypted network's IPsec pre-shared key (opened by the agent): every tunnel gets
+   * options:psk, which ovs-monitor-ipsec turns into strongSwan SAs. Never logged or answered.
+   */
+  psk?: string;
 }
 /** The largest key of each type: GRE keys are 32 bits, VNIs 24. */
 export const TUNNEL_KEY_MAX: Readonly<Record<TunnelType, number>> = { gre: 2 ** 32 - 1, vxlan: 2 ** 24 - 1 };

@@ -1,4 +1,4 @@
-import { bindHandler, type BoundHandler } from "@sdn/bus";
+import { bindHandler, type BoundHandler, type SealingKeyPair } from "@sdn/bus";
 import {
   ApplyTunnels,
   DestroyBridge,
@@ -16,6 +16,7 @@ import type { HostDriver } from "../drivers/driver.js";
 import { HostFailure, toCommandError } from "../drivers/errors.js";
 import { tunnelOf } from "../drivers/tunnel-spec.js";
 import { BridgeOnDemand, withoutEnsure } from "./bridge-on-demand.js";
+import { openIpsecPsk } from "./ipsec-psk.js";
 import { checkRelayRequest } from "./relay-policy.js";
 
 /** What the handlers of one host need from the manager that serves it. */
@@ -33,7 +34,10 @@ export interface ServedHost {
  * The agent commands of one host, on sdn.agent.<hostId>.*. Driver errors become answers
  * with codes (HostFailure, HostProgramError); losing the host marks it Disconnected.
  */
-export const agentHandlers = (served: ServedHost, policy: { relayKeyFile: string }): BoundHandler[] => {
+export const agentHandlers = (
+  served: ServedHost,
+  policy: { relayKeyFile: string; sealing: SealingKeyPair },
+): BoundHandler[] => {
   const drive = async <T>(work: (d: HostDriver) => Promise<T>): Promise<T> => {
     try {
       const out = await work(served.driver());
@@ -79,7 +83,8 @@ export const agentHandlers = (served: ServedHost, policy: { relayKeyFile: string
     }),
     bindHandler(ApplyTunnels, async (req) => {
       tunnelOf(req);
-      const data = await drive((d) => bridges.run(req, () => d.applyTunnels(withoutEnsure(req))));
+      const psk = req.ipsecPsk === undefined ? undefined : openIpsecPsk(policy.sealing, req.networkId, req.ipsecPsk);
+      const data = await drive((d) => bridges.run(req, () => d.applyTunnels(withoutEnsure(req), psk)));
       return {
         data,
         details: `${data.tunnels.length} tunnels on ${data.bridge} of ${name} (${data.added.length} added, ${data.removed.length} removed)`,

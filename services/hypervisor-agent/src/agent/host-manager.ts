@@ -1,4 +1,4 @@
-import { serveRequests, type EventPublisher, type RequestServer } from "@sdn/bus";
+import { serveRequests, type EventPublisher, type RequestServer, type SealingKeyPair } from "@sdn/bus";
 import {
   CommandError,
   HostConnected,
@@ -69,6 +69,8 @@ export interface HostManagerDeps {
   store: HostStore;
   registry: HostRegistry;
   leases: HostLeases;
+  /** Opens an encrypted network's IPsec key (ApplyTunnels.ipsecPsk). */
+  sealing: SealingKeyPair;
 }
 
 /**
@@ -205,7 +207,10 @@ export class HostManager {
     );
     charge.server = serveRequests(this.d.nc, {
       prefix: agentPrefix(id),
-      handlers: agentHandlers(charge, { relayKeyFile: this.d.config.SDN_AGENT_RELAY_KEY_FILE }),
+      handlers: agentHandlers(charge, {
+        relayKeyFile: this.d.config.SDN_AGENT_RELAY_KEY_FILE,
+        sealing: this.d.sealing,
+      }),
       logger: this.d.logger,
     });
     this.charges.set(id, charge);

@@ -31,7 +31,8 @@ export interface HostDriver {
   ping(): Promise<string>;
   setupBridge(req: RequestOf<typeof SetupBridge>): Promise<ResponseOf<typeof SetupBridge>>;
   destroyBridge(req: RequestOf<typeof DestroyBridge>): Promise<ResponseOf<typeof DestroyBridge>>;
-  applyTunnels(req: RequestOf<typeof ApplyTunnels>): Promise<ResponseOf<typeof ApplyTunnels>>;
+  /** `psk`: an encrypted network's pre-shared key, opened by the agent from req.ipsecPsk. */
+  applyTunnels(req: RequestOf<typeof ApplyTunnels>, psk?: string): Promise<ResponseOf<typeof ApplyTunnels>>;
   fetchInterface(label?: string): Promise<TunnelInterface>;
   plugVif(req: RequestOf<typeof PlugVif>): Promise<ResponseOf<typeof PlugVif>>;
   unplugVif(req: RequestOf<typeof UnplugVif>): Promise<ResponseOf<typeof UnplugVif>>;
@@ -64,14 +65,17 @@ export abstract class ProgramDriver {
     return this.run<{ version: string }>("version", {}).then((r) => r.version);
   }
 
-  applyTunnels(req: RequestOf<typeof ApplyTunnels>): Promise<ResponseOf<typeof ApplyTunnels>> {
+  applyTunnels(req: RequestOf<typeof ApplyTunnels>, psk?: string): Promise<ResponseOf<typeof ApplyTunnels>> {
     const { type, key } = tunnelOf(req);
+    // The key goes on the program's standard input (never its command line); the program
+    // refuses with IPSEC_* before writing when the host cannot encrypt.
     return this.run("apply_tunnels", {
       networkId: req.networkId,
       type,
       key,
       remotes: req.remotes,
       bfd: this.bfd,
+      ...(psk === undefined ? {} : { psk }),
     });
   }
 

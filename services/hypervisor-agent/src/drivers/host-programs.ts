@@ -8,11 +8,11 @@ export const HOST_PROGRAMS_DIR = fileURLToPath(new URL("../../host/", import.met
 export const XAPI_PLUGIN_DIR = "/etc/xapi.d/plugins";
 /** The XAPI plugin's name in XAPI_PLUGIN_DIR, and the libraries it needs beside it. */
 export const XAPI_PLUGIN = "sdn-ovs";
-export const XAPI_PLUGIN_FILES = ["sdn-ovs", "sdn_ovs.py", "sdn_guest.py"] as const;
+export const XAPI_PLUGIN_FILES = ["sdn-ovs", "sdn_ovs.py", "sdn_guest.py", "sdn_ipsec.py"] as const;
 
 /** The KVM script and its libraries, deployed over SFTP. */
 export const KVM_SCRIPT = "sdn-ovs-kvm";
-export const KVM_FILES = ["sdn-ovs-kvm", "sdn_ovs.py", "sdn_guest.py"] as const;
+export const KVM_FILES = ["sdn-ovs-kvm", "sdn_ovs.py", "sdn_guest.py", "sdn_ipsec.py"] as const;
 
 /** The version the shipped programs declare (VERSION in sdn_ovs.py); hosts must run exactly it. */
 export const HOST_PROGRAMS_VERSION: string = (() => {

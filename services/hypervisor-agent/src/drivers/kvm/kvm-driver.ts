@@ -194,11 +194,22 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
     }
   }
 
-  override applyTunnels(req: RequestOf<typeof ApplyTunnels>): Promise<ResponseOf<typeof ApplyTunnels>> {
+  override async applyTunnels(
+    req: RequestOf<typeof ApplyTunnels>,
+    psk?: string,
+  ): Promise<ResponseOf<typeof ApplyTunnels>> {
+    // OVSDB cannot tell whether ovs-monitor-ipsec runs: the host program checks first.
+    if (psk !== undefined) await this.run("ipsec_check", { networkId: req.networkId });
     return this.southbound(
       "ApplyTunnels",
-      (o) => o.applyTunnels(req.networkId, tunnelOf(req), req.remotes, this.bfd),
-      () => super.applyTunnels(req),
+      (o) =>
+        o.applyTunnels(
+          req.networkId,
+          { ...tunnelOf(req), ...(psk === undefined ? {} : { psk }) },
+          req.remotes,
+          this.bfd,
+        ),
+      () => super.applyTunnels(req, psk),
     );
   }
 

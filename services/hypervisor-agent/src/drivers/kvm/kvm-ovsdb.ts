@@ -54,7 +54,7 @@ export class KvmOvsdb {
     return {
       bridges: this.vswitch.bridges(networkId).map((b) => ({
         ...strip(b),
-        ports: b.ports.map((p) => ({ ...strip(p), interfaces: p.interfaces.map(strip) })),
+        ports: b.ports.map((p) => ({ ...strip(p), interfaces: p.interfaces.map((i) => redactPsk(strip(i))) })),
       })),
     };
   }
@@ -67,6 +67,10 @@ export class KvmOvsdb {
     this.vswitch.close();
   }
 }
+
+/** An interface as answered off the host: an IPsec key never leaves it, only that one is set (as sdn_ipsec.py). */
+const redactPsk = <T extends { options: Record<string, string> }>(i: T): T =>
+  i.options["psk"] === undefined ? i : { ...i, options: { ...i.options, psk: "<set>" } };
 
 /** Whether an OVSDB failure is about reaching the database (fall back) or a refusal (report). */
 export const unreachable = (e: unknown): boolean =>
