@@ -25,9 +25,10 @@ COPY --from=manifests /manifests/ ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.base.json tsconfig.build.json ./
 COPY libs/ libs/
+COPY apps/ apps/
 COPY services/ services/
 RUN npx tsc -b tsconfig.build.json \
-  && for dir in libs/* services/*; do \
+  && for dir in libs/* apps/* services/*; do \
     mkdir -p "/out/$dir" && cp "$dir/package.json" "/out/$dir/" && cp -r "$dir/dist" "/out/$dir/" \
     && for shipped in host router ui; do if [ -d "$dir/$shipped" ]; then cp -r "$dir/$shipped" "/out/$dir/"; fi; done; \
   done \
@@ -39,7 +40,7 @@ COPY --from=manifests /manifests/ ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
 
 FROM ${BASE_IMAGE} AS runtime
-# NODE_OPTIONS: the young generation capped as `npm start` caps it (libs/launcher/src/node-options.ts,
+# NODE_OPTIONS: the young generation capped as `npm start` caps it (apps/launcher/src/node-options.ts,
 # docs/operations.md "Idle memory"); set NODE_OPTIONS to raise it for a busy gateway.
 ENV NODE_ENV=production \
   NODE_OPTIONS=--max-semi-space-size=1 \

@@ -22,7 +22,7 @@ export default tseslint.config(
   },
   {
     // Committed JavaScript bin shims (no TypeScript project to type-check them with).
-    files: ["libs/*/bin/*.js"],
+    files: ["apps/*/bin/*.js"],
     ...tseslint.configs.disableTypeChecked,
   },
   {
@@ -32,7 +32,7 @@ export default tseslint.config(
     rules: { "no-undef": "off" },
   },
   {
-    files: ["**/*.test.ts", "test/**/*.ts"],
+    files: ["**/*.test.ts", "test/**/*.ts", "services/*/test/**/*.ts"],
     rules: {
       "@typescript-eslint/no-unsafe-assignment": "off",
       "@typescript-eslint/no-unsafe-member-access": "off",

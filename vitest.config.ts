@@ -14,7 +14,13 @@ export default defineConfig({
     },
   },
   test: {
-    include: ["libs/*/src/**/*.test.ts", "services/*/src/**/*.test.ts", "test/**/*.test.ts"],
+    include: [
+      "libs/*/src/**/*.test.ts",
+      "apps/*/src/**/*.test.ts",
+      "services/*/src/**/*.test.ts",
+      "services/*/test/**/*.test.ts",
+      "test/**/*.test.ts",
+    ],
     // The container suite needs an engine and images: `npm run test:containers` runs it.
     exclude: [...configDefaults.exclude, "test/containers/**"],
     environment: "node",

@@ -4,7 +4,7 @@
 # vr-manager (base64 of 32 random bytes), and the bus credentials in $dir/bus-credentials
 # (the NATS operator, account and user JWTs, one .creds per service, admin.creds, the
 # server's authentication block and the cluster's routes: the code `npm start` uses,
-# libs/launcher/src/compose-secrets.ts). A file that exists is kept: a new sealing key
+# apps/launcher/src/compose-secrets.ts). A file that exists is kept: a new sealing key
 # would leave every stored host credential and router key unreadable, a new operator every
 # issued bus credential. Only the services' .creds are signed again on each run (so they
 # carry this version's permissions): run it again after an upgrade.
@@ -36,11 +36,11 @@ make hypervisor-agent-secret-key "$(head -c 32 /dev/urandom | base64 | tr -d '\n
 make vr-manager-secret-key "$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
 bus="$dir/bus-credentials"
 if command -v node >/dev/null 2>&1 && [ -d node_modules/tsx ]; then
-  node --import tsx --conditions=sdn-source libs/launcher/src/compose-secrets-cli.ts "$bus"
+  node --import tsx --conditions=sdn-source apps/launcher/src/compose-secrets-cli.ts "$bus"
 else
   scripts/build-images.sh api-gateway >/dev/null
   docker run --rm --network none --user "$(id -u):$(id -g)" -v "$(cd "$dir" && pwd):/secrets" \
-    "sdn/api-gateway:${SDN_IMAGE_TAG:-latest}" node libs/launcher/dist/compose-secrets-cli.js /secrets/bus-credentials
+    "sdn/api-gateway:${SDN_IMAGE_TAG:-latest}" node apps/launcher/dist/compose-secrets-cli.js /secrets/bus-credentials
 fi
 echo "bus credentials: $bus (each service gets its own .creds; admin bus credentials: $bus/admin.creds)"
 echo "admin token: $dir/sdn-admin-token (sdnctl login --url http://127.0.0.1:8080 --token-stdin < $dir/sdn-admin-token)"

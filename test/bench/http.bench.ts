@@ -1,9 +1,9 @@
+import { startHarness } from "@sdn/api-gateway/testing";
 import { networkGuruSpec } from "@sdn/network-guru";
 import { createLogger, startService } from "@sdn/runtime";
 import autocannon from "autocannon";
 import Fastify from "fastify";
 import { createWriteStream } from "node:fs";
-import { startHarness } from "../../services/api-gateway/src/test-support/harness.js";
 
 /**
  * The HTTP read path (issue 18), side by side in one run, as figures and as ratios (the

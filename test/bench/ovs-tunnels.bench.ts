@@ -3,11 +3,10 @@ import { deriveSealingKeyPair, request, serveRequests, silentLogger } from "@sdn
 import { agentPrefix, agentSubject, ApplyTunnels, type Host } from "@sdn/contracts";
 import { applyTunnelsPlan, OvsdbClient, VSWITCH_MONITOR, Vswitch } from "@sdn/ovsdb";
 import { TestNatsServer } from "@sdn/testkit";
+import { agentHandlers, KvmDriver, kvmBridgeName } from "@sdn/hypervisor-agent";
 import { randomBytes, randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { agentHandlers } from "../../services/hypervisor-agent/src/agent/agent-handlers.js";
-import { KvmDriver, kvmBridgeName } from "../../services/hypervisor-agent/src/drivers/kvm/kvm-driver.js";
 import { KVM_PROGRAM_DIR, Lab, type KvmLabHost } from "../lab/index.js";
 import { type Phases, stampPhases } from "./ovsdb-phases.js";
 import { percentile } from "./stats.js";

@@ -1,4 +1,4 @@
-import type { KvmDriver } from "../../services/hypervisor-agent/src/drivers/kvm/kvm-driver.js";
+import type { KvmDriver } from "@sdn/hypervisor-agent";
 
 /** Where one ApplyTunnels over the bus spent its time, in ms, measured inside the same call. */
 export interface Phases {

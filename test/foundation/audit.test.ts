@@ -1,22 +1,20 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { errors, type NatsConnection } from "@nats-io/transport-node";
-import { apiGatewaySpec } from "@sdn/api-gateway";
 import { CommandClient } from "@sdn/bus";
 import { auditSubject, CreateNetwork, STREAMS, type AuditPage } from "@sdn/contracts";
 import { networkGuruSpec } from "@sdn/network-guru";
-import { startService, type RunningService } from "@sdn/runtime";
 import {
   callApi,
   connectWithCreds,
   createTenant,
-  freePort,
   publishRefusal,
   subscriptionEnd,
-  TestNatsServer,
+  type TestNatsServer,
   waitFor,
 } from "@sdn/testkit";
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSecuredGateway, type SecuredGateway } from "./secured-gateway.js";
 
 /*
  * The audit trail (docs/audit.md) on a secured bus: commands from HTTP and from bus
@@ -27,7 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 let nats: TestNatsServer;
 let baseUrl: string;
 const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
-const running: RunningService<never>[] = [];
+let controller: SecuredGateway | undefined;
 const opened: NatsConnection[] = [];
 
 const call = (token: string, method: string, path: string, body?: unknown) =>
@@ -55,28 +53,19 @@ let a: Tenant;
 let b: Tenant;
 
 beforeAll(async () => {
-  nats = await TestNatsServer.startSecured();
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
-  for (const [spec, extra] of [
-    [apiGatewaySpec, { SDN_HTTP_PORT: String(port), SDN_READY_TIMEOUT_MS: "300", SDN_ADMIN_TOKEN: adminToken }],
-    [networkGuruSpec, {}],
-  ] as const) {
-    const svc = await startService(spec as Parameters<typeof startService>[0], {
-      ...nats.serviceEnv(spec.name),
-      LOG_LEVEL: "silent",
-      ...extra,
-    });
-    running.push(svc as unknown as RunningService<never>);
-  }
+  controller = await startSecuredGateway({
+    adminToken,
+    gatewayEnv: () => ({ SDN_READY_TIMEOUT_MS: "300" }),
+    services: [networkGuruSpec],
+  });
+  ({ nats, baseUrl } = controller);
   a = await tenant("audit-a");
   b = await tenant("audit-b");
 });
 
 afterAll(async () => {
   for (const nc of opened) await nc.close().catch(() => undefined);
-  for (const svc of running.reverse()) await svc.stop();
-  await nats?.dispose();
+  await controller?.stop();
 });
 
 describe("the audit trail", () => {

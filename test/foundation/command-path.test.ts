@@ -8,8 +8,8 @@ import { CheckHealth, HEADERS, answerSubject, commandSubject } from "@sdn/contra
 import { hypervisorAgentSpec } from "@sdn/hypervisor-agent";
 import { networkGuruSpec } from "@sdn/network-guru";
 import { ovsElementSpec } from "@sdn/ovs-element";
-import { startService, type RunningService } from "@sdn/runtime";
 import { freePort, TestNatsServer, waitFor } from "@sdn/testkit";
+import { ServiceStack } from "@sdn/testkit/stack";
 import { vrManagerSpec } from "@sdn/vr-manager";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,14 +25,8 @@ let nc: NatsConnection;
 let baseUrl: string;
 const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
 const admin = { authorization: `Bearer ${adminToken}` };
-const running: RunningService<never>[] = [];
-
-const start = async (spec: Parameters<typeof startService>[0], extra: Record<string, string> = {}) => {
-  // Each service with its own generated credentials, as `npm start` runs it.
-  const svc = await startService(spec, { ...nats.serviceEnv(spec.name), LOG_LEVEL: "silent", ...extra });
-  running.push(svc as unknown as RunningService<never>);
-  return svc;
-};
+// Each service with its own generated credentials, as `npm start` runs it.
+const stack = new ServiceStack((name) => nats.serviceEnv(name));
 
 beforeAll(async () => {
   nats = await TestNatsServer.startSecured();
@@ -40,16 +34,16 @@ beforeAll(async () => {
   nc = await nats.connectAs("api-gateway");
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
-  await start(apiGatewaySpec, {
+  await stack.start(apiGatewaySpec, {
     SDN_HTTP_PORT: String(port),
     SDN_READY_TIMEOUT_MS: "300",
     SDN_ADMIN_TOKEN: adminToken,
   });
-  await start(networkGuruSpec);
+  await stack.start(networkGuruSpec);
 });
 
 afterAll(async () => {
-  for (const svc of running.reverse()) await svc.stop();
+  await stack.stop();
   await nc?.close();
   await nats?.dispose();
 });
@@ -102,7 +96,7 @@ describe("the command path from HTTP to a service and back", () => {
     const waiting = client.awaitAnswer(CheckHealth["ovs-element"], commandId, 20_000, undefined);
     await new Promise((r) => setTimeout(r, 200));
     expect(await client.findAnswer(CheckHealth["ovs-element"], commandId, undefined)).toBeUndefined();
-    await start(ovsElementSpec);
+    await stack.start(ovsElementSpec);
     expect(await waiting.answer).toMatchObject({ ok: true, commandId, data: { service: "ovs-element" } });
   });
 
@@ -112,8 +106,8 @@ describe("the command path from HTTP to a service and back", () => {
     const body = (await notReady.json()) as { services: Record<string, { ok: boolean }> };
     expect(body.services["vr-manager"]?.ok).toBe(false);
     expect(body.services["network-guru"]?.ok).toBe(true);
-    await start(vrManagerSpec);
-    await start(hypervisorAgentSpec);
+    await stack.start(vrManagerSpec);
+    await stack.start(hypervisorAgentSpec);
     const ready = await fetch(`${baseUrl}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ ready: true, nats: { ok: true } });

@@ -1,11 +1,10 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { errors, type NatsConnection } from "@nats-io/transport-node";
-import { apiGatewaySpec } from "@sdn/api-gateway";
 import { auditSubject, STREAMS, type AuditPage, type AuditRecord } from "@sdn/contracts";
-import { startService, type RunningService } from "@sdn/runtime";
-import { callApi, createTenant, freePort, publishRefusal, TestNatsServer } from "@sdn/testkit";
+import { callApi, createTenant, publishRefusal, type TestNatsServer } from "@sdn/testkit";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSecuredGateway, type SecuredGateway } from "./secured-gateway.js";
 
 /*
  * The gateway's own changes in the audit trail (docs/audit.md), on a secured bus: accounts,
@@ -14,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  */
 
 let nats: TestNatsServer;
-let gateway: RunningService<never>;
+let controller: SecuredGateway | undefined;
 let baseUrl: string;
 const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
 const opened: NatsConnection[] = [];
@@ -43,24 +42,18 @@ let a: Tenant;
 let b: Tenant;
 
 beforeAll(async () => {
-  nats = await TestNatsServer.startSecured();
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
-  gateway = (await startService(apiGatewaySpec, {
-    ...nats.serviceEnv("api-gateway"),
-    SDN_BUS_ISSUER_FILE: nats.auth?.issuerPath,
-    SDN_HTTP_PORT: String(port),
-    SDN_ADMIN_TOKEN: adminToken,
-    LOG_LEVEL: "silent",
-  })) as unknown as RunningService<never>;
+  controller = await startSecuredGateway({
+    adminToken,
+    gatewayEnv: (server) => ({ SDN_BUS_ISSUER_FILE: server.auth?.issuerPath }),
+  });
+  ({ nats, baseUrl } = controller);
   a = await tenant("gw-audit-a");
   b = await tenant("gw-audit-b");
 });
 
 afterAll(async () => {
   for (const nc of opened) await nc.close().catch(() => undefined);
-  await gateway?.stop();
-  await nats?.dispose();
+  await controller?.stop();
 });
 
 describe("the gateway's own changes in the audit trail", () => {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const launcher = fileURLToPath(new URL("../../libs/launcher/dist/main.js", import.meta.url));
+const launcher = fileURLToPath(new URL("../../apps/launcher/dist/main.js", import.meta.url));
 let nats: TestNatsServer;
 let dataDir: string;
 

@@ -5,8 +5,8 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-tr
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { apiGatewaySpec } from "@sdn/api-gateway";
 import { networkGuruSpec } from "@sdn/network-guru";
-import { startService, type RunningService } from "@sdn/runtime";
 import { freePort, parsePrometheus, TestNatsServer, waitFor } from "@sdn/testkit";
+import { ServiceStack } from "@sdn/testkit/stack";
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -22,13 +22,7 @@ let baseUrl: string;
 let guruMetrics: string;
 const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
 const admin = { authorization: `Bearer ${adminToken}`, "content-type": "application/json" };
-const running: RunningService<never>[] = [];
-
-const start = async (spec: Parameters<typeof startService>[0], extra: Record<string, string> = {}) => {
-  const svc = await startService(spec, { NATS_URL: nats.url, LOG_LEVEL: "silent", ...extra });
-  running.push(svc as unknown as RunningService<never>);
-  return svc;
-};
+const stack = new ServiceStack(() => ({ NATS_URL: nats.url }));
 
 const scrape = async (url: string, headers: Record<string, string> = {}) => {
   const res = await fetch(url, { headers });
@@ -42,13 +36,13 @@ beforeAll(async () => {
   nc = await connect({ servers: nats.url });
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
-  await start(apiGatewaySpec, { SDN_HTTP_PORT: String(port), SDN_ADMIN_TOKEN: adminToken });
-  const guru = await start(networkGuruSpec, { SDN_METRICS_PORT: "0" });
+  await stack.start(apiGatewaySpec, { SDN_HTTP_PORT: String(port), SDN_ADMIN_TOKEN: adminToken });
+  const guru = await stack.start(networkGuruSpec, { SDN_METRICS_PORT: "0" });
   guruMetrics = `${guru.metricsUrl ?? "(no listener)"}/metrics`;
 });
 
 afterAll(async () => {
-  for (const svc of running.reverse()) await svc.stop();
+  await stack.stop();
   await nc?.close();
   await nats?.dispose();
 });

@@ -3,12 +3,12 @@ import { AddHost, agentSubject, GetOvsState, Ping, type Host } from "@sdn/contra
 import { hypervisorAgentSpec } from "@sdn/hypervisor-agent";
 import { startService, type RunningService } from "@sdn/runtime";
 import { TestNatsServer, waitFor } from "@sdn/testkit";
+import { AgentClient } from "@sdn/ovs-element";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AgentClient } from "../../services/ovs-element/src/agent-client.js";
 import { RequestLoad, summarize, type Sample } from "./request-load.js";
 import { simulatedHostRequests } from "./simulated-hosts.js";
 

@@ -1,4 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
+import { bearer, startHarness, type Harness } from "@sdn/api-gateway/testing";
 import { CommandClient, JsonBucket, NoResponderError, request, sealNewHost } from "@sdn/bus";
 import {
   AddHost,
@@ -28,7 +29,6 @@ import { readdirSync, readFileSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HOST_PROGRAMS_DIR, KVM_PROGRAM_DIR, Lab, type KvmLabHost, type XapiLabHost } from "../lab/index.js";
-import { bearer, startHarness, type Harness } from "../../services/api-gateway/src/test-support/harness.js";
 import { AgentProcess } from "./agent-process.js";
 
 let lab: Lab;

@@ -4,8 +4,7 @@ import { agentPrefix, agentSubject, ApplyTunnels, ipsecPskSealingContext, type H
 import { TestNatsServer } from "@sdn/testkit";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agentHandlers } from "../../services/hypervisor-agent/src/agent/agent-handlers.js";
-import type { HostDriver } from "../../services/hypervisor-agent/src/drivers/driver.js";
+import { agentHandlers, type HostDriver } from "@sdn/hypervisor-agent";
 
 /*
  * The agent's side of an encrypted network's key, over a real nats-server: ApplyTunnels

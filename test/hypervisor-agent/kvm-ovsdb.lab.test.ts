@@ -1,8 +1,8 @@
 import type { GetOvsState, ResponseOf } from "@sdn/contracts";
+import { KvmDriver } from "@sdn/hypervisor-agent";
 import { renameSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KvmDriver } from "../../services/hypervisor-agent/src/drivers/kvm/kvm-driver.js";
 import { KVM_PROGRAM_DIR, Lab, type KvmLabHost } from "../lab/index.js";
 
 let lab: Lab;

@@ -1,3 +1,4 @@
+import { bearer, startHarness, type Harness } from "@sdn/api-gateway/testing";
 import { CommandClient, request } from "@sdn/bus";
 import {
   agentSubject,
@@ -19,7 +20,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bearer, startHarness, type Harness } from "../../services/api-gateway/src/test-support/harness.js";
 import {
   askAgent,
   expectFullMesh,

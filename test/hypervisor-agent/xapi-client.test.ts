@@ -1,16 +1,10 @@
+import { describePluginFailure, XapiClient, XapiError, XapiTransportError, type XapiTls } from "@sdn/hypervisor-agent";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describePluginFailure } from "../../services/hypervisor-agent/src/drivers/xapi/plugin-failure.js";
-import {
-  XapiClient,
-  XapiError,
-  XapiTransportError,
-  type XapiTls,
-} from "../../services/hypervisor-agent/src/drivers/xapi/xapi-client.js";
 import { exec } from "../lab/exec.js";
 import { XapiEmulator, type XapiEmulatorConfig } from "../lab/xapi/server.js";
 

@@ -1,3 +1,4 @@
+import { HOST_PROGRAMS_VERSION, HostFailure, XapiClient, XapiDriver } from "@sdn/hypervisor-agent";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -6,10 +7,6 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient } from "xen-api";
-import { HOST_PROGRAMS_VERSION } from "../../services/hypervisor-agent/src/drivers/host-programs.js";
-import { HostFailure } from "../../services/hypervisor-agent/src/drivers/errors.js";
-import { XapiClient } from "../../services/hypervisor-agent/src/drivers/xapi/xapi-client.js";
-import { XapiDriver } from "../../services/hypervisor-agent/src/drivers/xapi/xapi-driver.js";
 import { HOST_PROGRAMS_DIR } from "../lab/xapi-host.js";
 import { pyenvPython } from "../lab/python.js";
 import { XapiEmulator, type XapiEmulatorConfig, type XapiRelease } from "../lab/xapi/server.js";

@@ -1,6 +1,6 @@
 import { CommandClient, JsonBucket } from "@sdn/bus";
 import { ListNicAddresses, PlugNic, type Nic } from "@sdn/contracts";
-import { ovsElementSpec } from "@sdn/ovs-element";
+import { ovsElementSpec, nicIdFor, type Membership } from "@sdn/ovs-element";
 import { startService, type RunningService } from "@sdn/runtime";
 import { waitFor } from "@sdn/testkit";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -8,8 +8,6 @@ import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { nicIdFor } from "../../services/ovs-element/src/nic-identity.js";
-import type { Membership } from "../../services/ovs-element/src/store.js";
 import type { KvmLabHost, LabVm } from "../lab/index.js";
 import { ElementLab, ovsView } from "./element-lab.js";
 

@@ -1,4 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
+import { bearer, startHarness, type Harness } from "@sdn/api-gateway/testing";
 import { CommandClient } from "@sdn/bus";
 import { CheckHealth, type CommandServiceName, type Host, type NewHost, type Nic } from "@sdn/contracts";
 import { hypervisorAgentSpec } from "@sdn/hypervisor-agent";
@@ -10,7 +11,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bearer, startHarness, type Harness } from "../../services/api-gateway/src/test-support/harness.js";
 import {
   exec,
   KVM_PROGRAM_DIR,

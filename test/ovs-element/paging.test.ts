@@ -11,8 +11,8 @@ import { JsonBucket } from "@sdn/bus";
 import type { Nic, Tunnel } from "@sdn/contracts";
 import { networkGuruSpec } from "@sdn/network-guru";
 import { ovsElementSpec } from "@sdn/ovs-element";
-import { startService, type RunningService } from "@sdn/runtime";
 import { freePort, TestNatsServer } from "@sdn/testkit";
+import { startStack, type ServiceStack } from "@sdn/testkit/stack";
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -21,7 +21,7 @@ let nc: NatsConnection;
 let baseUrl: string;
 let tenantToken: string;
 const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
-const running: RunningService<never>[] = [];
+let stack: ServiceStack | undefined;
 
 interface Reply<T> {
   status: number;
@@ -81,20 +81,17 @@ beforeAll(async () => {
   nc = await connect({ servers: nats.url });
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
-  const env = { NATS_URL: nats.url, LOG_LEVEL: "silent" };
-  for (const [spec, extra] of [
+  stack = await startStack({ NATS_URL: nats.url }, [
     [apiGatewaySpec, { SDN_HTTP_PORT: String(port), SDN_ADMIN_TOKEN: adminToken }],
-    [networkGuruSpec, {}],
+    [networkGuruSpec],
     // No hosts exist: nothing to reconcile, and a round must not touch the seeded entries.
     [ovsElementSpec, { SDN_RECONCILE_INTERVAL_MS: "3600000" }],
-  ] as const) {
-    running.push((await startService(spec as never, { ...env, ...extra })) as RunningService<never>);
-  }
+  ]);
   tenantToken = (await post<{ token: { token: string } }>("/v1/accounts", { name: "pager" }, adminToken)).token.token;
 });
 
 afterAll(async () => {
-  for (const svc of running.reverse()) await svc.stop();
+  await stack?.stop();
   await nc?.close();
   await nats?.dispose();
 });

@@ -1,4 +1,5 @@
 import { jetstreamManager } from "@nats-io/jetstream";
+import { bearer, startHarness, type Harness } from "@sdn/api-gateway/testing";
 import type { Host, Network, Nic } from "@sdn/contracts";
 import { hypervisorAgentSpec } from "@sdn/hypervisor-agent";
 import { networkGuruSpec } from "@sdn/network-guru";
@@ -10,7 +11,6 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bearer, startHarness, type Harness } from "../../services/api-gateway/src/test-support/harness.js";
 import { plugRequestFor, simulatedHostRequests } from "../hypervisor-agent/simulated-hosts.js";
 import { sdnctl } from "./cli-runner.js";
 

@@ -2,14 +2,13 @@
  * `sdnctl audit list` against a gateway (its test harness on a real nats-server) and a
  * command server recording what it runs: the audit trail as an operator reads it.
  */
+import { commandRoute, startHarness, type Harness } from "@sdn/api-gateway/testing";
 import { bindHandler, CommandServer, silentLogger } from "@sdn/bus";
 import { CommandError, defineCommand } from "@sdn/contracts";
 import type { AddressInfo } from "node:net";
 import Type from "typebox";
 import { waitFor } from "@sdn/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { commandRoute } from "../../services/api-gateway/src/command-route.js";
-import { startHarness, type Harness } from "../../services/api-gateway/src/test-support/harness.js";
 import { sdnctl } from "./cli-runner.js";
 
 const RenameWidget = defineCommand({

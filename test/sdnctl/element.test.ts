@@ -9,8 +9,8 @@ import type { Tunnel } from "@sdn/contracts";
 import { hypervisorAgentSpec } from "@sdn/hypervisor-agent";
 import { networkGuruSpec } from "@sdn/network-guru";
 import { ovsElementSpec } from "@sdn/ovs-element";
-import { startService, type RunningService } from "@sdn/runtime";
 import { freePort, TestNatsServer } from "@sdn/testkit";
+import { ServiceStack } from "@sdn/testkit/stack";
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sdnctl } from "./cli-runner.js";
@@ -18,26 +18,21 @@ import { sdnctl } from "./cli-runner.js";
 let nats: TestNatsServer;
 let env: Record<string, string>;
 const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
-const running: RunningService<never>[] = [];
-
-const start = async (spec: Parameters<typeof startService>[0], extra: Record<string, string> = {}) => {
-  const svc = await startService(spec, { NATS_URL: nats.url, LOG_LEVEL: "silent", ...extra });
-  running.push(svc as unknown as RunningService<never>);
-};
+const stack = new ServiceStack(() => ({ NATS_URL: nats.url }));
 
 beforeAll(async () => {
   nats = await TestNatsServer.start();
   const port = await freePort();
-  await start(apiGatewaySpec, { SDN_HTTP_PORT: String(port), SDN_ADMIN_TOKEN: adminToken });
-  await start(networkGuruSpec);
-  await start(ovsElementSpec);
+  await stack.start(apiGatewaySpec, { SDN_HTTP_PORT: String(port), SDN_ADMIN_TOKEN: adminToken });
+  await stack.start(networkGuruSpec);
+  await stack.start(ovsElementSpec);
   // Tables name hosts from the registry; with no host registered they show the ids.
-  await start(hypervisorAgentSpec, { SDN_DATA_DIR: nats.storeDir });
+  await stack.start(hypervisorAgentSpec, { SDN_DATA_DIR: nats.storeDir });
   env = { SDN_URL: `http://127.0.0.1:${port}`, SDN_TOKEN: adminToken, HOME: "/nonexistent" };
 });
 
 afterAll(async () => {
-  for (const svc of running.reverse()) await svc.stop();
+  await stack.stop();
   await nats?.dispose();
 });
 

@@ -6,8 +6,8 @@
  */
 import { apiGatewaySpec } from "@sdn/api-gateway";
 import { hypervisorAgentSpec } from "@sdn/hypervisor-agent";
-import { startService, type RunningService } from "@sdn/runtime";
 import { freePort, TestNatsServer } from "@sdn/testkit";
+import { ServiceStack } from "@sdn/testkit/stack";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,12 +23,7 @@ let nats: TestNatsServer;
 let dir: string;
 let env: Record<string, string>;
 const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
-const running: RunningService<never>[] = [];
-
-const start = async (spec: Parameters<typeof startService>[0], extra: Record<string, string>) => {
-  const svc = await startService(spec, { NATS_URL: nats.url, LOG_LEVEL: "silent", ...extra });
-  running.push(svc as unknown as RunningService<never>);
-};
+const stack = new ServiceStack(() => ({ NATS_URL: nats.url }));
 
 const field = (stdout: string, name: string) => new RegExp(`^${name} +(.+)$`, "m").exec(stdout)?.[1];
 
@@ -39,8 +34,12 @@ beforeAll(async () => {
   xen = await lab.addXapiHost("xen", { flavour: "xenserver" });
   nats = await TestNatsServer.start();
   const port = await freePort();
-  await start(apiGatewaySpec, { SDN_HTTP_PORT: String(port), SDN_COMMAND_WAIT_MS: "200", SDN_ADMIN_TOKEN: adminToken });
-  await start(hypervisorAgentSpec, {
+  await stack.start(apiGatewaySpec, {
+    SDN_HTTP_PORT: String(port),
+    SDN_COMMAND_WAIT_MS: "200",
+    SDN_ADMIN_TOKEN: adminToken,
+  });
+  await stack.start(hypervisorAgentSpec, {
     SDN_DATA_DIR: dir,
     SDN_KVM_PROGRAM_DIR: KVM_PROGRAM_DIR,
     SDN_HOST_CONNECT_TIMEOUT_MS: "3000",
@@ -50,7 +49,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const svc of running.reverse()) await svc.stop();
+  await stack.stop();
   await nats?.dispose();
   await lab?.dispose();
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });

@@ -7,8 +7,8 @@
 import { apiGatewaySpec } from "@sdn/api-gateway";
 import { networkGuruSpec } from "@sdn/network-guru";
 import { ovsElementSpec } from "@sdn/ovs-element";
-import { startService, type RunningService } from "@sdn/runtime";
 import { freePort, TestNatsServer } from "@sdn/testkit";
+import { ServiceStack } from "@sdn/testkit/stack";
 import { vrManagerSpec } from "@sdn/vr-manager";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -21,16 +21,12 @@ let nats: TestNatsServer;
 let dir: string;
 let baseUrl: string;
 const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
-const running: RunningService<never>[] = [];
 let token: string;
 let network: { id: string };
 let sourceNatIp: { id: string; ip: string };
 let secondIp: { id: string; ip: string };
 
-const start = async (spec: Parameters<typeof startService>[0], extra: Record<string, string> = {}) => {
-  const svc = await startService(spec, { NATS_URL: nats.url, LOG_LEVEL: "silent", ...extra });
-  running.push(svc as unknown as RunningService<never>);
-};
+const stack = new ServiceStack(() => ({ NATS_URL: nats.url }));
 
 const env = (t = adminToken) => ({ SDN_URL: baseUrl, SDN_TOKEN: t, HOME: "/nonexistent" });
 const field = (stdout: string, name: string) => new RegExp(`^${name} +(.+)$`, "m").exec(stdout)?.[1];
@@ -53,10 +49,10 @@ beforeAll(async () => {
   nats = await TestNatsServer.start();
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
-  await start(apiGatewaySpec, { SDN_HTTP_PORT: String(port), SDN_ADMIN_TOKEN: adminToken });
-  await start(networkGuruSpec);
-  await start(ovsElementSpec); // a router's configuration includes its networks' guest NICs
-  await start(vrManagerSpec, {
+  await stack.start(apiGatewaySpec, { SDN_HTTP_PORT: String(port), SDN_ADMIN_TOKEN: adminToken });
+  await stack.start(networkGuruSpec);
+  await stack.start(ovsElementSpec); // a router's configuration includes its networks' guest NICs
+  await stack.start(vrManagerSpec, {
     SDN_DATA_DIR: dir,
     SDN_SECRET_KEY: randomBytes(32).toString("base64"),
     SDN_VR_CONNECT_TIMEOUT_MS: "2000",
@@ -71,7 +67,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const svc of running.reverse()) await svc.stop();
+  await stack.stop();
   await nats?.dispose();
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });

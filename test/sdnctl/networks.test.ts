@@ -5,8 +5,8 @@
  */
 import { apiGatewaySpec } from "@sdn/api-gateway";
 import { networkGuruSpec } from "@sdn/network-guru";
-import { startService, type RunningService } from "@sdn/runtime";
 import { freePort, TestNatsServer, waitFor } from "@sdn/testkit";
+import { ServiceStack } from "@sdn/testkit/stack";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Captured, sdnctl } from "./cli-runner.js";
@@ -14,12 +14,7 @@ import { Captured, sdnctl } from "./cli-runner.js";
 let nats: TestNatsServer;
 let baseUrl: string;
 const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
-const running: RunningService<never>[] = [];
-
-const start = async (spec: Parameters<typeof startService>[0], extra: Record<string, string> = {}) => {
-  const svc = await startService(spec, { NATS_URL: nats.url, LOG_LEVEL: "silent", ...extra });
-  running.push(svc as unknown as RunningService<never>);
-};
+const stack = new ServiceStack(() => ({ NATS_URL: nats.url }));
 
 const env = (token = adminToken) => ({ SDN_URL: baseUrl, SDN_TOKEN: token, HOME: "/nonexistent" });
 
@@ -27,7 +22,7 @@ beforeAll(async () => {
   nats = await TestNatsServer.start();
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
-  await start(apiGatewaySpec, {
+  await stack.start(apiGatewaySpec, {
     SDN_HTTP_PORT: String(port),
     SDN_COMMAND_WAIT_MS: "500",
     SDN_ADMIN_TOKEN: adminToken,
@@ -35,7 +30,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const svc of running.reverse()) await svc.stop();
+  await stack.stop();
   await nats?.dispose();
 });
 
@@ -51,7 +46,7 @@ describe("networks create --wait while the network-guru is down", () => {
     const stderr = new Captured();
     const creating = sdnctl(["networks", "create", "late", "--cidr", "10.50.0.0/24", "--wait"], { env: env(), stderr });
     await waitFor("the job", () => (stderr.text.includes("waiting for job") ? true : undefined), 10_000);
-    await start(networkGuruSpec);
+    await stack.start(networkGuruSpec);
     const res = await creating;
     expect(res.code).toBe(0);
     expect(field(res.stdout, "name")).toBe("late");

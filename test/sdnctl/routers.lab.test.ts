@@ -8,8 +8,8 @@
 import { apiGatewaySpec } from "@sdn/api-gateway";
 import { networkGuruSpec } from "@sdn/network-guru";
 import { ovsElementSpec } from "@sdn/ovs-element";
-import { startService, type RunningService } from "@sdn/runtime";
 import { freePort, TestNatsServer } from "@sdn/testkit";
+import { ServiceStack } from "@sdn/testkit/stack";
 import { vrManagerSpec } from "@sdn/vr-manager";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
@@ -24,14 +24,10 @@ let router: LabRouter;
 let baseUrl: string;
 let token: string;
 const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
-const running: RunningService<never>[] = [];
 const networks: { id: string }[] = [];
 let publicIp: { id: string; ip: string };
 
-const start = async (spec: Parameters<typeof startService>[0], extra: Record<string, string> = {}) => {
-  const svc = await startService(spec, { NATS_URL: nats.url, LOG_LEVEL: "silent", ...extra });
-  running.push(svc as unknown as RunningService<never>);
-};
+const stack = new ServiceStack(() => ({ NATS_URL: nats.url }));
 
 const env = (t: string) => ({ SDN_URL: baseUrl, SDN_TOKEN: t, HOME: "/nonexistent" });
 const field = (stdout: string, name: string) => new RegExp(`^${name} +(.+)$`, "m").exec(stdout)?.[1];
@@ -47,10 +43,14 @@ beforeAll(async () => {
   nats = await TestNatsServer.start();
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
-  await start(apiGatewaySpec, { SDN_HTTP_PORT: String(port), SDN_COMMAND_WAIT_MS: "200", SDN_ADMIN_TOKEN: adminToken });
-  await start(networkGuruSpec);
-  await start(ovsElementSpec); // the router's guest NICs (DHCP leases) come from it
-  await start(vrManagerSpec, {
+  await stack.start(apiGatewaySpec, {
+    SDN_HTTP_PORT: String(port),
+    SDN_COMMAND_WAIT_MS: "200",
+    SDN_ADMIN_TOKEN: adminToken,
+  });
+  await stack.start(networkGuruSpec);
+  await stack.start(ovsElementSpec); // the router's guest NICs (DHCP leases) come from it
+  await stack.start(vrManagerSpec, {
     SDN_DATA_DIR: join(lab.dir, "data"),
     SDN_SECRET_KEY: randomBytes(32).toString("base64"),
     SDN_VR_PROGRAM_DIR: ROUTER_PROGRAM_DIR,
@@ -88,7 +88,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const svc of running.reverse()) await svc.stop();
+  await stack.stop();
   await nats?.dispose();
   await lab?.dispose();
 });

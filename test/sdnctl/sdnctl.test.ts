@@ -2,8 +2,8 @@ import { apiGatewaySpec } from "@sdn/api-gateway";
 import { hypervisorAgentSpec } from "@sdn/hypervisor-agent";
 import { networkGuruSpec } from "@sdn/network-guru";
 import { ovsElementSpec } from "@sdn/ovs-element";
-import { startService, type RunningService } from "@sdn/runtime";
 import { freePort, TestNatsServer, waitFor } from "@sdn/testkit";
+import { ServiceStack } from "@sdn/testkit/stack";
 import { vrManagerSpec } from "@sdn/vr-manager";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -18,12 +18,7 @@ let nats: TestNatsServer;
 let baseUrl: string;
 let home: string;
 const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
-const running: RunningService<never>[] = [];
-
-const start = async (spec: Parameters<typeof startService>[0], extra: Record<string, string> = {}) => {
-  const svc = await startService(spec, { NATS_URL: nats.url, LOG_LEVEL: "silent", ...extra });
-  running.push(svc as unknown as RunningService<never>);
-};
+const stack = new ServiceStack(() => ({ NATS_URL: nats.url }));
 
 /** The environment of a user whose home has no config file. */
 const env = (token = adminToken) => ({ SDN_URL: baseUrl, SDN_TOKEN: token, HOME: home });
@@ -34,17 +29,17 @@ beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), "sdnctl-home-"));
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
-  await start(apiGatewaySpec, {
+  await stack.start(apiGatewaySpec, {
     SDN_HTTP_PORT: String(port),
     SDN_READY_TIMEOUT_MS: "300",
     SDN_COMMAND_WAIT_MS: "1000",
     SDN_ADMIN_TOKEN: adminToken,
   });
-  await start(networkGuruSpec);
+  await stack.start(networkGuruSpec);
 });
 
 afterAll(async () => {
-  for (const svc of running.reverse()) await svc.stop();
+  await stack.stop();
   await nats?.dispose();
   if (home !== undefined) rmSync(home, { recursive: true, force: true });
 });
@@ -260,9 +255,9 @@ describe("sdnctl services and health", () => {
     expect(byName).toMatchObject({ "api-gateway": "yes", nats: "yes", "network-guru": "yes", "vr-manager": "no" });
     expect(notReady.stderr).toMatch(/^UNAVAILABLE: not ready: .*vr-manager/);
 
-    await start(ovsElementSpec);
-    await start(vrManagerSpec);
-    await start(hypervisorAgentSpec);
+    await stack.start(ovsElementSpec);
+    await stack.start(vrManagerSpec);
+    await stack.start(hypervisorAgentSpec);
     const ready = await sdnctl(["health", "--json"], { env: { SDN_URL: baseUrl, HOME: home } });
     expect(ready.code).toBe(0);
     const body = JSON.parse(ready.stdout) as { healthz: unknown; readyz: { ready: boolean } };

@@ -3,8 +3,9 @@
  * route yet, so this test adds one the way every resource route will be added (the
  * gateway's own `commandRoute`, through its test harness on a real nats-server) for a
  * test command whose handler takes as long as asked. The CLI side is a command module
- * like the ones in libs/sdnctl/src/commands, registered next to the real ones.
+ * like the ones in apps/sdnctl/src/commands, registered next to the real ones.
  */
+import { commandRoute, startHarness, type Harness } from "@sdn/api-gateway/testing";
 import { bindHandler, CommandServer, EventPublisher, silentLogger } from "@sdn/bus";
 import { CommandError, defineCommand, defineEvent } from "@sdn/contracts";
 import { COMMAND_MODULES, runMutation, withMutationOptions, type CommandModule } from "@sdn/sdnctl";
@@ -12,8 +13,6 @@ import type { AddressInfo } from "node:net";
 import Type from "typebox";
 import { freePort } from "@sdn/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { commandRoute } from "../../services/api-gateway/src/command-route.js";
-import { startHarness, type Harness } from "../../services/api-gateway/src/test-support/harness.js";
 import { sdnctl } from "./cli-runner.js";
 
 const Widget = Type.Object({ id: Type.String(), name: Type.String() }, { additionalProperties: false });

@@ -1,4 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
+import { bearer, startHarness, type Harness } from "@sdn/api-gateway/testing";
 import { CommandClient, request, sealNewHost } from "@sdn/bus";
 import {
   AddHost,
@@ -20,7 +21,6 @@ import { vrManagerSpec } from "@sdn/vr-manager";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bearer, startHarness, type Harness } from "../../services/api-gateway/src/test-support/harness.js";
 import { exec, KVM_PROGRAM_DIR, Lab, type LabHost, type LabVm } from "../lab/index.js";
 import { LabInternet, LabRouter, ping, probe, ROUTER_PROGRAM_DIR, serveProbe, startIn } from "./router-lab.js";
 import { cloudInitProbe, dhcpClient, type DhcpLease } from "./guest-clients.js";

@@ -1,4 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
+import { bearer, startHarness, type Harness } from "@sdn/api-gateway/testing";
 import { CommandClient, request, sealNewHost } from "@sdn/bus";
 import {
   AddHost,
@@ -24,7 +25,6 @@ import { vrManagerSpec } from "@sdn/vr-manager";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bearer, startHarness, type Harness } from "../../services/api-gateway/src/test-support/harness.js";
 import { execQuiet, inNetns, KVM_PROGRAM_DIR, Lab, type KvmLabHost, type LabVm } from "../lab/index.js";
 import {
   committed,

@@ -9,8 +9,8 @@ import { apiGatewaySpec } from "@sdn/api-gateway";
 import { CommandClient } from "@sdn/bus";
 import { CountRules } from "@sdn/contracts";
 import { networkGuruSpec } from "@sdn/network-guru";
-import { startService, type RunningService } from "@sdn/runtime";
 import { callApi, freePort, TestNatsServer } from "@sdn/testkit";
+import { startStack, type ServiceStack } from "@sdn/testkit/stack";
 import { vrManagerSpec } from "@sdn/vr-manager";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -23,7 +23,7 @@ let nc: NatsConnection;
 let dir: string;
 let baseUrl: string;
 const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
-const running: RunningService<never>[] = [];
+let stack: ServiceStack | undefined;
 
 const call = (method: string, path: string, token: string, body?: unknown) =>
   callApi(baseUrl, token, method, path, body) as Promise<{ status: number; body: Record<string, unknown> }>;
@@ -46,18 +46,15 @@ beforeAll(async () => {
   nc = await connect({ servers: nats.url });
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
-  const env = { NATS_URL: nats.url, LOG_LEVEL: "silent" };
-  for (const [spec, extra] of [
+  stack = await startStack({ NATS_URL: nats.url }, [
     [apiGatewaySpec, { SDN_HTTP_PORT: String(port), SDN_ADMIN_TOKEN: adminToken }],
-    [networkGuruSpec, {}],
+    [networkGuruSpec],
     [vrManagerSpec, { SDN_DATA_DIR: dir, SDN_SECRET_KEY: randomBytes(32).toString("base64") }],
-  ] as const) {
-    running.push((await startService(spec as never, { ...env, ...extra })) as RunningService<never>);
-  }
+  ]);
 });
 
 afterAll(async () => {
-  for (const svc of running.reverse()) await svc.stop();
+  await stack?.stop();
   await nc?.close();
   await nats?.dispose();
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });

@@ -1,27 +1,13 @@
-import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
-import {
-  CommandError,
-  InfrastructureError,
-  defineCommand,
-  defineEvent,
-  HEADERS,
-  STREAMS,
-  commandSubject,
-  eventSubject,
-} from "@sdn/contracts";
+import { CommandError, InfrastructureError, defineCommand, HEADERS, commandSubject } from "@sdn/contracts";
 import { TestNatsServer, waitFor } from "@sdn/testkit";
 import Type from "typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommandClient, GATEWAY_ORIGIN } from "./command-client.js";
 import { CommandServer } from "./command-server.js";
 import { bindHandler } from "./dispatch.js";
-import { CommandTimeoutError, NoResponderError } from "./errors.js";
-import { EventPublisher } from "./events.js";
-import { JsonBucket } from "./kv.js";
+import { CommandTimeoutError } from "./errors.js";
 import { silentLogger } from "./logger.js";
-import { registerMicro } from "./micro.js";
-import { request, serveRequests } from "./request-tier.js";
 import { ensureStreams } from "./streams.js";
 
 const Reserve = defineCommand({
@@ -42,14 +28,6 @@ const Explode = defineCommand({
   summary: "test command that fails",
   request: Type.Object({ kind: Type.Enum(["internal", "conflict", "host"]) }),
   response: Type.Object({}),
-});
-const Ping = defineCommand({
-  service: "hypervisor-agent",
-  name: "Ping",
-  delivery: "request",
-  summary: "test agent command",
-  request: Type.Object({ n: Type.Integer() }, { additionalProperties: false }),
-  response: Type.Object({ n: Type.Integer() }),
 });
 
 let server: TestNatsServer;
@@ -240,193 +218,6 @@ describe("durable command tier", () => {
       expect(await client.findAnswer(Reserve, "never-sent", undefined)).toBeUndefined();
     } finally {
       await srv.stop();
-    }
-  });
-});
-
-describe("request/reply tier", () => {
-  it("answers, validates, and reports a missing responder", async () => {
-    const server = serveRequests(nc, {
-      prefix: "sdn.agent.host-1",
-      logger: silentLogger,
-      handlers: [bindHandler(Ping, async (req) => ({ data: { n: req.n + 1 }, details: "pong" }))],
-    });
-    try {
-      expect(await request(nc, Ping, "sdn.agent.host-1.Ping", { n: 41 })).toMatchObject({ ok: true, data: { n: 42 } });
-      const bad = await request(nc, Ping, "sdn.agent.host-1.Ping", { n: "x" } as unknown as { n: number });
-      expect(bad).toMatchObject({ ok: false, error: { code: "INVALID_COMMAND" } });
-      const err = await request(nc, Ping, "sdn.agent.host-2.Ping", { n: 1 }, { timeoutMs: 500 }).catch(
-        (e: unknown) => e,
-      );
-      expect(err).toBeInstanceOf(NoResponderError);
-      expect((err as Error).message).toContain("sdn.agent.host-2.Ping");
-    } finally {
-      await server.drain();
-    }
-  });
-
-  /** A server whose Ping handler waits for `gate`; `running` resolves once a request reached it. */
-  const gatedServer = (prefix: string, gate: Promise<void>) => {
-    let started: () => void = () => undefined;
-    const running = new Promise<void>((r) => (started = r));
-    const server = serveRequests(nc, {
-      prefix,
-      logger: silentLogger,
-      handlers: [
-        bindHandler(Ping, async (req) => {
-          started();
-          await gate;
-          return { data: { n: req.n + 1 }, details: "slow pong" };
-        }),
-      ],
-    });
-    return { server, running };
-  };
-
-  it("drains: a request in flight is still answered, a new one is refused at once", async () => {
-    let release: () => void = () => undefined;
-    const { server, running } = gatedServer("sdn.agent.host-3", new Promise<void>((r) => (release = r)));
-    const slow = request(nc, Ping, "sdn.agent.host-3.Ping", { n: 1 }, { timeoutMs: 10_000 });
-    await running;
-    let drained = false;
-    const draining = server.drain().then(() => (drained = true));
-    const refused = await request(nc, Ping, "sdn.agent.host-3.Ping", { n: 2 }, { timeoutMs: 10_000 }).catch(
-      (e: unknown) => e,
-    );
-    expect(refused).toBeInstanceOf(NoResponderError);
-    expect(drained).toBe(false);
-    release();
-    expect(await slow).toMatchObject({ ok: true, data: { n: 2 } });
-    await draining;
-    expect(drained).toBe(true);
-  });
-
-  it("ends a drain at its bound when a handler never finishes", async () => {
-    const { server, running } = gatedServer("sdn.agent.host-4", new Promise<void>(() => undefined));
-    const stuck = request(nc, Ping, "sdn.agent.host-4.Ping", { n: 1 }, { timeoutMs: 1500 }).catch((e: unknown) => e);
-    await running;
-    const begun = performance.now();
-    await server.drain(300);
-    expect(performance.now() - begun).toBeGreaterThanOrEqual(250);
-    expect(await stuck).toBeInstanceOf(CommandTimeoutError);
-  });
-});
-
-describe("events", () => {
-  it("publishes an enveloped event to the event stream, once per event id", async () => {
-    const Happened = defineEvent({
-      service: "ovs-element",
-      name: "TestHappened",
-      summary: "t",
-      data: Type.Object({ x: Type.Integer() }),
-    });
-    const events = new EventPublisher(nc);
-    await events.publish(Happened, { x: 1 }, { accountId: "acct-1", eventId: "evt-1" });
-    await events.publish(Happened, { x: 1 }, { accountId: "acct-1", eventId: "evt-1" });
-    const jsm = await jetstreamManager(nc);
-    const info = await jsm.streams.info(STREAMS.events.name, {
-      subjects_filter: eventSubject("ovs-element", "TestHappened", "acct-1"),
-    });
-    expect(info.state.subjects?.[eventSubject("ovs-element", "TestHappened", "acct-1")]).toBe(1);
-    const stored = await jsm.streams.getMessage(STREAMS.events.name, {
-      last_by_subj: eventSubject("ovs-element", "TestHappened", "acct-1"),
-    });
-    expect(stored?.json()).toMatchObject({
-      eventId: "evt-1",
-      type: "TestHappened",
-      service: "ovs-element",
-      accountId: "acct-1",
-      data: { x: 1 },
-    });
-  });
-});
-
-describe("KV compare-and-swap", () => {
-  it("loses no update when many writers race on one key", async () => {
-    const bucket = await JsonBucket.open<{ n: number }>(nc, "test_counter");
-    const nc2 = await connect({ servers: server.url });
-    const other = await JsonBucket.open<{ n: number }>(nc2, "test_counter");
-    await Promise.all(
-      Array.from({ length: 100 }, (_, i) =>
-        (i % 2 ? bucket : other).update("c", (cur) => ({ n: (cur?.n ?? 0) + 1 }), 200),
-      ),
-    );
-    expect((await bucket.get("c"))?.value.n).toBe(100);
-    expect(await bucket.createIfAbsent("c", { n: 0 })).toBe(false);
-    expect(await bucket.createIfAbsent("d", { n: 0 })).toBe(true);
-    await nc2.close();
-  });
-});
-
-describe("KV key listing", () => {
-  it("lists the live keys, filtered, also while others write and delete keys", async () => {
-    const bucket = await JsonBucket.open<{ n: number }>(nc, "test_listing");
-    expect(await bucket.keys()).toEqual([]);
-    for (let i = 0; i < 2; i++) await bucket.createIfAbsent(`stable.${i}`, { n: i });
-    await bucket.createIfAbsent("gone.1", { n: 0 });
-    await bucket.delete("gone.1");
-    const stable = ["stable.0", "stable.1"];
-    expect((await bucket.keys()).sort()).toEqual(stable);
-    let churning = true;
-    const churn = (async () => {
-      for (let i = 0; churning; i++) {
-        const key = `churn.${i % 5}`;
-        await bucket.update(key, () => ({ n: i }));
-        if (i % 3 === 0) await bucket.delete(key);
-      }
-    })();
-    try {
-      // nats.js's kv.keys() waited here for its 5 s idle heartbeat, or for good: a listing
-      // never waits for anything but the bucket's answers, so 4 s is ample even on a slow machine.
-      for (let round = 0; round < 200; round++) {
-        const started = performance.now();
-        const listings = await Promise.all([bucket.keys(), bucket.keys(), bucket.keys("stable.*")]);
-        expect(performance.now() - started).toBeLessThan(4_000);
-        for (const keys of listings) {
-          expect(keys.filter((k) => !k.startsWith("churn."))).toEqual(expect.arrayContaining(stable));
-          expect(keys.filter((k) => k.startsWith("gone."))).toEqual([]);
-        }
-      }
-    } finally {
-      churning = false;
-      await churn;
-    }
-    const live: string[] = [];
-    for (let i = 0; i < 5; i++) if ((await bucket.get(`churn.${i}`)) !== undefined) live.push(`churn.${i}`);
-    expect((await bucket.keys()).sort()).toEqual([...live, ...stable].sort());
-    expect((await bucket.keys("stable.*")).sort()).toEqual(stable);
-  });
-});
-
-describe("NATS services framework", () => {
-  it("answers $SRV.PING, $SRV.INFO and $SRV.STATS and serves Health", async () => {
-    const svc = await registerMicro(nc, {
-      name: "network-guru",
-      version: "9.9.9",
-      description: "test",
-      instanceId: "guru-x",
-      logger: silentLogger,
-      health: () => Promise.resolve({ status: "up" }),
-    });
-    try {
-      const ping = (await nc.request("$SRV.PING.network-guru", "", { timeout: 1000 })).json<{
-        name: string;
-        type: string;
-      }>();
-      expect(ping).toMatchObject({ name: "network-guru", type: "io.nats.micro.v1.ping_response" });
-      const info = (await nc.request("$SRV.INFO.network-guru", "", { timeout: 1000 })).json<{
-        version: string;
-        endpoints: { subject: string }[];
-      }>();
-      expect(info.version).toBe("9.9.9");
-      expect(info.endpoints.map((e) => e.subject)).toContain("sdn.svc.network-guru.Health");
-      expect((await nc.request("sdn.svc.network-guru.Health", "", { timeout: 1000 })).json()).toEqual({ status: "up" });
-      const stats = (await nc.request("$SRV.STATS.network-guru", "", { timeout: 1000 })).json<{
-        endpoints: { num_requests: number }[];
-      }>();
-      expect(stats.endpoints[0]?.num_requests).toBe(1);
-    } finally {
-      await svc.service.stop();
     }
   });
 });

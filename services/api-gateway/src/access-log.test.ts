@@ -1,6 +1,6 @@
 import { createLogger } from "@sdn/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bearer, startHarness, type Harness } from "./test-support/harness.js";
+import { bearer, startHarness, type Harness } from "../test/harness.js";
 
 let h: Harness;
 const lines: Record<string, unknown>[] = [];

@@ -1,6 +1,6 @@
 import type { FastifyContextConfig } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startHarness, type Harness } from "./test-support/harness.js";
+import { startHarness, type Harness } from "../test/harness.js";
 
 /*
  * No route changes state unrecorded: each mutating route either sends a bus command (the

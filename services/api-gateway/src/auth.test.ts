@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GatewayAuditWriter } from "./audit/audit-writer.js";
 import { bootstrapAdminToken } from "./auth/admin-bootstrap.js";
 import { TokenStore } from "./auth/token-store.js";
-import { bearer, startHarness, type Harness } from "./test-support/harness.js";
+import { bearer, startHarness, type Harness } from "../test/harness.js";
 
 let h: Harness;
 beforeAll(async () => {

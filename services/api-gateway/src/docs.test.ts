@@ -3,7 +3,7 @@ import { Validator } from "@seriousme/openapi-schema-validator";
 import { AGENT_TIER_COMMANDS, ALL_COMMANDS, ALL_EVENTS } from "@sdn/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAsyncApi } from "./asyncapi.js";
-import { startHarness, type Harness } from "./test-support/harness.js";
+import { startHarness, type Harness } from "../test/harness.js";
 
 let h: Harness;
 beforeAll(async () => {

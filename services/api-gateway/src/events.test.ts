@@ -4,7 +4,7 @@ import { connect as tcpConnect } from "node:net";
 import Type from "typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commandRoute } from "./command-route.js";
-import { bearer, startHarness, type Harness } from "./test-support/harness.js";
+import { bearer, startHarness, type Harness } from "../test/harness.js";
 
 const Touch = defineCommand({
   service: "network-guru",

@@ -4,7 +4,7 @@ import { waitFor } from "@sdn/testkit";
 import Type from "typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commandRoute } from "./command-route.js";
-import { bearer, startHarness, type Harness } from "./test-support/harness.js";
+import { bearer, startHarness, type Harness } from "../test/harness.js";
 
 const Widget = Type.Object(
   { id: Type.String(), name: Type.String(), accountId: Type.String() },

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bearer, startHarness, type Harness } from "./test-support/harness.js";
+import { bearer, startHarness, type Harness } from "../test/harness.js";
 
 let h: Harness;
 beforeAll(async () => {

@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startHarness, type Harness } from "./test-support/harness.js";
+import { startHarness, type Harness } from "../test/harness.js";
 import { UI_DIR } from "./web-ui.js";
 
-/* The web view's files and headers (its behaviour in a browser: test/api-gateway/web-ui.test.ts). */
+/* The web view's files and headers (its behaviour in a browser: test/web-ui/browser.test.ts). */
 
 let h: Harness;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { apiGatewaySpec } from "@sdn/api-gateway";
 import { networkGuruSpec } from "@sdn/network-guru";
-import { startService, type RunningService } from "@sdn/runtime";
 import { callApi, createTenant, freePort, TestNatsServer } from "@sdn/testkit";
+import { startStack, type ServiceStack } from "@sdn/testkit/stack";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -10,7 +10,7 @@ let baseUrl: string;
 /** A second gateway replica on the same bus. */
 let secondUrl: string;
 const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
-const running: RunningService<never>[] = [];
+let stack: ServiceStack | undefined;
 
 const call = (method: string, path: string, token: string, body?: unknown, base = baseUrl) =>
   callApi(base, token, method, path, body);
@@ -28,18 +28,15 @@ beforeAll(async () => {
   const port2 = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
   secondUrl = `http://127.0.0.1:${port2}`;
-  const env = { NATS_URL: nats.url, LOG_LEVEL: "silent" };
-  for (const [spec, extra] of [
+  stack = await startStack({ NATS_URL: nats.url }, [
     [apiGatewaySpec, { SDN_HTTP_PORT: String(port), SDN_ADMIN_TOKEN: adminToken }],
     [apiGatewaySpec, { SDN_HTTP_PORT: String(port2), SDN_ADMIN_TOKEN: adminToken }],
-    [networkGuruSpec, {}],
-  ] as const) {
-    running.push((await startService(spec as never, { ...env, ...extra })) as RunningService<never>);
-  }
+    [networkGuruSpec],
+  ]);
 });
 
 afterAll(async () => {
-  for (const svc of running.reverse()) await svc.stop();
+  await stack?.stop();
   await nats?.dispose();
 });
 

@@ -1,3 +1,4 @@
+import { bearer, startHarness, type Harness } from "@sdn/api-gateway/testing";
 import { CommandClient } from "@sdn/bus";
 import { CheckHealth, type Host, type Network, type Nic } from "@sdn/contracts";
 import { hypervisorAgentSpec } from "@sdn/hypervisor-agent";
@@ -11,7 +12,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bearer, startHarness, type Harness } from "../../services/api-gateway/src/test-support/harness.js";
 import { plugRequestFor, simulatedHostRequests } from "../hypervisor-agent/simulated-hosts.js";
 
 /*

@@ -4,14 +4,21 @@ import type { Quotas } from "@sdn/contracts";
 import { createLogger, type Logger } from "@sdn/runtime";
 import { TestNatsServer } from "@sdn/testkit";
 import { randomBytes } from "node:crypto";
-import { buildGateway, type GatewayApp } from "../app.js";
-import { GatewayAuditWriter } from "../audit/audit-writer.js";
-import { AccountStore } from "../auth/account-store.js";
-import { bootstrapAdminToken } from "../auth/admin-bootstrap.js";
-import { TokenStore } from "../auth/token-store.js";
-import { IdempotencyStore, JobStore } from "../jobs/job-store.js";
-import { QuotaLocks } from "../limits/quota-locks.js";
-import type { EventStreamLimits } from "../limits/event-streams.js";
+import { buildGateway, type GatewayApp } from "../src/app.js";
+import { GatewayAuditWriter } from "../src/audit/audit-writer.js";
+import { AccountStore } from "../src/auth/account-store.js";
+import { bootstrapAdminToken } from "../src/auth/admin-bootstrap.js";
+import { TokenStore } from "../src/auth/token-store.js";
+import { IdempotencyStore, JobStore } from "../src/jobs/job-store.js";
+import { QuotaLocks } from "../src/limits/quota-locks.js";
+import type { EventStreamLimits } from "../src/limits/event-streams.js";
+
+/*
+ * The gateway's test harness (`@sdn/api-gateway/testing`, source only: never in dist/). The
+ * gateway's own tests and the suites under test/ that need a gateway they can `inject` into
+ * use it; `commandRoute` lets a test add routes for its own commands before the first request.
+ */
+export { commandRoute } from "../src/command-route.js";
 
 export interface Harness {
   nats: TestNatsServer;

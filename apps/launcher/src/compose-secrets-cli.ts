@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { ensureComposeBusSecrets } from "./compose-secrets.js";
 
 /**
- * `node libs/launcher/dist/compose-secrets-cli.js DIR`: the bus credentials docker-compose.yml
+ * `node apps/launcher/dist/compose-secrets-cli.js DIR`: the bus credentials docker-compose.yml
  * mounts as secrets (scripts/compose-secrets.sh runs it, on the host or in the gateway image).
  */
 const dir = process.argv[2];

@@ -3,9 +3,9 @@ import { ensureStreams, EventPublisher } from "@sdn/bus";
 import { eventFilter, type EventEnvelope, type NetworkTunnelHealth } from "@sdn/contracts";
 import { TestNatsServer, waitFor } from "@sdn/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Collaborators } from "../../services/ovs-element/src/collaborators.js";
-import { ElementStore, type Membership } from "../../services/ovs-element/src/store.js";
-import { healthKey, TunnelHealthBook } from "../../services/ovs-element/src/tunnel-health.js";
+import type { Collaborators } from "../src/collaborators.js";
+import { ElementStore, type Membership } from "../src/store.js";
+import { healthKey, TunnelHealthBook } from "../src/tunnel-health.js";
 
 /*
  * The element's tunnel health book on a real nats-server: agents' reports become rows'
