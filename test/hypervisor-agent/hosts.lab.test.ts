@@ -20,7 +20,7 @@ import {
   type RequestOf,
   eventFilter,
 } from "@sdn/contracts";
-import { HOST_PROGRAMS_VERSION, hostManagerOf, hypervisorAgentSpec } from "@sdn/hypervisor-agent";
+import { HOST_PROGRAMS_VERSION, hypervisorAgentSpec, type Agent } from "@sdn/hypervisor-agent";
 import { startService, type RunningService } from "@sdn/runtime";
 import { waitFor } from "@sdn/testkit";
 import { generateKeyPairSync, randomUUID } from "node:crypto";
@@ -520,7 +520,7 @@ describe("hypervisor-agent in the emulated lab", () => {
       LOG_LEVEL: "silent",
       SDN_DATA_DIR: lab.dir,
     })) as unknown as RunningService<never>;
-    const second = hostManagerOf(replica.context) as NonNullable<ReturnType<typeof hostManagerOf>>;
+    const second = (replica.state as Agent).manager;
     const hostIds = Object.values(ids);
     const first = ok(await agentCall(ids["kvm"] as string, Ping, {})).agentInstanceId;
     await new Promise((r) => setTimeout(r, 1500)); // a few lease passes of both replicas

@@ -1,2 +1,2 @@
-export { ovsElementSpec, elementOfContext, type Element } from "./service.js";
+export { ovsElementSpec, type Element } from "./service.js";
 export { canHandle } from "./providers.js";
