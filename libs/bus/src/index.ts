@@ -10,6 +10,7 @@ export * from "./semaphore.js";
 export * from "./coalescer.js";
 export * from "./command-server.js";
 export * from "./command-client.js";
+export * from "./answers.js";
 export * from "./request-tier.js";
 export * from "./events.js";
 export * from "./kv.js";
