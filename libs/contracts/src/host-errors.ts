@@ -31,6 +31,8 @@ export const HOST_ERRORS = {
   ROUTER_SSH_FAILED: "UNAVAILABLE",
   ROUTER_TIMEOUT: "UNAVAILABLE",
   ROUTER_HOST_KEY_MISMATCH: "UNPROCESSABLE",
+  /** The agent's own: a program's answer is not JSON or breaks its schema (drivers/program-answers.ts). */
+  BAD_OUTPUT: "UNPROCESSABLE",
   /** The control domain's Python is older than 3.6 (the plugin's own check). */
   UNSUPPORTED_PYTHON: "UNPROCESSABLE",
 } as const satisfies Record<string, ErrorCode>;

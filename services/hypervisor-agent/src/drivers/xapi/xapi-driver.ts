@@ -17,6 +17,7 @@ import {
   XAPI_PLUGIN_FILES,
   type HostFacts,
 } from "../host-programs.js";
+import { checkProgramResult } from "../program-answers.js";
 import { deployPrograms } from "../ssh/deploy-programs.js";
 import { SshConnection, type SshOptions } from "../ssh/ssh-connection.js";
 import { describePluginFailure } from "./plugin-failure.js";
@@ -361,11 +362,12 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
 
   protected async run<T>(fn: string, args: object): Promise<T> {
     const hostRef = await this.ref();
+    let result: unknown;
     try {
       const value = await this.client.call<string>("host.call_plugin", hostRef, XAPI_PLUGIN, fn, {
         args: JSON.stringify(args),
       });
-      return JSON.parse(value) as T;
+      result = JSON.parse(value);
     } catch (err) {
       if (err instanceof XapiError && err.code === "SDN_HOST_ERROR") {
         throw new HostProgramError(err.params[0] ?? "HOST_ERROR", err.params[1] ?? "the host program failed");
@@ -378,6 +380,7 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
       }
       return this.translate(err);
     }
+    return checkProgramResult<T>(XAPI_PLUGIN, fn, result);
   }
 
   private async call<T>(method: string, ...params: unknown[]): Promise<T> {
