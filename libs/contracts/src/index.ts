@@ -35,6 +35,7 @@ export * from "./resources/router-id.js";
 export * from "./resources/routers.js";
 export * from "./resources/redundancy.js";
 export * from "./resources/rules.js";
+export * from "./resources/router-config.js";
 export * from "./commands/routers.js";
 export * from "./commands/router-relay.js";
 export * from "./events/routers.js";

@@ -1,4 +1,4 @@
-import { assertValid, MalformedMessageError } from "@sdn/bus";
+import { assertValid, jsonSchemaFile, MalformedMessageError } from "@sdn/bus";
 import { DestroyBridge, ListVms, SetupBridge, TunnelInterface } from "@sdn/contracts";
 import Type, { type Static, type TSchema } from "typebox";
 import { HostProgramError } from "./errors.js";
@@ -80,9 +80,7 @@ export const checkProgramAnswer = <T>(
 
 /** JSON Schema of what the programs print, by file name under host/schema/ (written by scripts/export-schemas.ts). */
 export const programSchemaFiles = (): Record<string, string> => {
-  const json = (schema: TSchema) => `${JSON.stringify(schema, null, 2)}\n`;
-  return Object.fromEntries([
-    ["answer.json", json(ProgramAnswer)],
-    ...Object.entries(PROGRAM_RESULTS).map(([fn, schema]) => [`${fn}.result.json`, json(schema)]),
-  ]);
+  const files: Record<string, string> = { "answer.json": jsonSchemaFile(ProgramAnswer) };
+  for (const [fn, schema] of Object.entries(PROGRAM_RESULTS)) files[`${fn}.result.json`] = jsonSchemaFile(schema);
+  return files;
 };
