@@ -14,6 +14,7 @@ export * from "./answers.js";
 export * from "./request-tier.js";
 export * from "./events.js";
 export * from "./kv.js";
+export * from "./buckets.js";
 export * from "./micro.js";
 export * from "./kv-pages.js";
 export * from "./storage.js";
