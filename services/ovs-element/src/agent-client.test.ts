@@ -12,7 +12,18 @@ let nc: NatsConnection;
 
 /** A stand-in agent for one host that answers every request with `answer`. */
 const agentAnswering = (command: string, answer: unknown) =>
-  nc.subscribe(agentSubject(HOST, command), { callback: (_e, m) => m.respond(JSON.stringify(answer)) });
+  nc.subscribe(agentSubject(HOST, command), {
+    callback: (_e, m) => {
+      m.respond(JSON.stringify(answer));
+    },
+  });
+
+/** What a call that must fail threw. */
+const failure = (call: Promise<unknown>): Promise<AgentCallError> =>
+  call.then(
+    () => Promise.reject(new Error("the call succeeded")),
+    (e: unknown) => e as AgentCallError,
+  );
 
 beforeAll(async () => {
   server = await TestNatsServer.start();
@@ -48,7 +59,7 @@ describe("agent answers are checked against their contract", () => {
       data: { bridge: 42 },
     });
     try {
-      const err = await new AgentClient(nc, 2_000).call(HOST, SetupBridge, { networkId: NETWORK }).catch((e) => e);
+      const err = await failure(new AgentClient(nc, 2_000).call(HOST, SetupBridge, { networkId: NETWORK }));
       expect(err).toBeInstanceOf(AgentCallError);
       expect(err.code).toBe("INTERNAL");
       expect(err.message).toMatch(/SetupBridge on host host-answers: answer to SetupBridge is invalid/);
@@ -66,7 +77,7 @@ describe("agent answers are checked against their contract", () => {
       error: { code: "NO_SUCH_CODE" },
     });
     try {
-      const err = await new AgentClient(nc, 2_000).call(HOST, Ping, {}).catch((e) => e);
+      const err = await failure(new AgentClient(nc, 2_000).call(HOST, Ping, {}));
       expect(err).toBeInstanceOf(AgentCallError);
       expect(err.code).toBe("INTERNAL");
     } finally {
@@ -78,7 +89,7 @@ describe("agent answers are checked against their contract", () => {
     const error = { code: "NOT_FOUND", message: "no bridge", details: { hostError: "BRIDGE_NOT_FOUND" } };
     const sub = agentAnswering(SetupBridge.name, { ok: false, commandId: "c4", details: "refused", error });
     try {
-      const err = await new AgentClient(nc, 2_000).call(HOST, SetupBridge, { networkId: NETWORK }).catch((e) => e);
+      const err = await failure(new AgentClient(nc, 2_000).call(HOST, SetupBridge, { networkId: NETWORK }));
       expect(err).toBeInstanceOf(AgentCallError);
       expect(err.code).toBe("NOT_FOUND");
       expect(err.details).toEqual({ hostError: "BRIDGE_NOT_FOUND" });
