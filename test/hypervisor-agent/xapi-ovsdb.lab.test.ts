@@ -67,7 +67,12 @@ describe("XenServer / XCP-ng hosts driven over OVSDB on TLS port 6640", () => {
 
   it("applies tunnels in one OVSDB transaction, not through the plugin, and VMs ping a KVM host", async () => {
     const x = xapiDriver(xen);
-    const k = new KvmDriver({ ssh: kvm.sshOptions(), programDir: KVM_PROGRAM_DIR, commandTimeoutMs: 15_000, ovsdb: true });
+    const k = new KvmDriver({
+      ssh: kvm.sshOptions(),
+      programDir: KVM_PROGRAM_DIR,
+      commandTimeoutMs: 15_000,
+      ovsdb: true,
+    });
     drivers.push(k);
     const net = "net-xk";
     const vx = await xen.addVm("vx", "192.168.71.1/24");
