@@ -21,6 +21,7 @@ export interface SouthboundStatus {
 export class OvsdbSouthbound {
   private current: HostOvsdb | undefined;
   private refusal: { code: string; reason: string } | undefined;
+  private lastFailure: Error | undefined;
   private readonly drift: DriftWatch;
 
   constructor(
@@ -42,6 +43,11 @@ export class OvsdbSouthbound {
     this.current = ovsdb;
     this.refusal = undefined;
     ovsdb.onChange((changes) => this.drift.observe(changes));
+    // A reconnection refused for the host's certificate says so in the status, not just "down".
+    ovsdb.vswitch.client.on("reconnectFailed", (e) => {
+      if (this.current === ovsdb) this.lastFailure = e.code === "CERTIFICATE_REJECTED" ? e : undefined;
+    });
+    ovsdb.vswitch.client.on("connected", () => (this.lastFailure = undefined));
     this.log?.info({ host: this.host, ...where }, "driving Open vSwitch over OVSDB");
   }
 
@@ -55,9 +61,11 @@ export class OvsdbSouthbound {
   status(): SouthboundStatus {
     if (this.current?.connected === true) return { path: "ovsdb" };
     if (this.refusal !== undefined) return { path: "program", ...this.refusal };
-    return this.current === undefined
-      ? { path: "program" }
-      : { path: "program", code: "OVSDB_DISCONNECTED", reason: "the OVSDB connection is down; reconnecting" };
+    if (this.current === undefined) return { path: "program" };
+    if (this.lastFailure !== undefined) {
+      return { path: "program", code: "HOST_CERT_MISMATCH", reason: this.lastFailure.message };
+    }
+    return { path: "program", code: "OVSDB_DISCONNECTED", reason: "the OVSDB connection is down; reconnecting" };
   }
 
   /** One of the agent's own changes, over OVSDB or the program; not reported as drift. */
@@ -87,6 +95,7 @@ export class OvsdbSouthbound {
   }
 
   private detach(): void {
+    this.lastFailure = undefined;
     this.current?.close();
     this.current = undefined;
   }
