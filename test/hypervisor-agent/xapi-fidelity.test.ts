@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient } from "xen-api";
-import { HOST_PROGRAMS_VERSION } from "../../services/hypervisor-agent/src/drivers/host-programs.js";
+import { HOST_PROGRAMS_VERSION, XAPI_PLUGIN_FILES } from "../../services/hypervisor-agent/src/drivers/host-programs.js";
 import { HostFailure } from "../../services/hypervisor-agent/src/drivers/errors.js";
 import { XapiClient } from "../../services/hypervisor-agent/src/drivers/xapi/xapi-client.js";
 import { XapiDriver } from "../../services/hypervisor-agent/src/drivers/xapi/xapi-driver.js";
@@ -59,7 +59,7 @@ const run = (argv: string[]): Promise<string> =>
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "sdn-xapi-fidelity-"));
-  for (const f of ["sdn-ovs", "sdn_ovs.py", "sdn_guest.py"]) copyFileSync(join(HOST_PROGRAMS_DIR, f), join(dir, f));
+  for (const f of XAPI_PLUGIN_FILES) copyFileSync(join(HOST_PROGRAMS_DIR, f), join(dir, f));
   const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
   await run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
     "-days", "1", "-subj", "/CN=xapi", "-keyout", key, "-out", cert]); // prettier-ignore
