@@ -34,6 +34,14 @@ ROUTER_PROGRAM_FILES = {
     "sdn_guest_services.py": "644",
     "sdn_metadata.py": "755",
     "sdn_vrrp.py": "755",
+    "sdn_router_system.py": "644",
+    "sdn_router_state.py": "644",
+    "sdn_router_undo.py": "644",
+    "sdn_router_checks.py": "644",
+    "sdn_router_iptables.py": "644",
+    "sdn_router_haproxy.py": "644",
+    "sdn_router_conntrack.py": "644",
+    "sdn_router_apply.py": "644",
 }
 ROUTER_DEPLOY_SCRIPT = (
     'umask 077 && mkdir -p "$(dirname "$1")" && cat > "$1.new" && chmod "$2" "$1.new" && mv -f "$1.new" "$1"'
