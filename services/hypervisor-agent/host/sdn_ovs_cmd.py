@@ -40,8 +40,8 @@ def run(argv, timeout, stdin=None, decode=True):
     subprocess.TimeoutExpired as subprocess.run does. With decode (the default) the pipes
     carry text, else bytes.
 
-    Written for dom0's Python 3.6 (XenServer 8, XCP-ng 8.3): capture_output= and text=
-    arrived in 3.7, so the pipes and universal_newlines are spelled out.
+    Written for dom0's Python 3.6 (XenServer 8, XCP-ng 8.3): subprocess.run's capture and
+    text keywords arrived in 3.7, so the pipes and universal_newlines are spelled out.
     """
     proc = subprocess.run(
         argv,

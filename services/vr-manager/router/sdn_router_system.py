@@ -16,8 +16,9 @@ class RouterError(Exception):
 def run(argv, stdin=None, check=True):
     """Runs argv with text pipes; with check, a non-zero exit raises COMMAND_FAILED.
 
-    Spelled for Python 3.6 like the host programs (capture_output= and text= arrived in
-    3.7): one rule for every program we ship, whatever Python its machine has."""
+    Spelled for Python 3.6 like the host programs (subprocess.run's capture and text
+    keywords arrived in 3.7): one rule for every program we ship, whatever Python its
+    machine has."""
     p = subprocess.run(
         argv, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=60
     )
