@@ -10,6 +10,7 @@ import subprocess
 
 import sdn_router_system as system
 
+
 def _ingress_by_ip(cfg):
     """Per public IP, the rules that decide what reaches it from outside (None: not ours)."""
     return {

@@ -10,6 +10,7 @@ import sdn_router_state as state
 import sdn_router_system as system
 from sdn_router_system import RouterError
 
+
 def render(cfg):
     lbs = cfg.get("loadBalancers") or []
     if not lbs:

@@ -11,6 +11,7 @@ from sdn_router_system import RouterError
 
 TAG = "sdn-router"  # comment on every iptables rule we write
 
+
 def resolve_interfaces(cfg, present):
     """Maps the public interface and every network to a present interface; raises INTERFACE_NOT_FOUND."""
     by_name = {l["ifname"]: l for l in present}

@@ -8,6 +8,7 @@ import tempfile
 
 STATE_DIR = os.environ.get("SDN_ROUTER_STATE_DIR", "/var/lib/sdn-router")
 
+
 def state_file(name):
     return os.path.join(STATE_DIR, name)
 
