@@ -2,7 +2,7 @@ import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from "@nats-io
 import { Kvm, type KV, type KvOptions } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { BusError } from "./errors.js";
-import { listKeys } from "./kv-keys.js";
+import { listEntries, listKeys } from "./kv-keys.js";
 import { storageOf } from "./storage.js";
 import { isTransient, retryTransient } from "./transient.js";
 
@@ -179,6 +179,15 @@ export class JsonBucket<T> {
     const keys = await this.keys(filter);
     const read = await Promise.all(keys.map(async (key) => ({ key, entry: await this.get(key) })));
     return read.flatMap(({ key, entry }) => (entry === undefined ? [] : [{ key, value: entry.value }]));
+  }
+
+  /** Every live entry under a key filter with its revision, read fresh in one consumer pass. */
+  async latest(filter = ">"): Promise<Map<string, { value: T; revision: number }>> {
+    const raw = await retryTransient(() => listEntries(this.nc, this.name, filter));
+    const decoder = new TextDecoder();
+    return new Map(
+      [...raw].map(([key, e]) => [key, { value: JSON.parse(decoder.decode(e.data)) as T, revision: e.revision }]),
+    );
   }
 
   keys(filter = ">"): Promise<string[]> {

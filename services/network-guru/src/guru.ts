@@ -2,6 +2,7 @@ import type { EventPublisher } from "@sdn/bus";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { GuruConfig } from "./config.js";
 import { KeyPool } from "./key-pool.js";
+import { migrateLegacyAddresses } from "./legacy-addresses.js";
 import { GuestIpam } from "./guest-ipam.js";
 import { NetworkManager } from "./network-manager.js";
 import { PublicIpam } from "./public-ipam.js";
@@ -22,6 +23,7 @@ export class Guru {
   async open(): Promise<void> {
     const { nc, events, config } = this.deps;
     const store = await GuruStore.open(nc);
+    await migrateLegacyAddresses(store);
     const pools = {
       gre: new KeyPool(
         store.greKeys,

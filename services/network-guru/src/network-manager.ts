@@ -20,6 +20,7 @@ import {
   type UpdateNetwork,
 } from "@sdn/contracts";
 import { createHash } from "node:crypto";
+import { readAddresses } from "./address-blocks.js";
 import { conflict, conflictingField, nameSome, notFound, tooMuchContention } from "./guru-errors.js";
 import type { KeyPool } from "./key-pool.js";
 import { checkDns, designPlan } from "./network-plan.js";
@@ -289,13 +290,11 @@ export class NetworkManager {
     throw tooMuchContention(`network ${networkId}`);
   }
 
-  /** NICs holding (or about to hold) an address on the network, from the NIC index. */
+  /** NICs holding (or about to hold) an address on the network, from its address blocks. */
   async nicsOf(networkId: string): Promise<{ nicId: string; ip: string }[]> {
-    const prefix = `${networkId}.`;
-    return (await this.store.nics.entries(`${networkId}.>`)).map((e) => ({
-      nicId: e.key.slice(prefix.length),
-      ip: e.value.ip,
-    }));
+    return (await readAddresses(this.store.addressBlocks, networkId))
+      .all()
+      .map((a) => ({ nicId: a.nicId, ip: formatIpv4(a.ip) }));
   }
 
   private poolOf(record: NetworkRecord): KeyPool {

@@ -23,6 +23,15 @@ export interface AddressClaim {
   reservedAt: string;
 }
 
+/**
+ * `<networkId>.<a.b.c.0>` → the claims in that /24 slice of the network, keyed by address.
+ * One compare-and-swap writes any number of a batch's reservations in the block, and the
+ * NIC → address index is derived from the network's blocks, so it cannot disagree with them.
+ */
+export interface AddressBlock {
+  held: Record<string, AddressClaim>;
+}
+
 /** `<a.b.c.d>` → the public IP held (uniqueness guard and record in one). */
 export interface PublicIpClaim {
   id: string;
@@ -49,8 +58,9 @@ const ACQUISITION_MEMORY_MS = 7 * 24 * 3600_000;
 /**
  * The guru's state: one JetStream KV bucket per kind of record, every write a
  * compare-and-swap or an atomic create. Nothing is cached, so any number of replicas can
- * serve at once. One key per claimed address/key (not one document per network) keeps
- * concurrent reservations from fighting over a single revision.
+ * serve at once. One key per claimed GRE key/VNI; guest addresses in /24 block documents, so a
+ * batch of reservations is one write per block while concurrent batches of one network
+ * (different blocks) do not fight over a single revision.
  */
 export class GuruStore {
   private constructor(
@@ -58,8 +68,11 @@ export class GuruStore {
     readonly greKeys: JsonBucket<KeyClaim>,
     /** The VNIs of vxlan networks: a pool of their own (a VNI and a GRE key never collide on the wire). */
     readonly vnis: JsonBucket<KeyClaim>,
+    /** Legacy (one entry per NIC): read once at start, moved into `addressBlocks`. */
     readonly nics: JsonBucket<NicIndex>,
+    /** Legacy (one entry per address): read once at start, moved into `addressBlocks`. */
     readonly addresses: JsonBucket<AddressClaim>,
+    readonly addressBlocks: JsonBucket<AddressBlock>,
     readonly publicRanges: JsonBucket<PublicRanges>,
     readonly publicIps: JsonBucket<PublicIpClaim>,
     readonly sourceNat: JsonBucket<SourceNat>,
@@ -74,6 +87,7 @@ export class GuruStore {
       await JsonBucket.open<KeyClaim>(nc, "sdn_guru_vnis"),
       await JsonBucket.open<NicIndex>(nc, "sdn_guru_nics"),
       await JsonBucket.open<AddressClaim>(nc, "sdn_guru_addresses"),
+      await JsonBucket.open<AddressBlock>(nc, "sdn_guru_address_blocks"),
       await JsonBucket.open<PublicRanges>(nc, "sdn_guru_public_ranges"),
       await JsonBucket.open<PublicIpClaim>(nc, "sdn_guru_public_ips"),
       await JsonBucket.open<SourceNat>(nc, "sdn_guru_source_nat"),
