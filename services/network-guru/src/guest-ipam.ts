@@ -25,7 +25,7 @@ import {
   type ResponseOf,
 } from "@sdn/contracts";
 import { AddressBatch, type Outcome, type Wanted } from "./address-batch.js";
-import { blockOf, readAddresses, writeBlock } from "./address-blocks.js";
+import { blockOf, type HeldAddress, readAddresses, writeBlock } from "./address-blocks.js";
 import { conflict, invalidField, nameSome, notFound, tooMuchContention } from "./guru-errors.js";
 import type { NetworkManager } from "./network-manager.js";
 import { addressPlanOf, checkHostAddress, checkRequestedAddress } from "./network-plan.js";
@@ -76,6 +76,10 @@ export class GuestIpam {
   }
 
   private readonly batch: AddressBatch;
+  private readonly releases = new Batcher<string, string | null>(
+    (networkId, nicIds) => this.releaseMany(networkId, nicIds),
+    MAX_RUN,
+  );
   private readonly batcher = new Batcher<Queued, { record: NetworkRecord; outcome: Outcome }>(
     (_key, items) => this.runBatch(items),
     MAX_RUN,
@@ -198,7 +202,7 @@ export class GuestIpam {
 
   async release(networkId: string, nicId: string, ctx: CommandContext): Promise<string | null> {
     const { record } = await this.networks.getVisible(networkId, ctx);
-    const ip = await this.releaseHeld(record.id, nicId);
+    const ip = await this.releases.submit(record.id, nicId);
     if (ip !== null) {
       await this.events.publish(
         NicAddressReleased,
@@ -288,21 +292,33 @@ export class GuestIpam {
     return removed.network;
   }
 
-  /** Takes the NIC's address back; the released address, or null when it held none. */
-  private async releaseHeld(networkId: string, nicId: string): Promise<string | null> {
-    for (let i = 0; i < 10; i++) {
+  /**
+   * Takes NICs' addresses back, those of one network released at once on this replica in one
+   * read and one compare-and-swap per block; each NIC's released address, or null.
+   */
+  private async releaseMany(networkId: string, nicIds: string[]): Promise<(string | null)[]> {
+    const released = new Map<string, string | null>();
+    for (let i = 0; i < 20 && released.size < new Set(nicIds).size; i++) {
       const view = await readAddresses(this.store.addressBlocks, networkId);
-      const held = view.holderOf(nicId);
-      if (held === undefined) return null;
-      const block = view.block(blockOf(held.ip));
-      const rest = { ...block.held };
-      delete rest[formatIpv4(held.ip)];
-      if (await writeBlock(this.store.addressBlocks, networkId, block, rest)) {
-        // Two racing commands left it at two addresses: take back the other too.
-        if (view.twice.has(nicId)) await this.releaseHeld(networkId, nicId);
-        return formatIpv4(held.ip);
+      const wanted = new Set(nicIds.filter((id) => !released.has(id)));
+      const byBlock = new Map<number, HeldAddress[]>();
+      for (const a of view.all()) {
+        if (wanted.has(a.nicId)) byBlock.set(blockOf(a.ip), [...(byBlock.get(blockOf(a.ip)) ?? []), a]);
       }
+      const written = await Promise.all(
+        [...byBlock].map(async ([base, gone]) => {
+          const block = view.block(base);
+          const rest = { ...block.held };
+          for (const a of gone) delete rest[formatIpv4(a.ip)];
+          return (await writeBlock(this.store.addressBlocks, networkId, block, rest)) ? gone : [];
+        }),
+      );
+      for (const a of written.flat()) released.set(a.nicId, formatIpv4(a.ip));
+      const stuck = new Set([...byBlock.values()].flat().map((a) => a.nicId));
+      for (const id of wanted) if (!stuck.has(id)) released.set(id, null);
     }
-    throw tooMuchContention(`NIC ${nicId}`);
+    if (released.size < new Set(nicIds).size) throw tooMuchContention(`the addresses of network ${networkId}`);
+    // A NIC named twice in one run was released by its first command; the second finds nothing.
+    return nicIds.map((id, i) => (nicIds.indexOf(id) === i ? (released.get(id) ?? null) : null));
   }
 }
