@@ -6,7 +6,7 @@ interface Pending<I, O> {
 
 interface Lane<I, O> {
   queue: Pending<I, O>[];
-  active: boolean;
+  running: number;
 }
 
 /**
@@ -14,6 +14,7 @@ interface Lane<I, O> {
  * (a lone request is not delayed); items that arrive while a batch of the key runs go together
  * into the next, at most `max` per batch. `run` answers one output per item, in order; a
  * thrown error fails every item of that batch. Unlike Coalescer, each item has its own answer.
+ * With `parallel` > 1, up to that many batches of one key run at once (their I/O overlaps).
  */
 export class Batcher<I, O> {
   private readonly lanes = new Map<string, Lane<I, O>>();
@@ -21,6 +22,7 @@ export class Batcher<I, O> {
   constructor(
     private readonly run: (key: string, items: I[]) => Promise<O[]>,
     private readonly max: number,
+    private readonly parallel = 1,
   ) {}
 
   submit(key: string, item: I): Promise<O> {
@@ -31,17 +33,17 @@ export class Batcher<I, O> {
   submitAll(key: string, items: readonly I[]): Promise<O>[] {
     let lane = this.lanes.get(key);
     if (lane === undefined) {
-      lane = { queue: [], active: false };
+      lane = { queue: [], running: 0 };
       this.lanes.set(key, lane);
     }
     const queue = lane.queue;
     const answers = items.map((item) => new Promise<O>((resolve, reject) => queue.push({ item, resolve, reject })));
-    if (!lane.active) void this.drive(key, lane);
+    if (lane.running < this.parallel) void this.drive(key, lane);
     return answers;
   }
 
   private async drive(key: string, lane: Lane<I, O>): Promise<void> {
-    lane.active = true;
+    lane.running++;
     while (lane.queue.length > 0) {
       const batch = lane.queue.splice(0, this.max);
       try {
@@ -54,7 +56,7 @@ export class Batcher<I, O> {
         for (const p of batch) p.reject(err);
       }
     }
-    lane.active = false;
-    this.lanes.delete(key);
+    lane.running--;
+    if (lane.running === 0) this.lanes.delete(key);
   }
 }
