@@ -6,7 +6,7 @@ interface Pending<I, O> {
 
 interface Lane<I, O> {
   queue: Pending<I, O>[];
-  running: number;
+  active: boolean;
 }
 
 /**
@@ -14,7 +14,6 @@ interface Lane<I, O> {
  * (a lone request is not delayed); items that arrive while a batch of the key runs go together
  * into the next, at most `max` per batch. `run` answers one output per item, in order; a
  * thrown error fails every item of that batch. Unlike Coalescer, each item has its own answer.
- * With `parallel` > 1, up to that many batches of one key run at once (their I/O overlaps).
  */
 export class Batcher<I, O> {
   private readonly lanes = new Map<string, Lane<I, O>>();
@@ -22,7 +21,6 @@ export class Batcher<I, O> {
   constructor(
     private readonly run: (key: string, items: I[]) => Promise<O[]>,
     private readonly max: number,
-    private readonly parallel = 1,
   ) {}
 
   submit(key: string, item: I): Promise<O> {
@@ -33,17 +31,17 @@ export class Batcher<I, O> {
   submitAll(key: string, items: readonly I[]): Promise<O>[] {
     let lane = this.lanes.get(key);
     if (lane === undefined) {
-      lane = { queue: [], running: 0 };
+      lane = { queue: [], active: false };
       this.lanes.set(key, lane);
     }
     const queue = lane.queue;
     const answers = items.map((item) => new Promise<O>((resolve, reject) => queue.push({ item, resolve, reject })));
-    if (lane.running < this.parallel) void this.drive(key, lane);
+    if (!lane.active) void this.drive(key, lane);
     return answers;
   }
 
   private async drive(key: string, lane: Lane<I, O>): Promise<void> {
-    lane.running++;
+    lane.active = true;
     while (lane.queue.length > 0) {
       const batch = lane.queue.splice(0, this.max);
       try {
@@ -56,7 +54,7 @@ export class Batcher<I, O> {
         for (const p of batch) p.reject(err);
       }
     }
-    lane.running--;
-    if (lane.running === 0) this.lanes.delete(key);
+    lane.active = false;
+    this.lanes.delete(key);
   }
 }

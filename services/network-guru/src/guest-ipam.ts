@@ -34,8 +34,6 @@ import { canSee } from "./tenancy.js";
 
 /** The most reservations one run writes: two full ReserveNicAddresses commands. */
 const MAX_RUN = 512;
-/** Runs of one network at once on a replica: they start at random blocks, and their round trips overlap. */
-const RUNS_AT_ONCE = 4;
 
 interface Queued {
   networkId: string;
@@ -85,7 +83,6 @@ export class GuestIpam {
   private readonly batcher = new Batcher<Queued, { record: NetworkRecord; outcome: Outcome }>(
     (_key, items) => this.runBatch(items),
     MAX_RUN,
-    RUNS_AT_ONCE,
   );
 
   async reserve(req: RequestOf<typeof ReserveNicAddress>, ctx: CommandContext): Promise<NicAddress> {
