@@ -129,19 +129,20 @@ def _ip(value, name):
 # ---------------------------------------------------------------- processes
 
 
-def run(argv, timeout, stdin=None, text=True):
+def run(argv, timeout, stdin=None, decode=True):
     """Runs argv, returns (exit status, stdout, stderr); raises FileNotFoundError or
     subprocess.TimeoutExpired as subprocess.run does.
 
-    Written for dom0's Python 3.6 (XenServer 8, XCP-ng 8.3): capture_output= and text=
-    arrived in 3.7, so the pipes and universal_newlines are spelled out.
+    Written for dom0's Python 3.6 (XenServer 8, XCP-ng 8.3): subprocess.run's shorthand for
+    captured pipes and decoded text arrived in 3.7, so the pipes and universal_newlines are
+    spelled out; decode=False returns bytes.
     """
     proc = subprocess.run(
         argv,
         input=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        universal_newlines=text,
+        universal_newlines=decode,
         timeout=timeout,
     )
     return proc.returncode, proc.stdout, proc.stderr
@@ -790,7 +791,7 @@ def router_relay(args):
             address, "--", " ".join(shlex.quote(a) for a in argv),
         ]  # fmt: skip
         try:
-            status, out, err = run(ssh, timeout, stdin=stdin, text=False)
+            status, out, err = run(ssh, timeout, stdin=stdin, decode=False)
         except subprocess.TimeoutExpired:
             raise HostError("ROUTER_TIMEOUT", "the command on %s took over %.0f s" % (address, timeout))
     stderr = err.decode("utf-8", "replace")

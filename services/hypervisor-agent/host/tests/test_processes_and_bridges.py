@@ -23,7 +23,7 @@ class RunTest(unittest.TestCase):
         self.assertEqual((status, out, err), (3, "out\n", "err"))
 
     def test_passes_bytes_when_asked(self):
-        status, out, _err = sdn_ovs.run(["cat"], 10, stdin=b"\x00\x01", text=False)
+        status, out, _err = sdn_ovs.run(["cat"], 10, stdin=b"\x00\x01", decode=False)
         self.assertEqual((status, out), (0, b"\x00\x01"))
 
     def test_raises_like_subprocess_run(self):
