@@ -21,7 +21,13 @@ import {
   type RequestOf,
   eventFilter,
 } from "@sdn/contracts";
-import { HOST_PROGRAMS_VERSION, hostManagerOf, hypervisorAgentSpec } from "@sdn/hypervisor-agent";
+import {
+  HOST_PROGRAMS_VERSION,
+  hostManagerOf,
+  hypervisorAgentSpec,
+  KVM_FILES,
+  XAPI_PLUGIN_FILES,
+} from "@sdn/hypervisor-agent";
 import { startService, type RunningService } from "@sdn/runtime";
 import { waitFor } from "@sdn/testkit";
 import { generateKeyPairSync, randomUUID } from "node:crypto";
@@ -117,13 +123,14 @@ const kvmHost = (h: KvmLabHost, extra: Partial<NewHost> = {}): NewHost => ({
 
 /** The plugin folder of a XAPI lab host holds exactly the shipped plugin and library. */
 const expectShippedPlugin = (h: XapiLabHost) => {
-  expect(readdirSync(h.pluginDir).sort()).toEqual(["sdn-ovs", "sdn_guest.py", "sdn_ovs.py"]);
-  for (const f of ["sdn-ovs", "sdn_ovs.py", "sdn_guest.py"]) {
+  expect(readdirSync(h.pluginDir).sort()).toEqual([...XAPI_PLUGIN_FILES].sort());
+  for (const f of XAPI_PLUGIN_FILES) {
     expect(readFileSync(join(h.pluginDir, f), "utf8")).toBe(readFileSync(join(HOST_PROGRAMS_DIR, f), "utf8"));
   }
   expect(statSync(join(h.pluginDir, "sdn-ovs")).mode & 0o777).toBe(0o755);
-  expect(statSync(join(h.pluginDir, "sdn_ovs.py")).mode & 0o777).toBe(0o644);
-  expect(statSync(join(h.pluginDir, "sdn_guest.py")).mode & 0o777).toBe(0o644);
+  for (const f of XAPI_PLUGIN_FILES.filter((f) => f !== "sdn-ovs")) {
+    expect(statSync(join(h.pluginDir, f)).mode & 0o777).toBe(0o644);
+  }
 };
 
 /** ovs-vsctl on the lab host, independent of our code. */
@@ -216,7 +223,7 @@ describe("hypervisor-agent in the emulated lab", () => {
     });
     // Deployed over SFTP into the host's program directory.
     expect(readFileSync(join(kvm.programDir, "sdn-ovs-kvm"), "utf8")).toContain("sdn-ovs-kvm <function>");
-    expect(readdirSync(kvm.programDir).sort()).toEqual(["sdn-ovs-kvm", "sdn_guest.py", "sdn_ovs.py"]); // no temporary file left
+    expect(readdirSync(kvm.programDir).sort()).toEqual([...KVM_FILES].sort()); // no temporary file left
     Object.assign(ids, { xen: x.id, xcp: c.id, kvm: k.id });
 
     const listed = (await http("GET", "/v1/hosts")).json<{ hosts: Host[] }>().hosts;

@@ -1,4 +1,4 @@
-import { HOST_PROGRAMS_VERSION, HostFailure, XapiClient, XapiDriver } from "@sdn/hypervisor-agent";
+import { HOST_PROGRAMS_VERSION, HostFailure, XAPI_PLUGIN_FILES, XapiClient, XapiDriver } from "@sdn/hypervisor-agent";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -56,7 +56,7 @@ const run = (argv: string[]): Promise<string> =>
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "sdn-xapi-fidelity-"));
-  for (const f of ["sdn-ovs", "sdn_ovs.py", "sdn_guest.py"]) copyFileSync(join(HOST_PROGRAMS_DIR, f), join(dir, f));
+  for (const f of XAPI_PLUGIN_FILES) copyFileSync(join(HOST_PROGRAMS_DIR, f), join(dir, f));
   const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
   await run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
     "-days", "1", "-subj", "/CN=xapi", "-keyout", key, "-out", cert]); // prettier-ignore

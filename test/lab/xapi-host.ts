@@ -3,6 +3,7 @@ import { request } from "node:https";
 import { copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { XAPI_PLUGIN_FILES } from "@sdn/hypervisor-agent";
 import { waitFor } from "@sdn/testkit";
 import { exec } from "./exec.js";
 import { LabHost, type HostPlacement } from "./host.js";
@@ -78,7 +79,9 @@ export class XapiLabHost extends LabHost {
     const lib = readFileSync(join(HOST_PROGRAMS_DIR, "sdn_ovs.py"), "utf8");
     const versioned = version === undefined ? lib : lib.replace(/^VERSION = ".*"$/m, `VERSION = "${version}"`);
     writeFileSync(join(this.pluginDir, "sdn_ovs.py"), versioned);
-    copyFileSync(join(HOST_PROGRAMS_DIR, "sdn_guest.py"), join(this.pluginDir, "sdn_guest.py"));
+    for (const f of XAPI_PLUGIN_FILES.filter((f) => f !== "sdn-ovs" && f !== "sdn_ovs.py")) {
+      copyFileSync(join(HOST_PROGRAMS_DIR, f), join(this.pluginDir, f));
+    }
   }
 
   async startSshd(clientPublicKeyFile: string): Promise<void> {
