@@ -98,9 +98,20 @@ export class LabHost {
   async startOvsDaemons(): Promise<void> {
     const db = join(this.dir, "conf.db");
     await exec(
-      this.argv(["ovsdb-server", db, `--remote=punix:${join(this.rundir, "db.sock")}`, ...this.daemon("ovsdb-server")]),
+      this.argv([
+        "ovsdb-server",
+        db,
+        `--remote=punix:${join(this.rundir, "db.sock")}`,
+        ...this.ovsdbServerOptions(),
+        ...this.daemon("ovsdb-server"),
+      ]),
     );
     await this.startVswitchd();
+  }
+
+  /** More ovsdb-server options of this kind of host. */
+  protected ovsdbServerOptions(): string[] {
+    return [];
   }
 
   private startVswitchd(): Promise<string> {

@@ -119,6 +119,8 @@ export class XapiLabHost extends LabHost {
       cert,
     ]);
     this.caCertificate = readFileSync(cert, "utf8");
+    // XAPI's own key and certificate in one file, which the OVSDB manager presents too.
+    writeFileSync(this.xapiSslPem, readFileSync(key, "utf8") + this.caCertificate, { mode: 0o600 });
     const mac = (await exec(["ip", "-n", this.ns, "-j", "link", "show", "br-phy"])).match(
       /"address":"([0-9a-f:]{17})"/,
     )?.[1];
@@ -136,6 +138,8 @@ export class XapiLabHost extends LabHost {
       pif: { device: "eth0", bridge: "br-phy", netmask: prefixToNetmask(this.placement.prefixLength), mac: mac ?? "" },
       ...(this.options.networkBackend === undefined ? {} : { networkBackend: this.options.networkBackend }),
       vsctl: ["ovs-vsctl", "--timeout=10"],
+      certsDir: this.certsDir,
+      xapiSslPem: this.xapiSslPem,
     };
     const configFile = join(this.dir, "xapi.json");
     // Plugins run on the release's dom0 Python when pyenv has it (else the lab's python3).
@@ -161,6 +165,49 @@ export class XapiLabHost extends LabHost {
       },
       20_000,
     );
+  }
+
+  /** The host's /etc/xensource/xapi-ssl.pem. */
+  get xapiSslPem(): string {
+    return join(this.dir, "xapi-ssl.pem");
+  }
+
+  /** The host's /etc/stunnel/certs. */
+  get certsDir(): string {
+    return join(this.dir, "stunnel-certs");
+  }
+
+  /**
+   * ovsdb-server takes its remotes and SSL settings from the database, as ovs-ctl starts
+   * it on XenServer / XCP-ng, so that `set-manager pssl:6640` and `set-ssl` take effect.
+   */
+  protected override ovsdbServerOptions(): string[] {
+    return [
+      "--remote=db:Open_vSwitch,Open_vSwitch,manager_options",
+      "--private-key=db:Open_vSwitch,SSL,private_key",
+      "--certificate=db:Open_vSwitch,SSL,certificate",
+      "--bootstrap-ca-cert=db:Open_vSwitch,SSL,ca_cert",
+    ];
+  }
+
+  /** Lab-only: host.call_plugin calls so far, by `<plugin> <fn>`. */
+  async pluginCalls(): Promise<Record<string, number>> {
+    return (await this.lab("/lab/plugin-calls", {})) as Record<string, number>;
+  }
+
+  /**
+   * Lab-only: replaces the certificate the host's OVSDB manager presents (a reinstalled
+   * host, or someone in between); XAPI keeps presenting its own.
+   */
+  async replaceOvsdbCertificate(): Promise<void> {
+    const key = join(this.dir, "other-key.pem");
+    const cert = join(this.dir, "other-cert.pem");
+    await exec(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+      "-days", "2", "-subj", `/CN=${this.name}`, "-addext", `subjectAltName=IP:${this.address}`, "-keyout", key,
+      "-out", cert]); // prettier-ignore
+    const pem = join(this.dir, "other-ssl.pem");
+    writeFileSync(pem, readFileSync(key, "utf8") + readFileSync(cert, "utf8"), { mode: 0o600 });
+    await this.vsctl("set-ssl", pem, pem, join(this.certsDir, "sdn-controller-ca.pem"));
   }
 
   /** Lab-only: registers a running guest with its VIF, as VM.start would. */

@@ -9,7 +9,9 @@ export type OvsdbErrorCode =
   /** The connection is closed (or closed while the call was waiting). */
   | "CLOSED"
   /** Could not connect to the server at all. */
-  | "CONNECT_FAILED";
+  | "CONNECT_FAILED"
+  /** TLS: the server's certificate is not the pinned one, nor one the given CA issued for its name. */
+  | "CERTIFICATE_REJECTED";
 
 export class OvsdbError extends Error {
   override readonly name: string = "OvsdbError";

@@ -1,5 +1,6 @@
 import { TestOvsdbServer, freePort } from "@sdn/testkit";
 import { execFileSync } from "node:child_process";
+import { X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -63,14 +64,27 @@ function authority(name: string): void {
   );
 }
 
+/** A self-signed server certificate (as XAPI's xapi-ssl.pem is), key and certificate in one file. */
+function selfSigned(name: string): void {
+  authority(name);
+  writeFileSync(
+    file(`${name}.pem`),
+    readFileSync(file(`${name}.key`), "utf8") + readFileSync(file(`${name}.crt`), "utf8"),
+  );
+}
+
 let server: TestOvsdbServer;
+let pinnedServer: TestOvsdbServer;
 let sslPort: number;
+let pinnedPort: number;
 
 beforeAll(async () => {
   authority("ca");
   authority("other-ca");
   issue("ca", "server");
   issue("ca", "client");
+  selfSigned("host");
+  selfSigned("impostor");
   sslPort = await freePort();
   server = await TestOvsdbServer.start([
     `--remote=pssl:${sslPort}:127.0.0.1`,
@@ -78,9 +92,17 @@ beforeAll(async () => {
     `--certificate=${file("server.crt")}`,
     `--ca-cert=${file("ca.crt")}`,
   ]);
+  pinnedPort = await freePort();
+  pinnedServer = await TestOvsdbServer.start([
+    `--remote=pssl:${pinnedPort}:127.0.0.1`,
+    `--private-key=${file("host.pem")}`,
+    `--certificate=${file("host.pem")}`,
+    `--ca-cert=${file("ca.crt")}`,
+  ]);
 }, 60_000);
 afterAll(async () => {
   await server?.dispose();
+  await pinnedServer?.dispose();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -105,7 +127,36 @@ describe("OvsdbClient over TLS", () => {
 
   it("refuses a server whose certificate another CA issued", async () => {
     const err = await OvsdbClient.connect({ endpoint: tls("other-ca"), reconnect: false }).catch((e: unknown) => e);
-    expect((err as OvsdbError).code).toBe("CONNECT_FAILED");
+    expect((err as OvsdbError).code).toBe("CERTIFICATE_REJECTED");
     expect((err as OvsdbError).message).toMatch(/certificate/);
+  });
+});
+
+describe("OvsdbClient over TLS to a pinned self-signed certificate", () => {
+  const pinned = (name: string) => {
+    const pem = readFileSync(file(`${name}.crt`), "utf8");
+    return {
+      kind: "tls" as const,
+      host: "127.0.0.1",
+      port: pinnedPort,
+      ca: pem,
+      pinnedFingerprint256: new X509Certificate(pem).fingerprint256,
+      cert: readFileSync(file("client.crt"), "utf8"),
+      key: readFileSync(file("client.key"), "utf8"),
+    };
+  };
+
+  it("accepts the pinned certificate although it names no address", async () => {
+    const c = await OvsdbClient.connect({ endpoint: pinned("host"), reconnect: false });
+    try {
+      expect(await c.listDbs()).toContain("Open_vSwitch");
+    } finally {
+      c.close();
+    }
+  });
+
+  it("refuses a server presenting any other certificate with CERTIFICATE_REJECTED", async () => {
+    const err = await OvsdbClient.connect({ endpoint: pinned("impostor"), reconnect: false }).catch((e: unknown) => e);
+    expect((err as OvsdbError).code).toBe("CERTIFICATE_REJECTED");
   });
 });

@@ -1,14 +1,29 @@
 import { isIP, connect as netConnect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { connect as tlsConnect } from "node:tls";
+import { checkServerIdentity, connect as tlsConnect, type PeerCertificate } from "node:tls";
 import { OvsdbError } from "./errors.js";
 
 /** Where an OVSDB server listens (ovsdb-server's --remote forms, plus any open stream). */
 export type OvsdbEndpoint =
   | { kind: "unix"; path: string }
   | { kind: "tcp"; host: string; port: number }
-  /** TLS with our CA: the server's certificate is verified, never skipped. */
-  | { kind: "tls"; host: string; port: number; ca: string; cert: string; key: string; servername?: string }
+  /**
+   * TLS presenting our client certificate; the server's certificate is verified, never
+   * skipped: issued by `ca` (the system's CAs when absent) for the host's name, or exactly
+   * the certificate whose SHA-256 fingerprint is `pinnedFingerprint256` (a self-signed host
+   * certificate pinned like an SSH host key; `ca` is then that certificate itself).
+   */
+  | {
+      kind: "tls";
+      host: string;
+      port: number;
+      ca?: string;
+      cert: string;
+      key: string;
+      servername?: string;
+      /** Node's `fingerprint256` form: upper-case hex pairs joined by colons. */
+      pinnedFingerprint256?: string;
+    }
   /** A stream someone else opened, e.g. an SSH-forwarded unix socket. */
   | { kind: "stream"; open: () => Promise<Duplex> };
 
@@ -19,6 +34,10 @@ export function parseRemote(remote: string): OvsdbEndpoint {
   if (tcp) return { kind: "tcp", host: tcp[1]!.replace(/^\[|\]$/g, ""), port: Number(tcp[2]) };
   throw new OvsdbError("CONNECT_FAILED", `not an OVSDB remote we can open: ${remote}`);
 }
+
+/** Node's codes for a peer certificate it does not trust (chain, name or signature). */
+const certificateError = (e: Error): boolean =>
+  /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/.test((e as NodeJS.ErrnoException).code ?? "");
 
 function describe(e: OvsdbEndpoint): string {
   if (e.kind === "unix") return `unix:${e.path}`;
@@ -53,7 +72,7 @@ export async function openEndpoint(endpoint: OvsdbEndpoint, timeoutMs: number): 
         : tlsConnect({
             host: endpoint.host,
             port: endpoint.port,
-            ca: endpoint.ca,
+            ...(endpoint.ca === undefined ? {} : { ca: endpoint.ca }),
             cert: endpoint.cert,
             key: endpoint.key,
             // SNI carries names only; an address is checked against the certificate's IP SANs.
@@ -61,6 +80,10 @@ export async function openEndpoint(endpoint: OvsdbEndpoint, timeoutMs: number): 
               ? { servername: endpoint.servername ?? endpoint.host }
               : {}),
             rejectUnauthorized: true,
+            checkServerIdentity: (host: string, cert: PeerCertificate) =>
+              endpoint.pinnedFingerprint256 !== undefined && cert.fingerprint256 === endpoint.pinnedFingerprint256
+                ? undefined
+                : checkServerIdentity(host, cert),
           });
   const ready = endpoint.kind === "tls" ? "secureConnect" : "connect";
   return new Promise((resolve, reject) => {
@@ -75,7 +98,8 @@ export async function openEndpoint(endpoint: OvsdbEndpoint, timeoutMs: number): 
     });
     socket.once("error", (e) => {
       clearTimeout(timer);
-      reject(new OvsdbError("CONNECT_FAILED", `cannot connect to ${where}: ${e.message}`, { cause: e }));
+      const code = endpoint.kind === "tls" && certificateError(e) ? "CERTIFICATE_REJECTED" : "CONNECT_FAILED";
+      reject(new OvsdbError(code, `cannot connect to ${where}: ${e.message}`, { cause: e }));
     });
   });
 }

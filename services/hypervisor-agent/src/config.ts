@@ -48,6 +48,16 @@ export const AgentConfig = Type.Object({
     description:
       "Drive KVM hosts' Open vSwitch over OVSDB (the host's db.sock forwarded through the SSH connection); false: the host program only",
   }),
+  SDN_XAPI_OVSDB: Type.Boolean({
+    default: true,
+    description:
+      "Drive XenServer / XCP-ng hosts' Open vSwitch over OVSDB on TLS port 6640 (our CA installed on the pool, SDN_controller.introduce, the host's certificate pinned); false: the XAPI plugin only",
+  }),
+  SDN_XAPI_TAKE_OVER_CONTROLLER: Type.Boolean({
+    default: false,
+    description:
+      "Forget a pool's other SDN controller (e.g. Xen Orchestra's) to introduce this one; false: such a pool is driven through the XAPI plugin",
+  }),
   SDN_AGENT_RELAY_KEY_FILE: Type.String({
     pattern: RELAY_KEY_FILE_PATTERN,
     default: "/root/.ssh/id_sdn_router",

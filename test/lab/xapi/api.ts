@@ -4,6 +4,7 @@ import { str, type XapiValue } from "./codec.js";
 import { CLASSES } from "./records.js";
 import { tokenOf, XapiDatabase, XapiFailure, type XapiRecord } from "./model.js";
 import { runPlugin } from "./plugins.js";
+import { sdnMessages } from "./sdn.js";
 
 /** A message: `arity` counts its parameters without the session, as xapi does. */
 export interface Message {
@@ -22,6 +23,12 @@ export interface ApiHost {
   pluginEnv: Record<string, string>;
   vsctl: string[];
   login(user: string, password: string): Promise<string>;
+  /** host.call_plugin calls by `<plugin> <fn>` (lab tests check which path did a change). */
+  pluginCalls: Map<string, number>;
+  /** The host's /etc/stunnel/certs (pool CA certificates). */
+  certsDir: string;
+  /** The host's /etc/xensource/xapi-ssl.pem. */
+  xapiSslPem: string;
 }
 
 const rec = (v: XapiValue | undefined): XapiRecord =>
@@ -64,6 +71,8 @@ export const messages = (h: ApiHost): Map<string, Message> => {
 
   on("host.call_plugin", 4, async (session, [host, plugin, fn, args]) => {
     h.db.get("host", str(host));
+    const call = `${str(plugin)} ${str(fn)}`;
+    h.pluginCalls.set(call, (h.pluginCalls.get(call) ?? 0) + 1);
     const outcome = await runPlugin(
       h.pluginsDir,
       str(plugin),
@@ -214,6 +223,8 @@ export const messages = (h: ApiHost): Map<string, Message> => {
     const used = new Set((h.db.get("VM", str(vm))["VIFs"] as string[]).map((v) => h.db.get("VIF", v)["device"]));
     return Array.from({ length: 7 }, (_, i) => `${i}`).filter((d) => !used.has(d));
   });
+
+  sdnMessages(h, on);
 
   // xapi_event.ml from: classes (any case, "*" for all), a token ("" for the start).
   on("event.from", 3, async (_s, [classes, token, timeout]) => {

@@ -11,6 +11,12 @@
  *   its other quirks (no product_*, no network labels) stays testable.
  * The brand, product_version and name-label facts are what the agent relies on; build
  * numbers and component versions are illustrative.
+ *
+ * Which calls a release lacks, from their lifecycles in ocaml/idl: SDN_controller is
+ * Published in rel_falcon (datamodel.ml; XenServer 7.1), so only Xen Cloud Platform 1.6
+ * lacks it; pool.install_ca_certificate and uninstall_ca_certificate are Published in
+ * 1.290.0 (datamodel_pool.ml), after XCP-ng 8.2's xapi 1.249, while certificate_install,
+ * _uninstall and _sync (rel_george) are everywhere.
  */
 export type XapiRelease = "xenserver-8" | "xcp-ng-8.3" | "xcp-ng-8.2" | "xcp-1.6";
 
@@ -19,7 +25,11 @@ export interface XapiProfile {
   apiMinor: bigint;
   /** The control domain's Python, by major version (the lab maps it to an interpreter). */
   python: "3.6" | "2.7";
+  /** Classes and messages this release does not have (they answer MESSAGE_METHOD_UNKNOWN). */
+  lacks: string[];
 }
+
+const BEFORE_1_290 = ["pool.install_ca_certificate", "pool.uninstall_ca_certificate"];
 
 export const PROFILES: Record<XapiRelease, XapiProfile> = {
   "xenserver-8": {
@@ -42,6 +52,7 @@ export const PROFILES: Record<XapiRelease, XapiProfile> = {
     },
     apiMinor: 21n,
     python: "3.6",
+    lacks: [],
   },
   "xcp-ng-8.3": {
     softwareVersion: {
@@ -63,6 +74,7 @@ export const PROFILES: Record<XapiRelease, XapiProfile> = {
     },
     apiMinor: 21n,
     python: "3.6",
+    lacks: [],
   },
   "xcp-ng-8.2": {
     softwareVersion: {
@@ -84,6 +96,7 @@ export const PROFILES: Record<XapiRelease, XapiProfile> = {
     },
     apiMinor: 16n,
     python: "2.7",
+    lacks: BEFORE_1_290,
   },
   "xcp-1.6": {
     softwareVersion: {
@@ -98,5 +111,6 @@ export const PROFILES: Record<XapiRelease, XapiProfile> = {
     },
     apiMinor: 0n,
     python: "3.6",
+    lacks: ["SDN_controller", ...BEFORE_1_290],
   },
 };

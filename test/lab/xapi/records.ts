@@ -344,6 +344,8 @@ export const RECORD_DEFAULTS: Record<string, () => XapiRecord> = {
     vm_console_idle_timeout: 0n,
     auto_update_vm_secureboot_certificates: false,
   }),
+  // datamodel.ml SDN_controller: protocol (ssl|pssl, default ssl), address, port.
+  SDN_controller: () => ({ uuid: "", protocol: "ssl", address: "", port: 0n }),
   host_metrics: () => ({
     uuid: "",
     memory_total: 0n,

@@ -36,6 +36,10 @@ export interface XapiEmulatorConfig {
   masterAddress?: string;
   /** argv prefix of ovs-vsctl for this host (network.attach builds the network's bridge). */
   vsctl?: string[];
+  /** The host's /etc/stunnel/certs (pool.certificate_install writes there). */
+  certsDir?: string;
+  /** The host's /etc/xensource/xapi-ssl.pem (the OVSDB manager's key and certificate). */
+  xapiSslPem?: string;
 }
 
 const DEFAULT_RELEASE: Record<XapiFlavour, XapiRelease> = { xenserver: "xenserver-8", "xcp-ng": "xcp-ng-8.3" };
@@ -69,10 +73,15 @@ export class XapiEmulator {
   readonly hostRef: string;
   readonly dom0Ref: string;
   private nextDomid = 1;
+  /** host.call_plugin calls by `<plugin> <fn>`. */
+  readonly pluginCalls = new Map<string, number>();
+  /** Classes and messages the release does not have. */
+  private readonly lacks: Set<string>;
 
   constructor(readonly config: XapiEmulatorConfig) {
     const c = config;
     const profile = PROFILES[c.release ?? DEFAULT_RELEASE[c.flavour]];
+    this.lacks = new Set(profile.lacks);
     const db = this.db;
     this.hostRef = db.insert("host", {});
     // Both XenServer and XCP-ng label it so; only Xen Cloud Platform left labels empty.
@@ -144,6 +153,9 @@ export class XapiEmulator {
       pluginEnv: c.dom0Python === undefined ? {} : { SDN_OVS_PYTHON: c.dom0Python },
       vsctl: c.vsctl ?? ["ovs-vsctl"],
       login: (user, password) => this.login(user, password),
+      pluginCalls: this.pluginCalls,
+      certsDir: c.certsDir ?? "/etc/stunnel/certs",
+      xapiSslPem: c.xapiSslPem ?? "/etc/xensource/xapi-ssl.pem",
     });
   }
 
@@ -209,7 +221,14 @@ export class XapiEmulator {
       ...(XapiDatabase.fields(cls).includes("name_label") ? [`${cls}.get_by_name_label`] : []),
       ...XapiDatabase.fields(cls).map((f) => `${cls}.get_${f}`),
     ]);
-    return [...new Set(["system.listMethods", ...this.messages.keys(), ...generic])].sort();
+    return [...new Set(["system.listMethods", ...this.messages.keys(), ...generic])]
+      .filter((m) => !this.lacking(m))
+      .sort();
+  }
+
+  /** Whether the release lacks the method or its whole class. */
+  private lacking(method: string): boolean {
+    return this.lacks.has(method) || this.lacks.has(method.split(".")[0] as string);
   }
 
   private async login(user: string, password: string): Promise<string> {
@@ -300,6 +319,7 @@ export class XapiEmulator {
       this.expireSessions();
       return reply(null);
     }
+    if (path === "/lab/plugin-calls") return reply(Object.fromEntries(this.pluginCalls));
     if (path === "/lab/vms") {
       const { name, vifs } = JSON.parse(body) as { name: string; vifs: { device: string; mac: string }[] };
       return reply(this.addVm(name, vifs));
@@ -311,7 +331,7 @@ export class XapiEmulator {
   private async invoke(method: string, params: XapiValue[]): Promise<XapiValue> {
     try {
       if (this.config.masterAddress !== undefined) throw new XapiFailure(["HOST_IS_SLAVE", this.config.masterAddress]);
-      const m = this.messages.get(method) ?? this.generic(method);
+      const m = this.lacking(method) ? undefined : (this.messages.get(method) ?? this.generic(method));
       if (m === undefined) throw new XapiFailure(["MESSAGE_METHOD_UNKNOWN", method]);
       // gen_server.ml: the counts leave the session out, expected is the count without defaults.
       const given = m.noSession === true ? params.length : params.length - 1;

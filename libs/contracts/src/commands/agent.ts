@@ -40,6 +40,23 @@ export const Ping = agentCommand(
     platform: Platform,
     programsVersion: Type.String(),
     roundTripMs: Type.Number({ minimum: 0 }),
+    southbound: Type.Optional(
+      Type.Object(
+        {
+          path: Type.Enum(["ovsdb", "program"], {
+            description: "How the agent changes the host's Open vSwitch: OVSDB, or the host program / XAPI plugin",
+          }),
+          code: Type.Optional(
+            Type.String({
+              description:
+                "Why not over OVSDB, e.g. HOST_CERT_MISMATCH, POOL_HAS_OTHER_CONTROLLER, SDN_CONTROLLER_UNSUPPORTED",
+            }),
+          ),
+          reason: Type.Optional(Type.String()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   }),
 );
 

@@ -13,6 +13,7 @@ import {
   type Host,
 } from "@sdn/contracts";
 import type { HostDriver } from "../drivers/driver.js";
+import type { SouthboundStatus } from "../drivers/ovsdb/southbound.js";
 import { HostFailure, toCommandError } from "../drivers/errors.js";
 import { tunnelOf } from "../drivers/tunnel-spec.js";
 import { BridgeOnDemand, withoutEnsure } from "./bridge-on-demand.js";
@@ -29,6 +30,12 @@ export interface ServedHost {
   /** Called when a command reached the host. */
   reached(): void;
 }
+
+/** How the host's Open vSwitch is driven, for drivers that can tell. */
+const southboundOf = (d: HostDriver): { southbound?: SouthboundStatus } => {
+  const status = d.southboundStatus?.();
+  return status === undefined ? {} : { southbound: status };
+};
 
 /**
  * The agent commands of one host, on sdn.agent.<hostId>.*. Driver errors become answers
@@ -61,6 +68,7 @@ export const agentHandlers = (
           platform: served.host.platform,
           programsVersion: version,
           roundTripMs: performance.now() - started,
+          ...southboundOf(served.driver()),
         },
         details: `${name} answers (programs ${version})`,
       };

@@ -1,3 +1,4 @@
+import type { SouthboundStatus } from "./ovsdb/southbound.js";
 import type { RequestOf, ResponseOf } from "@sdn/contracts";
 import type {
   ApplyTunnels,
@@ -50,6 +51,8 @@ export interface HostDriver {
   relayToRouter(req: RequestOf<typeof RelayToRouter>): Promise<ResponseOf<typeof RelayToRouter>>;
   /** Ends the session/connection (XAPI: session.logout). */
   close(): Promise<void>;
+  /** Whether the host's Open vSwitch is driven over OVSDB, and why not (drivers that have OVSDB). */
+  southboundStatus?(): SouthboundStatus;
 }
 
 /**

@@ -4,11 +4,12 @@ import { join } from "node:path";
 import type { AgentConfig } from "../config.js";
 import type { Credentials } from "../registry/host-store.js";
 import type { HostDriver } from "./driver.js";
-import type { DriftListener } from "./kvm/drift-watch.js";
+import type { DriftListener } from "./ovsdb/drift-watch.js";
 import { KvmDriver } from "./kvm/kvm-driver.js";
-import type { SouthboundLog } from "./kvm/kvm-ovsdb.js";
+import type { SouthboundLog } from "./ovsdb/host-ovsdb.js";
 import { SimulatedDriver } from "./simulator/simulated-driver.js";
 import type { SshOptions } from "./ssh/ssh-connection.js";
+import { loadControllerPki } from "./xapi/controller-pki.js";
 import { XapiDriver } from "./xapi/xapi-driver.js";
 
 export interface DriverTarget {
@@ -35,7 +36,12 @@ type DriverConfig = Pick<
   | "SDN_AGENT_SIMULATOR"
   | "SDN_DATA_DIR"
 > &
-  Partial<Pick<AgentConfig, "SDN_BFD_MIN_RX_MS" | "SDN_BFD_MIN_TX_MS" | "SDN_BFD_MULT">>;
+  Partial<
+    Pick<
+      AgentConfig,
+      "SDN_BFD_MIN_RX_MS" | "SDN_BFD_MIN_TX_MS" | "SDN_BFD_MULT" | "SDN_XAPI_OVSDB" | "SDN_XAPI_TAKE_OVER_CONTROLLER"
+    >
+  >;
 
 /** The driver for a host's hypervisor; with SDN_AGENT_SIMULATOR, the simulator for every host. */
 export const createDriver = (
@@ -100,6 +106,16 @@ export const createDriver = (
     timeoutMs: Math.max(config.SDN_HOST_COMMAND_TIMEOUT_MS, 1_000),
     originator,
     bfd,
+    ...(config.SDN_XAPI_OVSDB === false
+      ? {}
+      : {
+          ovsdb: {
+            pki: () => loadControllerPki(config.SDN_DATA_DIR),
+            takeOver: config.SDN_XAPI_TAKE_OVER_CONTROLLER === true,
+          },
+        }),
+    ...(log === undefined ? {} : { log }),
+    ...(onDrift === undefined ? {} : { onDrift }),
     // SSH (the control domain's sshd on port 22) only where its host key is pinned or may be recorded.
     ...(h.hostKeyFingerprint !== undefined || t.trustOnFirstContact === true ? { ssh: ssh(22) } : {}),
     ...label,

@@ -20,9 +20,10 @@ import { HostFailure, HostProgramError } from "../errors.js";
 import { HOST_PROGRAMS_VERSION, KVM_FILES, KVM_SCRIPT, type HostFacts } from "../host-programs.js";
 import { deployPrograms } from "../ssh/deploy-programs.js";
 import { SshConnection, type SshOptions } from "../ssh/ssh-connection.js";
-import { DriftWatch, type DriftListener } from "./drift-watch.js";
+import type { DriftListener } from "../ovsdb/drift-watch.js";
 import { tunnelOf } from "../tunnel-spec.js";
-import { KvmOvsdb, type SouthboundLog, asHostError, unreachable } from "./kvm-ovsdb.js";
+import { HostOvsdb, type SouthboundLog } from "../ovsdb/host-ovsdb.js";
+import { OvsdbSouthbound, type SouthboundStatus } from "../ovsdb/southbound.js";
 import { VswitchdWatch } from "./vswitchd-watch.js";
 
 /** Attempts at restoring flows once ovs-vswitchd answers again (its ports may still be coming up). */
@@ -57,17 +58,15 @@ const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 export class KvmDriver extends ProgramDriver implements HostDriver {
   readonly ssh: SshConnection;
   private facts: Promise<HostFacts> | undefined;
-  /** The host's OVSDB, once identify reached it; undefined: the host program does the work. */
-  ovsdb: KvmOvsdb | undefined;
-  /** Reports drift seen by the OVSDB monitor, the agent's own changes left out. */
-  private readonly drift: DriftWatch;
+  /** The host's OVSDB once identify reached it, drift reports, the fallback to the program. */
+  private readonly sb: OvsdbSouthbound;
   /** Sees ovs-vswitchd come back (its flows lost) while OVSDB is reached. */
   private watch: VswitchdWatch | undefined;
 
   constructor(private readonly opts: KvmDriverOptions) {
     super();
     this.ssh = new SshConnection(opts.ssh);
-    this.drift = new DriftWatch(opts.onDrift ?? (() => undefined));
+    this.sb = new OvsdbSouthbound(opts.ssh.host, opts.log, opts.onDrift);
     if (opts.bfd !== undefined) this.bfd = opts.bfd;
   }
 
@@ -113,30 +112,40 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
     };
   }
 
+  /** The host's OVSDB, once identify reached it; undefined: the host program does the work. */
+  get ovsdb(): HostOvsdb | undefined {
+    return this.sb.ovsdb;
+  }
+
+  southboundStatus(): SouthboundStatus {
+    return this.sb.status();
+  }
+
   private async openOvsdb(socketPath: string): Promise<void> {
-    this.ovsdb?.close();
-    this.ovsdb = undefined;
     this.watch?.close();
     this.watch = undefined;
     try {
-      const ovsdb = await KvmOvsdb.open(this.ssh, socketPath, this.opts.commandTimeoutMs);
+      const ovsdb = await HostOvsdb.open(
+        { kind: "stream", open: () => this.ssh.openUnixStream(socketPath) },
+        this.opts.commandTimeoutMs,
+      );
       const watch = new VswitchdWatch({
         open: (path) => this.ssh.openUnixStream(path),
         rundir: posix.dirname(socketPath),
         bridges: () => ovsdb.vswitch.bridges().flatMap((b) => (b.managed ? [b.name] : [])),
         onContact: () => void this.restoreFlowsOnContact(),
       });
-      ovsdb.onChange((changes) => {
-        this.drift.observe(changes);
-        watch.poke(); // the first managed bridge may just have been set up
-      });
-      [this.ovsdb, this.watch] = [ovsdb, watch];
+      // The first managed bridge may just have been set up.
+      ovsdb.onChange(() => watch.poke());
+      this.sb.attach(ovsdb, { socketPath });
+      this.watch = watch;
       watch.poke();
-      this.opts.log?.info({ host: this.opts.ssh.host, socketPath }, "driving Open vSwitch over OVSDB");
     } catch (err) {
-      this.opts.log?.warn(
-        { host: this.opts.ssh.host, socketPath, reason: (err as Error).message },
+      this.sb.refused(
+        "OVSDB_UNREACHABLE",
+        (err as Error).message,
         "OVSDB unavailable through SSH; the host program drives Open vSwitch",
+        { socketPath },
       );
     }
   }
@@ -146,25 +155,14 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
    * program; both apply the same semantics and answer alike. Losing OVSDB mid-way falls
    * back too: every command is a whole desired state, so re-applying it is safe.
    */
-  private southbound<T>(what: string, viaOvsdb: (o: KvmOvsdb) => Promise<T>, viaProgram: () => Promise<T>) {
-    return this.drift.own(() => this.either(what, viaOvsdb, viaProgram));
+  private southbound<T>(what: string, viaOvsdb: (o: HostOvsdb) => Promise<T>, viaProgram: () => Promise<T>) {
+    return this.sb.own(() => this.either(what, viaOvsdb, viaProgram));
   }
 
-  /** A command through OVSDB or the program, with the fallback (reads come here directly). */
-  private async either<T>(what: string, viaOvsdb: (o: KvmOvsdb) => Promise<T>, viaProgram: () => Promise<T>) {
+  /** A command through OVSDB or the program, once identified (reads come here directly). */
+  private async either<T>(what: string, viaOvsdb: (o: HostOvsdb) => Promise<T>, viaProgram: () => Promise<T>) {
     await this.identify().catch(() => undefined);
-    const o = this.ovsdb;
-    if (o === undefined || !o.connected) return viaProgram();
-    try {
-      return await viaOvsdb(o);
-    } catch (err) {
-      if (!unreachable(err)) throw asHostError(err);
-      this.opts.log?.warn(
-        { host: this.opts.ssh.host, reason: (err as Error).message },
-        `OVSDB unavailable for ${what}; using the host program`,
-      );
-      return viaProgram();
-    }
+    return this.sb.either(what, viaOvsdb, viaProgram);
   }
 
   /**
@@ -214,11 +212,11 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
   }
 
   override plugVif(req: RequestOf<typeof PlugVif>): Promise<ResponseOf<typeof PlugVif>> {
-    return this.drift.own(() => super.plugVif(req));
+    return this.sb.own(() => super.plugVif(req));
   }
 
   override unplugVif(req: RequestOf<typeof UnplugVif>): Promise<ResponseOf<typeof UnplugVif>> {
-    return this.drift.own(() => super.unplugVif(req));
+    return this.sb.own(() => super.unplugVif(req));
   }
 
   override ovsState(req: RequestOf<typeof GetOvsState>): Promise<ResponseOf<typeof GetOvsState>> {
@@ -270,11 +268,9 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
 
   async close(): Promise<void> {
     this.facts = undefined;
-    this.drift.close();
     this.watch?.close();
     this.watch = undefined;
-    this.ovsdb?.close();
-    this.ovsdb = undefined;
+    this.sb.close();
     this.ssh.close();
   }
 

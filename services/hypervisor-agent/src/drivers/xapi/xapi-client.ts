@@ -176,7 +176,7 @@ export class XapiClient {
   }
 }
 
-const fingerprintOf = (pem: string): string | undefined => {
+export const fingerprintOf = (pem: string): string | undefined => {
   try {
     return new X509Certificate(pem).fingerprint256;
   } catch {

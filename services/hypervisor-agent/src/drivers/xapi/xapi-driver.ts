@@ -1,5 +1,7 @@
-import type { BfdTimers } from "@sdn/ovsdb";
+import type { BfdTimers, TunnelBfdReading } from "@sdn/ovsdb";
 import type {
+  ApplyTunnels,
+  GetOvsState,
   ListVms,
   PlugVif,
   RequestOf,
@@ -7,6 +9,7 @@ import type {
   SetupBridge,
   DestroyBridge,
   TunnelInterface,
+  UnplugVif,
 } from "@sdn/contracts";
 import { ProgramDriver, type HostDriver } from "../driver.js";
 import { HostFailure, HostProgramError } from "../errors.js";
@@ -17,13 +20,20 @@ import {
   XAPI_PLUGIN_FILES,
   type HostFacts,
 } from "../host-programs.js";
+import type { DriftListener } from "../ovsdb/drift-watch.js";
+import type { SouthboundLog } from "../ovsdb/host-ovsdb.js";
+import { OvsdbSouthbound, type SouthboundStatus } from "../ovsdb/southbound.js";
 import { deployPrograms } from "../ssh/deploy-programs.js";
+import { tunnelOf } from "../tunnel-spec.js";
+import type { ControllerPki } from "./controller-pki.js";
+import { guestsOf, tunnelInterfaceOf, vmDevices } from "./xapi-records.js";
+import { openXapiOvsdb, XapiOvsdbRefused } from "./xapi-ovsdb.js";
 import { SshConnection, type SshOptions } from "../ssh/ssh-connection.js";
-import { describePluginFailure } from "./plugin-failure.js";
-import { XapiClient, XapiError, XapiTransportError, type XapiClientOptions } from "./xapi-client.js";
+import { pluginError, pluginRefusal, type PluginCheck } from "./plugin-failure.js";
+import { XapiClient, type XapiClientOptions } from "./xapi-client.js";
+import { translateXapiError } from "./xapi-errors.js";
 
 type Rec = Record<string, unknown>;
-const NULL_REF = "OpaqueRef:NULL";
 const NETWORK_TAG = "sdn-network-id";
 /** network.other_config key marking that a host of the pool uses the network's bridge. */
 const attachedKey = (hostUuid: string): string => `sdn-attached-${hostUuid}`;
@@ -37,16 +47,16 @@ export interface XapiDriverOptions extends XapiClientOptions {
   ssh?: SshOptions;
   /** BFD timers of every tunnel; default BFD_DEFAULTS. */
   bfd?: BfdTimers;
+  /**
+   * Drive the host's Open vSwitch over OVSDB on TLS port 6640 (the pool enrolled with our
+   * CA); without it, or where the host refuses, the plugin does.
+   */
+  ovsdb?: { pki: () => Promise<ControllerPki>; takeOver: boolean };
+  /** Where the driver says it falls back to the plugin. */
+  log?: SouthboundLog;
+  /** Told (debounced) when someone else changes or deletes what the controller owns on the host. */
+  onDrift?: DriftListener;
 }
-
-/** What the plugin on a host answers to `version`: its version, or why it cannot. */
-type PluginCheck = { version: string } | { problem: HostProgramError };
-
-const bridgeOf = (network: Rec | undefined): string | null =>
-  typeof network?.["bridge"] === "string" && network["bridge"] !== "" ? network["bridge"] : null;
-
-const prefixOf = (netmask: string): number =>
-  netmask.split(".").reduce((n, octet) => n + (Number(octet) >>> 0).toString(2).replace(/0/g, "").length, 0);
 
 /** SSH to a XAPI host is for deployment only: the connection closes once it is done. */
 const sshOnce = async <T>(ssh: SshConnection, fn: () => Promise<T>): Promise<T> => {
@@ -81,12 +91,36 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
   /** Xen Cloud Platform (no product_* keys): no network name-labels. */
   private legacyXcp = false;
   private readonly bridgeSetups = new Map<string, Promise<ResponseOf<typeof SetupBridge>>>();
+  /** The host's OVSDB over TLS once enrolled, drift reports, the fallback to the plugin. */
+  private readonly sb: OvsdbSouthbound;
 
   constructor(private readonly opts: XapiDriverOptions) {
     super();
     if (opts.bfd !== undefined) this.bfd = opts.bfd;
     this.client = new XapiClient(opts);
     this.ssh = opts.ssh === undefined ? undefined : new SshConnection(opts.ssh);
+    this.sb = new OvsdbSouthbound(opts.address, opts.log, opts.onDrift);
+  }
+
+  southboundStatus(): SouthboundStatus {
+    return this.sb.status();
+  }
+
+  /** Enrols the pool and opens its OVSDB; a refusal leaves the plugin in charge, with the reason shown. */
+  private async openOvsdb(): Promise<void> {
+    const o = this.opts.ovsdb;
+    if (o === undefined) return;
+    const where = { endpoint: `ssl:${this.opts.address}:6640` };
+    try {
+      const ovsdb = await openXapiOvsdb(
+        { address: this.opts.address, tls: this.opts.tls, timeoutMs: this.opts.timeoutMs, ...o },
+        (method, ...params) => this.call(method, ...params),
+      );
+      this.sb.attach(ovsdb, where);
+    } catch (err) {
+      const code = err instanceof XapiOvsdbRefused ? err.code : "ENROLMENT_FAILED";
+      this.sb.refused(code, (err as Error).message, "OVSDB refused; the XAPI plugin drives Open vSwitch", where);
+    }
   }
 
   identify(): Promise<HostFacts> {
@@ -129,6 +163,7 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
       }
       throw err;
     });
+    await this.openOvsdb();
     return {
       platform: { ...platform, ovsVersion: info.ovsVersion },
       programsVersion,
@@ -151,9 +186,11 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
       return check.version;
     }
     // Our plugin ran and found dom0's Python too old: deploying it again would not help.
-    if ("problem" in check && check.problem.hostError === "UNSUPPORTED_PYTHON") throw this.pluginRefusal(check, "");
+    if ("problem" in check && check.problem.hostError === "UNSUPPORTED_PYTHON")
+      throw pluginRefusal(this.opts.address, check, "");
     if (ssh === undefined) {
-      throw this.pluginRefusal(
+      throw pluginRefusal(
+        this.opts.address,
         check,
         `; give the host's SSH hostKeyFingerprint (or trustHostKeyOnFirstContact) for the agent to deploy it, or copy services/hypervisor-agent/host/{${XAPI_PLUGIN_FILES.join(",")}} to ${XAPI_PLUGIN_DIR}`,
       );
@@ -161,7 +198,7 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
     await sshOnce(ssh, () => deployPrograms(ssh, XAPI_PLUGIN_DIR, XAPI_PLUGIN_FILES, XAPI_PLUGIN, this.opts.timeoutMs));
     check = await this.checkPlugin();
     if ("version" in check && check.version === HOST_PROGRAMS_VERSION) return check.version;
-    throw this.pluginRefusal(check, ` after the agent deployed it to ${XAPI_PLUGIN_DIR}`);
+    throw pluginRefusal(this.opts.address, check, ` after the agent deployed it to ${XAPI_PLUGIN_DIR}`);
   }
 
   private async checkPlugin(): Promise<PluginCheck> {
@@ -171,23 +208,6 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
       if (err instanceof HostProgramError) return { problem: err };
       throw err;
     }
-  }
-
-  private pluginRefusal(check: PluginCheck, hint: string): HostFailure {
-    const plugin = `XAPI plugin ${XAPI_PLUGIN} on ${this.opts.address}`;
-    if ("version" in check) {
-      return new HostFailure(
-        "PROGRAMS_OUTDATED",
-        `${plugin} is version ${check.version}, this agent needs ${HOST_PROGRAMS_VERSION}${hint}`,
-      );
-    }
-    if (check.problem.hostError === "UNSUPPORTED_PYTHON") {
-      return new HostFailure("UNSUPPORTED_PYTHON", `${plugin} cannot run: ${check.problem.message}${hint}`);
-    }
-    if (check.problem.hostError === "XENAPI_MISSING_PLUGIN") {
-      return new HostFailure("PROGRAMS_MISSING", `${plugin} is not installed${hint}`);
-    }
-    return new HostFailure("HOST_PROGRAM_FAILED", `${plugin} does not work (${check.problem.message})${hint}`);
   }
 
   private async ref(): Promise<string> {
@@ -216,17 +236,7 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
     if (pif === undefined) {
       throw new HostFailure("TUNNEL_INTERFACE_NOT_FOUND", `no interface with an address on ${this.opts.address}`);
     }
-    const network = networks[pif["network"] as string] ?? {};
-    const netmask = String(pif["netmask"]);
-    const foundLabel = network["name_label"];
-    return {
-      ...(typeof foundLabel === "string" && foundLabel !== "" ? { label: foundLabel } : {}),
-      device: String(network["bridge"] ?? pif["device"]),
-      ip: String(pif["IP"]),
-      netmask,
-      prefixLength: prefixOf(netmask),
-      mac: typeof pif["MAC"] === "string" && pif["MAC"] !== "" ? pif["MAC"] : null,
-    };
+    return tunnelInterfaceOf(pif, networks);
   }
 
   /**
@@ -267,15 +277,21 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
         if (!(err instanceof HostProgramError && err.hostError === "MAP_DUPLICATE_KEY")) throw err;
       });
     }
-    return this.run<ResponseOf<typeof SetupBridge>>("setup_bridge", {
-      bridge: String(net["bridge"]),
-      networkId: req.networkId,
-    });
+    const bridge = String(net["bridge"]);
+    return this.sb.change(
+      "SetupBridge",
+      (o) => o.vswitch.setupBridge(bridge, req.networkId),
+      () => this.run<ResponseOf<typeof SetupBridge>>("setup_bridge", { bridge, networkId: req.networkId }),
+    );
   }
 
   async destroyBridge(req: RequestOf<typeof DestroyBridge>): Promise<ResponseOf<typeof DestroyBridge>> {
     await this.ref();
-    const result = await this.run<ResponseOf<typeof DestroyBridge>>("destroy_bridge", req);
+    const result = await this.sb.change(
+      "DestroyBridge",
+      (o) => o.vswitch.destroyBridge(req.networkId),
+      () => this.run<ResponseOf<typeof DestroyBridge>>("destroy_bridge", req),
+    );
     const network = await this.findNetwork(req.networkId);
     if (network === undefined) return result;
     const [netRef, net] = network;
@@ -294,34 +310,14 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
       this.call<Record<string, Rec>>("VIF.get_all_records"),
       this.call<Record<string, Rec>>("network.get_all_records"),
     ]);
-    const guests = Object.entries(vms).filter(
-      ([, v]) =>
-        v["is_a_template"] !== true &&
-        v["is_control_domain"] !== true &&
-        v["is_a_snapshot"] !== true &&
-        v["resident_on"] === hostRef,
-    );
-    return {
-      vms: guests.map(([ref, v]) => ({
-        id: String(v["uuid"]),
-        name: String(v["name_label"]),
-        powerState: String(v["power_state"]),
-        nics: Object.values(vifs)
-          .filter((n) => n["VM"] === ref)
-          .map((n) => ({
-            // The port Xen creates in dom0 for the VIF: vif<domid>.<device>.
-            device: `vif${String(v["domid"])}.${String(n["device"])}`,
-            mac: typeof n["MAC"] === "string" ? n["MAC"] : null,
-            bridge: n["network"] === NULL_REF ? null : bridgeOf(networks[n["network"] as string]),
-          })),
-      })),
-    };
+    return { vms: guestsOf(hostRef, vms, vifs, networks) };
   }
 
   /**
    * XAPI vouches for the device before the plugin plugs it: it must be the dom0 port of one
    * of the named VM's VIFs (vif<domid>.<device>, or tap<domid>.<device> for an emulated NIC)
    * and the VM must run here. The plugin still refuses devices that are no VM's port.
+   * VIFs stay XAPI's and the plugin's job (VIF.create/plug); only the monitor watches them.
    */
   override async plugVif(req: RequestOf<typeof PlugVif>): Promise<ResponseOf<typeof PlugVif>> {
     const hostRef = await this.ref();
@@ -329,27 +325,49 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
       this.call<Record<string, Rec>>("VM.get_all_records"),
       this.call<Record<string, Rec>>("VIF.get_all_records"),
     ]);
-    const vm = Object.entries(vms).find(
-      ([, v]) => v["uuid"] === req.vmId && v["resident_on"] === hostRef && v["is_control_domain"] !== true,
-    );
-    const devices = new Set(
-      vm === undefined
-        ? []
-        : Object.values(vifs)
-            .filter((n) => n["VM"] === vm[0])
-            .flatMap((n) => ["vif", "tap"].map((kind) => `${kind}${String(vm[1]["domid"])}.${String(n["device"])}`)),
-    );
-    if (!devices.has(req.device)) {
+    if (!vmDevices(hostRef, req.vmId, vms, vifs).has(req.device)) {
       throw new HostProgramError(
         "DEVICE_NOT_OWNED",
         `device ${req.device} is not an interface of VM ${req.vmId ?? "(none named)"} on this host`,
       );
     }
-    return this.run("plug_vif", { ...req, verifiedBy: "xapi" });
+    return this.sb.own(() => this.run("plug_vif", { ...req, verifiedBy: "xapi" }));
+  }
+
+  override unplugVif(req: RequestOf<typeof UnplugVif>): Promise<ResponseOf<typeof UnplugVif>> {
+    return this.sb.own(() => super.unplugVif(req));
+  }
+
+  override async applyTunnels(req: RequestOf<typeof ApplyTunnels>): Promise<ResponseOf<typeof ApplyTunnels>> {
+    await this.ref();
+    return this.sb.change(
+      "ApplyTunnels",
+      (o) => o.applyTunnels(req.networkId, tunnelOf(req), req.remotes, this.bfd),
+      () => super.applyTunnels(req),
+    );
+  }
+
+  override async ovsState(req: RequestOf<typeof GetOvsState>): Promise<ResponseOf<typeof GetOvsState>> {
+    await this.ref();
+    return this.sb.either(
+      "GetOvsState",
+      (o) => Promise.resolve(o.state(req.networkId)),
+      () => super.ovsState(req),
+    );
+  }
+
+  override async tunnelHealth(): Promise<TunnelBfdReading[]> {
+    await this.ref();
+    return this.sb.either(
+      "tunnel health",
+      (o) => o.vswitch.tunnelHealth(),
+      () => super.tunnelHealth(),
+    );
   }
 
   async close(): Promise<void> {
     this.facts = undefined;
+    this.sb.close();
     this.ssh?.close();
     await this.client.logout();
   }
@@ -367,16 +385,7 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
       });
       return JSON.parse(value) as T;
     } catch (err) {
-      if (err instanceof XapiError && err.code === "SDN_HOST_ERROR") {
-        throw new HostProgramError(err.params[0] ?? "HOST_ERROR", err.params[1] ?? "the host program failed");
-      }
-      if (err instanceof XapiError && err.code === "XENAPI_PLUGIN_FAILURE") {
-        throw new HostProgramError("XENAPI_PLUGIN_FAILURE", describePluginFailure(XAPI_PLUGIN, fn, err.params));
-      }
-      if (err instanceof XapiError && err.code === "XENAPI_MISSING_PLUGIN") {
-        throw new HostProgramError("XENAPI_MISSING_PLUGIN", `XAPI plugin ${XAPI_PLUGIN} is missing on the host`);
-      }
-      return this.translate(err);
+      throw pluginError(XAPI_PLUGIN, fn, err) ?? this.translate(err);
     }
   }
 
@@ -393,24 +402,6 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
   }
 
   private translate(err: unknown, method?: string): never {
-    const where = `${this.opts.address}:${this.opts.port}`;
-    if (err instanceof XapiTransportError) {
-      if (err.tls)
-        throw new HostFailure("TLS_VERIFICATION_FAILED", `TLS verification of ${where} failed: ${err.message}`);
-      throw new HostFailure("UNREACHABLE", `cannot reach XAPI at ${err.message}`);
-    }
-    if (err instanceof XapiError) {
-      if (err.code === "SESSION_AUTHENTICATION_FAILED") {
-        throw new HostFailure(
-          "AUTHENTICATION_FAILED",
-          `XAPI at ${where} refused the credentials of '${this.opts.username}'`,
-        );
-      }
-      if (err.code === "HOST_OFFLINE" || err.code === "HOST_STILL_BOOTING") {
-        throw new HostFailure("UNREACHABLE", `XAPI says the host is not available: ${err.message}`);
-      }
-      throw new HostProgramError(err.code, `XAPI refused ${method ?? "the call"}: ${err.message}`);
-    }
-    throw err;
+    throw translateXapiError(err, `${this.opts.address}:${this.opts.port}`, this.opts.username, method);
   }
 }

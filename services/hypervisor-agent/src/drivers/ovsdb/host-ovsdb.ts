@@ -3,6 +3,7 @@ import type { Static } from "typebox";
 import {
   type BfdTimers,
   OvsdbClient,
+  type OvsdbEndpoint,
   OvsdbError,
   type RowChange,
   type TunnelSpec,
@@ -10,7 +11,6 @@ import {
   VswitchPlanError,
 } from "@sdn/ovsdb";
 import { HostProgramError } from "../errors.js";
-import type { SshConnection } from "../ssh/ssh-connection.js";
 
 /** How the driver reports that it falls back to the host program, and drift. */
 export interface SouthboundLog {
@@ -19,21 +19,22 @@ export interface SouthboundLog {
 }
 
 /**
- * A KVM host's Open vSwitch database, reached through the agent's SSH connection (the
- * host's db.sock forwarded as a stream; no port opened on the host). Reconnects with
- * back-off on its own, over a new SSH connection if the old one dropped.
+ * A host's Open vSwitch database with a monitor of what we own: a KVM host's through the
+ * agent's SSH connection (the host's db.sock forwarded as a stream; no port opened on the
+ * host, a new SSH connection if the old one dropped), a XenServer / XCP-ng host's over TLS
+ * to port 6640. Reconnects with back-off on its own.
  */
-export class KvmOvsdb {
+export class HostOvsdb {
   private constructor(readonly vswitch: Vswitch) {}
 
-  static async open(ssh: SshConnection, socketPath: string, timeoutMs: number): Promise<KvmOvsdb> {
+  static async open(endpoint: OvsdbEndpoint, timeoutMs: number): Promise<HostOvsdb> {
     const client = await OvsdbClient.connect({
-      endpoint: { kind: "stream", open: () => ssh.openUnixStream(socketPath) },
+      endpoint,
       callTimeoutMs: timeoutMs,
       reconnect: { minMs: 200, maxMs: 5_000 },
     });
     try {
-      return new KvmOvsdb(await Vswitch.open(client));
+      return new HostOvsdb(await Vswitch.open(client));
     } catch (e) {
       client.close();
       throw e;
