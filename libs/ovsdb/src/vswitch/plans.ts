@@ -104,9 +104,12 @@ export function setupBridgePlan(
   const existing = bridges.find((b) => b.name === bridge);
   if (existing) {
     const row = { external_ids: ovsMap({ ...existing.externalIds, ...tags }) };
+    // "created": newly set up for this network, as the host program says. On XAPI hosts
+    // network.attach has usually made the bridge already (xcp-networkd), untagged: the
+    // tags make it ours, and nothing of ours (tunnels, ports) is on it yet.
     return {
       ops: [{ op: "update", table: "Bridge", where: [["_uuid", "==", uuid(existing.uuid)]], row }],
-      result: { bridge, created: false },
+      result: { bridge, created: existing.networkId !== networkId },
     };
   }
   const [rootUuid, rootRow] = root(s);

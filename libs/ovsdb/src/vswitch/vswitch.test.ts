@@ -38,6 +38,15 @@ describe("Vswitch over a real ovsdb-server", () => {
     await expect(vs.setupBridge("br-n1", "n2")).rejects.toBeInstanceOf(VswitchPlanError);
   });
 
+  it("takes over an untagged bridge as newly set up, as XAPI's network.attach leaves one", async () => {
+    server.vsctl("add-br", "xapi7", "--", "set", "Bridge", "xapi7", "datapath_type=netdev");
+    await waitFor("the bridge in the cache", () => (vs.bridges().some((b) => b.name === "xapi7") ? true : undefined));
+    expect(await vs.setupBridge("xapi7", "n7")).toEqual({ bridge: "xapi7", created: true });
+    expect(await vs.setupBridge("xapi7", "n7")).toEqual({ bridge: "xapi7", created: false });
+    expect(server.vsctl("br-get-external-id", "xapi7", "sdn-network-id").trim()).toBe("n7");
+    expect(await vs.destroyBridge("n7")).toEqual({ bridge: "xapi7", destroyed: true });
+  });
+
   it("applies a whole tunnel set in one transaction, then shrinks it and repairs drift", async () => {
     const first = await vs.applyTunnels("n1", GRE_77, remotes(100));
     expect(first.added).toHaveLength(100);
