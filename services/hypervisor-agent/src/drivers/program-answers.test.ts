@@ -44,6 +44,40 @@ describe("host program answers", () => {
     });
   });
 
+  it("accepts what sdn_ovs.py answers for the results the agent reads itself", () => {
+    // The shapes of sdn_ovs.py's ipsec_check, restore_flows, tunnel_health and host_info returns.
+    const results: Record<string, unknown> = {
+      ipsec_check: { bridge: "sdnbr-7" },
+      restore_flows: { checked: 2, restored: [{ bridge: "sdnbr-7", networkId: "net-1" }] },
+      tunnel_health: {
+        tunnels: [
+          {
+            port: "gre7-0a630c",
+            networkId: "net-1",
+            remoteIp: "10.99.0.12",
+            bfdEnabled: true,
+            bfdStatus: { state: "up", forwarding: "true" },
+          },
+        ],
+      },
+      host_info: {
+        version: "1.5.0",
+        ovsVersion: "3.1.0",
+        ovsdbSocket: "/var/run/openvswitch/db.sock",
+        hostname: "kvm-1",
+        os: "Debian GNU/Linux",
+        osVersion: "12",
+        kernel: "6.1.0",
+        bridges: ["sdnbr-7"],
+      },
+    };
+    for (const [fn, result] of Object.entries(results)) {
+      expect(checkProgramAnswer("sdn-ovs-kvm", fn, { ok: true, result })).toEqual({ ok: true, result });
+    }
+    const noCount = { restored: [] };
+    expect(refusal(() => checkProgramResult("sdn-ovs", "restore_flows", noCount)).hostError).toBe("BAD_OUTPUT");
+  });
+
   it("has its JSON Schema written next to the programs, up to date (npm run schemas)", () => {
     const dir = join(HOST_PROGRAMS_DIR, "schema");
     const files = programSchemaFiles();

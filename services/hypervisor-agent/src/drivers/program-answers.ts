@@ -25,11 +25,18 @@ export const ProgramAnswer = Type.Union(
 );
 export type ProgramAnswer = Static<typeof ProgramAnswer>;
 
+/** restore_flows' result: how many managed bridges were compared, and those repaired. */
+export const FlowRestore = Type.Object({
+  checked: Type.Integer({ minimum: 0 }),
+  restored: Type.Array(Type.Object({ bridge: Type.String(), networkId: Type.String() })),
+});
+export type FlowRestore = Static<typeof FlowRestore>;
+
 /**
  * The result of each host program function whose shape the agent relies on (sdn_ovs.py's
  * FUNCTIONS, through the XAPI plugin or the KVM script). Functions not listed here pass
- * their result on as the agent command's answer, which the caller checks against the
- * command's contract.
+ * their result on as the agent command's answer (apply_tunnels, plug_vif, ovs_state...),
+ * which the caller checks against the command's contract.
  */
 export const PROGRAM_RESULTS = {
   version: Type.Object({ version: Type.String({ minLength: 1 }), python: Type.String() }),
@@ -47,6 +54,20 @@ export const PROGRAM_RESULTS = {
   setup_bridge: SetupBridge.response,
   destroy_bridge: DestroyBridge.response,
   list_vms: ListVms.response,
+  // What the agent reads itself and no caller checks after it:
+  ipsec_check: Type.Object({ bridge: Type.String({ minLength: 1 }) }),
+  restore_flows: FlowRestore,
+  tunnel_health: Type.Object({
+    tunnels: Type.Array(
+      Type.Object({
+        port: Type.String(),
+        networkId: Type.String(),
+        remoteIp: Type.String(),
+        bfdEnabled: Type.Boolean(),
+        bfdStatus: Type.Record(Type.String(), Type.String()),
+      }),
+    ),
+  }),
 } as const satisfies Record<string, TSchema>;
 
 const resultSchemaOf = (fn: string): TSchema | undefined =>
