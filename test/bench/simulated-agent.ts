@@ -108,13 +108,15 @@ export class SimulatedAgents {
       version: "0.0.0-simulated",
       description: "simulated host registry (benchmark only)",
       config: BaseConfig,
-      handlers: () => [
-        bindHandler(GetHost, async (req) => {
-          const h = byId.get(req.id);
-          if (h === undefined) throw new CommandError("NOT_FOUND", `host ${req.id} not found`);
-          return { data: this.hostRecord(h), details: "simulated" };
-        }),
-      ],
+      setup: () => ({
+        handlers: [
+          bindHandler(GetHost, async (req) => {
+            const h = byId.get(req.id);
+            if (h === undefined) throw new CommandError("NOT_FOUND", `host ${req.id} not found`);
+            return { data: this.hostRecord(h), details: "simulated" };
+          }),
+        ],
+      }),
     };
   }
 

@@ -23,10 +23,10 @@ import {
 } from "@sdn/contracts";
 import {
   HOST_PROGRAMS_VERSION,
-  hostManagerOf,
   hypervisorAgentSpec,
   KVM_FILES,
   XAPI_PLUGIN_FILES,
+  type Agent,
 } from "@sdn/hypervisor-agent";
 import { startService, type RunningService } from "@sdn/runtime";
 import { waitFor } from "@sdn/testkit";
@@ -527,7 +527,7 @@ describe("hypervisor-agent in the emulated lab", () => {
       LOG_LEVEL: "silent",
       SDN_DATA_DIR: lab.dir,
     })) as unknown as RunningService<never>;
-    const second = hostManagerOf(replica.context) as NonNullable<ReturnType<typeof hostManagerOf>>;
+    const second = (replica.state as Agent).manager;
     const hostIds = Object.values(ids);
     const first = ok(await agentCall(ids["kvm"] as string, Ping, {})).agentInstanceId;
     await new Promise((r) => setTimeout(r, 1500)); // a few lease passes of both replicas

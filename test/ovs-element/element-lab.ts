@@ -4,7 +4,7 @@ import { CommandClient } from "@sdn/bus";
 import { CheckHealth, type CommandServiceName, type Host, type NewHost, type Nic } from "@sdn/contracts";
 import { hypervisorAgentSpec } from "@sdn/hypervisor-agent";
 import { networkGuruSpec } from "@sdn/network-guru";
-import { elementOfContext, ovsElementSpec } from "@sdn/ovs-element";
+import { ovsElementSpec, type Element } from "@sdn/ovs-element";
 import { startService, type RunningService } from "@sdn/runtime";
 import { waitFor } from "@sdn/testkit";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -99,7 +99,7 @@ export class ElementLab {
 
   /** Agent commands the ovs-element sent so far. */
   agentRoundTrips(): number {
-    const element = elementOfContext((this.services[2] as RunningService<never>).context);
+    const element = (this.services[2] as RunningService<never>).state as Element | undefined;
     if (element === undefined) throw new Error("the ovs-element is not running");
     return element.agents.roundTrips;
   }

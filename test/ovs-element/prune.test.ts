@@ -2,7 +2,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { CommandClient, JsonBucket } from "@sdn/bus";
 import { CreateNetwork, DeleteNetwork, type Network } from "@sdn/contracts";
 import { networkGuruSpec } from "@sdn/network-guru";
-import { elementOfContext, ovsElementSpec } from "@sdn/ovs-element";
+import { ovsElementSpec, type Element } from "@sdn/ovs-element";
 import { startService, type RunningService } from "@sdn/runtime";
 import { TestNatsServer } from "@sdn/testkit";
 import { randomUUID } from "node:crypto";
@@ -55,8 +55,8 @@ describe("ovs-element: meshes of deleted networks", () => {
       await tunnels.createIfAbsent(`${n.id}.${randomUUID()}`, { networkId: n.id, rows: [] });
     }
 
-    const element = elementOfContext(services[1]!.context);
-    await element?.reconciler?.reconcileAll();
+    const element = services[1]!.state as Element;
+    await element.reconciler.reconcileAll();
 
     expect(await memberships.get(gone.id)).toBeUndefined();
     expect(await tunnels.keys(`${gone.id}.>`)).toEqual([]);

@@ -4,7 +4,6 @@ import {
   AnyAnswer,
   HEADERS,
   STREAMS,
-  answerSchema,
   answerSubject,
   commandSubject,
   requestSubject,
@@ -16,8 +15,8 @@ import {
   type Role,
 } from "@sdn/contracts";
 import { randomUUID } from "node:crypto";
-import type { TSchema } from "typebox";
-import { CommandFailedError, CommandTimeoutError } from "./errors.js";
+import { answerSchemaOf, unwrapAnswer } from "./answers.js";
+import { CommandTimeoutError } from "./errors.js";
 import { roundTrip } from "./request-tier.js";
 import { injectTrace, withProducerSpan } from "./trace.js";
 import { assertValid, parseJson } from "./validation.js";
@@ -38,16 +37,6 @@ export interface Published {
   /** True when JetStream already held a command with this id: it will not run again. */
   duplicate: boolean;
 }
-
-const answerSchemas = new WeakMap<TSchema, TSchema>();
-const answerSchemaOf = (def: CommandDefinition): TSchema => {
-  let s = answerSchemas.get(def.response);
-  if (s === undefined) {
-    s = answerSchema(def.response);
-    answerSchemas.set(def.response, s);
-  }
-  return s;
-};
 
 /** The gateway's origin: what a client built without one (tests, tools acting as the gateway) sends as. */
 export const GATEWAY_ORIGIN: CommandOrigin = { kind: "principal", name: "api-gateway" };
@@ -144,9 +133,7 @@ export class CommandClient {
    * and details; no answer throws as `send` does.
    */
   async call<C extends CommandDefinition>(def: C, body: RequestOf<C>, opts: SendOptions = {}): Promise<ResponseOf<C>> {
-    const answer = await this.send(def, body, opts);
-    if (!answer.ok) throw new CommandFailedError(def.name, answer.error);
-    return answer.data;
+    return unwrapAnswer(def.name, await this.send(def, body, opts));
   }
 
   /**
@@ -159,10 +146,10 @@ export class CommandClient {
     opts: SendOptions,
   ): Promise<Answer<ResponseOf<C>>> {
     const subject = requestSubject(def.service, def.name, this.origin);
-    const answer = await withProducerSpan(subject, { "messaging.message.id": opts.commandId ?? "" }, () =>
+    // roundTrip checks the answer against its contract.
+    return withProducerSpan(subject, { "messaging.message.id": opts.commandId ?? "" }, () =>
       roundTrip(this.nc, def, subject, body, opts),
     );
-    return assertValid(answerSchemaOf(def), answer, `answer to ${def.name}`) as Answer<ResponseOf<C>>;
   }
 
   /** Reads a stored answer, e.g. to report on a job after the sender stopped waiting. */

@@ -10,7 +10,8 @@ import { randomUUID } from "node:crypto";
 import { commandHeaders, type SendOptions } from "./command-client.js";
 import { contextFromHeaders, type CommandContext } from "./context.js";
 import { dispatch, failure, type BoundHandler } from "./dispatch.js";
-import { CommandTimeoutError, NoResponderError } from "./errors.js";
+import { checkAnswer } from "./answers.js";
+import { CommandTimeoutError, MalformedMessageError, NoResponderError } from "./errors.js";
 import type { BusLogger } from "./logger.js";
 import { agentRequestSeconds, agentRequests, outcomeOf } from "./metrics/bus-metrics.js";
 import { injectTrace, withConsumerSpan } from "./trace.js";
@@ -55,7 +56,7 @@ export const roundTrip = async <C extends CommandDefinition>(
       timeout: timeoutMs,
       headers: commandHeaders(commandId, opts),
     });
-    const answer = parseJson(reply.data, `answer to ${def.name}`) as Answer<ResponseOf<C>>;
+    const answer = checkAnswer(def, parseJson(reply.data, `answer to ${def.name}`));
     record(outcomeOf(answer));
     return answer;
   } catch (err) {
@@ -67,7 +68,7 @@ export const roundTrip = async <C extends CommandDefinition>(
       record("TIMEOUT");
       throw new CommandTimeoutError(def.name, subject, timeoutMs);
     }
-    record("BUS_ERROR");
+    record(err instanceof MalformedMessageError ? "MALFORMED_ANSWER" : "BUS_ERROR");
     throw err;
   }
 };

@@ -91,3 +91,6 @@ export const parseJson = (data: Uint8Array, what: string): unknown => {
     throw new MalformedMessageError(`${what} is not valid UTF-8 JSON: ${(err as Error).message}`);
   }
 };
+
+/** A schema as a JSON Schema file's text (the files exported for the Python programs). */
+export const jsonSchemaFile = (schema: TSchema): string => `${JSON.stringify(schema, null, 2)}\n`;

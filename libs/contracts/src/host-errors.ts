@@ -40,6 +40,8 @@ export const HOST_ERRORS = {
   IPSEC_DATAPATH_UNSUPPORTED: "UNPROCESSABLE",
   /** The sealed pre-shared key does not open with this agent's key (SDN_SECRET_KEY changed). */
   IPSEC_KEY_UNREADABLE: "UNPROCESSABLE",
+  /** The agent's own: a program's answer is not JSON or breaks its schema (drivers/program-answers.ts). */
+  BAD_OUTPUT: "UNPROCESSABLE",
   /** The control domain's Python is older than 3.6 (the plugin's own check). */
   UNSUPPORTED_PYTHON: "UNPROCESSABLE",
 } as const satisfies Record<string, ErrorCode>;

@@ -6,4 +6,3 @@ export * from "./telemetry.js";
 export * from "./shutdown.js";
 export * from "./service-host.js";
 export * from "./secret-box.js";
-export * from "./per-service.js";

@@ -46,22 +46,36 @@ export interface ServiceContext<C extends BaseConfig> {
   readonly events: EventPublisher;
 }
 
-export interface ServiceSpec<P extends TProperties> {
+/** What a service's setup opened: its components and its handlers, built on the same state. */
+export interface ServiceParts<S = unknown> {
+  /** The service's own components (watchers, servers): started in run-level order after setup. */
+  components?: Component[];
+  /** Handlers of this service's durable commands. CheckHealth is added for every command service. */
+  handlers?: BoundHandler[];
+  /** What setup built (its managers), for in-process tests and benchmarks to look inside. */
+  state?: S;
+}
+
+export interface ServiceSpec<P extends TProperties, S = unknown> {
   name: ServiceName;
   version: string;
   description: string;
   /** The service's configuration; must include BaseConfig's properties. */
   config: TObject<P>;
-  /** The service's own components (managers, stores, servers). */
-  components?(ctx: ServiceContext<Static<TObject<P>> & BaseConfig>): Component[] | Promise<Component[]>;
-  /** Handlers of this service's durable commands. CheckHealth is added for every command service. */
-  handlers?(ctx: ServiceContext<Static<TObject<P>> & BaseConfig>): BoundHandler[];
+  /**
+   * Opens the service's state (KV stores, keys) and returns the components and handlers
+   * built on it, so a handler never meets a service that is not open yet. Runs once the bus
+   * is connected, before any component configures; a throw stops the start.
+   */
+  setup?(ctx: ServiceContext<Static<TObject<P>> & BaseConfig>): ServiceParts<S> | Promise<ServiceParts<S>>;
   /** Durable commands one replica handles at once (the command server's default when absent). */
   commandConcurrency?: number;
 }
 
-export interface RunningService<C extends BaseConfig> {
+export interface RunningService<C extends BaseConfig, S = unknown> {
   readonly context: ServiceContext<C>;
+  /** What the service's setup built (undefined when it exposes nothing). */
+  readonly state: S | undefined;
   /** `http://host:port` of the metrics listener, when SDN_METRICS_PORT set one. */
   readonly metricsUrl: string | undefined;
   stop(): Promise<void>;
@@ -86,10 +100,10 @@ const healthHandler = (name: CommandServiceName, version: string, instanceId: st
  * Starts a service: config, logging, tracing, NATS, streams, the service's components,
  * then its durable command consumer and its NATS micro registration, in run-level order.
  */
-export const startService = async <P extends TProperties>(
-  spec: ServiceSpec<P>,
+export const startService = async <P extends TProperties, S = unknown>(
+  spec: ServiceSpec<P, S>,
   env: Record<string, string | undefined> = process.env,
-): Promise<RunningService<Static<TObject<P>> & BaseConfig>> => {
+): Promise<RunningService<Static<TObject<P>> & BaseConfig, S>> => {
   type C = Static<TObject<P>> & BaseConfig;
   const config = loadConfig(spec.config, env) as C;
   const logger = createLogger(spec.name, config.LOG_LEVEL);
@@ -127,9 +141,17 @@ export const startService = async <P extends TProperties>(
     commands: new CommandClient(nc, { kind: "principal", name: spec.name }),
     events: new EventPublisher(nc),
   };
+  let parts: ServiceParts<S>;
+  try {
+    parts = (await spec.setup?.(context)) ?? {};
+  } catch (err) {
+    await nc.close().catch(() => undefined);
+    await telemetry.shutdown();
+    throw err;
+  }
   const handlers = [
     ...(isCommandService(spec.name) ? [healthHandler(spec.name, spec.version, instanceId, startedAt)] : []),
-    ...(spec.handlers?.(context) ?? []),
+    ...(parts.handlers ?? []),
   ];
   const commandServer = new CommandServer(nc, {
     service: spec.name,
@@ -176,7 +198,7 @@ export const startService = async <P extends TProperties>(
       },
     },
     { name: "streams", runLevel: RunLevel.FrameworkBootstrap, start: () => ensureStreams(nc) },
-    ...((await spec.components?.(context)) ?? []),
+    ...(parts.components ?? []),
     ...(servesCommands
       ? [
           {
@@ -238,14 +260,14 @@ export const startService = async <P extends TProperties>(
     throw err;
   }
   logger.info({ instanceId, version: spec.version }, `${spec.name} started`);
-  return { context, metricsUrl: metricsListener?.url, stop: () => lifecycle.stop() };
+  return { context, state: parts.state, metricsUrl: metricsListener?.url, stop: () => lifecycle.stop() };
 };
 
 /**
  * The `main` of every service: start, stop gracefully on SIGTERM/SIGINT, and on a bad
  * configuration print which variable is wrong and exit non-zero.
  */
-export const runServiceMain = <P extends TProperties>(spec: ServiceSpec<P>): void => {
+export const runServiceMain = <P extends TProperties, S>(spec: ServiceSpec<P, S>): void => {
   startService(spec).then(
     (running) => onShutdownSignal(() => running.stop(), running.context.logger),
     (err: unknown) => {

@@ -53,60 +53,61 @@ export const apiGatewaySpec: ServiceSpec<GatewayConfig["properties"]> = {
   version: packageVersion(import.meta.url),
   description: "HTTP API: turns calls into bus commands and answers into responses",
   config: GatewayConfig,
-  components: (ctx) => {
+  setup: async (ctx) => {
+    const tokens = await TokenStore.open(ctx.nc);
+    const stores = {
+      tokens,
+      accounts: await AccountStore.open(ctx.nc),
+      jobs: await JobStore.open(ctx.nc),
+      idempotency: await IdempotencyStore.open(ctx.nc),
+      quotaLocks: await QuotaLocks.open(ctx.nc),
+    };
+    const credentials = await busCredentialStore(ctx);
     let app: GatewayApp | undefined;
-    return [
-      {
-        name: "http",
-        runLevel: RunLevel.ApplicationMainLoop,
-        start: async () => {
-          const tokens = await TokenStore.open(ctx.nc);
-          await bootstrapAdminToken(tokens, {
-            envToken: ctx.config.SDN_ADMIN_TOKEN,
-            dataDir: ctx.config.SDN_DATA_DIR,
-            logger: ctx.logger,
-            audit: new GatewayAuditWriter(ctx.nc, ctx.logger),
-          });
-          app = await buildGateway({
-            bus: { nc: ctx.nc, commands: ctx.commands },
-            logger: ctx.logger,
-            version: ctx.version,
-            settings: {
-              commandWaitMs: ctx.config.SDN_COMMAND_WAIT_MS,
-              readyTimeoutMs: ctx.config.SDN_READY_TIMEOUT_MS,
-              defaultQuotas: {
-                networks: ctx.config.SDN_QUOTA_NETWORKS,
-                nics: ctx.config.SDN_QUOTA_NICS,
-                publicIps: ctx.config.SDN_QUOTA_PUBLIC_IPS,
-                tokens: ctx.config.SDN_QUOTA_TOKENS,
-                rules: ctx.config.SDN_QUOTA_RULES,
-              },
-              tokenMaxLifetimeSeconds: ctx.config.SDN_TOKEN_MAX_LIFETIME_SECONDS,
+    const http = {
+      name: "http",
+      runLevel: RunLevel.ApplicationMainLoop,
+      start: async () => {
+        await bootstrapAdminToken(tokens, {
+          envToken: ctx.config.SDN_ADMIN_TOKEN,
+          dataDir: ctx.config.SDN_DATA_DIR,
+          logger: ctx.logger,
+          audit: new GatewayAuditWriter(ctx.nc, ctx.logger),
+        });
+        app = await buildGateway({
+          bus: { nc: ctx.nc, commands: ctx.commands },
+          logger: ctx.logger,
+          version: ctx.version,
+          settings: {
+            commandWaitMs: ctx.config.SDN_COMMAND_WAIT_MS,
+            readyTimeoutMs: ctx.config.SDN_READY_TIMEOUT_MS,
+            defaultQuotas: {
+              networks: ctx.config.SDN_QUOTA_NETWORKS,
+              nics: ctx.config.SDN_QUOTA_NICS,
+              publicIps: ctx.config.SDN_QUOTA_PUBLIC_IPS,
+              tokens: ctx.config.SDN_QUOTA_TOKENS,
+              rules: ctx.config.SDN_QUOTA_RULES,
             },
-            bodyLimitBytes: ctx.config.SDN_BODY_LIMIT_BYTES,
-            rateLimitPerMinute: ctx.config.SDN_RATE_LIMIT_PER_MINUTE,
-            eventStreams: {
-              perAccount: ctx.config.SDN_EVENT_STREAMS_PER_ACCOUNT,
-              total: ctx.config.SDN_EVENT_STREAMS_MAX,
-              bufferBytes: ctx.config.SDN_EVENT_STREAM_BUFFER_BYTES,
-            },
-            ...(await busCredentialStore(ctx)),
-            natsUrl: ctx.config.NATS_URL,
-            stores: {
-              tokens,
-              accounts: await AccountStore.open(ctx.nc),
-              jobs: await JobStore.open(ctx.nc),
-              idempotency: await IdempotencyStore.open(ctx.nc),
-              quotaLocks: await QuotaLocks.open(ctx.nc),
-            },
-          });
-          const address = await app.listen({ host: ctx.config.SDN_HTTP_HOST, port: ctx.config.SDN_HTTP_PORT });
-          ctx.logger.info({ address }, `HTTP API listening on ${address} (docs at ${address}/docs)`);
-        },
-        stop: async () => {
-          await app?.close();
-        },
+            tokenMaxLifetimeSeconds: ctx.config.SDN_TOKEN_MAX_LIFETIME_SECONDS,
+          },
+          bodyLimitBytes: ctx.config.SDN_BODY_LIMIT_BYTES,
+          rateLimitPerMinute: ctx.config.SDN_RATE_LIMIT_PER_MINUTE,
+          eventStreams: {
+            perAccount: ctx.config.SDN_EVENT_STREAMS_PER_ACCOUNT,
+            total: ctx.config.SDN_EVENT_STREAMS_MAX,
+            bufferBytes: ctx.config.SDN_EVENT_STREAM_BUFFER_BYTES,
+          },
+          ...credentials,
+          natsUrl: ctx.config.NATS_URL,
+          stores,
+        });
+        const address = await app.listen({ host: ctx.config.SDN_HTTP_HOST, port: ctx.config.SDN_HTTP_PORT });
+        ctx.logger.info({ address }, `HTTP API listening on ${address} (docs at ${address}/docs)`);
       },
-    ];
+      stop: async () => {
+        await app?.close();
+      },
+    };
+    return { components: [http] };
   },
 };

@@ -7,10 +7,10 @@ const adminOnly = (ctx: CommandContext): void => {
 };
 
 /** The durable host registry commands: AddHost, RemoveHost, GetHost, ListHosts (admin only). */
-export const hostHandlers = (registry: () => HostRegistry): BoundHandler[] => [
+export const hostHandlers = (registry: HostRegistry): BoundHandler[] => [
   bindHandler(AddHost, async (req, ctx) => {
     adminOnly(ctx);
-    const host = await registry().add(req, ctx.commandId);
+    const host = await registry.add(req, ctx.commandId);
     return {
       data: host,
       details: `${host.hypervisor} host ${host.name} is Up: ${host.platform.name} ${host.platform.version}, tunnels on ${host.tunnelInterface.ip}`,
@@ -18,17 +18,17 @@ export const hostHandlers = (registry: () => HostRegistry): BoundHandler[] => [
   }),
   bindHandler(RemoveHost, async (req, ctx) => {
     adminOnly(ctx);
-    await registry().remove(req.id, ctx.commandId);
+    await registry.remove(req.id, ctx.commandId);
     return { data: { id: req.id, removed: true as const }, details: `host ${req.id} removed` };
   }),
   bindHandler(GetHost, async (req, ctx) => {
     adminOnly(ctx);
-    const host = await registry().get(req.id);
+    const host = await registry.get(req.id);
     return { data: host, details: `host ${host.name} is ${host.state}` };
   }),
   bindHandler(ListHosts, async (_req, ctx) => {
     adminOnly(ctx);
-    const hosts = await registry().list();
+    const hosts = await registry.list();
     return { data: { hosts }, details: `${hosts.length} hosts` };
   }),
 ];

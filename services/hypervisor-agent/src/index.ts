@@ -1,5 +1,6 @@
-export { hypervisorAgentSpec, hostManagerOf } from "./service.js";
-export { HOST_PROGRAMS_VERSION, KVM_FILES, XAPI_PLUGIN_FILES } from "./drivers/host-programs.js";
+export { hypervisorAgentSpec, type Agent } from "./service.js";
+export { HOST_PROGRAMS_DIR, HOST_PROGRAMS_VERSION, KVM_FILES, XAPI_PLUGIN_FILES } from "./drivers/host-programs.js";
+export { programSchemaFiles } from "./drivers/program-answers.js";
 export { kvmBridgeName } from "./drivers/kvm/kvm-driver.js";
 // The drivers and the agent's handlers, for the suites under test/ and the benches that drive
 // them directly (against the XAPI emulator or a lab host) instead of through the bus.

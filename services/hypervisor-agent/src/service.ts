@@ -1,13 +1,12 @@
 import {
   loadSecretKey,
   packageVersion,
-  perService,
   RunLevel,
   SecretBox,
   type ServiceContext,
   type ServiceSpec,
 } from "@sdn/runtime";
-import { deriveSealingKeyPair, publishSealingKey, type SealingKeyPair } from "@sdn/bus";
+import { deriveSealingKeyPair, publishSealingKey } from "@sdn/bus";
 import { join } from "node:path";
 import { HostLeases } from "./agent/lease.js";
 import { HostManager } from "./agent/host-manager.js";
@@ -17,106 +16,75 @@ import { hostHandlers } from "./handlers.js";
 import { HostRegistry } from "./registry/host-registry.js";
 import { HostStore } from "./registry/host-store.js";
 
-type Ctx = ServiceContext<AgentConfig>;
-
-/** The parts of one running agent, built in its components and used by its handlers. */
-class Agent {
-  registry: HostRegistry | undefined;
-  manager: HostManager | undefined;
-  private secrets: SecretBox | undefined;
-  private sealing: SealingKeyPair | undefined;
-
-  constructor(private readonly ctx: Ctx) {}
-
-  components() {
-    return [
-      {
-        name: "secret-key",
-        runLevel: RunLevel.System,
-        configure: () => {
-          const key = loadSecretKey(
-            this.ctx.config.SDN_SECRET_KEY,
-            this.ctx.config.SDN_DATA_DIR,
-            "hypervisor-agent.key",
-          );
-          this.secrets = new SecretBox(key);
-          this.sealing = deriveSealingKeyPair(key);
-        },
-      },
-      {
-        name: "sealing-key",
-        runLevel: RunLevel.Framework,
-        // Published before commands are served, so a sender can seal AddHost credentials to it.
-        start: async () => {
-          const sealing = this.sealing as SealingKeyPair;
-          const replaced = await publishSealingKey(this.ctx.nc, sealing.publicKey);
-          if (replaced !== undefined) {
-            this.ctx.logger.warn(
-              { previousKeyId: replaced.keyId, keyId: sealing.publicKey.keyId },
-              "replaced another sealing key: agent replicas must share SDN_SECRET_KEY, or credentials sealed to one do not open on another",
-            );
-          }
-        },
-      },
-      {
-        name: "host-registry",
-        runLevel: RunLevel.Framework,
-        start: async () => {
-          if (this.ctx.config.SDN_AGENT_SIMULATOR) {
-            this.ctx.logger.warn(
-              { stateDir: join(this.ctx.config.SDN_DATA_DIR, SIMULATOR_DIR) },
-              "SDN_AGENT_SIMULATOR is on: every host is SIMULATED, nothing is done on any real host",
-            );
-          }
-          const store = await HostStore.open(this.ctx.nc);
-          this.registry = new HostRegistry(
-            store,
-            this.secrets as SecretBox,
-            this.sealing as SealingKeyPair,
-            this.ctx.events,
-            this.ctx.config,
-            `sdn-hypervisor-agent/${this.ctx.instanceId}`,
-          );
-          this.manager = new HostManager({
-            nc: this.ctx.nc,
-            logger: this.ctx.logger,
-            events: this.ctx.events,
-            config: this.ctx.config,
-            instanceId: this.ctx.instanceId,
-            store,
-            registry: this.registry,
-            leases: await HostLeases.open(this.ctx.nc, this.ctx.instanceId, this.ctx.config.SDN_AGENT_LEASE_MS),
-            sealing: this.sealing as SealingKeyPair,
-          });
-        },
-      },
-      {
-        name: "host-manager",
-        runLevel: RunLevel.Component,
-        start: () => this.manager?.start(),
-        stop: () => this.manager?.stop(),
-      },
-    ];
-  }
+/** What one running agent built (tests look at which hosts a replica serves). */
+export interface Agent {
+  readonly registry: HostRegistry;
+  readonly manager: HostManager;
 }
 
-const agents = perService((ctx: Ctx) => new Agent(ctx));
-const agentOf = agents.of;
-
-/** The running agent's host manager (tests look at which hosts a replica serves). */
-export const hostManagerOf = (ctx: object): HostManager | undefined => agents.find(ctx as Ctx)?.manager;
+const warnIfSimulated = (ctx: ServiceContext<AgentConfig>): void => {
+  if (!ctx.config.SDN_AGENT_SIMULATOR) return;
+  ctx.logger.warn(
+    { stateDir: join(ctx.config.SDN_DATA_DIR, SIMULATOR_DIR) },
+    "SDN_AGENT_SIMULATOR is on: every host is SIMULATED, nothing is done on any real host",
+  );
+};
 
 /** The hypervisor-agent service as the runtime starts it; tests start it in-process from here. */
-export const hypervisorAgentSpec: ServiceSpec<typeof AgentConfig.properties> = {
+export const hypervisorAgentSpec: ServiceSpec<typeof AgentConfig.properties, Agent> = {
   name: "hypervisor-agent",
   version: packageVersion(import.meta.url),
   description: "Host registry and drivers (XAPI, KVM) with host-side programs",
   config: AgentConfig,
-  components: (ctx) => agentOf(ctx).components(),
-  handlers: (ctx) =>
-    hostHandlers(() => {
-      const registry = agentOf(ctx).registry;
-      if (registry === undefined) throw new Error("the host registry is not started");
-      return registry;
-    }),
+  setup: async (ctx) => {
+    const key = loadSecretKey(ctx.config.SDN_SECRET_KEY, ctx.config.SDN_DATA_DIR, "hypervisor-agent.key");
+    const sealing = deriveSealingKeyPair(key);
+    warnIfSimulated(ctx);
+    const store = await HostStore.open(ctx.nc);
+    const registry = new HostRegistry(
+      store,
+      new SecretBox(key),
+      sealing,
+      ctx.events,
+      ctx.config,
+      `sdn-hypervisor-agent/${ctx.instanceId}`,
+    );
+    const manager = new HostManager({
+      nc: ctx.nc,
+      logger: ctx.logger,
+      events: ctx.events,
+      config: ctx.config,
+      instanceId: ctx.instanceId,
+      store,
+      registry,
+      leases: await HostLeases.open(ctx.nc, ctx.instanceId, ctx.config.SDN_AGENT_LEASE_MS),
+      sealing,
+    });
+    return {
+      state: { registry, manager },
+      handlers: hostHandlers(registry),
+      components: [
+        {
+          name: "sealing-key",
+          runLevel: RunLevel.Framework,
+          // Published before commands are served, so a sender can seal AddHost credentials to it.
+          start: async () => {
+            const replaced = await publishSealingKey(ctx.nc, sealing.publicKey);
+            if (replaced !== undefined) {
+              ctx.logger.warn(
+                { previousKeyId: replaced.keyId, keyId: sealing.publicKey.keyId },
+                "replaced another sealing key: agent replicas must share SDN_SECRET_KEY, or credentials sealed to one do not open on another",
+              );
+            }
+          },
+        },
+        {
+          name: "host-manager",
+          runLevel: RunLevel.Component,
+          start: () => manager.start(),
+          stop: () => manager.stop(),
+        },
+      ],
+    };
+  },
 };

@@ -8,20 +8,16 @@ import { NetworkManager } from "./network-manager.js";
 import { PublicIpam } from "./public-ipam.js";
 import { GuruStore } from "./store.js";
 
-interface Parts {
-  networks: NetworkManager;
-  guestIpam: GuestIpam;
-  publicIpam: PublicIpam;
-}
-
-/** One replica's managers, built on the KV store once it is open (the handlers exist before). */
+/** One replica's managers, built on its KV store. */
 export class Guru {
-  private parts: Parts | undefined;
+  private constructor(
+    readonly networks: NetworkManager,
+    readonly guestIpam: GuestIpam,
+    readonly publicIpam: PublicIpam,
+  ) {}
 
-  constructor(private readonly deps: { nc: NatsConnection; events: EventPublisher; config: GuruConfig }) {}
-
-  async open(): Promise<void> {
-    const { nc, events, config } = this.deps;
+  static async open(deps: { nc: NatsConnection; events: EventPublisher; config: GuruConfig }): Promise<Guru> {
+    const { nc, events, config } = deps;
     const store = await GuruStore.open(nc);
     const pools = {
       gre: new KeyPool(
@@ -48,23 +44,6 @@ export class Guru {
     );
     const publicIpam = new PublicIpam(store, networks, events);
     ipam.public = publicIpam;
-    this.parts = { networks, guestIpam: new GuestIpam(store, networks, events), publicIpam };
-  }
-
-  private get ready(): Parts {
-    if (this.parts === undefined) throw new Error("network-guru state is not open yet");
-    return this.parts;
-  }
-
-  get networks(): NetworkManager {
-    return this.ready.networks;
-  }
-
-  get guestIpam(): GuestIpam {
-    return this.ready.guestIpam;
-  }
-
-  get publicIpam(): PublicIpam {
-    return this.ready.publicIpam;
+    return new Guru(networks, new GuestIpam(store, networks, events), publicIpam);
   }
 }

@@ -1,5 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import { JsonBucket } from "@sdn/bus";
+import { bucket, JsonBucket, openBuckets } from "@sdn/bus";
 import type { Network, NetworkState, PublicIp, PublicIpRange, SealedSecret } from "@sdn/contracts";
 
 /**
@@ -49,6 +49,18 @@ export const PUBLIC_RANGES_KEY = "ranges";
 /** How long an AcquirePublicIp command id is remembered: as long as the command stream keeps commands. */
 const ACQUISITION_MEMORY_MS = 7 * 24 * 3600_000;
 
+const GURU_BUCKETS = {
+  networks: bucket<NetworkRecord>("sdn_guru_networks"),
+  greKeys: bucket<KeyClaim>("sdn_guru_gre_keys"),
+  vnis: bucket<KeyClaim>("sdn_guru_vnis"),
+  nics: bucket<NicIndex>("sdn_guru_nics"),
+  addresses: bucket<AddressClaim>("sdn_guru_addresses"),
+  publicRanges: bucket<PublicRanges>("sdn_guru_public_ranges"),
+  publicIps: bucket<PublicIpClaim>("sdn_guru_public_ips"),
+  sourceNat: bucket<SourceNat>("sdn_guru_source_nat"),
+  acquisitions: bucket<PublicIp>("sdn_guru_public_ip_commands", { ttl: ACQUISITION_MEMORY_MS }),
+};
+
 /**
  * The guru's state: one JetStream KV bucket per kind of record, every write a
  * compare-and-swap or an atomic create. Nothing is cached, so any number of replicas can
@@ -71,16 +83,17 @@ export class GuruStore {
   ) {}
 
   static async open(nc: NatsConnection): Promise<GuruStore> {
+    const b = await openBuckets(nc, GURU_BUCKETS);
     return new GuruStore(
-      await JsonBucket.open<NetworkRecord>(nc, "sdn_guru_networks"),
-      await JsonBucket.open<KeyClaim>(nc, "sdn_guru_gre_keys"),
-      await JsonBucket.open<KeyClaim>(nc, "sdn_guru_vnis"),
-      await JsonBucket.open<NicIndex>(nc, "sdn_guru_nics"),
-      await JsonBucket.open<AddressClaim>(nc, "sdn_guru_addresses"),
-      await JsonBucket.open<PublicRanges>(nc, "sdn_guru_public_ranges"),
-      await JsonBucket.open<PublicIpClaim>(nc, "sdn_guru_public_ips"),
-      await JsonBucket.open<SourceNat>(nc, "sdn_guru_source_nat"),
-      await JsonBucket.open<PublicIp>(nc, "sdn_guru_public_ip_commands", { ttl: ACQUISITION_MEMORY_MS }),
+      b.networks,
+      b.greKeys,
+      b.vnis,
+      b.nics,
+      b.addresses,
+      b.publicRanges,
+      b.publicIps,
+      b.sourceNat,
+      b.acquisitions,
     );
   }
 }

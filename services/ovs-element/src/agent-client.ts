@@ -1,5 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import { BusError, NoResponderError, request, Semaphore } from "@sdn/bus";
+import { BusError, MalformedMessageError, NoResponderError, request, Semaphore, unwrapAnswer } from "@sdn/bus";
 import {
   agentSubject,
   hostErrorOf,
@@ -106,14 +106,15 @@ export class AgentClient {
           `no agent replica serves the host now (${err.message})`,
         );
       }
+      if (err instanceof MalformedMessageError) {
+        // Checked against the agent command's contract: an agent of another version, not a host fault.
+        throw new AgentCallError(hostId, def.name, "INTERNAL", err.message, err.details);
+      }
       if (err instanceof BusError) {
         throw new AgentCallError(hostId, def.name, "UNAVAILABLE", `the host's agent did not answer (${err.message})`);
       }
       throw err;
     }
-    if (!answer.ok) {
-      throw new AgentCallError(hostId, def.name, answer.error.code, answer.error.message, answer.error.details);
-    }
-    return answer.data;
+    return unwrapAnswer(def.name, answer, (e) => new AgentCallError(hostId, def.name, e.code, e.message, e.details));
   }
 }

@@ -1,4 +1,4 @@
-export { ovsElementSpec, elementOfContext, type Element } from "./service.js";
+export { ovsElementSpec, type Element } from "./service.js";
 export { canHandle } from "./providers.js";
 // For the suites under test/: the element's agent client and its NIC identities.
 export { AgentClient } from "./agent-client.js";

@@ -1,5 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import { JsonBucket } from "@sdn/bus";
+import { bucket, JsonBucket, openBuckets } from "@sdn/bus";
 import type { Encapsulation, Nic, NicState, SealedSecret } from "@sdn/contracts";
 import type { VmOwner } from "./vm-owners.js";
 
@@ -92,6 +92,14 @@ export const macClaimKey = (networkId: string, mac: string): string =>
 export const nicKey = (networkId: string, nicId: string): string => `${networkId}.${nicId}`;
 export const tunnelSetKey = (networkId: string, hostId: string): string => `${networkId}.${hostId}`;
 
+const ELEMENT_BUCKETS = {
+  memberships: bucket<Membership>("sdn_element_memberships"),
+  nics: bucket<Nic>("sdn_element_nics"),
+  tunnels: bucket<TunnelSet>("sdn_element_tunnels"),
+  claims: bucket<Claim>("sdn_element_claims"),
+  vmOwners: bucket<VmOwner>("sdn_element_vm_owners"),
+};
+
 /** The element's state in JetStream KV; nothing is cached, so replicas never contradict each other. */
 export class ElementStore {
   private constructor(
@@ -103,12 +111,7 @@ export class ElementStore {
   ) {}
 
   static async open(nc: NatsConnection): Promise<ElementStore> {
-    return new ElementStore(
-      await JsonBucket.open<Membership>(nc, "sdn_element_memberships"),
-      await JsonBucket.open<Nic>(nc, "sdn_element_nics"),
-      await JsonBucket.open<TunnelSet>(nc, "sdn_element_tunnels"),
-      await JsonBucket.open<Claim>(nc, "sdn_element_claims"),
-      await JsonBucket.open<VmOwner>(nc, "sdn_element_vm_owners"),
-    );
+    const b = await openBuckets(nc, ELEMENT_BUCKETS);
+    return new ElementStore(b.memberships, b.nics, b.tunnels, b.claims, b.vmOwners);
   }
 }

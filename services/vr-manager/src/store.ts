@@ -1,5 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import { JsonBucket } from "@sdn/bus";
+import { bucket, JsonBucket, openBuckets } from "@sdn/bus";
 import type { InterNetworkRoute, Router, RuleKind, RuleOfKind } from "@sdn/contracts";
 
 /**
@@ -57,6 +57,15 @@ export const emptyRuleBook = (networkId: string, accountId: string): RuleBook =>
 /** Key of a pair of networks: the two ids sorted, so either side finds it. */
 export const pairKey = (a: string, b: string): string => (a < b ? `${a}.${b}` : `${b}.${a}`);
 
+const VR_BUCKETS = {
+  routers: bucket<RouterRecord>("sdn_vr_routers"),
+  networkRouters: bucket<NetworkClaim>("sdn_vr_network_routers"),
+  rules: bucket<RuleBook>("sdn_vr_rules"),
+  routes: bucket<InterNetworkRoute>("sdn_vr_routes"),
+  locks: bucket<PushLock>("sdn_vr_locks"),
+  identity: bucket<StoredIdentity>("sdn_vr_identity"),
+};
+
 /**
  * The vr-manager's state in JetStream KV: one bucket per kind of record, every write a
  * compare-and-swap or an atomic create, nothing cached, so replicas never contradict.
@@ -72,14 +81,8 @@ export class VrStore {
   ) {}
 
   static async open(nc: NatsConnection): Promise<VrStore> {
-    return new VrStore(
-      await JsonBucket.open<RouterRecord>(nc, "sdn_vr_routers"),
-      await JsonBucket.open<NetworkClaim>(nc, "sdn_vr_network_routers"),
-      await JsonBucket.open<RuleBook>(nc, "sdn_vr_rules"),
-      await JsonBucket.open<InterNetworkRoute>(nc, "sdn_vr_routes"),
-      await JsonBucket.open<PushLock>(nc, "sdn_vr_locks"),
-      await JsonBucket.open<StoredIdentity>(nc, "sdn_vr_identity"),
-    );
+    const b = await openBuckets(nc, VR_BUCKETS);
+    return new VrStore(b.routers, b.networkRouters, b.rules, b.routes, b.locks, b.identity);
   }
 
   async allRouters(): Promise<RouterRecord[]> {

@@ -2,8 +2,10 @@ import Type, { type TObject, type TProperties } from "typebox";
 import { defineCommand } from "../definitions.js";
 import { MAX_PAGE_LIMIT } from "../paging.js";
 import { NetworkId } from "../resources/networks.js";
+import { RedundancyGroupName } from "../resources/redundancy.js";
+import { RouterId, RuleId } from "../resources/router-id.js";
+import { ApplyOutcome, NewRouter, Router } from "../resources/routers.js";
 import {
-  ApplyOutcome,
   EgressDefaultPolicy,
   EgressRule,
   FirewallRule,
@@ -13,15 +15,10 @@ import {
   NewFirewallRule,
   NewLoadBalancer,
   NewPortForward,
-  NewRouter,
   NewStaticNat,
   PortForward,
-  RedundancyGroupName,
-  Router,
-  RouterId,
-  RuleId,
   StaticNat,
-} from "../resources/routers.js";
+} from "../resources/rules.js";
 
 /**
  * Durable commands of the vr-manager (CloudStack's VirtualNetworkApplianceManager and its

@@ -1,7 +1,9 @@
 import Type from "typebox";
 import { defineEvent } from "../definitions.js";
 import { NetworkId } from "../resources/networks.js";
-import { Router, RouterId, VrrpState } from "../resources/routers.js";
+import { VrrpState } from "../resources/redundancy.js";
+import { RouterId } from "../resources/router-id.js";
+import { Router } from "../resources/routers.js";
 
 const service = "vr-manager" as const;
 const closed = { additionalProperties: false } as const;

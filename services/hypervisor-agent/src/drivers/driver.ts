@@ -13,13 +13,8 @@ import type {
 } from "@sdn/contracts";
 import { BFD_DEFAULTS, type BfdTimers, type TunnelBfdReading } from "@sdn/ovsdb";
 import type { HostFacts } from "./host-programs.js";
+import type { FlowRestore } from "./program-answers.js";
 import { tunnelOf } from "./tunnel-spec.js";
-
-/** restoreFlows' answer: how many managed bridges were compared, and those repaired. */
-export interface FlowRestore {
-  checked: number;
-  restored: { bridge: string; networkId: string }[];
-}
 
 /**
  * What the agent does to one host, whatever its hypervisor. A driver holds one connection

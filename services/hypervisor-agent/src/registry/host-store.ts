@@ -1,5 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import { JsonBucket } from "@sdn/bus";
+import { bucket, JsonBucket, openBuckets } from "@sdn/bus";
 import type { Host, HostState } from "@sdn/contracts";
 
 /** Credentials as kept encrypted in a StoredHost. */
@@ -21,6 +21,11 @@ export interface StoredHost {
 const HOST = "host.";
 const hex = (s: string) => Buffer.from(s, "utf8").toString("hex");
 
+const HOST_BUCKETS = {
+  hosts: bucket<StoredHost>("sdn-hosts"),
+  index: bucket<{ id: string }>("sdn-host-index"),
+};
+
 /**
  * The host registry in JetStream KV: `host.<id>` in bucket sdn-hosts, and unique-name and
  * unique-address claims (`name.<hex>`, `address.<hex>` → id) taken with create-if-absent,
@@ -33,10 +38,8 @@ export class HostStore {
   ) {}
 
   static async open(nc: NatsConnection): Promise<HostStore> {
-    return new HostStore(
-      await JsonBucket.open<StoredHost>(nc, "sdn-hosts"),
-      await JsonBucket.open<{ id: string }>(nc, "sdn-host-index"),
-    );
+    const b = await openBuckets(nc, HOST_BUCKETS);
+    return new HostStore(b.hosts, b.index);
   }
 
   async get(id: string): Promise<StoredHost | undefined> {

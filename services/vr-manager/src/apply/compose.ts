@@ -6,12 +6,14 @@ import {
   parseIpv4,
   type PublicIp,
   type PublicIpRange,
+  type RouterConfig,
+  type VrrpConfig,
 } from "@sdn/contracts";
 import { createHash } from "node:crypto";
 import type { GuruClient } from "../guru-client.js";
 import type { ElementClient } from "../routers/element-client.js";
 import { emptyRuleBook, pairKey, type RouterRecord, type RuleBook, type VrStore } from "../store.js";
-import { guestServicesOf, type GuestServices } from "./guest-services.js";
+import { guestServicesOf } from "./guest-services.js";
 
 /** Where a router's configuration comes from. */
 export interface ComposeSources {
@@ -22,48 +24,8 @@ export interface ComposeSources {
   leaseSeconds: number;
 }
 
-/**
- * A router's whole desired configuration, as the router program takes it (its input
- * format; services/vr-manager/router/sdn-router checks it again). The generation is added
- * when it is pushed.
- */
-export interface RouterConfig {
-  control: { port: number; address: string };
-  public: { interface: string; gateway: string | null; addresses: { ip: string; prefixLength: number }[] };
-  networks: {
-    id: string;
-    cidr: string;
-    gateway: string;
-    interface: string | null;
-    mac: string | null;
-    /** The guest MTU (the element's, else the network's): the router's interface takes it. */
-    mtu: number;
-    sourceNatIp: string | null;
-    egress: { default: "allow" | "deny"; rules: object[] };
-    guestServices: GuestServices;
-  }[];
-  staticNats: { id: string; publicIp: string; privateIp: string }[];
-  portForwards: object[];
-  firewallRules: object[];
-  loadBalancers: object[];
-  interNetworkRoutes: [string, string][];
-  /** A pair member's keepalived: see vrrpOf. */
-  vrrp?: VrrpConfig;
-}
-
-/**
- * VRRP between the members of a redundant pair, over their control link (VRRPv3, its
- * adverts taken from the peer's control address only): the router program renders
- * keepalived from it, with every network's gateway and every public address as virtual
- * addresses.
- */
-export interface VrrpConfig {
-  group: string;
-  virtualRouterId: number;
-  priority: number;
-  sourceAddress: string;
-  peers: string[];
-}
+/** A router's whole desired configuration (its schema, checked before each push, is in contracts). */
+export type { RouterConfig, VrrpConfig };
 
 /** The pair's VRRP id (1–255), the same for both members since it comes from the group's name. */
 export const virtualRouterIdOf = (group: string): number =>
@@ -98,8 +60,8 @@ export const ruleCount = (c: RouterConfig): number =>
   c.interNetworkRoutes.length +
   c.networks.reduce((n, x) => n + x.egress.rules.length, 0);
 
-const traffic = (r: {
-  protocol: string;
+const traffic = <P extends string>(r: {
+  protocol: P;
   startPort?: number | undefined;
   endPort?: number | undefined;
   icmpType?: number | undefined;

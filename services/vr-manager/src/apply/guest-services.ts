@@ -1,26 +1,7 @@
-import { defaultDomain, type Network, type Nic } from "@sdn/contracts";
+import { defaultDomain, type GuestEntry, type GuestServices, type Network, type Nic } from "@sdn/contracts";
 
-/** What a router serves one guest NIC (the router program's input format). */
-export interface GuestEntry {
-  mac: string;
-  ip: string;
-  hostname: string;
-  instanceId: string;
-  publicIp: string | null;
-  userData: string | null;
-  publicKeys: string[];
-}
-
-/** DHCP, DNS, user data and metadata for one network (services/vr-manager/router/sdn_guest_config.py). */
-export interface GuestServices {
-  domain: string;
-  upstreams: string[];
-  mtu: number;
-  leaseSeconds: number;
-  /** Networks this one is routed to: classless static routes (option 121) via the gateway. */
-  routes: { cidr: string }[];
-  guests: GuestEntry[];
-}
+/** What a router serves one network's guests (the router program's input; schemas in contracts). */
+export type { GuestEntry, GuestServices };
 
 const LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 

@@ -1,5 +1,15 @@
-import type { CommandClient } from "@sdn/bus";
-import { CommandError, ListNics, PlugNic, UnplugNic, type Nic, type RouterNic } from "@sdn/contracts";
+import { unwrapAnswer, type CommandClient, type SendOptions } from "@sdn/bus";
+import {
+  CommandError,
+  ListNics,
+  PlugNic,
+  UnplugNic,
+  type CommandDefinition,
+  type Nic,
+  type RequestOf,
+  type ResponseOf,
+  type RouterNic,
+} from "@sdn/contracts";
 
 const TIMEOUT_MS = 90_000;
 const LIST_TIMEOUT_MS = 10_000;
@@ -20,52 +30,33 @@ export class ElementClient {
   constructor(private readonly commands: CommandClient) {}
 
   async plug(router: RouterVm, nic: RouterNic): Promise<Nic> {
-    const answer = await this.send(
-      () =>
-        this.commands.send(
-          PlugNic,
-          {
-            networkId: nic.networkId,
-            vmId: router.vmId,
-            hostId: router.hostId,
-            role: "router",
-            ...(nic.hostInterface === undefined ? {} : { hostInterface: nic.hostInterface }),
-            ...(nic.mac === undefined ? {} : { mac: nic.mac }),
-          },
-          { role: "admin", commandId: `${router.id}-plug-${nic.networkId}`, timeoutMs: TIMEOUT_MS },
-        ),
-      "PlugNic",
+    return this.call(
+      PlugNic,
+      {
+        networkId: nic.networkId,
+        vmId: router.vmId,
+        hostId: router.hostId,
+        role: "router",
+        ...(nic.hostInterface === undefined ? {} : { hostInterface: nic.hostInterface }),
+        ...(nic.mac === undefined ? {} : { mac: nic.mac }),
+      },
+      { role: "admin", commandId: `${router.id}-plug-${nic.networkId}`, timeoutMs: TIMEOUT_MS },
+      `the ovs-element could not plug the router's NIC on network ${nic.networkId}`,
     );
-    if (!answer.ok) {
-      throw new CommandError(
-        answer.error.code,
-        `the ovs-element could not plug the router's NIC on network ${nic.networkId}: ${answer.error.message}`,
-        answer.error.details,
-      );
-    }
-    return answer.data;
   }
 
   /** Unplugs a NIC the vr-manager plugged; one already gone is fine. */
   async unplug(routerId: string, nic: RouterNic): Promise<void> {
     if (nic.nicId === undefined) return;
     const nicId = nic.nicId;
-    const answer = await this.send(
-      () =>
-        this.commands.send(
-          UnplugNic,
-          { networkId: nic.networkId, nicId },
-          { role: "admin", commandId: `${routerId}-unplug-${nicId}`, timeoutMs: TIMEOUT_MS },
-        ),
-      "UnplugNic",
-    );
-    if (!answer.ok && answer.error.code !== "NOT_FOUND") {
-      throw new CommandError(
-        answer.error.code,
-        `the ovs-element could not unplug the router's NIC ${nicId}: ${answer.error.message}`,
-        answer.error.details,
-      );
-    }
+    await this.call(
+      UnplugNic,
+      { networkId: nic.networkId, nicId },
+      { role: "admin", commandId: `${routerId}-unplug-${nicId}`, timeoutMs: TIMEOUT_MS },
+      `the ovs-element could not unplug the router's NIC ${nicId}`,
+    ).catch((err: unknown) => {
+      if (!(err instanceof CommandError && err.code === "NOT_FOUND")) throw err;
+    });
   }
 
   /** Every NIC of a network (the element answers in pages; this follows the cursors). */
@@ -74,27 +65,31 @@ export class ElementClient {
     let cursor: string | undefined;
     do {
       const body = { networkId, limit: 1000, ...(cursor === undefined ? {} : { cursor }) };
-      const answer = await this.send(
-        () => this.commands.send(ListNics, body, { role: "admin", timeoutMs: LIST_TIMEOUT_MS }),
-        "ListNics",
+      const page = await this.call(
+        ListNics,
+        body,
+        { role: "admin", timeoutMs: LIST_TIMEOUT_MS },
+        `the ovs-element could not list network ${networkId}'s NICs`,
       );
-      if (!answer.ok) {
-        throw new CommandError(
-          answer.error.code,
-          `the ovs-element could not list network ${networkId}'s NICs: ${answer.error.message}`,
-        );
-      }
-      all.push(...answer.data.nics);
-      cursor = answer.data.nextCursor;
+      all.push(...page.nics);
+      cursor = page.nextCursor;
     } while (cursor !== undefined);
     return all;
   }
 
-  private async send<T>(call: () => Promise<T>, what: string): Promise<T> {
+  /** The command's data; a refusal keeps its code and says what failed, no answer is UNAVAILABLE. */
+  private async call<C extends CommandDefinition>(
+    def: C,
+    body: RequestOf<C>,
+    opts: SendOptions,
+    failed: string,
+  ): Promise<ResponseOf<C>> {
+    let answer;
     try {
-      return await call();
+      answer = await this.commands.send(def, body, opts);
     } catch (err) {
-      throw new CommandError("UNAVAILABLE", `the ovs-element did not answer ${what}: ${(err as Error).message}`);
+      throw new CommandError("UNAVAILABLE", `the ovs-element did not answer ${def.name}: ${(err as Error).message}`);
     }
+    return unwrapAnswer(def.name, answer, (e) => new CommandError(e.code, `${failed}: ${e.message}`, e.details));
   }
 }

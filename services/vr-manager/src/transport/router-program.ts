@@ -1,4 +1,10 @@
-import { ROUTER_PROGRAM_FILES, ROUTER_PROGRAM_NAME, type ConnectionSync } from "@sdn/contracts";
+import {
+  ROUTER_PROGRAM_FILES,
+  ROUTER_PROGRAM_NAME,
+  type ConnectionSync,
+  type PushedRouterConfig,
+} from "@sdn/contracts";
+import { checkRouterConfig } from "./router-config-check.js";
 import { readFileSync } from "node:fs";
 import { posix } from "node:path";
 import { RouterFailure } from "../errors.js";
@@ -127,7 +133,8 @@ export class RouterProgram {
     }
   }
 
-  async apply(channel: RouterChannel, config: object): Promise<Applied> {
+  async apply(channel: RouterChannel, config: PushedRouterConfig): Promise<Applied> {
+    checkRouterConfig(config);
     const answer = this.decode<Applied>(await channel.run([this.path, "apply"], JSON.stringify(config)), "apply");
     if (!answer.ok) throw new ConfigurationRefused(answer.error.code, answer.error.message, answer.generation);
     return answer.result;

@@ -18,6 +18,7 @@ import { posix } from "node:path";
 import { ProgramDriver, type HostDriver } from "../driver.js";
 import { HostFailure, HostProgramError } from "../errors.js";
 import { HOST_PROGRAMS_VERSION, KVM_FILES, KVM_SCRIPT, type HostFacts } from "../host-programs.js";
+import { checkProgramAnswer } from "../program-answers.js";
 import { deployPrograms } from "../ssh/deploy-programs.js";
 import { SshConnection, type SshOptions } from "../ssh/ssh-connection.js";
 import type { DriftListener } from "../ovsdb/drift-watch.js";
@@ -283,9 +284,9 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
     if (r.code === 126 || r.code === 127) {
       throw new HostProgramError("PROGRAMS_MISSING", `${KVM_SCRIPT} is not installed in ${this.opts.programDir}`);
     }
-    let answer: { ok?: boolean; result?: T; error?: { code?: string; message?: string } };
+    let parsed: unknown;
     try {
-      answer = JSON.parse(r.stdout) as typeof answer;
+      parsed = JSON.parse(r.stdout);
     } catch {
       const detail = r.stderr.trim().split("\n").pop() ?? "";
       throw new HostProgramError(
@@ -293,11 +294,10 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
         `${KVM_SCRIPT} ${fn} exited with ${r.code ?? r.signal} and no answer: ${detail}`,
       );
     }
+    const answer = checkProgramAnswer<T>(KVM_SCRIPT, fn, parsed);
     // The exit status and the answer must agree; either alone is not trusted.
-    if (answer.ok === true && r.code === 0) return answer.result as T;
-    if (answer.ok === false && r.code !== 0) {
-      throw new HostProgramError(answer.error?.code ?? "HOST_ERROR", answer.error?.message ?? `${fn} failed`);
-    }
+    if (answer.ok && r.code === 0) return answer.result;
+    if (!answer.ok && r.code !== 0) throw new HostProgramError(answer.error.code, answer.error.message);
     throw new HostProgramError(
       "BAD_OUTPUT",
       `${KVM_SCRIPT} ${fn} answered ok=${String(answer.ok)} with exit status ${r.code}`,

@@ -14,7 +14,8 @@ import type {
 } from "@sdn/contracts";
 import type { TunnelBfdReading } from "@sdn/ovsdb";
 import { isIPv4 } from "node:net";
-import type { FlowRestore, HostDriver } from "../driver.js";
+import type { HostDriver } from "../driver.js";
+import type { FlowRestore } from "../program-answers.js";
 import { HostFailure, HostProgramError } from "../errors.js";
 import { HOST_PROGRAMS_VERSION, type HostFacts } from "../host-programs.js";
 import { HostStateFile } from "./host-state-file.js";

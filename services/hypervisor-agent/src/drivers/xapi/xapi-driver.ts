@@ -23,6 +23,7 @@ import {
 import type { DriftListener } from "../ovsdb/drift-watch.js";
 import type { SouthboundLog } from "../ovsdb/host-ovsdb.js";
 import { OvsdbSouthbound, type SouthboundStatus } from "../ovsdb/southbound.js";
+import { checkProgramResult } from "../program-answers.js";
 import { deployPrograms } from "../ssh/deploy-programs.js";
 import { tunnelOf } from "../tunnel-spec.js";
 import type { ControllerPki } from "./controller-pki.js";
@@ -379,14 +380,16 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
 
   protected async run<T>(fn: string, args: object): Promise<T> {
     const hostRef = await this.ref();
+    let result: unknown;
     try {
       const value = await this.client.call<string>("host.call_plugin", hostRef, XAPI_PLUGIN, fn, {
         args: JSON.stringify(args),
       });
-      return JSON.parse(value) as T;
+      result = JSON.parse(value);
     } catch (err) {
       throw pluginError(XAPI_PLUGIN, fn, err) ?? this.translate(err);
     }
+    return checkProgramResult<T>(XAPI_PLUGIN, fn, result);
   }
 
   private async call<T>(method: string, ...params: unknown[]): Promise<T> {
