@@ -27,7 +27,16 @@ fi
 "$pyflakes" "${files[@]}"
 echo "pyflakes: ${#files[@]} files clean"
 
-for d in "${dirs[@]}"; do
-  [ -d "$d/tests" ] || continue
-  PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s "$d/tests" -t "$d" -p 'test_*.py'
+# The unit tests on this machine's python3, then on pyenv's Python 3.6 when it is installed
+# (PYENV_ROOT or ~/.pyenv, as test/lab/python.ts finds it): dom0's Python on XenServer 8 and
+# XCP-ng 8.3, the oldest every program must run on.
+pythons=(python3)
+py36=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.6.*/bin/python 2>/dev/null | sort | tail -n1 || true)
+if [ -n "$py36" ]; then pythons+=("$py36"); else echo "pyenv Python 3.6 not installed: unit tests run on python3 only"; fi
+for py in "${pythons[@]}"; do
+  for d in "${dirs[@]}"; do
+    [ -d "$d/tests" ] || continue
+    echo "unittest: $d on $("$py" -c 'import platform; print(platform.python_version())')"
+    PYTHONDONTWRITEBYTECODE=1 "$py" -m unittest discover -s "$d/tests" -t "$d" -p 'test_*.py'
+  done
 done

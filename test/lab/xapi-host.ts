@@ -75,13 +75,10 @@ export class XapiLabHost extends LabHost {
    */
   installPlugin(version?: string): void {
     mkdirSync(this.pluginDir, { recursive: true });
-    copyFileSync(join(HOST_PROGRAMS_DIR, "sdn-ovs"), join(this.pluginDir, "sdn-ovs"));
+    for (const f of XAPI_PLUGIN_FILES) copyFileSync(join(HOST_PROGRAMS_DIR, f), join(this.pluginDir, f));
     const lib = readFileSync(join(HOST_PROGRAMS_DIR, "sdn_ovs.py"), "utf8");
     const versioned = version === undefined ? lib : lib.replace(/^VERSION = ".*"$/m, `VERSION = "${version}"`);
     writeFileSync(join(this.pluginDir, "sdn_ovs.py"), versioned);
-    for (const f of XAPI_PLUGIN_FILES.filter((f) => f !== "sdn-ovs" && f !== "sdn_ovs.py")) {
-      copyFileSync(join(HOST_PROGRAMS_DIR, f), join(this.pluginDir, f));
-    }
   }
 
   async startSshd(clientPublicKeyFile: string): Promise<void> {

@@ -312,7 +312,7 @@ describe("vr-manager: virtual routers with real traffic", () => {
       201,
       admin(),
     );
-    expect(router1).toMatchObject({ state: "Applied", generation: 1, appliedGeneration: 1, programVersion: "1.5.0" });
+    expect(router1).toMatchObject({ state: "Applied", generation: 1, appliedGeneration: 1, programVersion: "1.6.0" });
     // Its NICs were plugged by the ovs-element and hold the networks' gateway addresses.
     for (const [network, device] of [
       [net.A, "vr1a"],

@@ -130,7 +130,7 @@ afterAll(async () => {
 
 describe("sdn-router", () => {
   it("answers its version and state, and refuses misuse with exit status 2", async () => {
-    expect(await run(["version"])).toEqual({ code: 0, answer: { ok: true, result: { version: "1.5.0" } } });
+    expect(await run(["version"])).toEqual({ code: 0, answer: { ok: true, result: { version: "1.6.0" } } });
     expect(await run(["state"])).toMatchObject({
       code: 0,
       answer: { ok: true, result: { generation: 0, hash: null } },

@@ -1,6 +1,6 @@
 """Which devices of a host may be plugged into a guest network, and whose they are.
 
-Used by sdn_ovs.plug_vif before it touches Open vSwitch. Two questions, both answered
+Used by sdn_ovs_ports.plug_vif before it touches Open vSwitch. Two questions, both answered
 from what the host itself records, never from what the caller claims:
 
 - Is the device a guest's? Only the kinds a hypervisor makes for a VM pass: a tun/tap

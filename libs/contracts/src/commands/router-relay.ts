@@ -10,7 +10,8 @@ export const ROUTER_PROGRAM_NAME = "sdn-router";
 
 /**
  * The files deployed into the router program's folder, with their modes: the program and
- * the guest-services modules beside it. The relay deploys these and nothing else.
+ * the modules beside it (guest services, VRRP, connection sync, and its own modules by
+ * concern). The relay deploys these and nothing else.
  */
 export const ROUTER_PROGRAM_FILES: Readonly<Record<string, string>> = {
   [ROUTER_PROGRAM_NAME]: "755",
@@ -19,6 +20,14 @@ export const ROUTER_PROGRAM_FILES: Readonly<Record<string, string>> = {
   "sdn_metadata.py": "755",
   "sdn_vrrp.py": "755",
   "sdn_conntrack_sync.py": "644",
+  "sdn_router_system.py": "644",
+  "sdn_router_state.py": "644",
+  "sdn_router_undo.py": "644",
+  "sdn_router_checks.py": "644",
+  "sdn_router_iptables.py": "644",
+  "sdn_router_haproxy.py": "644",
+  "sdn_router_conntrack.py": "644",
+  "sdn_router_apply.py": "644",
 };
 
 /**

@@ -7,6 +7,10 @@ import unittest
 
 import sdn_ipsec
 import sdn_ovs
+import sdn_ovs_bridges
+import sdn_ovs_cmd
+import sdn_ovs_tunnels
+from sdn_ovs_cmd import HostError
 
 PSK = "ab" * 32
 
@@ -55,23 +59,52 @@ class IpsecChecksTest(unittest.TestCase):
         self.assertEqual(sdn_ipsec.redact_options({"psk": PSK, "key": "9"}), {"psk": "<set>", "key": "9"})
         self.assertEqual(sdn_ipsec.redact_options({"key": "9"}), {"key": "9"})
 
+    def test_ovs_state_never_carries_the_key(self):
+        ifaces = [{"_uuid": "i1", "name": "gre-a", "type": "gre", "options": {"psk": PSK, "remote_ip": "10.0.0.2"},
+                   "ofport": 1, "error": ["set", []], "mac_in_use": ["set", []], "external_ids": {}}]  # fmt: skip
+        ports = [{"_uuid": "p1", "name": "gre-a", "protected": True, "external_ids": {}, "interfaces": "i1"}]
+        bridges = [{"name": "br-n1", "datapath_type": "", "external_ids": {"sdn-network-id": "n1"}, "ports": "p1"}]
+        out = sdn_ovs_bridges.state_of(bridges, ports, ifaces)
+        self.assertEqual(out[0]["ports"][0]["interfaces"][0]["options"], {"psk": "<set>", "remote_ip": "10.0.0.2"})
+        self.assertNotIn(PSK, repr(out))
+
+
+class QuietVsctlTest(unittest.TestCase):
+    def setUp(self):
+        self.argv = []
+        self.real = sdn_ovs_cmd.run
+        sdn_ovs_cmd.run = lambda argv, timeout, stdin=None, decode=True: self.argv.append(argv) or (0, "", "")
+
+    def tearDown(self):
+        sdn_ovs_cmd.run = self.real
+
+    def test_a_secret_command_line_is_kept_out_of_ovs_vsctl_logs(self):
+        sdn_ovs_cmd.vsctl(["set", "Interface", "gre-a", "options:psk=%s" % PSK], secret=True)
+        sdn_ovs_cmd.vsctl(["list", "Bridge"])
+        self.assertLessEqual({"-vsyslog:off", "-vfile:off"}, set(self.argv[0]))
+        self.assertFalse({"-vsyslog:off", "-vfile:off"} & set(self.argv[1]))
+
 
 class EncryptedApplyTunnelsTest(unittest.TestCase):
     """apply_tunnels with a psk: checked first, then ONE transaction with the key and the skb mark."""
 
     def setUp(self):
         self.calls = []
-        self.real = sdn_ovs.vsctl, sdn_ovs._bridge_of, sdn_ovs._tagged_ports, sdn_ovs._bridges, os.environ.get("OVS_RUNDIR")
+        self.real = (
+            sdn_ovs_cmd.vsctl, sdn_ovs_cmd.bridge_of, sdn_ovs_cmd.bridges, sdn_ovs_tunnels.tagged_ports,
+            os.environ.get("OVS_RUNDIR"),
+        )  # fmt: skip
         self.rundir = tempfile.mkdtemp()
         os.environ["OVS_RUNDIR"] = self.rundir
         self.datapath = ""
-        sdn_ovs._bridge_of = lambda network_id, required=True: "br-n1"
-        sdn_ovs._tagged_ports = lambda network_id, role: {}
-        sdn_ovs._bridges = lambda: [{"name": "br-n1", "datapath_type": self.datapath, "external_ids": {}}]
-        sdn_ovs.vsctl = lambda *commands, **opts: self.calls.append((commands, opts)) or []
+        sdn_ovs_cmd.bridge_of = lambda network_id, required=True: "br-n1"
+        sdn_ovs_tunnels.tagged_ports = lambda network_id, role: {}
+        sdn_ovs_cmd.bridges = lambda: [{"name": "br-n1", "datapath_type": self.datapath, "external_ids": {}}]
+        sdn_ovs_cmd.vsctl = lambda *commands, **opts: self.calls.append((commands, opts)) or []
 
     def tearDown(self):
-        sdn_ovs.vsctl, sdn_ovs._bridge_of, sdn_ovs._tagged_ports, sdn_ovs._bridges, rundir = self.real
+        real = self.real
+        sdn_ovs_cmd.vsctl, sdn_ovs_cmd.bridge_of, sdn_ovs_cmd.bridges, sdn_ovs_tunnels.tagged_ports, rundir = real
         if rundir is None:
             del os.environ["OVS_RUNDIR"]
         else:
@@ -83,7 +116,7 @@ class EncryptedApplyTunnelsTest(unittest.TestCase):
             f.write("%d\n" % os.getpid())
 
     def apply(self):
-        return sdn_ovs.apply_tunnels(
+        return sdn_ovs_tunnels.apply_tunnels(
             {"networkId": "n1", "key": 9, "psk": PSK, "remotes": [{"ip": "10.0.0.2"}, {"ip": "10.0.0.3"}]}
         )
 
@@ -111,14 +144,24 @@ class EncryptedApplyTunnelsTest(unittest.TestCase):
                 self.monitor_runs()
             elif os.path.exists(pidfile):
                 os.remove(pidfile)
-            with self.assertRaises(sdn_ovs.HostError) as caught:
+            with self.assertRaises(HostError) as caught:
                 self.apply()
             self.assertEqual(caught.exception.code, code)
             self.assertEqual(self.calls, [])
 
+    def test_the_check_alone_answers_the_bridge_or_the_refusal(self):
+        self.assertIs(sdn_ovs.FUNCTIONS["ipsec_check"], sdn_ovs_tunnels.ipsec_check)
+        self.monitor_runs()
+        self.assertEqual(sdn_ovs_tunnels.ipsec_check({"networkId": "n1"}), {"bridge": "br-n1"})
+        self.datapath = "netdev"
+        with self.assertRaises(HostError) as caught:
+            sdn_ovs_tunnels.ipsec_check({"networkId": "n1"})
+        self.assertEqual(caught.exception.code, "IPSEC_DATAPATH_UNSUPPORTED")
+        self.assertEqual(self.calls, [])
+
     def test_a_plain_network_is_untouched_by_ipsec(self):
         self.datapath = "netdev"
-        sdn_ovs.apply_tunnels({"networkId": "n1", "key": 9, "remotes": [{"ip": "10.0.0.2"}]})
+        sdn_ovs_tunnels.apply_tunnels({"networkId": "n1", "key": 9, "remotes": [{"ip": "10.0.0.2"}]})
         commands, opts = self.calls[0]
         self.assertEqual(opts, {})
         self.assertFalse(any("psk" in " ".join(c) or "ipsec_skb_mark" in " ".join(c) for c in commands))

@@ -7,7 +7,8 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import sdn_ovs  # noqa: E402
+import sdn_ovs_relay  # noqa: E402
+from sdn_ovs_cmd import HostError  # noqa: E402
 
 FP = "SHA256:" + "A" * 43
 
@@ -22,12 +23,12 @@ def relay(**over):
         "argv": ["/opt/sdn-router/sdn-router", "version"],
     }
     args.update(over)
-    return sdn_ovs.router_relay(args)
+    return sdn_ovs_relay.router_relay(args)
 
 
 class RouterRelayRefusals(unittest.TestCase):
     def refused(self, code, **over):
-        with self.assertRaises(sdn_ovs.HostError) as cm:
+        with self.assertRaises(HostError) as cm:
             relay(**over)
         self.assertEqual(cm.exception.code, code)
 
@@ -48,7 +49,7 @@ class RouterRelayRefusals(unittest.TestCase):
             ["/tmp/evil", "version"],
             ["/opt/../tmp/sdn-router", "version"],
             ["sh", "-c", "cat > /etc/passwd", "sh", "/opt/sdn-router/sdn-router", "755"],
-            ["sh", "-c", sdn_ovs.ROUTER_DEPLOY_SCRIPT, "sh", "/etc/cron.d/x", "755"],
+            ["sh", "-c", sdn_ovs_relay.ROUTER_DEPLOY_SCRIPT, "sh", "/etc/cron.d/x", "755"],
         ):
             self.refused("RELAY_COMMAND_NOT_ALLOWED", argv=argv)
 
@@ -57,7 +58,7 @@ class RouterRelayRefusals(unittest.TestCase):
         for argv in (
             ["/opt/sdn-router/sdn-router", "state"],
             ["mkdir", "-p", "/opt/sdn-router"],
-            ["sh", "-c", sdn_ovs.ROUTER_DEPLOY_SCRIPT, "sh", "/opt/sdn-router/sdn-router", "755"],
+            ["sh", "-c", sdn_ovs_relay.ROUTER_DEPLOY_SCRIPT, "sh", "/opt/sdn-router/sdn-router", "755"],
         ):
             self.refused("RELAY_KEY_MISSING", argv=argv)
 

@@ -6,13 +6,31 @@ export const HOST_PROGRAMS_DIR = fileURLToPath(new URL("../../host/", import.met
 
 /** Where XAPI runs plugins from (host.call_plugin), on every XenServer / XCP-ng release. */
 export const XAPI_PLUGIN_DIR = "/etc/xapi.d/plugins";
+/**
+ * The shared library of both entry points: sdn_ovs.py (version, function table) and its
+ * modules, one per concern. Deployed in this order, sdn_ovs.py last of them, so it never
+ * runs beside a module it does not know yet.
+ */
+export const HOST_LIBRARY_FILES = [
+  "sdn_guest.py",
+  "sdn_ovs_cmd.py",
+  "sdn_ovs_args.py",
+  "sdn_ovs_bridges.py",
+  "sdn_ipsec.py",
+  "sdn_ovs_tunnels.py",
+  "sdn_ovs_flows.py",
+  "sdn_ovs_ports.py",
+  "sdn_ovs_relay.py",
+  "sdn_ovs.py",
+] as const;
+
 /** The XAPI plugin's name in XAPI_PLUGIN_DIR, and the libraries it needs beside it. */
 export const XAPI_PLUGIN = "sdn-ovs";
-export const XAPI_PLUGIN_FILES = ["sdn-ovs", "sdn_ovs.py", "sdn_guest.py", "sdn_ipsec.py"] as const;
+export const XAPI_PLUGIN_FILES = [XAPI_PLUGIN, ...HOST_LIBRARY_FILES] as const;
 
 /** The KVM script and its libraries, deployed over SFTP. */
 export const KVM_SCRIPT = "sdn-ovs-kvm";
-export const KVM_FILES = ["sdn-ovs-kvm", "sdn_ovs.py", "sdn_guest.py", "sdn_ipsec.py"] as const;
+export const KVM_FILES = [KVM_SCRIPT, ...HOST_LIBRARY_FILES] as const;
 
 /** The version the shipped programs declare (VERSION in sdn_ovs.py); hosts must run exactly it. */
 export const HOST_PROGRAMS_VERSION: string = (() => {

@@ -13,6 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.dont_write_bytecode = True
 
 import sdn_conntrack_sync as sync  # noqa: E402
+import sdn_router_iptables  # noqa: E402
 
 
 def config(peers=("10.0.0.51",)):
@@ -95,6 +96,17 @@ class RenderTest(unittest.TestCase):
             ["-A INPUT -i ctl0 -s 10.0.0.51/32 -p udp -m udp --dport 3780 C -j ACCEPT"],
         )
         self.assertEqual(sync.filter_rules(config(peers=()), "ctl0", "C"), [])
+
+    def test_the_router_filter_takes_it(self):
+        rules = sdn_router_iptables.render_iptables(config(), "eth1", {"net-a": "eth2"}, "ctl0").splitlines()
+        self.assertIn(
+            '-A INPUT -i ctl0 -s 10.0.0.51/32 -p udp -m udp --dport 3780 -m comment --comment "sdn-router" -j ACCEPT',
+            rules,
+        )
+        cfg = config()
+        del cfg["vrrp"]
+        rules = sdn_router_iptables.render_iptables(cfg, "eth1", {"net-a": "eth2"}, "ctl0")
+        self.assertNotIn("3780", rules)
 
 
 class DaemonTest(unittest.TestCase):

@@ -3,9 +3,11 @@
 import copy
 import unittest
 
-from tests.router_module import load
-
-router = load()
+import sdn_router_checks as checks
+import sdn_router_conntrack as conntrack
+import sdn_router_haproxy as haproxy
+import sdn_router_iptables as iptables
+from sdn_router_system import RouterError
 
 
 def config():
@@ -62,13 +64,13 @@ GUEST = {"blue": "eth2", "green": "eth3"}
 
 class CheckConfigTest(unittest.TestCase):
     def test_a_whole_configuration_passes_and_gives_its_generation(self):
-        self.assertEqual(router.check_config(config()), 7)
+        self.assertEqual(checks.check_config(config()), 7)
 
     def refused(self, mutate, words):
         cfg = config()
         mutate(cfg)
-        with self.assertRaises(router.RouterError) as caught:
-            router.check_config(cfg)
+        with self.assertRaises(RouterError) as caught:
+            checks.check_config(cfg)
         self.assertEqual(caught.exception.code, "INVALID_CONFIG")
         self.assertIn(words, str(caught.exception))
 
@@ -86,7 +88,7 @@ class CheckConfigTest(unittest.TestCase):
 
 class RenderIptablesTest(unittest.TestCase):
     def setUp(self):
-        self.text = router.render_iptables(config(), "eth1", GUEST)
+        self.text = iptables.render_iptables(config(), "eth1", GUEST)
         self.lines = self.text.splitlines()
 
     def test_nat_holds_forwards_static_nat_and_source_nat(self):
@@ -130,10 +132,10 @@ class RenderHaproxyTest(unittest.TestCase):
     def test_no_load_balancer_means_no_haproxy(self):
         cfg = config()
         cfg["loadBalancers"] = []
-        self.assertIsNone(router.render_haproxy(cfg))
+        self.assertIsNone(haproxy.render(cfg))
 
     def test_each_member_is_a_checked_server(self):
-        text = router.render_haproxy(config())
+        text = haproxy.render(config())
         self.assertIn("listen lb-web", text)
         self.assertIn("    bind 203.0.113.10:80", text)
         self.assertIn("    server m0 192.168.50.11:8000 check inter 2000ms fall 2 rise 2", text)
@@ -145,7 +147,7 @@ class ConntrackFiltersTest(unittest.TestCase):
         old = config()
         new = copy.deepcopy(old)
         new["firewallRules"].append({"publicIp": "203.0.113.11", "protocol": "all"})
-        self.assertEqual(router.conntrack_filters(old, new), [])
+        self.assertEqual(conntrack.conntrack_filters(old, new), [])
 
     def test_lost_rules_cut_their_scope(self):
         old = config()
@@ -153,7 +155,7 @@ class ConntrackFiltersTest(unittest.TestCase):
         new["firewallRules"] = []
         new["staticNats"] = []
         new["interNetworkRoutes"] = []
-        filters = router.conntrack_filters(old, new)
+        filters = conntrack.conntrack_filters(old, new)
         self.assertIn(["--orig-dst", "203.0.113.10"], filters)
         self.assertIn(["--orig-src", "10.0.0.5"], filters)
         self.assertIn(["--orig-src", "192.168.50.0/24", "--orig-dst", "10.0.0.0/24"], filters)

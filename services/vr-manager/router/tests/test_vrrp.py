@@ -12,7 +12,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.dont_write_bytecode = True
 
 import sdn_vrrp as vrrp  # noqa: E402
-from tests.router_module import PATH as ROUTER_PATH, load  # noqa: E402
+import sdn_router_apply  # noqa: E402
+import sdn_router_checks  # noqa: E402
+import sdn_router_iptables  # noqa: E402
+from sdn_router_system import RouterError  # noqa: E402
+from tests.router_module import PATH as ROUTER_PATH  # noqa: E402
 
 
 def config():
@@ -106,8 +110,7 @@ class FilterTest(unittest.TestCase):
         self.assertEqual(vrrp.filter_rules(cfg, "ctl0", ""), [])
 
     def test_the_router_filter_takes_them(self):
-        router = load()
-        rules = router.render_iptables(config(), "eth1", GUEST, "ctl0")
+        rules = sdn_router_iptables.render_iptables(config(), "eth1", GUEST, "ctl0")
         self.assertIn("-A INPUT -i ctl0 -s 10.0.0.51/32 -p vrrp", rules)
 
 
@@ -132,18 +135,16 @@ class CheckTest(unittest.TestCase):
         self.refused(sourceAddress=None)
 
     def test_a_pair_member_needs_a_control_address(self):
-        router = load()
         cfg = config()
         del cfg["control"]["address"]
-        with self.assertRaises(router.RouterError):
-            router.check_config(cfg)
+        with self.assertRaises(RouterError):
+            sdn_router_checks.check_config(cfg)
 
     def test_a_pair_member_puts_no_address_itself(self):
-        router = load()
-        self.assertEqual(router.desired_addresses(config(), "eth1", GUEST), [])
+        self.assertEqual(sdn_router_apply.desired_addresses(config(), "eth1", GUEST), [])
         cfg = config()
         del cfg["vrrp"]
-        self.assertEqual(len(router.desired_addresses(cfg, "eth1", GUEST)), 3)
+        self.assertEqual(len(sdn_router_apply.desired_addresses(cfg, "eth1", GUEST)), 3)
 
 
 class NotifyTest(unittest.TestCase):

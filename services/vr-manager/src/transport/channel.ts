@@ -1,6 +1,8 @@
-import type { FollowedCommand } from "@sdn/remote";
+import type { FollowedCommand, RemoteFile } from "@sdn/remote";
 
 export type { FollowedCommand };
+/** A file of the router program: its name in the program's folder, content and mode. */
+export type ProgramFile = RemoteFile;
 
 /** What a command run on a router printed, and how it ended. */
 export interface RunResult {
@@ -23,5 +25,7 @@ export interface RouterChannel {
   follow?(argv: readonly string[], onLine: (line: string) => void): FollowedCommand;
   /** Creates or replaces a file on the router with the given mode. */
   writeFile(path: string, data: Buffer, mode: number): Promise<void>;
+  /** Creates or replaces files in `dir`, in as few round trips as the channel allows (any order). */
+  writeFiles(dir: string, files: readonly ProgramFile[]): Promise<void>;
   close(): void;
 }

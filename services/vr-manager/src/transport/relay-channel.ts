@@ -1,9 +1,13 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { request } from "@sdn/bus";
 import { agentSubject, hostErrorOf, RelayToRouter, ROUTER_DEPLOY_SCRIPT, type HostErrorReason } from "@sdn/contracts";
+import { posix } from "node:path";
 import { gzipSync } from "node:zlib";
 import { RouterFailure } from "../errors.js";
-import type { RouterChannel, RunResult } from "./channel.js";
+import type { ProgramFile, RouterChannel, RunResult } from "./channel.js";
+
+/** Files written through the relay at once (each its own host plugin call and router login). */
+const RELAY_WRITES = 4;
 
 export interface RelayChannelOptions {
   nc: NatsConnection;
@@ -69,6 +73,20 @@ export class RelayChannel implements RouterChannel {
         `cannot write ${path} on router ${this.opts.address}: ${r.stderr.trim()}`,
       );
     }
+  }
+
+  /**
+   * Each file is a relay call of its own (a host plugin call and an SSH login to the router),
+   * so RELAY_WRITES of them run at once: the program's modules land in a few round trips.
+   */
+  async writeFiles(dir: string, files: readonly ProgramFile[]): Promise<void> {
+    const queue = [...files];
+    const writer = async (): Promise<void> => {
+      for (let f = queue.shift(); f !== undefined; f = queue.shift()) {
+        await this.writeFile(posix.join(dir, f.name), f.data, f.mode);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(RELAY_WRITES, files.length) }, writer));
   }
 
   close(): void {}

@@ -8,7 +8,7 @@ import { checkRouterConfig } from "./router-config-check.js";
 import { readFileSync } from "node:fs";
 import { posix } from "node:path";
 import { RouterFailure } from "../errors.js";
-import type { FollowedCommand, RouterChannel, RunResult } from "./channel.js";
+import type { FollowedCommand, ProgramFile, RouterChannel, RunResult } from "./channel.js";
 
 const source = (name: string): Buffer => readFileSync(new URL(`../../router/${name}`, import.meta.url));
 
@@ -19,9 +19,9 @@ export const ROUTER_PROGRAM: Buffer = source("sdn-router");
  * The modules deployed beside it (guest services: DHCP, DNS, metadata). Its VERSION
  * covers them: a router that answers this version runs these files.
  */
-const ROUTER_MODULES: readonly { name: string; content: Buffer; mode: number }[] = Object.entries(ROUTER_PROGRAM_FILES)
+const ROUTER_MODULES: readonly ProgramFile[] = Object.entries(ROUTER_PROGRAM_FILES)
   .filter(([name]) => name !== ROUTER_PROGRAM_NAME)
-  .map(([name, mode]) => ({ name, content: source(name), mode: parseInt(mode, 8) }));
+  .map(([name, mode]) => ({ name, data: source(name), mode: parseInt(mode, 8) }));
 
 export const ROUTER_PROGRAM_VERSION: string = (() => {
   const m = /^VERSION = "([^"]+)"$/m.exec(ROUTER_PROGRAM.toString("utf8"));
@@ -111,7 +111,7 @@ export class RouterProgram {
     if (mk.code !== 0)
       throw new RouterFailure("PROGRAM_FAILED", `cannot create ${this.dir} on the router: ${mk.stderr.trim()}`);
     // The program last: until it is written, the router does not answer the new version.
-    for (const m of ROUTER_MODULES) await channel.writeFile(posix.join(this.dir, m.name), m.content, m.mode);
+    await channel.writeFiles(this.dir, ROUTER_MODULES);
     await channel.writeFile(this.path, ROUTER_PROGRAM, 0o755);
     const now = await this.version(channel);
     if (now !== ROUTER_PROGRAM_VERSION) {

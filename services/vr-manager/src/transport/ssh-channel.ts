@@ -1,7 +1,7 @@
 import { shellCommand, SshSession, type RemoteFailureReason } from "@sdn/remote";
 import { posix } from "node:path";
 import { RouterFailure, type RouterFailureReason } from "../errors.js";
-import type { FollowedCommand, RouterChannel, RunResult } from "./channel.js";
+import type { FollowedCommand, ProgramFile, RouterChannel, RunResult } from "./channel.js";
 
 export interface SshChannelOptions {
   host: string;
@@ -53,7 +53,11 @@ export class SshChannel implements RouterChannel {
 
   /** Written aside, then renamed: a router never runs half a program. */
   writeFile(path: string, data: Buffer, mode: number): Promise<void> {
-    return this.session.putFiles(posix.dirname(path), [{ name: posix.basename(path), data, mode }]);
+    return this.writeFiles(posix.dirname(path), [{ name: posix.basename(path), data, mode }]);
+  }
+
+  writeFiles(dir: string, files: readonly ProgramFile[]): Promise<void> {
+    return this.session.putFiles(dir, files);
   }
 
   close(): void {
