@@ -103,13 +103,13 @@ describe("simulated host driver", () => {
     expect(await codeOf(d.applyTunnels({ networkId: NET, greKey: 7, remotes: twice }))).toBe("INVALID_ARGUMENT");
   });
 
-  it("names tunnel ports exactly as sdn_ovs.py does, GRE and VXLAN apart", () => {
+  it("names tunnel ports exactly as the host program (sdn_ovs_tunnels.py) does, GRE and VXLAN apart", () => {
     const python = (type: string) =>
       execFileSync(
         "python3",
         [
           "-c",
-          "import sys, sdn_ovs; print(sdn_ovs.tunnel_port_name(int(sys.argv[1]), sys.argv[2], sys.argv[3]))",
+          "import sys, sdn_ovs_tunnels; print(sdn_ovs_tunnels.tunnel_port_name(int(sys.argv[1]), sys.argv[2], sys.argv[3]))",
           "4242",
           "10.1.2.3",
           type,
