@@ -1,8 +1,9 @@
-import { connect, headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
+import { headers as natsHeaders } from "@nats-io/transport-node";
 import { CommandError, InfrastructureError, defineCommand, HEADERS, commandSubject } from "@sdn/contracts";
-import { TestNatsServer, waitFor } from "@sdn/testkit";
+import { waitFor } from "@sdn/testkit";
+import { useNatsServer } from "@sdn/testkit/nats-fixture";
 import Type from "typebox";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CommandClient, GATEWAY_ORIGIN } from "./command-client.js";
 import { CommandServer } from "./command-server.js";
 import { bindHandler } from "./dispatch.js";
@@ -30,24 +31,12 @@ const Explode = defineCommand({
   response: Type.Object({}),
 });
 
-let server: TestNatsServer;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  server = await TestNatsServer.start();
-  nc = await connect({ servers: server.url });
-  await ensureStreams(nc);
-});
-
-afterAll(async () => {
-  await nc?.close();
-  await server?.dispose();
-});
+const bus = useNatsServer(ensureStreams);
 
 /** A guru-like command server whose handler counts its calls per NIC id. */
 const startGuru = async () => {
   const calls = new Map<string, number>();
-  const srv = new CommandServer(nc, {
+  const srv = new CommandServer(bus.nc, {
     service: "network-guru",
     logger: silentLogger,
     handlers: [
@@ -74,7 +63,7 @@ describe("durable command tier", () => {
   it("answers a valid command with its typed data", async () => {
     const { srv } = await startGuru();
     try {
-      const answer = await new CommandClient(nc).send(Reserve, { nicId: "nic-a", count: 1 });
+      const answer = await new CommandClient(bus.nc).send(Reserve, { nicId: "nic-a", count: 1 });
       expect(answer).toMatchObject({ ok: true, data: { nicId: "nic-a", calls: 1 }, details: "reserved for nic-a" });
     } finally {
       await srv.stop();
@@ -83,7 +72,7 @@ describe("durable command tier", () => {
 
   it("answers malformed commands published straight on the bus with INVALID_COMMAND, and keeps serving", async () => {
     const { srv } = await startGuru();
-    const client = new CommandClient(nc);
+    const client = new CommandClient(bus.nc);
     try {
       const cases: [string, string, RegExp][] = [
         ["bad-json", "{not json", /not valid UTF-8 JSON/],
@@ -97,7 +86,7 @@ describe("durable command tier", () => {
         const waiting = client.awaitAnswer(Reserve, id, 5_000, undefined);
         const h = natsHeaders();
         h.set(HEADERS.commandId, id);
-        nc.publish(commandSubject("network-guru", "TestReserve", GATEWAY_ORIGIN), body, { headers: h });
+        bus.nc.publish(commandSubject("network-guru", "TestReserve", GATEWAY_ORIGIN), body, { headers: h });
         const answer = await waiting.answer;
         expect(answer.ok, id).toBe(false);
         if (!answer.ok) {
@@ -109,7 +98,7 @@ describe("durable command tier", () => {
       const waiting = client.awaitAnswer(Reserve, "bad-bytes", 5_000, undefined);
       const h = natsHeaders();
       h.set(HEADERS.commandId, "bad-bytes");
-      nc.publish(commandSubject("network-guru", "TestReserve", GATEWAY_ORIGIN), bytes, { headers: h });
+      bus.nc.publish(commandSubject("network-guru", "TestReserve", GATEWAY_ORIGIN), bytes, { headers: h });
       expect((await waiting.answer).ok).toBe(false);
       const after = await client.send(Reserve, { nicId: "still-up", count: 1 });
       expect(after.ok).toBe(true);
@@ -122,7 +111,7 @@ describe("durable command tier", () => {
     const { srv } = await startGuru();
     try {
       const ghost = { ...Reserve, name: "NoSuchCommand" };
-      const answer = await new CommandClient(nc).send(ghost, { nicId: "x", count: 1 });
+      const answer = await new CommandClient(bus.nc).send(ghost, { nicId: "x", count: 1 });
       expect(answer).toMatchObject({
         ok: false,
         error: { code: "INVALID_COMMAND", message: "unknown command 'NoSuchCommand'" },
@@ -134,7 +123,7 @@ describe("durable command tier", () => {
 
   it("turns a throwing handler into INTERNAL without leaking its message, and a CommandError into its code", async () => {
     const { srv } = await startGuru();
-    const client = new CommandClient(nc);
+    const client = new CommandClient(bus.nc);
     try {
       const internal = await client.send(Explode, { kind: "internal" });
       expect(internal.ok).toBe(false);
@@ -153,7 +142,7 @@ describe("durable command tier", () => {
 
   it("shows tenants an infrastructure error without its host details, and admins whole", async () => {
     const { srv } = await startGuru();
-    const client = new CommandClient(nc);
+    const client = new CommandClient(bus.nc);
     try {
       const tenant = await client.send(Explode, { kind: "host" }, { role: "tenant", accountId: "acct-a" });
       expect(tenant).toMatchObject({ ok: false, error: { code: "UNAVAILABLE" } });
@@ -172,7 +161,7 @@ describe("durable command tier", () => {
 
   it("runs a command id once however often it is sent, and gives every sender the first answer", async () => {
     const { srv, calls } = await startGuru();
-    const client = new CommandClient(nc);
+    const client = new CommandClient(bus.nc);
     try {
       const first = await client.send(Reserve, { nicId: "nic-dup", count: 1 }, { commandId: "cmd-dup-1" });
       const again = await Promise.all(
@@ -186,7 +175,7 @@ describe("durable command tier", () => {
   });
 
   it("keeps a command sent while no replica runs, and answers it when one starts", async () => {
-    const client = new CommandClient(nc);
+    const client = new CommandClient(bus.nc);
     const { commandId } = await client.publish(Reserve, { nicId: "nic-later", count: 1 });
     const waiting = client.awaitAnswer(Reserve, commandId, 10_000, undefined);
     const { srv } = await startGuru();
@@ -199,7 +188,7 @@ describe("durable command tier", () => {
 
   it("times out with an error naming the command and its subject", async () => {
     const Unserved = { ...Reserve, service: "vr-manager" as const, name: "TestUnserved" };
-    const err = await new CommandClient(nc)
+    const err = await new CommandClient(bus.nc)
       .send(Unserved, { nicId: "x", count: 1 }, { timeoutMs: 300 })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CommandTimeoutError);
@@ -210,7 +199,7 @@ describe("durable command tier", () => {
 
   it("finds a stored answer after the sender stopped waiting", async () => {
     const { srv } = await startGuru();
-    const client = new CommandClient(nc);
+    const client = new CommandClient(bus.nc);
     try {
       const { commandId } = await client.publish(Reserve, { nicId: "nic-stored", count: 1 });
       const stored = await waitFor("stored answer", () => client.findAnswer(Reserve, commandId, undefined));

@@ -1,6 +1,5 @@
-import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { CommandError, defineCommand } from "@sdn/contracts";
-import { TestNatsServer } from "@sdn/testkit";
+import { useNatsServer } from "@sdn/testkit/nats-fixture";
 import Type from "typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommandClient } from "./command-client.js";
@@ -29,15 +28,12 @@ const Relay = defineCommand({
 
 const TAKEN = { issues: [{ path: "/name", message: "is taken" }] };
 
-let server: TestNatsServer;
-let nc: NatsConnection;
+const bus = useNatsServer(ensureStreams);
 let guru: CommandServer;
 let element: CommandServer;
 
 beforeAll(async () => {
-  server = await TestNatsServer.start();
-  nc = await connect({ servers: server.url });
-  await ensureStreams(nc);
+  const { nc } = bus;
   guru = new CommandServer(nc, {
     service: "network-guru",
     logger: silentLogger,
@@ -67,17 +63,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await element?.stop();
   await guru?.stop();
-  await nc?.close();
-  await server?.dispose();
 });
 
 describe("CommandClient.call", () => {
   it("returns the data of an ok answer", async () => {
-    expect(await new CommandClient(nc).call(Take, { name: "free" })).toEqual({ name: "free" });
+    expect(await new CommandClient(bus.nc).call(Take, { name: "free" })).toEqual({ name: "free" });
   });
 
   it("throws a refusal as CommandFailedError with the answer's code, message and details", async () => {
-    const err: unknown = await new CommandClient(nc).call(Take, { name: "taken" }).catch((e: unknown) => e);
+    const err: unknown = await new CommandClient(bus.nc).call(Take, { name: "taken" }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CommandFailedError);
     expect(err).toMatchObject({
       command: "TestTake",
@@ -89,7 +83,7 @@ describe("CommandClient.call", () => {
   });
 
   it("lets a handler pass a refusal on to its own caller unchanged", async () => {
-    const answer = await new CommandClient(nc).send(Relay, { name: "taken" });
+    const answer = await new CommandClient(bus.nc).send(Relay, { name: "taken" });
     expect(answer).toMatchObject({
       ok: false,
       error: { code: "CONFLICT", message: "name taken is taken", details: TAKEN },

@@ -1,5 +1,4 @@
 import { AckPolicy, DeliverPolicy, jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
 import {
   STREAMS,
   auditSubject,
@@ -8,9 +7,10 @@ import {
   defineCommand,
   type AuditRecord,
 } from "@sdn/contracts";
-import { TestNatsServer, waitFor } from "@sdn/testkit";
+import { waitFor } from "@sdn/testkit";
+import { useNatsServer } from "@sdn/testkit/nats-fixture";
 import Type from "typebox";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CommandClient } from "./command-client.js";
 import { CommandServer } from "./command-server.js";
 import { bindHandler } from "./dispatch.js";
@@ -41,12 +41,11 @@ const Hang = defineCommand({
   response: Type.Object({}),
 });
 
-let server: TestNatsServer;
-let nc: NatsConnection;
+const bus = useNatsServer(ensureStreams);
 const runs = new Map<string, number>();
 
 const countingServer = (consumerCheckMs: number) =>
-  new CommandServer(nc, {
+  new CommandServer(bus.nc, {
     service: "ovs-element",
     logger: silentLogger,
     consumerCheckMs,
@@ -59,21 +58,10 @@ const countingServer = (consumerCheckMs: number) =>
     ],
   });
 
-beforeAll(async () => {
-  server = await TestNatsServer.start();
-  nc = await connect({ servers: server.url });
-  await ensureStreams(nc);
-});
-
-afterAll(async () => {
-  await nc?.close();
-  await server?.dispose();
-});
-
 describe("command-path integrity", () => {
   it("reports a deleted consumer, recreates it, and replays nothing that ran", async () => {
-    const jsm = await jetstreamManager(nc);
-    const commands = new CommandClient(nc);
+    const jsm = await jetstreamManager(bus.nc);
+    const commands = new CommandClient(bus.nc);
     const svc = countingServer(300);
     await svc.start();
     const before = [];
@@ -95,7 +83,7 @@ describe("command-path integrity", () => {
   });
 
   it("runs no command twice when someone recreates the consumer to replay the whole stream", async () => {
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(bus.nc);
     const name = commandConsumerName("ovs-element");
     await jsm.consumers.delete(STREAMS.commands.name, name);
     // As an operator's `nats consumer add` with the defaults would: deliver everything again.
@@ -107,7 +95,7 @@ describe("command-path integrity", () => {
     });
     const svc = countingServer(60_000);
     await svc.start();
-    const commands = new CommandClient(nc);
+    const commands = new CommandClient(bus.nc);
     expect(await commands.send(Count, { n: 1 }, { commandId: "fresh" })).toMatchObject({ ok: true });
     // Every old command was delivered again, and acknowledged without running.
     await waitFor("every command acknowledged", async () => {
@@ -119,7 +107,7 @@ describe("command-path integrity", () => {
   });
 
   it("answers and audits a command that never gets answered MAX_DELIVERIES_EXCEEDED", async () => {
-    const hung = new CommandServer(nc, {
+    const hung = new CommandServer(bus.nc, {
       service: "vr-manager",
       logger: silentLogger,
       ackWaitMs: 400,
@@ -128,14 +116,14 @@ describe("command-path integrity", () => {
       handlers: [bindHandler(Hang, () => new Promise(() => undefined))],
     });
     await hung.start();
-    const answer = await new CommandClient(nc).send(Hang, {}, { commandId: "poison-1", timeoutMs: 10_000 });
+    const answer = await new CommandClient(bus.nc).send(Hang, {}, { commandId: "poison-1", timeoutMs: 10_000 });
     expect(answer).toMatchObject({
       ok: false,
       commandId: "poison-1",
       error: { code: "MAX_DELIVERIES_EXCEEDED", message: expect.stringContaining("TestHang was delivered 2 times") },
     });
     // Recorded before it was answered, with that outcome.
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(bus.nc);
     const stored = await jsm.streams.getMessage(STREAMS.audit.name, {
       last_by_subj: auditSubject("vr-manager", "TestHang", undefined),
     });

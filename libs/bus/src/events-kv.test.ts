@@ -1,26 +1,14 @@
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect } from "@nats-io/transport-node";
 import { defineEvent, STREAMS, eventSubject } from "@sdn/contracts";
-import { TestNatsServer } from "@sdn/testkit";
+import { useNatsServer } from "@sdn/testkit/nats-fixture";
 import Type from "typebox";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { EventPublisher } from "./events.js";
 import { JsonBucket } from "./kv.js";
 import { ensureStreams } from "./streams.js";
 
-let server: TestNatsServer;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  server = await TestNatsServer.start();
-  nc = await connect({ servers: server.url });
-  await ensureStreams(nc);
-});
-
-afterAll(async () => {
-  await nc?.close();
-  await server?.dispose();
-});
+const bus = useNatsServer(ensureStreams);
 
 describe("events", () => {
   it("publishes an enveloped event to the event stream, once per event id", async () => {
@@ -30,10 +18,10 @@ describe("events", () => {
       summary: "t",
       data: Type.Object({ x: Type.Integer() }),
     });
-    const events = new EventPublisher(nc);
+    const events = new EventPublisher(bus.nc);
     await events.publish(Happened, { x: 1 }, { accountId: "acct-1", eventId: "evt-1" });
     await events.publish(Happened, { x: 1 }, { accountId: "acct-1", eventId: "evt-1" });
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(bus.nc);
     const info = await jsm.streams.info(STREAMS.events.name, {
       subjects_filter: eventSubject("ovs-element", "TestHappened", "acct-1"),
     });
@@ -53,8 +41,8 @@ describe("events", () => {
 
 describe("KV compare-and-swap", () => {
   it("loses no update when many writers race on one key", async () => {
-    const bucket = await JsonBucket.open<{ n: number }>(nc, "test_counter");
-    const nc2 = await connect({ servers: server.url });
+    const bucket = await JsonBucket.open<{ n: number }>(bus.nc, "test_counter");
+    const nc2 = await connect({ servers: bus.server.url });
     const other = await JsonBucket.open<{ n: number }>(nc2, "test_counter");
     await Promise.all(
       Array.from({ length: 100 }, (_, i) =>
@@ -70,7 +58,7 @@ describe("KV compare-and-swap", () => {
 
 describe("KV key listing", () => {
   it("lists the live keys, filtered, also while others write and delete keys", async () => {
-    const bucket = await JsonBucket.open<{ n: number }>(nc, "test_listing");
+    const bucket = await JsonBucket.open<{ n: number }>(bus.nc, "test_listing");
     expect(await bucket.keys()).toEqual([]);
     for (let i = 0; i < 2; i++) await bucket.createIfAbsent(`stable.${i}`, { n: i });
     await bucket.createIfAbsent("gone.1", { n: 0 });

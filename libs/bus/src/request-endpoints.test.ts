@@ -1,6 +1,5 @@
-import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { defineCommand, requestSubject } from "@sdn/contracts";
-import { TestNatsServer } from "@sdn/testkit";
+import { useNatsServer } from "@sdn/testkit/nats-fixture";
 import Type from "typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommandClient, GATEWAY_ORIGIN } from "./command-client.js";
@@ -19,15 +18,12 @@ const Whoami = defineCommand({
 });
 const Unserved = defineCommand({ ...Whoami, service: "vr-manager", name: "TestUnserved" });
 
-let server: TestNatsServer;
-let nc: NatsConnection;
+const bus = useNatsServer();
 let micro: MicroService;
 const handled: string[] = [];
 
 beforeAll(async () => {
-  server = await TestNatsServer.start();
-  nc = await connect({ servers: server.url });
-  micro = await registerMicro(nc, {
+  micro = await registerMicro(bus.nc, {
     name: "network-guru",
     version: "1.0.0",
     description: "test",
@@ -48,33 +44,35 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await micro.service.stop();
-  await nc.close();
-  await server.stop();
 });
 
 describe("request tier endpoints", () => {
   it("answers a read through CommandClient without storing it, identity from the origin", async () => {
-    const gw = await new CommandClient(nc, GATEWAY_ORIGIN).send(Whoami, { n: 1 }, { accountId: "a1", role: "admin" });
+    const gw = await new CommandClient(bus.nc, GATEWAY_ORIGIN).send(
+      Whoami,
+      { n: 1 },
+      { accountId: "a1", role: "admin" },
+    );
     expect(gw).toMatchObject({ ok: true, data: { n: 1, accountId: "a1", role: "admin" } });
     // An account origin is that tenant whatever headers say.
-    const tenant = await new CommandClient(nc, { kind: "account", accountId: "t-1" }).send(
+    const tenant = await new CommandClient(bus.nc, { kind: "account", accountId: "t-1" }).send(
       Whoami,
       { n: 2 },
       { accountId: "other", role: "admin" },
     );
     expect(tenant).toMatchObject({ ok: true, data: { n: 2, accountId: "t-1", role: "tenant" } });
-    const admin = await new CommandClient(nc, { kind: "admin" }).send(Whoami, { n: 3 }, { accountId: "a2" });
+    const admin = await new CommandClient(bus.nc, { kind: "admin" }).send(Whoami, { n: 3 }, { accountId: "a2" });
     expect(admin).toMatchObject({ ok: true, data: { accountId: "a2", role: "admin" } });
   });
 
   it("validates the body as the durable tier does", async () => {
-    const bad = await new CommandClient(nc).send(Whoami, { n: "x" } as never);
+    const bad = await new CommandClient(bus.nc).send(Whoami, { n: "x" } as never);
     expect(bad).toMatchObject({ ok: false, error: { code: "INVALID_COMMAND" } });
   });
 
   it("refuses a subject of no known origin without running it", async () => {
     const before = handled.length;
-    const reply = await nc.request("sdn.req.network-guru.intruder.TestWhoami", JSON.stringify({ n: 1 }), {
+    const reply = await bus.nc.request("sdn.req.network-guru.intruder.TestWhoami", JSON.stringify({ n: 1 }), {
       timeout: 2_000,
     });
     expect(reply.json()).toMatchObject({ ok: false, error: { code: "INVALID_COMMAND" } });
@@ -82,7 +80,7 @@ describe("request tier endpoints", () => {
   });
 
   it("counts each endpoint in $SRV.STATS and lists both origin shapes in $SRV.INFO", async () => {
-    const info = (await nc.request("$SRV.INFO.network-guru", "", { timeout: 1000 })).json<{
+    const info = (await bus.nc.request("$SRV.INFO.network-guru", "", { timeout: 1000 })).json<{
       endpoints: { name: string; subject: string; queue_group: string }[];
     }>();
     expect(info.endpoints).toEqual(
@@ -101,8 +99,8 @@ describe("request tier endpoints", () => {
         },
       ]),
     );
-    await new CommandClient(nc).send(Whoami, { n: 9 });
-    const stats = (await nc.request("$SRV.STATS.network-guru", "", { timeout: 1000 })).json<{
+    await new CommandClient(bus.nc).send(Whoami, { n: 9 });
+    const stats = (await bus.nc.request("$SRV.STATS.network-guru", "", { timeout: 1000 })).json<{
       endpoints: { name: string; num_requests: number }[];
     }>();
     const named = stats.endpoints.find((e) => e.name === "TestWhoami");
@@ -113,7 +111,7 @@ describe("request tier endpoints", () => {
 
   it("fails at once with UNAVAILABLE when no replica serves the read", async () => {
     const started = Date.now();
-    const err = await new CommandClient(nc).send(Unserved, { n: 1 }, { timeoutMs: 4_000 }).catch((e: unknown) => e);
+    const err = await new CommandClient(bus.nc).send(Unserved, { n: 1 }, { timeoutMs: 4_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NoResponderError);
     expect(err).toMatchObject({
       code: "UNAVAILABLE",
