@@ -1,28 +1,11 @@
-import type { NatsConnection } from "@nats-io/transport-node";
-import { bearer, startHarness, type Harness } from "@sdn/api-gateway/testing";
-import { CommandClient, request, sealNewHost } from "@sdn/bus";
-import {
-  AddHost,
-  agentSubject,
-  CreatePublicIpRange,
-  Ping,
-  type CommandDefinition,
-  type Network,
-  type Nic,
-  type RequestOf,
-  type Router,
-} from "@sdn/contracts";
-import { hypervisorAgentSpec } from "@sdn/hypervisor-agent";
-import { networkGuruSpec } from "@sdn/network-guru";
-import { ovsElementSpec } from "@sdn/ovs-element";
-import { startService, type RunningService } from "@sdn/runtime";
+import type { Network, Nic, Router } from "@sdn/contracts";
 import { waitFor } from "@sdn/testkit";
-import { vrManagerSpec } from "@sdn/vr-manager";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { exec, KVM_PROGRAM_DIR, Lab, type LabHost, type LabVm } from "../lab/index.js";
-import { LabInternet, LabRouter, ping, probe, ROUTER_PROGRAM_DIR, serveProbe, startIn } from "./router-lab.js";
+import { exec, Lab, type LabHost, type LabVm } from "../lab/index.js";
+import { LabInternet, LabRouter, ping, probe, serveProbe, startIn } from "./router-lab.js";
+import { OUTSIDE_IP, RouterStack } from "./router-stack.js";
 import { cloudInitProbe, dhcpClient, type DhcpLease } from "./guest-clients.js";
 
 /*
@@ -35,37 +18,21 @@ import { cloudInitProbe, dhcpClient, type DhcpLease } from "./guest-clients.js";
  */
 
 let lab: Lab;
-let gw: Harness;
-let nc: NatsConnection;
+let api: RouterStack;
 let rt: LabRouter;
 let router: Router;
-let tenant: { accountId: string; token: string };
-const services: RunningService<never>[] = [];
-const hostIds: Record<string, string> = {};
 const hosts: Record<"kvm" | "xcp", LabHost> = {} as never;
 const net: Record<"A" | "B", Network> = {} as never;
 const vms: Record<string, { vm: LabVm; nic: Nic }> = {};
 const netnsDirs: string[] = [];
 
-const OUTSIDE_IP = "203.0.113.1";
 const UPSTREAM_DNS = "203.0.113.53";
 const USER_DATA = "#cloud-config\nhostname: web-1\n";
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFRoaXMgaXMgYSB0ZXN0IGtleSBmb3IgdGhlIGxhYiAwMDAw ann@lab";
 const b64 = (text: string) => Buffer.from(text).toString("base64");
 
-const send = async <C extends CommandDefinition>(def: C, body: RequestOf<C>) => {
-  const a = await new CommandClient(nc).send(def, body, { role: "admin", timeoutMs: 60_000 });
-  if (!a.ok) throw new Error(`${def.name} failed: ${a.error.code} ${a.error.message}`);
-  return a.data;
-};
-
 const call = async <T>(method: "GET" | "POST" | "PATCH" | "DELETE", url: string, payload?: object, token?: string) => {
-  const res = await gw.app.inject({
-    method,
-    url,
-    headers: bearer(token ?? tenant.token),
-    ...(payload === undefined ? {} : { payload }),
-  });
+  const res = await api.http(method, url, payload, token);
   expect(res.statusCode, `${method} ${url}: ${res.body}`).toBeLessThan(300);
   return res.json<T>();
 };
@@ -76,7 +43,7 @@ const plugVm = async (host: LabHost, name: string, network: Network, guestData: 
   await vm.run(["ip", "addr", "flush", "dev", "eth0"]);
   const nic = await call<Nic>("POST", `/v1/networks/${network.id}/nics`, {
     vmId: vm.uuid ?? name,
-    hostId: hostIds[host.name],
+    hostId: api.hostIds[host.name],
     hostInterface: vm.hostDevice,
     mac: vm.mac,
     ...guestData,
@@ -98,68 +65,9 @@ beforeAll(async () => {
   lab = await Lab.create();
   hosts.kvm = await lab.addKvmHost("kvm1");
   hosts.xcp = await lab.addXapiHost("xcp", { flavour: "xcp-ng" });
-  gw = await startHarness({ commandWaitMs: 60_000 });
-  nc = gw.nc;
-  const base = { NATS_URL: gw.nats.url, LOG_LEVEL: "silent", SDN_DATA_DIR: join(lab.dir, "data") };
-  services.push(
-    (await startService(networkGuruSpec, base)) as unknown as RunningService<never>,
-    (await startService(hypervisorAgentSpec, {
-      ...base,
-      SDN_KVM_PROGRAM_DIR: KVM_PROGRAM_DIR,
-      SDN_HOST_CONNECT_TIMEOUT_MS: "3000",
-      SDN_HOST_COMMAND_TIMEOUT_MS: "30000",
-    })) as unknown as RunningService<never>,
-    (await startService(ovsElementSpec, {
-      ...base,
-      SDN_AGENT_TIMEOUT_MS: "20000",
-    })) as unknown as RunningService<never>,
-    (await startService(vrManagerSpec, {
-      ...base,
-      SDN_VR_PROGRAM_DIR: ROUTER_PROGRAM_DIR,
-      SDN_VR_CONNECT_TIMEOUT_MS: "3000",
-      SDN_VR_COMMAND_TIMEOUT_MS: "20000",
-      SDN_VR_CHECK_INTERVAL_MS: "60000",
-    })) as unknown as RunningService<never>,
-  );
-  const kvm = hosts.kvm as LabHost & { username: string; clientPrivateKey: string; hostKeyFingerprint: string };
-  hostIds[kvm.name] = (
-    await send(
-      AddHost,
-      await sealNewHost(nc, {
-        name: kvm.name,
-        hypervisor: "kvm",
-        address: kvm.address,
-        username: kvm.username,
-        privateKey: kvm.clientPrivateKey,
-        hostKeyFingerprint: kvm.hostKeyFingerprint,
-      }),
-    )
-  ).id;
-  const xcp = hosts.xcp as LabHost & { username: string; password: string; caCertificate: string };
-  hostIds[xcp.name] = (
-    await send(
-      AddHost,
-      await sealNewHost(nc, {
-        name: xcp.name,
-        hypervisor: "xcp-ng",
-        address: xcp.address,
-        username: xcp.username,
-        password: xcp.password,
-        tlsCertificate: xcp.caCertificate,
-      }),
-    )
-  ).id;
-  for (const id of Object.values(hostIds)) {
-    await waitFor(`agent serving ${id}`, async () =>
-      (await request(nc, Ping, agentSubject(id, "Ping"), {}).catch(() => undefined))?.ok ? true : undefined,
-    );
-  }
-  tenant = await gw.tenant("acme");
-  await send(CreatePublicIpRange, {
-    cidr: "203.0.113.0/24",
-    gateway: OUTSIDE_IP,
-    startIp: "203.0.113.10",
-    endIp: "203.0.113.49",
+  api = await RouterStack.start(lab, [hosts.kvm, hosts.xcp], {
+    vrManager: { SDN_VR_CHECK_INTERVAL_MS: "60000" },
+    lastPublicIp: "203.0.113.49",
   });
   net.A = await call<Network>("POST", "/v1/networks", {
     name: "web",
@@ -185,7 +93,7 @@ beforeAll(async () => {
     "--pid-file=",
   ]);
 
-  const key = (await call<{ publicKey: string }>("GET", "/v1/routers/ssh-key", undefined, gw.adminToken)).publicKey;
+  const key = await api.routerKey();
   rt = await LabRouter.create(lab, "rt");
   await rt.controlOnUnderlay(lab, 200);
   await internet.plug(rt, "p-rt");
@@ -197,7 +105,7 @@ beforeAll(async () => {
     "/v1/routers",
     {
       name: "rt",
-      hostId: hostIds["kvm1"],
+      hostId: api.hostIds["kvm1"],
       vmId: "vm-rt",
       networkIds: [net.A.id, net.B.id],
       nics: [
@@ -208,7 +116,7 @@ beforeAll(async () => {
       hostKeyFingerprint: rt.hostKeyFingerprint,
       publicInterface: "eth1",
     },
-    gw.adminToken,
+    api.adminToken,
   );
   await call("POST", `/v1/networks/${net.A.id}/inter-network-routes`, { peerNetworkId: net.B.id });
 
@@ -218,8 +126,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  for (const s of services.reverse()) await s.stop();
-  await gw?.close();
+  await api?.close();
   await lab?.dispose();
   for (const d of netnsDirs) rmSync(d, { recursive: true, force: true });
 });
@@ -346,7 +253,7 @@ describe("guest services on the virtual router (real DHCP, DNS and cloud-init cl
     try {
       await call("PATCH", `/v1/networks/${net.A.id}/nics/${web1.nic.id}`, { hostname: "renamed" });
       await waitFor("the push refused", async () => {
-        const r = await call<Router>("GET", `/v1/routers/${router.id}`, undefined, gw.adminToken);
+        const r = await call<Router>("GET", `/v1/routers/${router.id}`, undefined, api.adminToken);
         return r.state === "Failed" ? r : undefined;
       });
       expect(generation()).toBe(before);
@@ -356,7 +263,7 @@ describe("guest services on the virtual router (real DHCP, DNS and cloud-init cl
     } finally {
       await exec(["nsenter", "-t", sshd, "-m", "umount", "/usr/sbin/iptables-restore"]);
     }
-    await call("POST", `/v1/routers/${router.id}/sync`, {}, gw.adminToken);
+    await call("POST", `/v1/routers/${router.id}/sync`, {}, api.adminToken);
     expect(await dig(web1.vm, "renamed.web.internal")).toBe(web1.nic.ip);
   });
 });

@@ -1,31 +1,9 @@
-import type { NatsConnection } from "@nats-io/transport-node";
-import { bearer, startHarness, type Harness } from "@sdn/api-gateway/testing";
-import { CommandClient, request, sealNewHost } from "@sdn/bus";
-import {
-  AddHost,
-  agentSubject,
-  CreateNetwork,
-  CreatePublicIpRange,
-  eventFilter,
-  ImplementNetwork,
-  Ping,
-  PlugNic,
-  type CommandDefinition,
-  type Network,
-  type PublicIp,
-  type RequestOf,
-  type Router,
-} from "@sdn/contracts";
-import { hypervisorAgentSpec } from "@sdn/hypervisor-agent";
-import { networkGuruSpec } from "@sdn/network-guru";
-import { ovsElementSpec } from "@sdn/ovs-element";
-import { startService, type RunningService } from "@sdn/runtime";
+import { CreateNetwork, ImplementNetwork, type Network, type PublicIp, type Router } from "@sdn/contracts";
 import { waitFor } from "@sdn/testkit";
-import { vrManagerSpec } from "@sdn/vr-manager";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execQuiet, inNetns, KVM_PROGRAM_DIR, Lab, type KvmLabHost, type LabVm } from "../lab/index.js";
+import { execQuiet, inNetns, Lab, type KvmLabHost, type LabVm } from "../lab/index.js";
 import {
   committed,
   destroy,
@@ -37,7 +15,8 @@ import {
   syncAnswers,
   triesReport,
 } from "./pair-traffic.js";
-import { LabInternet, LabRouter, ping, probe, ROUTER_PROGRAM_DIR, serveProbe } from "./router-lab.js";
+import { LabInternet, LabRouter, ping, probe, serveProbe } from "./router-lab.js";
+import { OUTSIDE_IP, RouterStack } from "./router-stack.js";
 
 /*
  * A redundant router pair with real traffic: network A served by rtA (on kvm1, registered
@@ -51,8 +30,7 @@ import { LabInternet, LabRouter, ping, probe, ROUTER_PROGRAM_DIR, serveProbe } f
 let lab: Lab;
 let kvm1: KvmLabHost;
 let kvm2: KvmLabHost;
-let gw: Harness;
-let nc: NatsConnection;
+let api: RouterStack;
 let internet: LabInternet;
 let key: string;
 let net: Network;
@@ -60,41 +38,11 @@ let pip: PublicIp;
 let a1: LabVm;
 const routers: Record<"rtA" | "rtB", LabRouter> = {} as never;
 const ids: Record<"rtA" | "rtB", string> = {} as never;
-const hostIds: Record<string, string> = {};
-const services: RunningService<never>[] = [];
-const events: { type: string; data: Record<string, unknown>; receivedAt: number }[] = [];
 
-const OUTSIDE_IP = "203.0.113.1";
 const GROUP = "pair-a";
 
-const send = async <C extends CommandDefinition>(def: C, body: RequestOf<C>, as: "admin" | "tenant" = "admin") => {
-  const a = await new CommandClient(nc).send(def, body, {
-    role: as,
-    ...(as === "tenant" ? { accountId: tenant.accountId } : {}),
-    timeoutMs: 60_000,
-  });
-  if (!a.ok) throw new Error(`${def.name} failed: ${a.error.code} ${a.error.message}`);
-  return a.data;
-};
-let tenant: { accountId: string; token: string };
-
-const ok = async <T = Record<string, unknown>>(
-  method: "GET" | "POST",
-  url: string,
-  payload?: object,
-  token?: string,
-): Promise<T> => {
-  const res = await gw.app.inject({
-    method,
-    url,
-    headers: bearer(token ?? tenant.token),
-    ...(payload === undefined ? {} : { payload }),
-  });
-  expect(res.statusCode, `${method} ${url}: ${res.body}`).toBe(method === "POST" ? 201 : 200);
-  return res.json<T>();
-};
-
-const getRouter = (name: "rtA" | "rtB") => ok<Router>("GET", `/v1/routers/${ids[name]}`, undefined, gw.adminToken);
+const getRouter = (name: "rtA" | "rtB") =>
+  api.ok<Router>("GET", `/v1/routers/${ids[name]}`, undefined, 200, api.adminToken);
 
 /** The pair as the vr-manager last saw it: each member's VRRP state, once it settled on one master. */
 const pairSettledOn = (master: "rtA" | "rtB") =>
@@ -135,7 +83,7 @@ const buildRouter = async (name: "rtA" | "rtB", hostNumber: number, host: KvmLab
 
 const registerBody = (r: LabRouter, host: string, device: string) => ({
   name: r.name,
-  hostId: hostIds[host] as string,
+  hostId: api.hostIds[host] as string,
   vmId: `vm-${r.name}`,
   networkIds: [net.id],
   nics: [{ networkId: net.id, interface: "eth2", hostInterface: device }],
@@ -148,73 +96,19 @@ const registerBody = (r: LabRouter, host: string, device: string) => ({
 beforeAll(async () => {
   lab = await Lab.create();
   [kvm1, kvm2] = [await lab.addKvmHost("kvm1"), await lab.addKvmHost("kvm2")];
-  gw = await startHarness({ commandWaitMs: 60_000 });
-  nc = gw.nc;
-  nc.subscribe(eventFilter({ service: "vr-manager" }), {
-    callback: (_e, m) =>
-      void events.push({ ...m.json<{ type: string; data: Record<string, unknown> }>(), receivedAt: Date.now() }),
-  });
-  const base = { NATS_URL: gw.nats.url, LOG_LEVEL: "silent", SDN_DATA_DIR: join(lab.dir, "data") };
-  services.push(
-    (await startService(networkGuruSpec, base)) as unknown as RunningService<never>,
-    (await startService(hypervisorAgentSpec, {
-      ...base,
-      SDN_KVM_PROGRAM_DIR: KVM_PROGRAM_DIR,
-      SDN_HOST_CONNECT_TIMEOUT_MS: "3000",
-      SDN_HOST_COMMAND_TIMEOUT_MS: "30000",
-    })) as unknown as RunningService<never>,
-    (await startService(ovsElementSpec, {
-      ...base,
-      SDN_AGENT_TIMEOUT_MS: "20000",
-    })) as unknown as RunningService<never>,
-    (await startService(vrManagerSpec, {
-      ...base,
-      SDN_VR_PROGRAM_DIR: ROUTER_PROGRAM_DIR,
+  api = await RouterStack.start(lab, [kvm1, kvm2], {
+    vrManager: {
       SDN_VR_CONNECT_TIMEOUT_MS: "2000",
-      SDN_VR_COMMAND_TIMEOUT_MS: "20000",
       // No periodic check during the test: VRRP states, failovers and a member's return are
       // seen through the vr-manager's watch of each member.
       SDN_VR_CHECK_INTERVAL_MS: "600000",
-    })) as unknown as RunningService<never>,
-  );
-  for (const h of [kvm1, kvm2]) {
-    const added = await send(
-      AddHost,
-      await sealNewHost(nc, {
-        name: h.name,
-        hypervisor: "kvm",
-        address: h.address,
-        username: h.username,
-        privateKey: h.clientPrivateKey,
-        hostKeyFingerprint: h.hostKeyFingerprint,
-      }),
-    );
-    hostIds[h.name] = added.id;
-    await waitFor(`agent serving ${h.name}`, async () =>
-      (await request(nc, Ping, agentSubject(added.id, "Ping"), {}).catch(() => undefined))?.ok ? true : undefined,
-    );
-  }
-  tenant = await gw.tenant("acme");
-  await send(CreatePublicIpRange, {
-    cidr: "203.0.113.0/24",
-    gateway: OUTSIDE_IP,
-    startIp: "203.0.113.10",
-    endIp: "203.0.113.99",
+    },
   });
-  const created = await send(CreateNetwork, { name: "net-A", cidr: "10.1.0.0/24" }, "tenant");
-  net = await send(ImplementNetwork, { networkId: created.id }, "tenant");
-  pip = await ok<PublicIp>("POST", "/v1/public-ips", { networkId: net.id });
+  const created = await api.send(CreateNetwork, { name: "net-A", cidr: "10.1.0.0/24" }, "tenant");
+  net = await api.send(ImplementNetwork, { networkId: created.id }, "tenant");
+  pip = await api.ok<PublicIp>("POST", "/v1/public-ips", { networkId: net.id });
 
-  a1 = await kvm1.addVm("a1", "10.1.0.11/24");
-  await send(PlugNic, {
-    networkId: net.id,
-    vmId: a1.uuid ?? "a1",
-    hostId: hostIds["kvm1"] as string,
-    hostInterface: a1.hostDevice,
-    mac: a1.mac,
-    ip: "10.1.0.11",
-  });
-  await a1.run(["ip", "route", "add", "default", "via", net.gateway]);
+  a1 = await api.plugVm(kvm1, "a1", net, "10.1.0.11");
   await serveProbe(a1.ns, 80, "vmA1");
   // Long-lived streams: from the internet to the VM (through the source NAT) and from the VM
   // (through a port forward).
@@ -222,14 +116,13 @@ beforeAll(async () => {
 
   internet = await LabInternet.create(lab, "out", [`${OUTSIDE_IP}/24`]);
   await serveStream(internet.ns, 9000);
-  key = (await ok<{ publicKey: string }>("GET", "/v1/routers/ssh-key", undefined, gw.adminToken)).publicKey;
+  key = await api.routerKey();
   await buildRouter("rtA", 200, kvm1, "vrAa");
   await buildRouter("rtB", 201, kvm2, "vrBa");
 }, 180_000);
 
 afterAll(async () => {
-  for (const s of services.reverse()) await s.stop();
-  await gw?.close();
+  await api?.close();
   await lab?.dispose();
 });
 
@@ -241,7 +134,13 @@ describe("vr-manager: a redundant router pair (keepalived VRRP) with real traffi
     "registers two members of a group on two hosts; the first becomes MASTER, the second BACKUP",
     { timeout: 120_000 },
     async () => {
-      const first = await ok<Router>("POST", "/v1/routers", registerBody(routers.rtA, "kvm1", "vrAa"), gw.adminToken);
+      const first = await api.ok<Router>(
+        "POST",
+        "/v1/routers",
+        registerBody(routers.rtA, "kvm1", "vrAa"),
+        201,
+        api.adminToken,
+      );
       ids.rtA = first.id;
       expect(first.redundancy).toMatchObject({ group: GROUP, health: "single" });
       expect(first).not.toHaveProperty("vrrp"); // the VRRP bookkeeping stays in the vr-manager
@@ -254,16 +153,17 @@ describe("vr-manager: a redundant router pair (keepalived VRRP) with real traffi
       );
 
       // A pair needs two hosts; a third member is refused.
-      const sameHost = await gw.app.inject({
-        method: "POST",
-        url: "/v1/routers",
-        headers: bearer(gw.adminToken),
-        payload: registerBody(routers.rtB, "kvm1", "vrBa"),
-      });
+      const sameHost = await api.http("POST", "/v1/routers", registerBody(routers.rtB, "kvm1", "vrBa"), api.adminToken);
       expect(sameHost.statusCode, sameHost.body).toBe(422);
       expect(sameHost.body).toContain("two hosts");
 
-      const second = await ok<Router>("POST", "/v1/routers", registerBody(routers.rtB, "kvm2", "vrBa"), gw.adminToken);
+      const second = await api.ok<Router>(
+        "POST",
+        "/v1/routers",
+        registerBody(routers.rtB, "kvm2", "vrBa"),
+        201,
+        api.adminToken,
+      );
       ids.rtB = second.id;
       expect(second.redundancy?.members.map((m) => [m.name, m.priority])).toEqual([
         ["rtA", 250],
@@ -278,9 +178,11 @@ describe("vr-manager: a redundant router pair (keepalived VRRP) with real traffi
       // Both run the same configuration under the same generation.
       expect(routers.rtA.savedState().generation).toBe(routers.rtB.savedState().generation);
       await waitFor("RouterFailover to rtA", async () =>
-        events.find((e) => e.type === "RouterFailover" && e.data["to"] === ids.rtA) === undefined ? undefined : true,
+        api.events.find((e) => e.type === "RouterFailover" && e.data["to"] === ids.rtA) === undefined
+          ? undefined
+          : true,
       );
-      const listed = await ok<{ routers: Router[] }>("GET", "/v1/routers", undefined, gw.adminToken);
+      const listed = await api.ok<{ routers: Router[] }>("GET", "/v1/routers", undefined, 200, api.adminToken);
       expect(listed.routers.map((r) => [r.name, r.vrrpState])).toEqual([
         ["rtA", "MASTER"],
         ["rtB", "BACKUP"],
@@ -293,21 +195,21 @@ describe("vr-manager: a redundant router pair (keepalived VRRP) with real traffi
     { timeout: 120_000 },
     async () => {
       const a = `/v1/networks/${net.id}`;
-      await ok("POST", `${a}/port-forwards`, {
+      await api.ok("POST", `${a}/port-forwards`, {
         publicIpId: pip.id,
         protocol: "tcp",
         publicStartPort: 8080,
         privateIp: "10.1.0.11",
         privateStartPort: 80,
       });
-      await ok("POST", `${a}/firewall-rules`, {
+      await api.ok("POST", `${a}/firewall-rules`, {
         publicIpId: pip.id,
         protocol: "tcp",
         startPort: 8000,
         endPort: 9100,
         sourceCidrs: ["0.0.0.0/0"],
       });
-      await ok("POST", `${a}/port-forwards`, {
+      await api.ok("POST", `${a}/port-forwards`, {
         publicIpId: pip.id,
         protocol: "tcp",
         publicStartPort: 8082,
@@ -372,7 +274,7 @@ describe("vr-manager: a redundant router pair (keepalived VRRP) with real traffi
       console.log(`[redundant routers] rtB's conntrackd: ${committed(routers.rtB)}`);
       await pairSettledOnMaster("rtB");
       const failover = await waitFor("RouterFailover rtA → rtB", async () =>
-        events.find((e) => e.type === "RouterFailover" && e.data["from"] === ids.rtA && e.data["to"] === ids.rtB),
+        api.events.find((e) => e.type === "RouterFailover" && e.data["from"] === ids.rtA && e.data["to"] === ids.rtB),
       );
       // keepalived's notify recorded when rtB became master (same clock: the lab's namespaces share it).
       const masterAt = (
@@ -387,7 +289,7 @@ describe("vr-manager: a redundant router pair (keepalived VRRP) with real traffi
   );
 
   it("applies a rule change made while the backup is master on it, and keeps it for the old master", async () => {
-    const pf = await ok<{ apply: { status: string; message?: string } }>(
+    const pf = await api.ok<{ apply: { status: string; message?: string } }>(
       "POST",
       `/v1/networks/${net.id}/port-forwards`,
       {

@@ -15,8 +15,8 @@ import {
 } from "@sdn/contracts";
 import { networkGuruSpec } from "@sdn/network-guru";
 import { ovsElementSpec } from "@sdn/ovs-element";
-import { startService, type RunningService } from "@sdn/runtime";
 import { TestNatsServer } from "@sdn/testkit";
+import { startStack, type ServiceStack } from "@sdn/testkit/stack";
 import { vrManagerSpec } from "@sdn/vr-manager";
 import { join } from "node:path";
 import { exec, Lab } from "../lab/index.js";
@@ -36,7 +36,7 @@ export class RouterFixture {
     readonly lab: Lab,
     readonly nats: TestNatsServer,
     readonly nc: NatsConnection,
-    readonly services: RunningService<never>[],
+    readonly services: ServiceStack,
     readonly router: LabRouter,
     readonly network: Network,
     readonly publicIp: PublicIp,
@@ -46,22 +46,20 @@ export class RouterFixture {
   static async start(replicas = 1): Promise<RouterFixture> {
     const lab = await Lab.create();
     const nats = await TestNatsServer.start();
-    const services: RunningService<never>[] = [];
+    let services: ServiceStack | undefined;
     try {
       const nc = await connect({ servers: nats.url });
-      const base = { NATS_URL: nats.url, LOG_LEVEL: "silent", SDN_DATA_DIR: join(lab.dir, "data") };
-      services.push((await startService(networkGuruSpec, base)) as unknown as RunningService<never>);
-      // The element answers which guest NICs the router serves (none here unless a test plugs some).
-      services.push((await startService(ovsElementSpec, base)) as unknown as RunningService<never>);
-      for (let i = 0; i < replicas; i++) {
-        const svc = await startService(vrManagerSpec, {
-          ...base,
-          SDN_SECRET_KEY: Buffer.alloc(32, 9).toString("base64"),
-          SDN_VR_PROGRAM_DIR: ROUTER_PROGRAM_DIR,
-          SDN_VR_CHECK_INTERVAL_MS: "60000",
-        });
-        services.push(svc as unknown as RunningService<never>);
-      }
+      const vrManager = {
+        SDN_SECRET_KEY: Buffer.alloc(32, 9).toString("base64"),
+        SDN_VR_PROGRAM_DIR: ROUTER_PROGRAM_DIR,
+        SDN_VR_CHECK_INTERVAL_MS: "60000",
+      };
+      services = await startStack({ NATS_URL: nats.url, SDN_DATA_DIR: join(lab.dir, "data") }, [
+        [networkGuruSpec],
+        // The element answers which guest NICs the router serves (none here unless a test plugs some).
+        [ovsElementSpec],
+        ...Array.from({ length: replicas }, () => [vrManagerSpec, vrManager] as const),
+      ]);
       const admin = { role: "admin" as const, accountId: "ops" };
       const call = <C extends CommandDefinition>(def: C, body: RequestOf<C>) => sendOk(nc, def, body, admin);
       await call(CreatePublicIpRange, {
@@ -97,7 +95,7 @@ export class RouterFixture {
       });
       return new RouterFixture(lab, nats, nc, services, router, network, publicIp, registered);
     } catch (err) {
-      for (const s of services.reverse()) await s.stop();
+      await services?.stop();
       await nats.dispose();
       await lab.dispose();
       throw err;
@@ -114,7 +112,7 @@ export class RouterFixture {
   }
 
   async dispose(): Promise<void> {
-    for (const s of [...this.services].reverse()) await s.stop();
+    await this.services.stop();
     await this.nc.close();
     await this.nats.dispose();
     await this.lab.dispose();
