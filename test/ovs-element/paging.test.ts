@@ -5,23 +5,16 @@
  * costs no hosts: what is under test is how they are listed, not how they are made (and
  * what of them a tenant sees: no underlay addresses, no host errors).
  */
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { apiGatewaySpec } from "@sdn/api-gateway";
 import { JsonBucket } from "@sdn/bus";
 import type { Nic, Tunnel } from "@sdn/contracts";
 import { networkGuruSpec } from "@sdn/network-guru";
 import { ovsElementSpec } from "@sdn/ovs-element";
-import { freePort, TestNatsServer } from "@sdn/testkit";
-import { startStack, type ServiceStack } from "@sdn/testkit/stack";
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startHttpGateway, type HttpGateway } from "../foundation/http-gateway.js";
 
-let nats: TestNatsServer;
-let nc: NatsConnection;
-let baseUrl: string;
+let gw: HttpGateway;
 let tenantToken: string;
-const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
-let stack: ServiceStack | undefined;
 
 interface Reply<T> {
   status: number;
@@ -30,13 +23,13 @@ interface Reply<T> {
 }
 
 const get = async <T>(path: string, token = tenantToken): Promise<Reply<T>> => {
-  const res = await fetch(`${baseUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
+  const res = await fetch(`${gw.baseUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
   const text = await res.text();
   return { status: res.status, body: JSON.parse(text) as T, bytes: Buffer.byteLength(text) };
 };
 
 const post = async <T>(path: string, body: unknown, token: string): Promise<T> => {
-  const res = await fetch(`${baseUrl}${path}`, {
+  const res = await fetch(`${gw.baseUrl}${path}`, {
     method: "POST",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     body: JSON.stringify(body),
@@ -62,7 +55,7 @@ const newNetwork = (name: string, cidr: string) => post<{ id: string }>("/v1/net
 
 /** The tunnel sets of a full mesh of `hosts` on a network, as the element stores them. */
 const seedMesh = async (networkId: string, hosts: string[]): Promise<void> => {
-  const sets = await JsonBucket.open<object>(nc, "sdn_element_tunnels");
+  const sets = await JsonBucket.open<object>(gw.nc, "sdn_element_tunnels");
   const ipOf = (i: number) => `10.200.${Math.floor(i / 250)}.${(i % 250) + 1}`;
   const now = new Date().toISOString();
   await Promise.all(
@@ -77,23 +70,17 @@ const seedMesh = async (networkId: string, hosts: string[]): Promise<void> => {
 };
 
 beforeAll(async () => {
-  nats = await TestNatsServer.start();
-  nc = await connect({ servers: nats.url });
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
-  stack = await startStack({ NATS_URL: nats.url }, [
-    [apiGatewaySpec, { SDN_HTTP_PORT: String(port), SDN_ADMIN_TOKEN: adminToken }],
+  gw = await startHttpGateway([
     [networkGuruSpec],
     // No hosts exist: nothing to reconcile, and a round must not touch the seeded entries.
     [ovsElementSpec, { SDN_RECONCILE_INTERVAL_MS: "3600000" }],
   ]);
-  tenantToken = (await post<{ token: { token: string } }>("/v1/accounts", { name: "pager" }, adminToken)).token.token;
+  tenantToken = (await post<{ token: { token: string } }>("/v1/accounts", { name: "pager" }, gw.adminToken)).token
+    .token;
 });
 
 afterAll(async () => {
-  await stack?.stop();
-  await nc?.close();
-  await nats?.dispose();
+  await gw?.stop();
 });
 
 describe("ListTunnels pages", () => {
@@ -160,8 +147,8 @@ describe("ListTunnels pages", () => {
     const limitBad = await get<object>(`${path}?limit=0`);
     expect(limitBad.body).toMatchObject({ error: { details: { issues: [{ path: "querystring/limit" }] } } });
 
-    const stranger = (await post<{ token: { token: string } }>("/v1/accounts", { name: "stranger" }, adminToken)).token
-      .token;
+    const stranger = (await post<{ token: { token: string } }>("/v1/accounts", { name: "stranger" }, gw.adminToken))
+      .token.token;
     expect((await get<object>(`${path}?cursor=${foreignKey}`, stranger)).status).toBe(404);
   });
 });
@@ -171,7 +158,7 @@ describe("tunnel rows a tenant sees", () => {
     const net = await newNetwork("mesh-view", "10.66.0.0/24");
     const hosts = [randomUUID(), randomUUID()];
     await seedMesh(net.id, hosts);
-    const sets = await JsonBucket.open<{ state: string; lastError: string | null }>(nc, "sdn_element_tunnels");
+    const sets = await JsonBucket.open<{ state: string; lastError: string | null }>(gw.nc, "sdn_element_tunnels");
     const failed = `${net.id}.${hosts[0]}`;
     const hostError = "ovs-vsctl: cannot reach 10.200.0.9 via eth1 (route to 192.0.2.1)";
     await sets.update(failed, (s) => (s === undefined ? undefined : { ...s, state: "Failed", lastError: hostError }));
@@ -192,7 +179,7 @@ describe("tunnel rows a tenant sees", () => {
       "the host could not apply the tunnels; an operator can see why",
     );
 
-    const adminRows = (await get<{ tunnels: Tunnel[] }>(path, adminToken)).body.tunnels;
+    const adminRows = (await get<{ tunnels: Tunnel[] }>(path, gw.adminToken)).body.tunnels;
     expect(adminRows.map((t) => t.remoteIp)).toEqual(expect.arrayContaining(["10.200.0.1", "10.200.0.2"]));
     expect(adminRows.find((t) => t.state === "Failed")?.lastError).toBe(hostError);
   });
@@ -201,7 +188,7 @@ describe("tunnel rows a tenant sees", () => {
 describe("ListNics pages", () => {
   it("pages a network's NICs by NIC id", async () => {
     const net = await newNetwork("nics", "10.65.0.0/24");
-    const nics = await JsonBucket.open<Nic>(nc, "sdn_element_nics");
+    const nics = await JsonBucket.open<Nic>(gw.nc, "sdn_element_nics");
     const ids = Array.from({ length: 7 }, (_, i) => `nic-${randomBytes(4).toString("hex")}-${i}`);
     const now = new Date().toISOString();
     for (const [i, id] of ids.entries()) {

@@ -4,32 +4,26 @@
  * the count is the account's rules over all its networks, read from the vr-manager's rule
  * books, so a deleted rule frees room and another account's rules never count.
  */
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { apiGatewaySpec } from "@sdn/api-gateway";
 import { CommandClient } from "@sdn/bus";
 import { CountRules } from "@sdn/contracts";
 import { networkGuruSpec } from "@sdn/network-guru";
-import { callApi, freePort, TestNatsServer } from "@sdn/testkit";
-import { startStack, type ServiceStack } from "@sdn/testkit/stack";
+import { callApi } from "@sdn/testkit";
 import { vrManagerSpec } from "@sdn/vr-manager";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startHttpGateway, type HttpGateway } from "../foundation/http-gateway.js";
 
-let nats: TestNatsServer;
-let nc: NatsConnection;
+let gw: HttpGateway;
 let dir: string;
-let baseUrl: string;
-const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
-let stack: ServiceStack | undefined;
 
 const call = (method: string, path: string, token: string, body?: unknown) =>
-  callApi(baseUrl, token, method, path, body) as Promise<{ status: number; body: Record<string, unknown> }>;
+  callApi(gw.baseUrl, token, method, path, body) as Promise<{ status: number; body: Record<string, unknown> }>;
 
 const newAccount = async (name: string) => {
-  const made = await call("POST", "/v1/accounts", adminToken, { name });
+  const made = await call("POST", "/v1/accounts", gw.adminToken, { name });
   const { account, token } = made.body as { account: { id: string }; token: { token: string } };
   return { id: account.id, token: token.token };
 };
@@ -42,21 +36,14 @@ const egressRule = (token: string, networkId: string, port: number) =>
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "rules-quota-"));
-  nats = await TestNatsServer.start();
-  nc = await connect({ servers: nats.url });
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
-  stack = await startStack({ NATS_URL: nats.url }, [
-    [apiGatewaySpec, { SDN_HTTP_PORT: String(port), SDN_ADMIN_TOKEN: adminToken }],
+  gw = await startHttpGateway([
     [networkGuruSpec],
     [vrManagerSpec, { SDN_DATA_DIR: dir, SDN_SECRET_KEY: randomBytes(32).toString("base64") }],
   ]);
 });
 
 afterAll(async () => {
-  await stack?.stop();
-  await nc?.close();
-  await nats?.dispose();
+  await gw?.stop();
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -64,7 +51,7 @@ describe("rules quota", () => {
   it("refuses a tenant's rule past its quota over all its networks with 409 naming it; a delete frees room", async () => {
     const a = await newAccount("rules-a");
     const b = await newAccount("rules-b");
-    expect((await call("PUT", `/v1/accounts/${a.id}/quotas`, adminToken, { rules: 3 })).status).toBe(200);
+    expect((await call("PUT", `/v1/accounts/${a.id}/quotas`, gw.adminToken, { rules: 3 })).status).toBe(200);
     expect((await call("GET", `/v1/accounts/${a.id}/quotas`, a.token)).body).toMatchObject({ rules: 3 });
     const [net1, net2] = [
       await newNetwork(a.token, "ra1", "10.70.0.0/24"),
@@ -104,7 +91,7 @@ describe("rules quota", () => {
     expect((await egressRule(a.token, net2.id, 14)).status).toBe(409);
 
     // Admins are not limited.
-    expect((await egressRule(adminToken, net2.id, 15)).status).toBe(201);
+    expect((await egressRule(gw.adminToken, net2.id, 15)).status).toBe(201);
   });
 
   it("counts for a tenant only its own networks' rules, whatever ids it names", async () => {
@@ -112,7 +99,7 @@ describe("rules quota", () => {
     const b = await newAccount("rules-d");
     const netA = await newNetwork(a.token, "rc", "10.73.0.0/24");
     for (const port of [1, 2]) expect((await egressRule(a.token, netA.id, port)).status).toBe(201);
-    const client = new CommandClient(nc);
+    const client = new CommandClient(gw.nc);
     const ask = async (accountId: string, role: "tenant" | "admin") => {
       const answer = await client.send(CountRules, { networkIds: [netA.id] }, { accountId, role });
       if (!answer.ok) throw new Error(answer.error.message);
