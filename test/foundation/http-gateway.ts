@@ -6,6 +6,8 @@ import { startStack, type ServiceStack } from "@sdn/testkit/stack";
 import { randomBytes } from "node:crypto";
 
 type Env = Record<string, string | undefined>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- specs of different config shapes
+type Services = readonly (readonly [ServiceSpec<any>, Env?])[];
 
 export interface HttpGateway {
   nats: TestNatsServer;
@@ -22,8 +24,8 @@ export interface HttpGateway {
  * that fails leaves nothing running.
  */
 export const startHttpGateway = async (
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- specs of different config shapes
-  services: readonly (readonly [ServiceSpec<any>, Env?])[],
+  /** The services behind the gateway; a function when their settings name the server's store. */
+  services: Services | ((nats: TestNatsServer) => Services),
 ): Promise<HttpGateway> => {
   const nats = await TestNatsServer.start();
   const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
@@ -34,7 +36,7 @@ export const startHttpGateway = async (
     nc = await connect({ servers: nats.url });
     stack = await startStack({ NATS_URL: nats.url }, [
       [apiGatewaySpec, { SDN_HTTP_PORT: String(port), SDN_ADMIN_TOKEN: adminToken }],
-      ...services,
+      ...(typeof services === "function" ? services(nats) : services),
     ]);
   } catch (err) {
     await nc?.close();

@@ -3,37 +3,31 @@
  * and ovs-element (no hosts: the plugging itself is shown by test/demo against the lab).
  */
 import { connect } from "@nats-io/transport-node";
-import { apiGatewaySpec } from "@sdn/api-gateway";
 import { JsonBucket } from "@sdn/bus";
 import type { Tunnel } from "@sdn/contracts";
 import { hypervisorAgentSpec } from "@sdn/hypervisor-agent";
 import { networkGuruSpec } from "@sdn/network-guru";
 import { ovsElementSpec } from "@sdn/ovs-element";
-import { freePort, TestNatsServer } from "@sdn/testkit";
-import { ServiceStack } from "@sdn/testkit/stack";
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startHttpGateway, type HttpGateway } from "../foundation/http-gateway.js";
 import { sdnctl } from "./cli-runner.js";
 
-let nats: TestNatsServer;
+let gw: HttpGateway;
 let env: Record<string, string>;
-const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
-const stack = new ServiceStack(() => ({ NATS_URL: nats.url }));
 
 beforeAll(async () => {
-  nats = await TestNatsServer.start();
-  const port = await freePort();
-  await stack.start(apiGatewaySpec, { SDN_HTTP_PORT: String(port), SDN_ADMIN_TOKEN: adminToken });
-  await stack.start(networkGuruSpec);
-  await stack.start(ovsElementSpec);
-  // Tables name hosts from the registry; with no host registered they show the ids.
-  await stack.start(hypervisorAgentSpec, { SDN_DATA_DIR: nats.storeDir });
-  env = { SDN_URL: `http://127.0.0.1:${port}`, SDN_TOKEN: adminToken, HOME: "/nonexistent" };
+  gw = await startHttpGateway((nats) => [
+    [networkGuruSpec],
+    [ovsElementSpec],
+    // Tables name hosts from the registry; with no host registered they show the ids.
+    [hypervisorAgentSpec, { SDN_DATA_DIR: nats.storeDir }],
+  ]);
+  env = { SDN_URL: gw.baseUrl, SDN_TOKEN: gw.adminToken, HOME: "/nonexistent" };
 });
 
 afterAll(async () => {
-  await stack.stop();
-  await nats?.dispose();
+  await gw?.stop();
 });
 
 describe("sdnctl providers, tunnels and nics", () => {
@@ -46,7 +40,7 @@ describe("sdnctl providers, tunnels and nics", () => {
     expect(rows.find((r) => /^Ovs +gre +SourceNat +VirtualRouter +-$/.test(r))).toBeDefined();
     const json = await sdnctl(["providers", "list", "--json"], { env });
     const api = await (
-      await fetch(`${env.SDN_URL}/v1/providers`, { headers: { authorization: `Bearer ${adminToken}` } })
+      await fetch(`${env.SDN_URL}/v1/providers`, { headers: { authorization: `Bearer ${gw.adminToken}` } })
     ).json();
     expect(JSON.parse(json.stdout)).toEqual(api);
   });
@@ -78,7 +72,7 @@ describe("sdnctl providers, tunnels and nics", () => {
 /** Writes the tunnel sets of a full mesh of `count` hosts into the element's bucket, as the mesh stores them. */
 const seedMesh = async (networkId: string, count: number): Promise<string[]> => {
   const hosts = Array.from({ length: count }, () => randomUUID()).sort();
-  const nc = await connect({ servers: nats.url });
+  const nc = await connect({ servers: gw.nats.url });
   try {
     const sets = await JsonBucket.open<object>(nc, "sdn_element_tunnels");
     for (const from of hosts) {

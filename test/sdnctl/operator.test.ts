@@ -3,38 +3,32 @@
  * names where ids are asked, -f/-c output formats, shell completion and the topology tree.
  */
 import { connect } from "@nats-io/transport-node";
-import { apiGatewaySpec } from "@sdn/api-gateway";
 import { JsonBucket } from "@sdn/bus";
 import { hypervisorAgentSpec } from "@sdn/hypervisor-agent";
 import { networkGuruSpec } from "@sdn/network-guru";
 import { ovsElementSpec } from "@sdn/ovs-element";
 import { vrManagerSpec } from "@sdn/vr-manager";
-import { freePort, TestNatsServer } from "@sdn/testkit";
-import { ServiceStack } from "@sdn/testkit/stack";
 import { spawnSync } from "node:child_process";
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startHttpGateway, type HttpGateway } from "../foundation/http-gateway.js";
 import { sdnctl } from "./cli-runner.js";
 
-let nats: TestNatsServer;
+let gw: HttpGateway;
 let env: Record<string, string>;
-const adminToken = `sdn_${randomBytes(32).toString("base64url")}`;
-const stack = new ServiceStack(() => ({ NATS_URL: nats.url }));
 
 beforeAll(async () => {
-  nats = await TestNatsServer.start();
-  const port = await freePort();
-  await stack.start(apiGatewaySpec, { SDN_HTTP_PORT: String(port), SDN_ADMIN_TOKEN: adminToken });
-  await stack.start(networkGuruSpec);
-  await stack.start(ovsElementSpec);
-  await stack.start(hypervisorAgentSpec, { SDN_DATA_DIR: nats.storeDir });
-  await stack.start(vrManagerSpec, { SDN_DATA_DIR: nats.storeDir });
-  env = { SDN_URL: `http://127.0.0.1:${port}`, SDN_TOKEN: adminToken, HOME: "/nonexistent" };
+  gw = await startHttpGateway((nats) => [
+    [networkGuruSpec],
+    [ovsElementSpec],
+    [hypervisorAgentSpec, { SDN_DATA_DIR: nats.storeDir }],
+    [vrManagerSpec, { SDN_DATA_DIR: nats.storeDir }],
+  ]);
+  env = { SDN_URL: gw.baseUrl, SDN_TOKEN: gw.adminToken, HOME: "/nonexistent" };
 });
 
 afterAll(async () => {
-  await stack.stop();
-  await nats?.dispose();
+  await gw?.stop();
 });
 
 const account = async (name: string) =>
@@ -129,7 +123,7 @@ describe("completion and topology", () => {
   it("prints a network as a tree with its hosts' tunnels and their states", async () => {
     const id = (JSON.parse((await sdnctl(["networks", "get", "db", "--json"], { env })).stdout) as { id: string }).id;
     const [h1, h2] = [randomUUID(), randomUUID()].sort() as [string, string];
-    const nc = await connect({ servers: nats.url });
+    const nc = await connect({ servers: gw.nats.url });
     try {
       const sets = await JsonBucket.open<object>(nc, "sdn_element_tunnels");
       for (const [from, to, ip, state] of [
