@@ -13,6 +13,7 @@ import { buildAsyncApi } from "./asyncapi.js";
 import type { GatewayBus } from "./gateway-bus.js";
 import { errorHandler, sendError } from "./http-errors.js";
 import type { IdempotencyStore, JobStore } from "./jobs/job-store.js";
+import { buildLazySerializer } from "./lazy-serializers.js";
 import { EventStreams, type EventStreamLimits } from "./limits/event-streams.js";
 import { registerQuotaChecks } from "./limits/quota-hook.js";
 import type { QuotaLocks } from "./limits/quota-locks.js";
@@ -107,6 +108,7 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
     // One access line per request instead (logRequest).
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    schemaController: { compilersFactory: { buildSerializer: buildLazySerializer } },
     // Errors Fastify raises before routing (a URL that does not decode, bad headers) skip the
     // error handler; give them the same error model.
     frameworkErrors: (err, _req, reply) => {
