@@ -10,7 +10,6 @@ import {
   SetupBridge,
   UnplugVif,
   type Host,
-  type Network,
   type Nic,
   type NicRole,
   type PlugNic,
@@ -27,9 +26,11 @@ import type { Mesh } from "./mesh.js";
 import { guestData, updateGuestData } from "./nic-guest-data.js";
 import { plugRefusal } from "./plug-refusal.js";
 import { tunnelKeyOf } from "./encapsulation.js";
-import { generateMac, guestMtu, nicIdFor } from "./nic-identity.js";
+import { NicClaims, type Held } from "./nic-claims.js";
+import { guestMtu, nicIdFor } from "./nic-identity.js";
+import { joinMembership, leaveMembership, setMemberState } from "./nic-membership.js";
 import { canHandle } from "./providers.js";
-import { deviceClaimKey, macClaimKey, nicKey, type ElementStore, type MemberNic, type Membership } from "./store.js";
+import { deviceClaimKey, macClaimKey, nicKey, type ElementStore, type MemberNic } from "./store.js";
 import { VmOwners } from "./vm-owners.js";
 
 export interface NicManagerDeps {
@@ -48,15 +49,6 @@ export interface NicOutcome {
   notes: string[];
 }
 
-const MAC_ATTEMPTS = 8;
-
-/** What a plug holds on the element's side before the host works: device, MAC, address. */
-interface Held {
-  device: string;
-  mac: string;
-  address: { ip: string; prefixLength: number };
-}
-
 /**
  * NIC plug and unplug (CloudStack's OvsElement.prepare / release). Every step is
  * idempotent and keyed by the NIC id, which is derived from the command id: a command
@@ -65,9 +57,11 @@ interface Held {
  */
 export class NicManager {
   private readonly owners: VmOwners;
+  private readonly claims: NicClaims;
 
   constructor(private readonly d: NicManagerDeps) {
     this.owners = new VmOwners(d.store.vmOwners);
+    this.claims = new NicClaims(d);
   }
 
   /** Counted as on its way to the network's mesh pass until it asks for it (see Arrivals). */
@@ -119,7 +113,7 @@ export class NicManager {
     try {
       const located = earlier ?? member ?? (await this.locateDevice(req, host, nicId));
       const mac = earlier?.mac ?? member?.mac ?? req.mac ?? located.mac;
-      held = await this.hold(network, req, role, nicId, { device: located.device, mac }, ctx);
+      held = await this.claims.hold(network, req, role, nicId, { device: located.device, mac }, ctx);
     } catch (err) {
       await this.owners.release(req.vmId, nicId);
       throw err;
@@ -138,7 +132,7 @@ export class NicManager {
       state: "Plugging",
       since: now,
     };
-    await this.join(network, key, host, nicId, entry);
+    await joinMembership(this.d, network, key, host, nicId, entry);
     const notes: string[] = [];
     let nic: Nic = {
       id: nicId,
@@ -190,7 +184,7 @@ export class NicManager {
       );
       throw err;
     }
-    await this.setMemberState(network.id, host.id, nicId, "Plugged");
+    await setMemberState(this.d.mesh, network.id, host.id, nicId, "Plugged");
     nic = { ...nic, state: "Plugged", updatedAt: new Date().toISOString() };
     await this.d.store.nics.put(nicKey(network.id, nicId), nic);
     await this.d.events.publish(
@@ -217,7 +211,7 @@ export class NicManager {
     }
     nic = { ...nic, state: "Unplugging", updatedAt: new Date().toISOString() };
     await this.d.store.nics.put(nicKey(network.id, nicId), nic);
-    await this.setMemberState(network.id, nic.hostId, nicId, "Unplugging");
+    await setMemberState(this.d.mesh, network.id, nic.hostId, nicId, "Unplugging");
     const notes = await this.detach(nic, ctx);
     const gone: Nic = { ...nic, state: "Unplugged", updatedAt: new Date().toISOString() };
     await this.d.events.publish(
@@ -298,106 +292,6 @@ export class NicManager {
     throw invalidField("vmId", `every VIF of VM ${req.vmId} on host ${host.name} is already plugged`);
   }
 
-  /** Claims the device, the MAC and the address; on a failure, releases what it claimed. */
-  private async hold(
-    network: Network,
-    req: RequestOf<typeof PlugNic>,
-    role: NicRole,
-    nicId: string,
-    want: { device: string; mac: string | undefined },
-    ctx: CommandContext,
-  ): Promise<Held> {
-    const { device } = want;
-    await this.claimDevice(req.hostId, device, nicId, network.id);
-    try {
-      const mac = await this.claimMac(network.id, nicId, want.mac);
-      try {
-        return { device, mac, address: await this.address(network, nicId, role, req.ip, ctx) };
-      } catch (err) {
-        await this.d.store.claims.delete(macClaimKey(network.id, mac));
-        throw err;
-      }
-    } catch (err) {
-      await this.d.store.claims.delete(deviceClaimKey(req.hostId, device));
-      throw err;
-    }
-  }
-
-  private async claimDevice(hostId: string, device: string, nicId: string, networkId: string): Promise<void> {
-    const key = deviceClaimKey(hostId, device);
-    if (await this.d.store.claims.createIfAbsent(key, { nicId, networkId })) return;
-    const held = await this.d.store.claims.get(key);
-    if (held !== undefined && held.value.nicId !== nicId) {
-      // Another account's NIC may hold it: say only that it is taken.
-      throw conflictingField("hostInterface", `device ${device} on host ${hostId} is already plugged as another NIC`);
-    }
-  }
-
-  /** Claims the MAC on the network: the given one (CONFLICT when taken) or a generated one. */
-  private async claimMac(networkId: string, nicId: string, given: string | undefined): Promise<string> {
-    for (let attempt = 0; attempt < MAC_ATTEMPTS; attempt++) {
-      const mac = (given ?? generateMac(nicId, attempt)).toLowerCase();
-      const key = macClaimKey(networkId, mac);
-      if (await this.d.store.claims.createIfAbsent(key, { nicId, networkId })) return mac;
-      const held = await this.d.store.claims.get(key);
-      if (held === undefined || held.value.nicId === nicId) return mac;
-      if (given !== undefined) {
-        throw conflictingField("mac", `MAC ${mac} is already NIC ${held.value.nicId} on network ${networkId}`);
-      }
-    }
-    throw new CommandError("CONFLICT", `no free MAC found for NIC ${nicId}; retry the request`);
-  }
-
-  /** A guest's address from the guru (idempotent by NIC id); a router's is the gateway. */
-  private async address(
-    network: Network,
-    nicId: string,
-    role: NicRole,
-    ip: string | undefined,
-    ctx: CommandContext,
-  ): Promise<{ ip: string; prefixLength: number }> {
-    if (role === "router") return { ip: network.gateway, prefixLength: Number(network.cidr.split("/")[1]) };
-    const a = await this.d.peers.reserve({ networkId: network.id, nicId, ...(ip === undefined ? {} : { ip }) }, ctx);
-    return { ip: a.ip, prefixLength: a.prefixLength };
-  }
-
-  private async join(network: Network, key: number, host: Host, nicId: string, entry: MemberNic): Promise<void> {
-    // GRE memberships stay as they were stored before VXLAN: no encapsulation field.
-    const encapsulation = network.encapsulation === "vxlan" ? { encapsulation: network.encapsulation } : {};
-    // Read before the change: the membership is written by compare-and-swap, with no call inside.
-    const ipsec = network.encryption === "ipsec" ? { ipsecPsk: await this.d.peers.tunnelSecret(network.id) } : {};
-    await this.d.mesh.change(network.id, (m) => {
-      const base: Membership = m ?? {
-        networkId: network.id,
-        accountId: network.accountId,
-        greKey: key,
-        ...encapsulation,
-        ...ipsec,
-        hosts: {},
-      };
-      const h = base.hosts[host.id];
-      if (h?.nics[nicId] !== undefined && h.ip === host.tunnelInterface.ip && base.greKey === key) return undefined;
-      return {
-        ...base,
-        greKey: key,
-        hosts: {
-          ...base.hosts,
-          [host.id]: { ip: host.tunnelInterface.ip, nics: { ...h?.nics, [nicId]: h?.nics[nicId] ?? entry } },
-        },
-      };
-    });
-  }
-
-  private async setMemberState(networkId: string, hostId: string, nicId: string, state: MemberNic["state"]) {
-    await this.d.mesh.change(networkId, (m) => {
-      const n = m?.hosts[hostId]?.nics[nicId];
-      if (m === undefined || n === undefined || n.state === state) return undefined;
-      const h = m.hosts[hostId] as Membership["hosts"][string];
-      const next = { ...n, state, since: new Date().toISOString() };
-      return { ...m, hosts: { ...m.hosts, [hostId]: { ...h, nics: { ...h.nics, [nicId]: next } } } };
-    });
-  }
-
   /**
    * Takes the NIC out: membership first (the serialization point decides whether it was
    * the host's last NIC), then the port, or the whole bridge and the peers' tunnels to the
@@ -405,20 +299,7 @@ export class NicManager {
    */
   private async detach(nic: Nic, ctx: CommandContext): Promise<string[]> {
     const notes: string[] = [];
-    let lastOnHost = false;
-    await this.d.mesh.change(nic.networkId, (m) => {
-      const h = m?.hosts[nic.hostId];
-      if (m === undefined || h === undefined) {
-        lastOnHost = m !== undefined;
-        return undefined;
-      }
-      const { [nic.id]: _gone, ...rest } = h.nics;
-      const hosts = { ...m.hosts };
-      if (Object.keys(rest).length === 0) delete hosts[nic.hostId];
-      else hosts[nic.hostId] = { ...h, nics: rest };
-      lastOnHost = hosts[nic.hostId] === undefined;
-      return { ...m, hosts };
-    });
+    const lastOnHost = await leaveMembership(this.d.mesh, nic.networkId, nic.hostId, nic.id);
     const bestEffort = async (what: string, work: () => Promise<unknown>) => {
       try {
         await work();
