@@ -14,11 +14,15 @@ export interface Held {
   address: { ip: string; prefixLength: number };
 }
 
-/** The device, MAC and address a plug holds, and how it gives them back when it fails. */
+/**
+ * The device, MAC and address a plug holds. The three are claimed at once (a plug would
+ * otherwise wait on three round trips in a row, the address one a durable call to the
+ * guru); when one fails, what the others took is given back, and the first failure in the
+ * order device, MAC, address is the answer (as when they were claimed one after another).
+ */
 export class NicClaims {
   constructor(private readonly d: { store: ElementStore; peers: Collaborators }) {}
 
-  /** Claims the device, the MAC and the address; on a failure, releases what it claimed. */
   async hold(
     network: Network,
     req: RequestOf<typeof PlugNic>,
@@ -28,19 +32,21 @@ export class NicClaims {
     ctx: CommandContext,
   ): Promise<Held> {
     const { device } = want;
-    await this.claimDevice(req.hostId, device, nicId, network.id);
-    try {
-      const mac = await this.claimMac(network.id, nicId, want.mac);
-      try {
-        return { device, mac, address: await this.address(network, nicId, role, req.ip, ctx) };
-      } catch (err) {
-        await this.d.store.claims.delete(macClaimKey(network.id, mac));
-        throw err;
-      }
-    } catch (err) {
-      await this.d.store.claims.delete(deviceClaimKey(req.hostId, device));
-      throw err;
+    const [dev, mac, address] = await Promise.allSettled([
+      this.claimDevice(req.hostId, device, nicId, network.id),
+      this.claimMac(network.id, nicId, want.mac),
+      this.address(network, nicId, role, req.ip, ctx),
+    ]);
+    if (dev.status === "fulfilled" && mac.status === "fulfilled" && address.status === "fulfilled") {
+      return { device, mac: mac.value, address: address.value };
     }
+    await Promise.all([
+      dev.status === "fulfilled" ? this.d.store.claims.delete(deviceClaimKey(req.hostId, device)) : undefined,
+      mac.status === "fulfilled" ? this.d.store.claims.delete(macClaimKey(network.id, mac.value)) : undefined,
+      address.status === "fulfilled" && role === "guest" ? this.d.peers.release(network.id, nicId, ctx) : undefined,
+    ]);
+    const failed = [dev, mac, address].find((r): r is PromiseRejectedResult => r.status === "rejected");
+    throw failed?.reason;
   }
 
   private async claimDevice(hostId: string, device: string, nicId: string, networkId: string): Promise<void> {

@@ -49,6 +49,12 @@ export interface NicOutcome {
   notes: string[];
 }
 
+/** The lookup's outcome, awaited later; a failure nobody awaits is no unhandled rejection. */
+const settledLater = <T>(p: Promise<T>): Promise<T> => {
+  p.catch(() => undefined);
+  return p;
+};
+
 /**
  * NIC plug and unplug (CloudStack's OvsElement.prepare / release). Every step is
  * idempotent and keyed by the NIC id, which is derived from the command id: a command
@@ -84,9 +90,11 @@ export class NicManager {
     if (role === "router" && ctx.role !== "admin") {
       throw new CommandError("FORBIDDEN", "only admins plug router NICs (they take the network's gateway address)");
     }
-    // Both lookups at once (a plug waits on each); the network's verdict still comes first.
-    const hostLookup = this.d.peers.host(req.hostId);
-    hostLookup.catch(() => undefined);
+    // Every lookup at once (a plug waits on each); the network's verdict still comes first.
+    // The NIC and its member entry exist only when this command ran before (a redelivery).
+    const hostLookup = settledLater(this.d.peers.host(req.hostId));
+    const earlierLookup = settledLater(this.d.store.nics.get(nicKey(req.networkId, nicId)));
+    const memberLookup = settledLater(this.d.store.memberships.get(req.networkId));
     let network = await this.d.peers.network(req.networkId, ctx);
     const verdict = canHandle(network, "Connectivity");
     if (!verdict.canHandle)
@@ -94,7 +102,9 @@ export class NicManager {
     if (role === "router" && req.ip !== undefined && req.ip !== network.gateway) {
       throw invalidField("ip", `a router NIC takes the gateway address ${network.gateway} of network ${network.name}`);
     }
-    const earlier = (await this.d.store.nics.get(nicKey(network.id, nicId)))?.value;
+    // Keys are network ids: a lookup by another spelling of the network reads again.
+    const sameId = network.id === req.networkId;
+    const earlier = (await (sameId ? earlierLookup : this.d.store.nics.get(nicKey(network.id, nicId))))?.value;
     if (earlier?.state === "Plugged") return { nic: earlier, notes: ["already plugged"] };
     const host = await hostLookup;
     if (host.state !== "Up") {
@@ -106,7 +116,8 @@ export class NicManager {
     const key = tunnelKeyOf(network);
     if (key === undefined) throw new CommandError("CONFLICT", `network ${network.name} has no tunnel key`);
 
-    const member = (await this.d.store.memberships.get(network.id))?.value.hosts[req.hostId]?.nics[nicId];
+    const membership = await (sameId ? memberLookup : this.d.store.memberships.get(network.id));
+    const member = membership?.value.hosts[req.hostId]?.nics[nicId];
     // The VM's owner first: another account learns nothing of the VM's devices.
     await this.owners.claim(req.vmId, network.accountId, nicId);
     let held: Held;
