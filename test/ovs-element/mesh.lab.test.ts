@@ -234,7 +234,7 @@ describe("ovs-element in the emulated lab", () => {
     }>().tunnels;
     expect(tunnels.filter((t) => t.state === "Established")).toHaveLength(12);
     // Plugs that arrive together share mesh passes: fewer than a full pass (4 ApplyTunnels) per plug
-    // on top of its SetupBridge and PlugVif.
+    // on top of its PlugVif (the bridge comes with the first ApplyTunnels or PlugVif: no SetupBridge).
     const used = el.agentRoundTrips() - before;
     expect(used).toBeLessThan(50 * 2 + 50 * 4);
   }, 120_000);

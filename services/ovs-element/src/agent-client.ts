@@ -5,7 +5,6 @@ import {
   hostErrorOf,
   InfrastructureError,
   type CommandError,
-  SetupBridge,
   type CommandDefinition,
   type RequestOf,
   type ResponseOf,
@@ -47,35 +46,20 @@ const tenantMessageOf = (hostId: string, command: string, code: string, details:
  * round trips, which the benchmark reports. A host whose agent does not answer is
  * UNAVAILABLE, whatever the bus said: at once when no agent replica serves the host (the
  * bus's "no responders", e.g. while replicas hand it over), else after the timeout. At
- * most PER_HOST commands go to one host at once, and concurrent SetupBridge calls for one
- * bridge share one call (many plugs on one host at once would otherwise race to create it).
+ * most PER_HOST commands go to one host at once. The element sends no SetupBridge: the
+ * commands that need a bridge ask the agent to set it up (ensureBridge), and the agent
+ * shares concurrent set-ups of one bridge.
  */
 export class AgentClient {
   roundTrips = 0;
   private readonly lanes = new Map<string, { slots: Semaphore; users: number }>();
-  private readonly bridgeSetups = new Map<string, Promise<ResponseOf<typeof SetupBridge>>>();
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly timeoutMs: number,
   ) {}
 
-  call<C extends CommandDefinition>(hostId: string, def: C, body: RequestOf<C>): Promise<ResponseOf<C>> {
-    if (def.name !== SetupBridge.name) return this.limited(hostId, def, body);
-    const key = `${hostId}/${(body as RequestOf<typeof SetupBridge>).networkId}`;
-    let setup = this.bridgeSetups.get(key);
-    if (setup === undefined) {
-      setup = this.limited(hostId, SetupBridge, body).finally(() => this.bridgeSetups.delete(key));
-      this.bridgeSetups.set(key, setup);
-    }
-    return setup as Promise<ResponseOf<C>>;
-  }
-
-  private async limited<C extends CommandDefinition>(
-    hostId: string,
-    def: C,
-    body: RequestOf<C>,
-  ): Promise<ResponseOf<C>> {
+  async call<C extends CommandDefinition>(hostId: string, def: C, body: RequestOf<C>): Promise<ResponseOf<C>> {
     let lane = this.lanes.get(hostId);
     if (lane === undefined) {
       lane = { slots: new Semaphore(PER_HOST), users: 0 };

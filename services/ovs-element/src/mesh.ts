@@ -1,7 +1,7 @@
 import { Coalescer, Semaphore, type EventPublisher } from "@sdn/bus";
-import { ApplyTunnels, CommandError, SetupBridge, type ResponseOf } from "@sdn/contracts";
+import { ApplyTunnels, CommandError, type ResponseOf } from "@sdn/contracts";
 import type { Logger } from "@sdn/runtime";
-import { AgentCallError, type AgentClient } from "./agent-client.js";
+import type { AgentClient } from "./agent-client.js";
 import { Arrivals } from "./arrivals.js";
 import type { ElementConfig } from "./config.js";
 import { describeError } from "./element-errors.js";
@@ -164,8 +164,9 @@ export class Mesh {
   }
 
   /**
-   * The host's bridge on the network was just created (empty): its recorded tunnel set,
-   * whatever it says, is not on the host, so the next pass applies it.
+   * The host's bridge on the network was just created (empty) by a call other than the
+   * pass's ApplyTunnels (a plug's PlugVif): its recorded tunnel set, whatever it says, is
+   * not on the host, so the next pass applies it.
    */
   bridgeCreated(networkId: string, hostId: string): void {
     this.fresh.add(tunnelSetKey(networkId, hostId));
@@ -221,25 +222,18 @@ export class Mesh {
     return new Map<string, HostApply>(results);
   }
 
-  /** One host's whole tunnel set, recorded as its tunnel set entry; sets up a missing bridge first. */
+  /** One host's whole tunnel set, recorded as its tunnel set entry; the agent sets up a missing bridge first. */
   async applyHost(
     m: Membership,
     hostId: string,
     at: { revision: number; prev?: StoredTunnelSet | undefined },
   ): Promise<HostApply> {
     const remotes = remotesOf(m, hostId);
-    const body = applyTunnelsRequest(m, remotes);
+    // A host that joins (or lost its bridge) gets it in the same call (ensureBridge): no SetupBridge first.
+    const body = { ...applyTunnelsRequest(m, remotes), ensureBridge: true };
     const prev = "prev" in at ? at.prev : await this.d.store.tunnels.get(tunnelSetKey(m.networkId, hostId));
     try {
-      let out: ResponseOf<typeof ApplyTunnels>;
-      try {
-        out = await this.d.agents.call(hostId, ApplyTunnels, body);
-      } catch (err) {
-        // A host that joins in another plug, or lost its bridge: the bridge first, then its tunnels.
-        if (!(err instanceof AgentCallError) || err.code !== "NOT_FOUND") throw err;
-        await this.d.agents.call(hostId, SetupBridge, { networkId: m.networkId });
-        out = await this.d.agents.call(hostId, ApplyTunnels, body);
-      }
+      const out = await this.d.agents.call(hostId, ApplyTunnels, body);
       await this.sets.recordSuccess(m, at.revision, hostId, remotes, out, prev);
       return { ok: true, tunnels: out.tunnels };
     } catch (err) {

@@ -7,7 +7,6 @@ import {
   NicPlugged,
   NicUnplugged,
   PlugVif,
-  SetupBridge,
   UnplugVif,
   type Host,
   type Nic,
@@ -166,17 +165,11 @@ export class NicManager {
       updatedAt: now,
     };
     try {
-      const { bridge, created } = await this.d.agents.call(host.id, SetupBridge, { networkId: network.id });
-      if (created) this.d.mesh.bridgeCreated(network.id, host.id);
-      nic = { ...nic, bridge };
       await this.d.store.nics.put(nicKey(network.id, nicId), nic);
       arrived();
-      const pass = await this.d.mesh.converge(network.id);
-      const own = pass.hosts.get(host.id);
-      if (own !== undefined && !own.ok) throw own.error;
-      const pending = [...pass.hosts.entries()].filter(([, r]) => !r.ok).map(([id]) => id);
-      if (pending.length > 0) notes.push(`tunnels of ${pending.length} peer host(s) failed and are retried`);
-      await this.d.agents
+      // The pass sets the host's bridge up with its tunnels (ApplyTunnels with ensureBridge).
+      await this.converged(network.id, host.id, notes);
+      const plugged = await this.d.agents
         .call(host.id, PlugVif, {
           networkId: network.id,
           device,
@@ -185,10 +178,18 @@ export class NicManager {
           vmId: req.vmId,
           ip: address.ip,
           portSecurity,
+          ensureBridge: true,
         })
         .catch((err: unknown) => {
           throw plugRefusal(err, device, host.name);
         });
+      nic = { ...nic, bridge: plugged.bridge };
+      if (plugged.bridgeCreated === true) {
+        // The pass skipped the host (its record said its set was there) but the bridge was
+        // gone: the new, empty bridge gets its tunnels now.
+        this.d.mesh.bridgeCreated(network.id, host.id);
+        await this.converged(network.id, host.id, []);
+      }
     } catch (err) {
       await this.undo(nic, ctx).catch((undoErr: unknown) =>
         this.d.logger.error({ err: describeError(undoErr), nicId }, "could not undo a failed plug"),
@@ -204,6 +205,15 @@ export class NicManager {
       { accountId: nic.accountId, commandId: ctx.commandId, eventId: `${ctx.commandId}.NicPlugged` },
     );
     return { nic, notes };
+  }
+
+  /** A mesh pass that began after now; throws the own host's failure, notes the peers'. */
+  private async converged(networkId: string, hostId: string, notes: string[]): Promise<void> {
+    const pass = await this.d.mesh.converge(networkId);
+    const own = pass.hosts.get(hostId);
+    if (own !== undefined && !own.ok) throw own.error;
+    const pending = [...pass.hosts.entries()].filter(([, r]) => !r.ok).map(([id]) => id);
+    if (pending.length > 0) notes.push(`tunnels of ${pending.length} peer host(s) failed and are retried`);
   }
 
   async unplug(networkId: string, nicId: string, ctx: CommandContext): Promise<NicOutcome> {
