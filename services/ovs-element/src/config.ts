@@ -13,7 +13,7 @@ export const ElementConfig = Type.Object({
   SDN_MESH_SETTLE_MS: ms(
     500,
     0,
-    "Longest a mesh pass waits for the plugs of the same network still on their way in this replica (a burst shares one pass)",
+    "How long a mesh pass waits for the plugs of the same network on their way in this replica after the last one moved (received or asking for its pass; a burst shares one pass; at most 8 times this in all)",
   ),
   SDN_MESH_FANOUT: Type.Integer({
     minimum: 1,
