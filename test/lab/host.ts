@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { exec, execQuiet, inNetns, type ExecResult } from "./exec.js";
+import { exec, execQuiet, inNetns, LabCommandError, type ExecResult } from "./exec.js";
 import { LabVm } from "./vm.js";
 
 /** The PATH of a plain host: programs on lab hosts must not see this machine's extras. */
@@ -133,7 +133,14 @@ export class LabHost {
    * ports, tags) stays, every OpenFlow flow is gone. Resolves once it runs again.
    */
   async restartVswitchd(): Promise<void> {
-    await exec(this.argv(["ovs-appctl", "-t", join(this.rundir, "ovs-vswitchd.ctl"), "exit"]));
+    const pidfile = join(this.rundir, "ovs-vswitchd.pid");
+    const pid = readFileSync(pidfile, "utf8").trim();
+    // `exit` answers before the daemon is gone (or loses its answer as it goes: "connection
+    // reset"), and a new one refuses to start while the old holds the pidfile: wait it out.
+    const exited = await execQuiet(this.argv(["ovs-appctl", "-t", join(this.rundir, "ovs-vswitchd.ctl"), "exit"]));
+    const gone = () => !existsSync(`/proc/${pid}`);
+    for (let waited = 0; !gone() && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    if (!gone()) throw new LabCommandError(["ovs-appctl", "exit", `(pid ${pid} still running after 10 s)`], exited);
     await this.startVswitchd();
   }
 
