@@ -1,5 +1,5 @@
 import { bindHandler, CommandServer, EventPublisher, silentLogger } from "@sdn/bus";
-import { defineCommand, defineEvent } from "@sdn/contracts";
+import { defineCommand, defineEvent, eventSubject } from "@sdn/contracts";
 import { connect as tcpConnect } from "node:net";
 import Type from "typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -214,7 +214,7 @@ describe("event stream limits", () => {
     // 32 MiB of the tenant's events: far more than socket buffers and the 64 KiB bound hold.
     const payload = JSON.stringify({ type: "Bulk", eventId: "e", accountId: t.accountId, data: "x".repeat(64 * 1024) });
     for (let i = 0; i < 512; i++) {
-      h.nc.publish("sdn.evt.test.Bulk", payload);
+      h.nc.publish(eventSubject("network-guru", "Bulk", t.accountId), payload);
       if (i % 32 === 0) await h.nc.flush();
     }
     await h.nc.flush();

@@ -1,5 +1,5 @@
 import type { Msg, Subscription } from "@nats-io/transport-node";
-import { HEADERS, STREAMS } from "@sdn/contracts";
+import { answerFilter, eventFilter, HEADERS } from "@sdn/contracts";
 import type { FastifyRequest } from "fastify";
 import type { ServerResponse } from "node:http";
 import type { GatewayApp } from "../app.js";
@@ -66,9 +66,15 @@ export const eventRoutes = async (app: GatewayApp): Promise<void> => {
         const answer = safeJson(m) as { commandId?: string } | undefined;
         if (answer?.commandId !== undefined) send("answer", answer.commandId, JSON.stringify(answer));
       };
+      // The filters the gateway's bus credentials allow (a wider subject is a permissions
+      // violation on a secured bus, and the stream would stay silent); a tenant's narrowed to
+      // its account's scope so the server does the filtering, `visible` checks again.
+      const account = principal.role === "admin" ? undefined : principal.accountId;
       const subs: Subscription[] = [
-        app.bus.nc.subscribe(STREAMS.events.subjects[0], { callback: (_e, m) => onEvent(m) }),
-        app.bus.nc.subscribe(STREAMS.answers.subjects[0], { callback: (_e, m) => onAnswer(m) }),
+        app.bus.nc.subscribe(eventFilter(account === undefined ? {} : { accountId: account }), {
+          callback: (_e, m) => onEvent(m),
+        }),
+        app.bus.nc.subscribe(answerFilter(account), { callback: (_e, m) => onAnswer(m) }),
       ];
       const heartbeat = setInterval(() => writer.write(": keep-alive\n\n"), HEARTBEAT_MS);
       const close = () => {
