@@ -28,3 +28,29 @@ export const openBuckets = async <S extends Record<string, BucketSpec<unknown>>>
   );
   return Object.fromEntries(opened) as OpenBuckets<S>;
 };
+
+/** The class `bucketStore` answers: a store's buckets as its fields, and `open`. */
+export interface BucketStoreClass<S> {
+  new (buckets: OpenBuckets<S>): Readonly<OpenBuckets<S>>;
+  /** Opens every bucket (openBuckets) and answers the store, of the class it is called on. */
+  open<T>(this: new (buckets: OpenBuckets<S>) => T, nc: NatsConnection): Promise<T>;
+}
+
+/**
+ * The base of a service's store whose state is one KV bucket per kind of record: each
+ * bucket of `specs` becomes a readonly field of the same name, so a store declares its
+ * buckets once (in `specs`) and adds only its own queries:
+ *
+ *     export class VrStore extends bucketStore(VR_BUCKETS) { async allRouters() {…} }
+ *     const store = await VrStore.open(nc); // store.routers: JsonBucket<RouterRecord>
+ */
+export const bucketStore = <S extends Record<string, BucketSpec<unknown>>>(specs: S): BucketStoreClass<S> =>
+  class {
+    constructor(buckets: OpenBuckets<S>) {
+      Object.assign(this, buckets);
+    }
+
+    static async open<T>(this: new (buckets: OpenBuckets<S>) => T, nc: NatsConnection): Promise<T> {
+      return new this(await openBuckets(nc, specs));
+    }
+  } as unknown as BucketStoreClass<S>;

@@ -1,6 +1,7 @@
 export * from "./subjects.js";
 export * from "./headers.js";
 export * from "./errors.js";
+export * from "./command-errors.js";
 export * from "./host-errors.js";
 export * from "./ipv4.js";
 export * from "./envelope.js";

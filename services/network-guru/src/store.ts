@@ -1,5 +1,4 @@
-import type { NatsConnection } from "@nats-io/transport-node";
-import { bucket, JsonBucket, openBuckets } from "@sdn/bus";
+import { bucket, bucketStore } from "@sdn/bus";
 import type { Network, NetworkState, PublicIp, PublicIpRange, SealedSecret } from "@sdn/contracts";
 
 /**
@@ -52,12 +51,14 @@ const ACQUISITION_MEMORY_MS = 7 * 24 * 3600_000;
 const GURU_BUCKETS = {
   networks: bucket<NetworkRecord>("sdn_guru_networks"),
   greKeys: bucket<KeyClaim>("sdn_guru_gre_keys"),
+  /** The VNIs of vxlan networks: a pool of their own (a VNI and a GRE key never collide on the wire). */
   vnis: bucket<KeyClaim>("sdn_guru_vnis"),
   nics: bucket<NicIndex>("sdn_guru_nics"),
   addresses: bucket<AddressClaim>("sdn_guru_addresses"),
   publicRanges: bucket<PublicRanges>("sdn_guru_public_ranges"),
   publicIps: bucket<PublicIpClaim>("sdn_guru_public_ips"),
   sourceNat: bucket<SourceNat>("sdn_guru_source_nat"),
+  /** The address each AcquirePublicIp command got, by a hash of its command id. */
   acquisitions: bucket<PublicIp>("sdn_guru_public_ip_commands", { ttl: ACQUISITION_MEMORY_MS }),
 };
 
@@ -67,33 +68,4 @@ const GURU_BUCKETS = {
  * serve at once. One key per claimed address/key (not one document per network) keeps
  * concurrent reservations from fighting over a single revision.
  */
-export class GuruStore {
-  private constructor(
-    readonly networks: JsonBucket<NetworkRecord>,
-    readonly greKeys: JsonBucket<KeyClaim>,
-    /** The VNIs of vxlan networks: a pool of their own (a VNI and a GRE key never collide on the wire). */
-    readonly vnis: JsonBucket<KeyClaim>,
-    readonly nics: JsonBucket<NicIndex>,
-    readonly addresses: JsonBucket<AddressClaim>,
-    readonly publicRanges: JsonBucket<PublicRanges>,
-    readonly publicIps: JsonBucket<PublicIpClaim>,
-    readonly sourceNat: JsonBucket<SourceNat>,
-    /** The address each AcquirePublicIp command got, by a hash of its command id. */
-    readonly acquisitions: JsonBucket<PublicIp>,
-  ) {}
-
-  static async open(nc: NatsConnection): Promise<GuruStore> {
-    const b = await openBuckets(nc, GURU_BUCKETS);
-    return new GuruStore(
-      b.networks,
-      b.greKeys,
-      b.vnis,
-      b.nics,
-      b.addresses,
-      b.publicRanges,
-      b.publicIps,
-      b.sourceNat,
-      b.acquisitions,
-    );
-  }
-}
+export class GuruStore extends bucketStore(GURU_BUCKETS) {}

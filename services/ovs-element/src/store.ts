@@ -1,5 +1,4 @@
-import type { NatsConnection } from "@nats-io/transport-node";
-import { bucket, JsonBucket, openBuckets } from "@sdn/bus";
+import { bucket, bucketStore } from "@sdn/bus";
 import type { Encapsulation, Nic, NicState, SealedSecret } from "@sdn/contracts";
 import type { VmOwner } from "./vm-owners.js";
 
@@ -101,17 +100,4 @@ const ELEMENT_BUCKETS = {
 };
 
 /** The element's state in JetStream KV; nothing is cached, so replicas never contradict each other. */
-export class ElementStore {
-  private constructor(
-    readonly memberships: JsonBucket<Membership>,
-    readonly nics: JsonBucket<Nic>,
-    readonly tunnels: JsonBucket<TunnelSet>,
-    readonly claims: JsonBucket<Claim>,
-    readonly vmOwners: JsonBucket<VmOwner>,
-  ) {}
-
-  static async open(nc: NatsConnection): Promise<ElementStore> {
-    const b = await openBuckets(nc, ELEMENT_BUCKETS);
-    return new ElementStore(b.memberships, b.nics, b.tunnels, b.claims, b.vmOwners);
-  }
-}
+export class ElementStore extends bucketStore(ELEMENT_BUCKETS) {}

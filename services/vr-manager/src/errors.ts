@@ -41,15 +41,8 @@ export class RouterFailure extends Error {
   }
 }
 
-/** A field whose value is well-formed but unusable; details name it like schema errors do. */
-export const invalidField = (field: string, message: string): CommandError =>
-  new CommandError("UNPROCESSABLE", message, { issues: [{ path: `/${field}`, message }] });
-
-export const conflict = (message: string, details?: unknown): CommandError =>
-  new CommandError("CONFLICT", message, details);
-
-export const notFound = (what: string, id: string): CommandError =>
-  new CommandError("NOT_FOUND", `${what} ${id} not found`);
+// The refusals every service makes alike live in contracts; the vr-manager's modules take them from here.
+export { conflict, invalidField, notFound } from "@sdn/contracts";
 
 export const requireAdmin = (role: string, command: string): void => {
   if (role !== "admin") throw new CommandError("FORBIDDEN", `${command} is reserved to admins`);

@@ -1,5 +1,4 @@
-import type { NatsConnection } from "@nats-io/transport-node";
-import { bucket, JsonBucket, openBuckets } from "@sdn/bus";
+import { bucket, bucketStore } from "@sdn/bus";
 import type { InterNetworkRoute, Router, RuleKind, RuleOfKind } from "@sdn/contracts";
 
 /**
@@ -70,21 +69,7 @@ const VR_BUCKETS = {
  * The vr-manager's state in JetStream KV: one bucket per kind of record, every write a
  * compare-and-swap or an atomic create, nothing cached, so replicas never contradict.
  */
-export class VrStore {
-  private constructor(
-    readonly routers: JsonBucket<RouterRecord>,
-    readonly networkRouters: JsonBucket<NetworkClaim>,
-    readonly rules: JsonBucket<RuleBook>,
-    readonly routes: JsonBucket<InterNetworkRoute>,
-    readonly locks: JsonBucket<PushLock>,
-    readonly identity: JsonBucket<StoredIdentity>,
-  ) {}
-
-  static async open(nc: NatsConnection): Promise<VrStore> {
-    const b = await openBuckets(nc, VR_BUCKETS);
-    return new VrStore(b.routers, b.networkRouters, b.rules, b.routes, b.locks, b.identity);
-  }
-
+export class VrStore extends bucketStore(VR_BUCKETS) {
   async allRouters(): Promise<RouterRecord[]> {
     return (await this.routers.entries()).map((e) => e.value);
   }

@@ -12,6 +12,7 @@ import type {
   UnplugVif,
 } from "@sdn/contracts";
 import { BFD_DEFAULTS, type BfdTimers, type TunnelBfdReading } from "@sdn/ovsdb";
+import { HostFailure, HostProgramError } from "./errors.js";
 import type { HostFacts } from "./host-programs.js";
 import type { FlowRestore } from "./program-answers.js";
 import { tunnelOf } from "./tunnel-spec.js";
@@ -56,8 +57,35 @@ export interface HostDriver {
  */
 export abstract class ProgramDriver {
   protected abstract run<T>(fn: string, args: object): Promise<T>;
+  /** Connects, makes the host run this agent's programs and reports the host. */
+  protected abstract discover(): Promise<HostFacts>;
   /** The BFD timers every tunnel gets (SDN_BFD_*). */
   protected bfd: BfdTimers = BFD_DEFAULTS;
+  private facts: Promise<HostFacts> | undefined;
+
+  /** One discovery shared by concurrent callers and kept; a failed one is tried again next time. */
+  identify(): Promise<HostFacts> {
+    this.facts ??= this.discover().catch((err: unknown) => {
+      this.facts = undefined;
+      throw err;
+    });
+    return this.facts;
+  }
+
+  /** Discovers the host again on the next identify (the connection closed). */
+  protected forgetFacts(): void {
+    this.facts = undefined;
+  }
+
+  /** The host programs' host_info; a host without Open vSwitch is refused as such. */
+  protected hostInfo<T extends { ovsVersion: string }>(): Promise<T> {
+    return this.run<T>("host_info", {}).catch((err: unknown) => {
+      if (err instanceof HostProgramError && err.hostError === "NOT_AN_OVS_HOST") {
+        throw new HostFailure("NOT_AN_OVS_HOST", err.message);
+      }
+      throw err;
+    });
+  }
 
   ping(): Promise<string> {
     return this.run<{ version: string }>("version", {}).then((r) => r.version);

@@ -58,7 +58,6 @@ const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 /** Drives a KVM host over SSH: the shared host programs run as `sdn-ovs-kvm <fn>` with JSON on stdin. */
 export class KvmDriver extends ProgramDriver implements HostDriver {
   readonly ssh: SshConnection;
-  private facts: Promise<HostFacts> | undefined;
   /** The host's OVSDB once identify reached it, drift reports, the fallback to the program. */
   private readonly sb: OvsdbSouthbound;
   /** Sees ovs-vswitchd come back (its flows lost) while OVSDB is reached. */
@@ -71,15 +70,7 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
     if (opts.bfd !== undefined) this.bfd = opts.bfd;
   }
 
-  identify(): Promise<HostFacts> {
-    this.facts ??= this.discover().catch((err: unknown) => {
-      this.facts = undefined;
-      throw err;
-    });
-    return this.facts;
-  }
-
-  private async discover(): Promise<HostFacts> {
+  protected async discover(): Promise<HostFacts> {
     let version = this.opts.forceDeploy === true ? undefined : await this.ping().catch(() => undefined);
     if (version !== HOST_PROGRAMS_VERSION) {
       await deployPrograms(this.ssh, this.opts.programDir, KVM_FILES, KVM_SCRIPT, this.opts.commandTimeoutMs);
@@ -91,15 +82,7 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
         `${this.opts.ssh.host} runs host programs ${version}, not ${HOST_PROGRAMS_VERSION}`,
       );
     }
-    const info = await this.run<{ ovsVersion: string; os: string; osVersion: string; ovsdbSocket?: string }>(
-      "host_info",
-      {},
-    ).catch((err: unknown) => {
-      if (err instanceof HostProgramError && err.hostError === "NOT_AN_OVS_HOST") {
-        throw new HostFailure("NOT_AN_OVS_HOST", err.message);
-      }
-      throw err;
-    });
+    const info = await this.hostInfo<{ ovsVersion: string; os: string; osVersion: string; ovsdbSocket?: string }>();
     if (this.opts.ovsdb === true && info.ovsdbSocket !== undefined) await this.openOvsdb(info.ovsdbSocket);
     const tunnelInterface = await this.fetchInterface(this.opts.tunnelNetworkLabel).catch((err: unknown) => {
       if (err instanceof HostProgramError) throw new HostFailure("TUNNEL_INTERFACE_NOT_FOUND", err.message);
@@ -268,7 +251,7 @@ export class KvmDriver extends ProgramDriver implements HostDriver {
   }
 
   async close(): Promise<void> {
-    this.facts = undefined;
+    this.forgetFacts();
     this.watch?.close();
     this.watch = undefined;
     this.sb.close();

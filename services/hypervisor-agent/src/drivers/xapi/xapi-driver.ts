@@ -13,31 +13,23 @@ import type {
 } from "@sdn/contracts";
 import { ProgramDriver, type HostDriver } from "../driver.js";
 import { HostFailure, HostProgramError } from "../errors.js";
-import {
-  HOST_PROGRAMS_VERSION,
-  XAPI_PLUGIN,
-  XAPI_PLUGIN_DIR,
-  XAPI_PLUGIN_FILES,
-  type HostFacts,
-} from "../host-programs.js";
+import { XAPI_PLUGIN, type HostFacts } from "../host-programs.js";
 import type { DriftListener } from "../ovsdb/drift-watch.js";
 import type { SouthboundLog } from "../ovsdb/host-ovsdb.js";
 import { OvsdbSouthbound, type SouthboundStatus } from "../ovsdb/southbound.js";
 import { checkProgramResult } from "../program-answers.js";
-import { deployPrograms } from "../ssh/deploy-programs.js";
 import { tunnelOf } from "../tunnel-spec.js";
 import type { ControllerPki } from "./controller-pki.js";
 import { guestsOf, tunnelInterfaceOf, vmDevices } from "./xapi-records.js";
 import { openXapiOvsdb, XapiOvsdbRefused } from "./xapi-ovsdb.js";
 import { SshConnection, type SshOptions } from "../ssh/ssh-connection.js";
-import { pluginError, pluginRefusal, type PluginCheck } from "./plugin-failure.js";
+import { ensurePlugin } from "./plugin-deploy.js";
+import { pluginError } from "./plugin-failure.js";
+import { attachNetwork, detachNetwork, type XapiCall } from "./pool-networks.js";
 import { XapiClient, type XapiClientOptions } from "./xapi-client.js";
 import { translateXapiError } from "./xapi-errors.js";
 
 type Rec = Record<string, unknown>;
-const NETWORK_TAG = "sdn-network-id";
-/** network.other_config key marking that a host of the pool uses the network's bridge. */
-const attachedKey = (hostUuid: string): string => `sdn-attached-${hostUuid}`;
 
 export interface XapiDriverOptions extends XapiClientOptions {
   tunnelNetworkLabel?: string;
@@ -59,15 +51,6 @@ export interface XapiDriverOptions extends XapiClientOptions {
   onDrift?: DriftListener;
 }
 
-/** SSH to a XAPI host is for deployment only: the connection closes once it is done. */
-const sshOnce = async <T>(ssh: SshConnection, fn: () => Promise<T>): Promise<T> => {
-  try {
-    return await fn();
-  } finally {
-    ssh.close();
-  }
-};
-
 /**
  * Drives a XenServer or XCP-ng host through XAPI: records for identity, networks, VIFs and
  * PIFs, and host.call_plugin for everything done in Open vSwitch.
@@ -86,7 +69,6 @@ const sshOnce = async <T>(ssh: SshConnection, fn: () => Promise<T>): Promise<T> 
 export class XapiDriver extends ProgramDriver implements HostDriver {
   private readonly client: XapiClient;
   private readonly ssh: SshConnection | undefined;
-  private facts: Promise<HostFacts> | undefined;
   private hostRef: string | undefined;
   private hostUuid: string | undefined;
   /** Xen Cloud Platform (no product_* keys): no network name-labels. */
@@ -94,6 +76,8 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
   private readonly bridgeSetups = new Map<string, Promise<ResponseOf<typeof SetupBridge>>>();
   /** The host's OVSDB over TLS once enrolled, drift reports, the fallback to the plugin. */
   private readonly sb: OvsdbSouthbound;
+  /** `call` for the pool network bookkeeping (pool-networks.ts). */
+  private readonly xapiCall: XapiCall = (method, ...params) => this.call(method, ...params);
 
   constructor(private readonly opts: XapiDriverOptions) {
     super();
@@ -124,15 +108,7 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
     }
   }
 
-  identify(): Promise<HostFacts> {
-    this.facts ??= this.discover().catch((err: unknown) => {
-      this.facts = undefined;
-      throw err;
-    });
-    return this.facts;
-  }
-
-  private async discover(): Promise<HostFacts> {
+  protected async discover(): Promise<HostFacts> {
     await this.xapi(() => this.client.login());
     const hosts = await this.call<Record<string, Rec>>("host.get_all_records");
     const entries = Object.entries(hosts);
@@ -157,13 +133,14 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
       name: sv["product_brand"] ?? sv["platform_name"] ?? "XAPI",
       version: sv["product_version"] ?? sv["platform_version"] ?? "unknown",
     };
-    const programsVersion = await this.ensurePlugin();
-    const info = await this.run<{ ovsVersion: string }>("host_info", {}).catch((err: unknown) => {
-      if (err instanceof HostProgramError && err.hostError === "NOT_AN_OVS_HOST") {
-        throw new HostFailure("NOT_AN_OVS_HOST", err.message);
-      }
-      throw err;
+    const programsVersion = await ensurePlugin({
+      address: this.opts.address,
+      ssh: this.ssh,
+      trustOnFirstContact: this.opts.ssh?.trustOnFirstContact === true,
+      timeoutMs: this.opts.timeoutMs,
+      ping: () => this.ping(),
     });
+    const info = await this.hostInfo<{ ovsVersion: string }>();
     await this.openOvsdb();
     return {
       platform: { ...platform, ovsVersion: info.ovsVersion },
@@ -171,44 +148,6 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
       tunnelInterface: await this.fetchInterface(this.opts.tunnelNetworkLabel),
       ...(this.ssh?.seenFingerprint === undefined ? {} : { hostKeyFingerprint: this.ssh.seenFingerprint }),
     };
-  }
-
-  /**
-   * Makes the host run this agent's plugin: when it is missing, of another version or
-   * broken (e.g. installed without its library), deploys it over SFTP into XAPI's plugin
-   * directory and checks again through XAPI, which is what will run it.
-   */
-  private async ensurePlugin(): Promise<string> {
-    const ssh = this.ssh;
-    let check = await this.checkPlugin();
-    if ("version" in check && check.version === HOST_PROGRAMS_VERSION) {
-      // Asked to record the SSH host key on first contact: this is the first contact.
-      if (ssh !== undefined && this.opts.ssh?.trustOnFirstContact === true) await sshOnce(ssh, () => ssh.reach());
-      return check.version;
-    }
-    // Our plugin ran and found dom0's Python too old: deploying it again would not help.
-    if ("problem" in check && check.problem.hostError === "UNSUPPORTED_PYTHON")
-      throw pluginRefusal(this.opts.address, check, "");
-    if (ssh === undefined) {
-      throw pluginRefusal(
-        this.opts.address,
-        check,
-        `; give the host's SSH hostKeyFingerprint (or trustHostKeyOnFirstContact) for the agent to deploy it, or copy services/hypervisor-agent/host/{${XAPI_PLUGIN_FILES.join(",")}} to ${XAPI_PLUGIN_DIR}`,
-      );
-    }
-    await sshOnce(ssh, () => deployPrograms(ssh, XAPI_PLUGIN_DIR, XAPI_PLUGIN_FILES, XAPI_PLUGIN, this.opts.timeoutMs));
-    check = await this.checkPlugin();
-    if ("version" in check && check.version === HOST_PROGRAMS_VERSION) return check.version;
-    throw pluginRefusal(this.opts.address, check, ` after the agent deployed it to ${XAPI_PLUGIN_DIR}`);
-  }
-
-  private async checkPlugin(): Promise<PluginCheck> {
-    try {
-      return { version: await this.ping() };
-    } catch (err) {
-      if (err instanceof HostProgramError) return { problem: err };
-      throw err;
-    }
   }
 
   private async ref(): Promise<string> {
@@ -257,28 +196,9 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
   }
 
   private async ensureBridge(req: RequestOf<typeof SetupBridge>): Promise<ResponseOf<typeof SetupBridge>> {
-    const hostRef = await this.ref();
-    let network = await this.findNetwork(req.networkId);
-    if (network === undefined) {
-      const ref = await this.call<string>("network.create", {
-        name_label: `sdn-${req.networkId}`,
-        name_description: "GRE overlay network of the SDN controller",
-        MTU: "1500",
-        other_config: { [NETWORK_TAG]: req.networkId, assume_network_is_shared: "true" },
-        tags: [],
-      });
-      network = [ref, await this.call<Rec>("network.get_record", ref)];
-    }
-    const [netRef, net] = network;
-    await this.call("network.attach", netRef, hostRef);
-    const key = attachedKey(this.hostUuid as string); // set by ref()
-    // add_to_other_config refuses an existing key (MAP_DUPLICATE_KEY): set it once per host.
-    if ((net["other_config"] as Rec | undefined)?.[key] === undefined) {
-      await this.call("network.add_to_other_config", netRef, key, "true").catch((err: unknown) => {
-        if (!(err instanceof HostProgramError && err.hostError === "MAP_DUPLICATE_KEY")) throw err;
-      });
-    }
-    const bridge = String(net["bridge"]);
+    const ref = await this.ref();
+    // hostUuid is set by ref().
+    const bridge = await attachNetwork(this.xapiCall, { ref, uuid: this.hostUuid as string }, req.networkId);
     return this.sb.change(
       "SetupBridge",
       (o) => o.vswitch.setupBridge(bridge, req.networkId),
@@ -293,15 +213,9 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
       (o) => o.vswitch.destroyBridge(req.networkId),
       () => this.run<ResponseOf<typeof DestroyBridge>>("destroy_bridge", req),
     );
-    const network = await this.findNetwork(req.networkId);
-    if (network === undefined) return result;
-    const [netRef, net] = network;
-    await this.call("network.remove_from_other_config", netRef, attachedKey(this.hostUuid as string));
-    // The network is pool-wide: it goes once no host uses its bridge and no VIF is on it.
-    const left = await this.call<Rec>("network.get_record", netRef);
-    const inUse = Object.keys(left["other_config"] ?? {}).some((k) => k.startsWith(attachedKey("")));
-    if (!inUse && (left["VIFs"] as string[]).length === 0) await this.call("network.destroy", netRef);
-    return { bridge: result.bridge ?? String(net["bridge"]), destroyed: result.destroyed };
+    const bridge = await detachNetwork(this.xapiCall, this.hostUuid as string, req.networkId);
+    if (bridge === undefined) return result;
+    return { bridge: result.bridge ?? bridge, destroyed: result.destroyed };
   }
 
   async listVms(): Promise<ResponseOf<typeof ListVms>> {
@@ -367,15 +281,10 @@ export class XapiDriver extends ProgramDriver implements HostDriver {
   }
 
   async close(): Promise<void> {
-    this.facts = undefined;
+    this.forgetFacts();
     this.sb.close();
     this.ssh?.close();
     await this.client.logout();
-  }
-
-  private async findNetwork(networkId: string): Promise<[string, Rec] | undefined> {
-    const networks = await this.call<Record<string, Rec>>("network.get_all_records");
-    return Object.entries(networks).find(([, n]) => (n["other_config"] as Rec)?.[NETWORK_TAG] === networkId);
   }
 
   protected async run<T>(fn: string, args: object): Promise<T> {
