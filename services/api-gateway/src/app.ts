@@ -1,5 +1,4 @@
 import swagger from "@fastify/swagger";
-import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { Quotas } from "@sdn/contracts";
 import type { Logger } from "@sdn/runtime";
@@ -33,6 +32,7 @@ import { auditRoutes } from "./routes/audit.js";
 import { busCredentialRoutes } from "./routes/bus-credentials.js";
 import type { BusCredentialStore } from "./bus-credentials/credential-store.js";
 import { diagnosticsRoutes } from "./routes/diagnostics.js";
+import { docsUiRoutes } from "./docs-ui.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
 import { jobRoutes } from "./routes/jobs.js";
@@ -145,11 +145,6 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
   // The gateway's own changes (accounts, tokens, quotas, bus credentials) are not bus commands: recorded here.
   app.addHook("onSend", auditGatewayChanges(new GatewayAuditWriter(opts.bus.nc, opts.logger)));
 
-  // Documentation is public: mark every route the docs plugins add.
-  app.addHook("onRoute", (route) => {
-    if (route.url.startsWith("/docs")) route.config = { ...(route.config as object), public: true };
-  });
-
   await app.register(swagger, {
     openapi: {
       openapi: "3.1.0",
@@ -180,7 +175,7 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
     },
     convertConstToEnum: false,
   });
-  await app.register(swaggerUi, { routePrefix: "/docs" });
+  await app.register(docsUiRoutes);
   // Built when first asked for: a gateway nobody reads the document of does not hold it (idle memory).
   let asyncApi: ReturnType<typeof buildAsyncApi> | undefined;
   app.get("/openapi.json", { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
