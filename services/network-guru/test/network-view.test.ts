@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { JsonBucket } from "@sdn/bus";
 import { CreateNetwork, DeleteNetwork, GetNetwork, UpdateNetwork } from "@sdn/contracts";
-import { TestNatsServer } from "@sdn/testkit";
+import { TestNatsServer, waitFor } from "@sdn/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NetworkView } from "../src/network-view.js";
 import type { NetworkRecord } from "../src/store.js";
@@ -28,6 +28,12 @@ const record = (id: string, description: string) =>
   ({ id, accountId: "alice", name: "net", description }) as unknown as NetworkRecord;
 
 const ID = "3b0c1d9e-0000-4000-8000-000000000001";
+
+/** The bucket's handle after its stream is gone: what a guru meets while a cluster elects it. */
+const destroyed = async (b: JsonBucket<NetworkRecord>) => {
+  await b.kv.destroy();
+  return b;
+};
 
 describe("the watched copy of the network records", () => {
   it("serves nothing until it has caught up with the bucket, then what the bucket held", async () => {
@@ -57,6 +63,21 @@ describe("the watched copy of the network records", () => {
       await bucket.delete(ID);
       await view.sync();
       expect(view.get(ID)).toBeUndefined();
+    } finally {
+      view.stop();
+    }
+  });
+
+  it("starts whether or not the bucket answers, and follows it once it does", async () => {
+    const view = new NetworkView(await JsonBucket.open<NetworkRecord>(nc, "test_view_late").then(destroyed));
+    await view.start();
+    try {
+      await view.sync();
+      expect(view.get(ID)).toBeUndefined();
+      const bucket = await JsonBucket.open<NetworkRecord>(writer, "test_view_late");
+      await bucket.put(ID, record(ID, "late"));
+      const seen = await waitFor("the copy to start", async () => (await view.sync(), view.get(ID)), 10_000);
+      expect(seen.value.description).toBe("late");
     } finally {
       view.stop();
     }
