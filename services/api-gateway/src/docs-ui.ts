@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { OutgoingHttpHeaders } from "node:http";
 import type { GatewayApp } from "./app.js";
 import { sendError } from "./http-errors.js";
+import type { OpenApi } from "./openapi.js";
 
 /** Headers of the inner response that the outer one sets itself. */
 const HOP_HEADERS = new Set(["content-length", "transfer-encoding", "connection", "keep-alive", "date"]);
@@ -12,15 +13,15 @@ const HOP_HEADERS = new Set(["content-length", "transfer-encoding", "connection"
  * static file server, a route per file, the logo read into memory) was part of what the idle
  * gateway held (issue 18).
  */
-const buildDocsUi = async (app: GatewayApp): Promise<FastifyInstance> => {
+const buildDocsUi = async (openApi: OpenApi): Promise<FastifyInstance> => {
   const { fastifySwaggerUi } = await import("@fastify/swagger-ui");
   const docs = Fastify();
-  docs.decorate("swagger", app.swagger.bind(app));
+  docs.decorate("swagger", await openApi.swagger());
   docs.setNotFoundHandler((req, reply) =>
     sendError(reply, { code: "NOT_FOUND", message: `no route ${req.method} ${req.url.split("?")[0] ?? ""}` }),
   );
   // Called from a plugin of our own: the package's metadata insists on @fastify/swagger being
-  // registered in the same instance, and here the document comes from the gateway's.
+  // registered in the same instance, and here the document comes from the gateway's OpenApi.
   // The package's plugin is an async function, though its types say callback style.
   const register = fastifySwaggerUi as unknown as (
     scope: FastifyInstance,
@@ -32,10 +33,10 @@ const buildDocsUi = async (app: GatewayApp): Promise<FastifyInstance> => {
 };
 
 /** `/docs` and everything under it (public): answered by the UI's instance, built when first asked for. */
-export const docsUiRoutes = async (app: GatewayApp): Promise<void> => {
+export const docsUiRoutes = async (app: GatewayApp, opts: { openApi: OpenApi }): Promise<void> => {
   let ui: Promise<FastifyInstance> | undefined;
   const forward = async (req: FastifyRequest, reply: FastifyReply) => {
-    const docs = await (ui ??= buildDocsUi(app).catch((err: unknown) => {
+    const docs = await (ui ??= buildDocsUi(opts.openApi).catch((err: unknown) => {
       // A failed build is tried again by the next visit.
       ui = undefined;
       throw err;
