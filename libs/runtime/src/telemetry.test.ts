@@ -1,8 +1,8 @@
-import { trace } from "@opentelemetry/api";
+import { ROOT_CONTEXT, SamplingDecision, SpanKind, trace, TraceFlags, type Context } from "@opentelemetry/api";
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "./config.js";
-import { parseResourceAttributes, setupTelemetry, telemetryResource } from "./telemetry.js";
+import { parseResourceAttributes, setupTelemetry, telemetryResource, UNEXPORTED_SAMPLER } from "./telemetry.js";
 
 const base = { service: "network-guru", version: "1.2.3", instanceId: "network-guru-abcd", exporter: "none" as const };
 
@@ -52,5 +52,24 @@ describe("telemetry resource", () => {
     } finally {
       await telemetry.shutdown();
     }
+  });
+});
+
+describe("sampling with export off", () => {
+  const sample = (parent: Context) =>
+    UNEXPORTED_SAMPLER.shouldSample(parent, "4bf92f3577b34da6a3ce929d0e0e4736", "span", SpanKind.SERVER, {}, [])
+      .decision;
+
+  it("records no span of its own, but keeps a caller's sampled trace sampled", () => {
+    expect(sample(ROOT_CONTEXT)).toBe(SamplingDecision.NOT_RECORD);
+    const parent = (traceFlags: TraceFlags) =>
+      trace.setSpanContext(ROOT_CONTEXT, {
+        traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+        spanId: "00f067aa0ba902b7",
+        traceFlags,
+        isRemote: true,
+      });
+    expect(sample(parent(TraceFlags.SAMPLED))).toBe(SamplingDecision.RECORD_AND_SAMPLED);
+    expect(sample(parent(TraceFlags.NONE))).toBe(SamplingDecision.NOT_RECORD);
   });
 });

@@ -1,5 +1,3 @@
-import swagger from "@fastify/swagger";
-import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { Quotas } from "@sdn/contracts";
 import type { Logger } from "@sdn/runtime";
@@ -33,6 +31,8 @@ import { auditRoutes } from "./routes/audit.js";
 import { busCredentialRoutes } from "./routes/bus-credentials.js";
 import type { BusCredentialStore } from "./bus-credentials/credential-store.js";
 import { diagnosticsRoutes } from "./routes/diagnostics.js";
+import { docsUiRoutes } from "./docs-ui.js";
+import { OpenApi } from "./openapi.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
 import { jobRoutes } from "./routes/jobs.js";
@@ -145,12 +145,8 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
   // The gateway's own changes (accounts, tokens, quotas, bus credentials) are not bus commands: recorded here.
   app.addHook("onSend", auditGatewayChanges(new GatewayAuditWriter(opts.bus.nc, opts.logger)));
 
-  // Documentation is public: mark every route the docs plugins add.
-  app.addHook("onRoute", (route) => {
-    if (route.url.startsWith("/docs")) route.config = { ...(route.config as object), public: true };
-  });
-
-  await app.register(swagger, {
+  // Routes are noted from here on; the document is built at its first request (openapi.ts).
+  const openApi = new OpenApi(app, {
     openapi: {
       openapi: "3.1.0",
       info: {
@@ -180,10 +176,10 @@ export const buildGateway = async (opts: GatewayOptions): Promise<GatewayApp> =>
     },
     convertConstToEnum: false,
   });
-  await app.register(swaggerUi, { routePrefix: "/docs" });
+  await app.register(docsUiRoutes, { openApi });
   // Built when first asked for: a gateway nobody reads the document of does not hold it (idle memory).
   let asyncApi: ReturnType<typeof buildAsyncApi> | undefined;
-  app.get("/openapi.json", { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  app.get("/openapi.json", { config: { public: true }, schema: { hide: true } }, async () => openApi.document());
   app.get(
     "/asyncapi.json",
     { config: { public: true }, schema: { hide: true } },

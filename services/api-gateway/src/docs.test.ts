@@ -20,6 +20,8 @@ describe("API documents", () => {
       paths: Record<string, unknown>;
     }>();
     expect(doc.openapi).toBe("3.1.0");
+    // Built at that first request (idle memory): the OpenAPI plugin was never registered in the gateway.
+    expect(h.app.hasDecorator("swagger")).toBe(false);
     const result = await new Validator().validate(doc);
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
@@ -113,5 +115,22 @@ describe("API documents", () => {
     });
     const openapi = (await h.app.inject({ url: "/openapi.json" })).json<{ servers: { url: string }[] }>();
     expect(openapi.servers.map((s) => s.url)).toEqual(["/"]);
+  });
+
+  it("serves the Swagger UI built at the first visit, with its files, the document and the error model", async () => {
+    // Nothing of the UI is registered at start (idle memory): its routes live in their own instance.
+    expect(h.app.printRoutes({ commonPrefix: false })).not.toContain("swagger-initializer.js");
+    const page = await h.app.inject({ url: "/docs/" });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers["content-type"]).toMatch(/^text\/html/);
+    expect(page.body).toContain("swagger");
+    const script = await h.app.inject({ url: "/docs/static/swagger-initializer.js" });
+    expect(script.statusCode).toBe(200);
+    expect(Number(script.headers["content-length"])).toBe(script.rawPayload.length);
+    const doc = (await h.app.inject({ url: "/docs/json" })).json<{ openapi: string }>();
+    expect(doc.openapi).toBe("3.1.0");
+    const missing = await h.app.inject({ url: "/docs/nowhere" });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toEqual({ error: { code: "NOT_FOUND", message: "no route GET /docs/nowhere" } });
   });
 });

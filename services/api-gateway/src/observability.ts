@@ -6,6 +6,7 @@
  * per request.
  */
 import { FastifyOtelInstrumentation } from "@fastify/otel";
+import { isSpanContextValid } from "@opentelemetry/api";
 import { CONTENT_TYPE, metrics } from "@sdn/bus";
 import type { Logger } from "@sdn/runtime";
 import type { FastifyReply, FastifyRequest } from "fastify";
@@ -62,10 +63,13 @@ export const countRequest = async (req: FastifyRequest, reply: FastifyReply): Pr
 
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
-/** The request span's trace id; without tracing set up, the one the caller's `traceparent` names. */
+/**
+ * The request span's trace id (recorded or not: with export off spans are unsampled but
+ * still carry ids); without tracing set up, the one the caller's `traceparent` names.
+ */
 const traceIdOf = (req: FastifyRequest): string | undefined => {
   const span = req.opentelemetry().span;
-  if (span !== null && span.isRecording()) return span.spanContext().traceId;
+  if (span !== null && isSpanContextValid(span.spanContext())) return span.spanContext().traceId;
   const given = req.headers["traceparent"];
   return typeof given === "string" ? TRACEPARENT.exec(given)?.[1] : undefined;
 };

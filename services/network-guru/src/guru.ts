@@ -5,6 +5,7 @@ import { pskSealer } from "./ipsec-psk.js";
 import { KeyPool } from "./key-pool.js";
 import { GuestIpam } from "./guest-ipam.js";
 import { NetworkManager } from "./network-manager.js";
+import { NetworkView } from "./network-view.js";
 import { PublicIpam } from "./public-ipam.js";
 import { GuruStore } from "./store.js";
 
@@ -14,11 +15,15 @@ export class Guru {
     readonly networks: NetworkManager,
     readonly guestIpam: GuestIpam,
     readonly publicIpam: PublicIpam,
+    /** The watched copy of the network records GetNetwork reads. */
+    readonly networkView: NetworkView,
   ) {}
 
   static async open(deps: { nc: NatsConnection; events: EventPublisher; config: GuruConfig }): Promise<Guru> {
     const { nc, events, config } = deps;
     const store = await GuruStore.open(nc);
+    const view = new NetworkView(store.networks);
+    await view.start();
     const pools = {
       gre: new KeyPool(
         store.greKeys,
@@ -41,9 +46,10 @@ export class Guru {
       events,
       async (id) => (await (ipam.public as PublicIpam).ofNetwork(id)).map((p) => ({ id: p.id, ip: p.ip })),
       pskSealer(nc),
+      view,
     );
     const publicIpam = new PublicIpam(store, networks, events);
     ipam.public = publicIpam;
-    return new Guru(networks, new GuestIpam(store, networks, events), publicIpam);
+    return new Guru(networks, new GuestIpam(store, networks, events), publicIpam, view);
   }
 }

@@ -1,4 +1,4 @@
-import { bindHandler, pageData, pageNote, type BoundHandler } from "@sdn/bus";
+import { bindHandler, pageData, pageNote, type BoundHandler, type CommandHandler } from "@sdn/bus";
 import {
   AcquirePublicIp,
   AddExcludedRange,
@@ -20,39 +20,54 @@ import {
   ReserveNicAddress,
   ShutdownNetwork,
   UpdateNetwork,
+  type CommandDefinition,
 } from "@sdn/contracts";
 import type { Guru } from "./guru.js";
 import { toNetwork } from "./network-manager.js";
 import { requireAdmin } from "./tenancy.js";
 
+/**
+ * Binds a handler that may write network records: it answers once this replica's watched
+ * copy shows what the bucket holds (whether it succeeded or not), so that a GetNetwork this
+ * replica answers next sees the write.
+ */
+const writingNetworks = <C extends CommandDefinition>(guru: Guru, definition: C, handle: CommandHandler<C>) =>
+  bindHandler(definition, async (req, ctx) => {
+    try {
+      return await handle(req, ctx);
+    } finally {
+      await guru.networkView.sync();
+    }
+  });
+
 /** The network-guru's durable command handlers; each answer carries a one-line summary. */
 export const guruHandlers = (guru: Guru): BoundHandler[] => [
-  bindHandler(CreateNetwork, async (req, ctx) => {
+  writingNetworks(guru, CreateNetwork, async (req, ctx) => {
     const n = await guru.networks.design(req, ctx);
     return { data: n, details: `network ${n.name} (${n.id}) designed on ${n.cidr}, gateway ${n.gateway}` };
   }),
   bindHandler(GetNetwork, async (req, ctx) => {
-    const n = toNetwork((await guru.networks.getVisible(req.networkId, ctx)).record);
+    const n = toNetwork(await guru.networks.read(req.networkId, ctx));
     return { data: n, details: `network ${n.name} is ${n.state}` };
   }),
   bindHandler(ListNetworks, async (req, ctx) => {
     const page = await guru.networks.list(ctx, req.accountId, req);
     return { data: pageData("networks", page), details: `${page.items.length} network(s)${pageNote(page)}` };
   }),
-  bindHandler(UpdateNetwork, async (req, ctx) => {
+  writingNetworks(guru, UpdateNetwork, async (req, ctx) => {
     const n = await guru.networks.update(req, ctx);
     return { data: n, details: `network ${n.name} updated` };
   }),
-  bindHandler(ImplementNetwork, async (req, ctx) => {
+  writingNetworks(guru, ImplementNetwork, async (req, ctx) => {
     const n = await guru.networks.implement(req.networkId, ctx);
     const on = n.encapsulation === "vxlan" ? `VXLAN VNI ${n.vni}` : `GRE key ${n.greKey}`;
     return { data: n, details: `network ${n.name} is implemented on ${on}` };
   }),
-  bindHandler(ShutdownNetwork, async (req, ctx) => {
+  writingNetworks(guru, ShutdownNetwork, async (req, ctx) => {
     const n = await guru.networks.shutdown(req.networkId, ctx);
     return { data: n, details: `network ${n.name} is shut down` };
   }),
-  bindHandler(DeleteNetwork, async (req, ctx) => {
+  writingNetworks(guru, DeleteNetwork, async (req, ctx) => {
     const d = await guru.networks.delete(req.networkId, ctx);
     return { data: d, details: `network ${d.name} (${d.id}) deleted` };
   }),
@@ -71,12 +86,12 @@ export const guruHandlers = (guru: Guru): BoundHandler[] => [
     const page = await guru.guestIpam.list(req.networkId, ctx, req);
     return { data: pageData("addresses", page), details: `${page.items.length} address(es) reserved${pageNote(page)}` };
   }),
-  bindHandler(AddExcludedRange, async (req, ctx) => {
+  writingNetworks(guru, AddExcludedRange, async (req, ctx) => {
     requireAdmin(ctx, "AddExcludedRange");
     const n = await guru.guestIpam.addExclusion(req, ctx);
     return { data: n, details: `${req.start}-${req.end} excluded from network ${n.name}` };
   }),
-  bindHandler(RemoveExcludedRange, async (req, ctx) => {
+  writingNetworks(guru, RemoveExcludedRange, async (req, ctx) => {
     requireAdmin(ctx, "RemoveExcludedRange");
     const n = await guru.guestIpam.removeExclusion(req, ctx);
     return { data: n, details: `${req.start}-${req.end} is no longer excluded from network ${n.name}` };
@@ -114,7 +129,7 @@ export const guruHandlers = (guru: Guru): BoundHandler[] => [
     // The details line is logged and audited: it names the network, never the key.
     return { data: { ...s, encryption: "ipsec" as const }, details: `network ${req.networkId}: sealed IPsec key` };
   }),
-  bindHandler(RecordTunnelHealth, async (req, ctx) => {
+  writingNetworks(guru, RecordTunnelHealth, async (req, ctx) => {
     requireAdmin(ctx, "RecordTunnelHealth");
     const recorded = await guru.networks.recordTunnelHealth(req.networkId, req.tunnelHealth, ctx);
     const h = req.tunnelHealth;

@@ -24,6 +24,7 @@ import { createHash } from "node:crypto";
 import { conflict, conflictingField, nameSome, notFound, tooMuchContention } from "./guru-errors.js";
 import type { PskSealer } from "./ipsec-psk.js";
 import type { KeyPool } from "./key-pool.js";
+import type { NetworkView } from "./network-view.js";
 import { checkDns, designPlan } from "./network-plan.js";
 import type { GuruStore, NetworkRecord } from "./store.js";
 import { canSee, ownerFor } from "./tenancy.js";
@@ -36,6 +37,16 @@ const NETWORK_KEY = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 const idFromCommand = (commandId: string): string => {
   const h = createHash("sha256").update(`network/${commandId}`).digest("hex");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+};
+
+/** The record if the caller may see it; NOT_FOUND otherwise (existence is never revealed). */
+const visible = (
+  networkId: string,
+  ctx: CommandContext,
+  e: { value: NetworkRecord; revision: number } | undefined,
+): { record: NetworkRecord; revision: number } => {
+  if (e === undefined || !canSee(ctx, e.value.accountId)) throw notFound("network", networkId);
+  return { record: e.value, revision: e.revision };
 };
 
 /** The resource as answered: the stored record without its internal fields. */
@@ -79,13 +90,18 @@ export class NetworkManager {
     private readonly publicIpsOf: (networkId: string) => Promise<{ id: string; ip: string }[]>,
     /** Seals a new encrypted network's pre-shared key to the agents. */
     private readonly sealPsk: PskSealer,
+    /** The watched copy reads are answered from (mutations read KV: they need the revision to swap). */
+    private readonly view: NetworkView,
   ) {}
 
   /** Reads a network the caller may see; NOT_FOUND otherwise (existence is never revealed). */
   async getVisible(networkId: string, ctx: CommandContext): Promise<{ record: NetworkRecord; revision: number }> {
-    const e = await this.store.networks.get(networkId);
-    if (e === undefined || !canSee(ctx, e.value.accountId)) throw notFound("network", networkId);
-    return { record: e.value, revision: e.revision };
+    return visible(networkId, ctx, await this.store.networks.get(networkId));
+  }
+
+  /** getVisible for a read (GetNetwork): from the watched copy when it is fresh and holds the record, else KV. */
+  async read(networkId: string, ctx: CommandContext): Promise<NetworkRecord> {
+    return visible(networkId, ctx, this.view.get(networkId) ?? (await this.store.networks.get(networkId))).record;
   }
 
   async design(req: RequestOf<typeof CreateNetwork>, ctx: CommandContext): Promise<Network> {
