@@ -4,9 +4,11 @@ import type { GuruConfig } from "./config.js";
 import { pskSealer } from "./ipsec-psk.js";
 import { KeyPool } from "./key-pool.js";
 import { GuestIpam } from "./guest-ipam.js";
+import { migrateLegacyAddresses } from "./legacy-addresses.js";
 import { NetworkManager } from "./network-manager.js";
 import { PublicIpam } from "./public-ipam.js";
 import { GuruStore } from "./store.js";
+import { WatchedBlocks } from "./watched-blocks.js";
 
 /** One replica's managers, built on its KV store. */
 export class Guru {
@@ -14,11 +16,15 @@ export class Guru {
     readonly networks: NetworkManager,
     readonly guestIpam: GuestIpam,
     readonly publicIpam: PublicIpam,
+    /** The replica's copy of the guest address blocks; stopped with the replica. */
+    readonly addressBlocks: WatchedBlocks,
   ) {}
 
   static async open(deps: { nc: NatsConnection; events: EventPublisher; config: GuruConfig }): Promise<Guru> {
     const { nc, events, config } = deps;
     const store = await GuruStore.open(nc);
+    await migrateLegacyAddresses(store);
+    const blocks = await WatchedBlocks.open(store.addressBlocks);
     const pools = {
       gre: new KeyPool(
         store.greKeys,
@@ -33,17 +39,18 @@ export class Guru {
         async (networkId, key) => (await store.networks.get(networkId))?.value.vni === key,
       ),
     };
-    // The network manager asks the public IPAM what a network holds; the IPAM needs the manager.
-    const ipam: { public?: PublicIpam } = {};
+    // The network manager asks the IPAMs what a network holds; the IPAMs need the manager.
+    const ipam: { public?: PublicIpam; guest?: GuestIpam } = {};
     const networks = new NetworkManager(
       store,
       pools,
       events,
       async (id) => (await (ipam.public as PublicIpam).ofNetwork(id)).map((p) => ({ id: p.id, ip: p.ip })),
+      async (id) => (await (ipam.guest as GuestIpam).holders(id)).map((a) => ({ nicId: a.nicId, ip: a.ip })),
       pskSealer(nc),
     );
-    const publicIpam = new PublicIpam(store, networks, events);
-    ipam.public = publicIpam;
-    return new Guru(networks, new GuestIpam(store, networks, events), publicIpam);
+    ipam.public = new PublicIpam(store, networks, events);
+    ipam.guest = new GuestIpam(store, blocks, networks, events);
+    return new Guru(networks, ipam.guest, ipam.public, blocks);
   }
 }

@@ -1,4 +1,4 @@
-import { packageVersion, type ServiceSpec } from "@sdn/runtime";
+import { packageVersion, RunLevel, type ServiceSpec } from "@sdn/runtime";
 import { checkGuruConfig, GuruConfig } from "./config.js";
 import { Guru } from "./guru.js";
 import { guruHandlers } from "./handlers.js";
@@ -12,6 +12,11 @@ export const networkGuruSpec: ServiceSpec<typeof GuruConfig.properties, Guru> = 
   setup: async (ctx) => {
     checkGuruConfig(ctx.config);
     const guru = await Guru.open({ nc: ctx.nc, events: ctx.events, config: ctx.config });
-    return { handlers: guruHandlers(guru), state: guru };
+    return {
+      handlers: guruHandlers(guru),
+      state: guru,
+      // Opened (and caught up) by setup; stopped with the replica so its watch ends.
+      components: [{ name: "address-blocks", runLevel: RunLevel.Component, stop: () => guru.addressBlocks.stop() }],
+    };
   },
 };

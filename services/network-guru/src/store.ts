@@ -26,6 +26,15 @@ export interface AddressClaim {
   reservedAt: string;
 }
 
+/**
+ * `<networkId>.<a.b.c.0>` → the claims in that /24 slice of the network, keyed by address.
+ * One compare-and-swap writes any number of a batch's reservations in the block; each
+ * replica follows the bucket (WatchedBlocks), so a batch reads nothing before it writes.
+ */
+export interface AddressBlock {
+  held: Record<string, AddressClaim>;
+}
+
 /** `<a.b.c.d>` → the public IP held (uniqueness guard and record in one). */
 export interface PublicIpClaim {
   id: string;
@@ -55,6 +64,7 @@ const GURU_BUCKETS = {
   vnis: bucket<KeyClaim>("sdn_guru_vnis"),
   nics: bucket<NicIndex>("sdn_guru_nics"),
   addresses: bucket<AddressClaim>("sdn_guru_addresses"),
+  addressBlocks: bucket<AddressBlock>("sdn_guru_address_blocks"),
   publicRanges: bucket<PublicRanges>("sdn_guru_public_ranges"),
   publicIps: bucket<PublicIpClaim>("sdn_guru_public_ips"),
   sourceNat: bucket<SourceNat>("sdn_guru_source_nat"),
@@ -63,9 +73,9 @@ const GURU_BUCKETS = {
 
 /**
  * The guru's state: one JetStream KV bucket per kind of record, every write a
- * compare-and-swap or an atomic create. Nothing is cached, so any number of replicas can
- * serve at once. One key per claimed address/key (not one document per network) keeps
- * concurrent reservations from fighting over a single revision.
+ * compare-and-swap or an atomic create, so any number of replicas can serve at once. One key
+ * per claimed GRE key/VNI; guest addresses in /24 block documents, a batch of reservations
+ * one write per block, while replicas start their searches at different blocks.
  */
 export class GuruStore {
   private constructor(
@@ -73,8 +83,11 @@ export class GuruStore {
     readonly greKeys: JsonBucket<KeyClaim>,
     /** The VNIs of vxlan networks: a pool of their own (a VNI and a GRE key never collide on the wire). */
     readonly vnis: JsonBucket<KeyClaim>,
+    /** Legacy (one entry per NIC): moved into `addressBlocks` as a replica opens. */
     readonly nics: JsonBucket<NicIndex>,
+    /** Legacy (one entry per address): moved into `addressBlocks` as a replica opens. */
     readonly addresses: JsonBucket<AddressClaim>,
+    readonly addressBlocks: JsonBucket<AddressBlock>,
     readonly publicRanges: JsonBucket<PublicRanges>,
     readonly publicIps: JsonBucket<PublicIpClaim>,
     readonly sourceNat: JsonBucket<SourceNat>,
@@ -90,6 +103,7 @@ export class GuruStore {
       b.vnis,
       b.nics,
       b.addresses,
+      b.addressBlocks,
       b.publicRanges,
       b.publicIps,
       b.sourceNat,
