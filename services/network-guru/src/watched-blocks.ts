@@ -50,6 +50,8 @@ export class WatchedBlocks {
    * the sequence of their block then, still before any write this replica makes).
    */
   private readonly firstSeen = new Map<string, Map<number, number>>();
+  /** Blocks this replica wrote, by revision, until the watch delivers them. */
+  private readonly written = new Map<number, Record<string, AddressClaim>>();
   /** The newest stream sequence the watch delivered. */
   private seq = 0;
   private waiters: { seq: number; resolve: () => void }[] = [];
@@ -63,8 +65,12 @@ export class WatchedBlocks {
     const it = await bucket.kv.watch({ key: ">" });
     copy.stopWatch = () => it.stop();
     void (async () => {
-      for await (const e of it)
-        copy.delivered(e.key, e.operation === "PUT" ? e.json<AddressBlock>().held : {}, e.revision);
+      for await (const e of it) {
+        // This replica's own writes come back as they were sent: not parsed again.
+        const own = copy.written.get(e.revision);
+        copy.written.delete(e.revision);
+        copy.delivered(e.key, own ?? (e.operation === "PUT" ? e.json<AddressBlock>().held : {}), e.revision);
+      }
     })();
     await copy.fresh();
     return copy;
@@ -160,6 +166,7 @@ export class WatchedBlocks {
       await this.reread(networkId, from.base);
       return undefined;
     }
+    if (revision > this.seq) this.written.set(revision, held);
     this.apply(networkId, from.base, held, revision);
     return this.block(networkId, from.base);
   }
