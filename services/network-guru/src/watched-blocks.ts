@@ -1,4 +1,4 @@
-import type { JsonBucket } from "@sdn/bus";
+import { Coalescer, type JsonBucket } from "@sdn/bus";
 import { CommandError, formatIpv4, parseIpv4 } from "@sdn/contracts";
 import type { AddressBlock, AddressClaim } from "./store.js";
 
@@ -22,6 +22,8 @@ export interface BlockState {
 export interface HeldAddress extends AddressClaim {
   ip: number;
 }
+
+const unavailable = (why: string): CommandError => new CommandError("UNAVAILABLE", `${why}; retry the command`);
 
 /** How long a command waits for the watch to reach a write before it gives up (the bus is in trouble then). */
 const CATCH_UP_MS = 10_000;
@@ -54,7 +56,13 @@ export class WatchedBlocks {
   private readonly written = new Map<number, Record<string, AddressClaim>>();
   /** The newest stream sequence the watch delivered. */
   private seq = 0;
-  private waiters: { seq: number; resolve: () => void }[] = [];
+  private waiters: { seq: number; resolve: () => void; reject: (err: Error) => void }[] = [];
+  private over = false;
+  /**
+   * The bucket's newest stream sequence, asked once for the callers waiting meanwhile (each
+   * gets an answer asked after it called, so every write acknowledged before it is counted).
+   */
+  private readonly lastSeq = new Coalescer(async () => (await this.bucket.kv.status()).streamInfo.state.last_seq);
   private stopWatch: () => void = () => undefined;
 
   private constructor(private readonly bucket: JsonBucket<AddressBlock>) {}
@@ -65,11 +73,17 @@ export class WatchedBlocks {
     const it = await bucket.kv.watch({ key: ">" });
     copy.stopWatch = () => it.stop();
     void (async () => {
-      for await (const e of it) {
-        // This replica's own writes come back as they were sent: not parsed again.
-        const own = copy.written.get(e.revision);
-        copy.written.delete(e.revision);
-        copy.delivered(e.key, own ?? (e.operation === "PUT" ? e.json<AddressBlock>().held : {}), e.revision);
+      try {
+        for await (const e of it) {
+          // This replica's own writes come back as they were sent: not parsed again.
+          const own = copy.written.get(e.revision);
+          copy.written.delete(e.revision);
+          copy.delivered(e.key, own ?? (e.operation === "PUT" ? e.json<AddressBlock>().held : {}), e.revision);
+        }
+      } catch {
+        // Ended below: what waits for the copy is refused rather than left to time out.
+      } finally {
+        copy.ended();
       }
     })();
     await copy.fresh();
@@ -82,26 +96,36 @@ export class WatchedBlocks {
 
   /** Resolves once the copy holds every write to the bucket acknowledged before this call. */
   async fresh(): Promise<void> {
-    const status = await this.bucket.kv.status();
-    await this.caughtUp(status.streamInfo.state.last_seq);
+    await this.caughtUp(await this.lastSeq.request(""));
   }
 
   /** Resolves once the watch delivered stream sequence `seq` (and so every write before it). */
   caughtUp(seq: number): Promise<void> {
     if (this.seq >= seq) return Promise.resolve();
+    if (this.over) return Promise.reject(unavailable("the guest address watch of this replica ended"));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w.resolve !== done);
-        reject(
-          new CommandError("UNAVAILABLE", `the guest address copy is ${CATCH_UP_MS} ms behind; retry the command`),
-        );
+        reject(unavailable(`the guest address copy is ${CATCH_UP_MS} ms behind`));
       }, CATCH_UP_MS);
       const done = () => {
         clearTimeout(timer);
         resolve();
       };
-      this.waiters.push({ seq, resolve: done });
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        reject(err);
+      };
+      this.waiters.push({ seq, resolve: done, reject: fail });
     });
+  }
+
+  /** The watch ended (stopped, or the bus failed it): nothing waiting for it will be answered. */
+  private ended(): void {
+    this.over = true;
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const w of waiting) w.reject(unavailable("the guest address watch of this replica ended"));
   }
 
   /** The block as this replica knows it (an empty one when nothing was written there). */

@@ -5,6 +5,8 @@ import {
   ReleaseNicAddress,
   ReserveNicAddress,
   ReserveNicAddresses,
+  type EventEnvelope,
+  eventFilter,
   type ResponseOf,
 } from "@sdn/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,9 +14,13 @@ import { ADMIN, GuruHarness, tenant } from "./harness.js";
 
 const gina = tenant("gina");
 let h: GuruHarness;
+const events: EventEnvelope<Record<string, unknown>>[] = [];
 
 beforeAll(async () => {
   h = await GuruHarness.start(2);
+  h.nc.subscribe(eventFilter({ service: "network-guru" }), {
+    callback: (_e, m) => void events.push(m.json<EventEnvelope<Record<string, unknown>>>()),
+  });
 });
 
 afterAll(async () => {
@@ -46,6 +52,12 @@ describe("ReserveNicAddresses", () => {
     expect(single.ip).toBe(ipsOf(answers[0] as ResponseOf<typeof ReserveNicAddresses>)[0]);
     const listed = (await h.pages(ListNicAddresses, { networkId: net.id }, gina)).flatMap((p) => p.addresses);
     expect(listed).toHaveLength(800);
+    // One event per batch command, naming the addresses it reserved (the retries reserved none).
+    const mine = () => events.filter((e) => e.data["networkId"] === net.id);
+    await expect.poll(() => mine().length).toBe(8);
+    expect(mine().map((e) => e.type)).toEqual(Array.from({ length: 8 }, () => "NicAddressesReserved"));
+    const announced = mine().flatMap((e) => (e.data["addresses"] as { ip: string }[]).map((a) => a.ip));
+    expect(announced.sort()).toEqual([...ips].sort());
   }, 120_000);
 
   it("refuses only the items that cannot be had: taken, excluded, outside the CIDR, held elsewhere", async () => {

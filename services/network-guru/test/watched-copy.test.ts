@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Guru } from "../src/guru.js";
 import { migrateLegacyAddresses } from "../src/legacy-addresses.js";
 import { GuruStore } from "../src/store.js";
+import { WatchedBlocks } from "../src/watched-blocks.js";
 import { GuruHarness, tenant } from "./harness.js";
 
 const hana = tenant("hana");
@@ -91,6 +92,18 @@ describe("the replicas' watched copies of the address blocks", () => {
     expect(refused).toHaveLength(9);
     for (const reason of refused) expect(reason).toMatch(/no free address/);
   }, 60_000);
+});
+
+describe("a replica's watch that ended", () => {
+  it("refuses what waits for the copy with UNAVAILABLE at once, never an answer from a stale copy", async () => {
+    const nc = await h.nats.connectAs("network-guru");
+    const store = await GuruStore.open(nc);
+    const copy = await WatchedBlocks.open(store.addressBlocks);
+    copy.stop();
+    await store.addressBlocks.put("3f0c1d2e-4b5a-4c6d-8e9f-a0b1c2d3e4f5.10.64.0.0", { held: {} });
+    await expect(copy.fresh()).rejects.toMatchObject({ code: "UNAVAILABLE" });
+    await nc.close();
+  });
 });
 
 describe("addresses stored before address blocks", () => {
