@@ -16,6 +16,8 @@ export interface BlockState {
   base: number;
   held: Readonly<Record<string, AddressClaim>>;
   revision: number | undefined;
+  /** How many addresses it holds (counted once, as the block is applied). */
+  count: number;
 }
 
 /** A claim of a network, with its address as a number. */
@@ -130,12 +132,12 @@ export class WatchedBlocks {
 
   /** The block as this replica knows it (an empty one when nothing was written there). */
   block(networkId: string, base: number): BlockState {
-    return this.networks.get(networkId)?.blocks.get(base) ?? { base, held: {}, revision: undefined };
+    return this.networks.get(networkId)?.blocks.get(base) ?? { base, held: {}, revision: undefined, count: 0 };
   }
 
   /** How many addresses of the block are held. */
   heldIn(networkId: string, base: number): number {
-    return Object.keys(this.block(networkId, base).held).length;
+    return this.block(networkId, base).count;
   }
 
   claimAt(networkId: string, ip: number): AddressClaim | undefined {
@@ -240,7 +242,7 @@ export class WatchedBlocks {
       mine.add(parseIpv4(ip) ?? 0);
       net.byNic.set(c.nicId, mine);
     }
-    net.blocks.set(base, { base, held, revision });
+    net.blocks.set(base, { base, held, revision, count: Object.keys(held).length });
   }
 
   private reached(seq: number): void {
