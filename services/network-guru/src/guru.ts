@@ -1,4 +1,4 @@
-import type { EventPublisher } from "@sdn/bus";
+import { isStreamNotFound, isTransient, type EventPublisher } from "@sdn/bus";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { GuruConfig } from "./config.js";
 import { pskSealer } from "./ipsec-psk.js";
@@ -9,6 +9,24 @@ import { NetworkManager } from "./network-manager.js";
 import { PublicIpam } from "./public-ipam.js";
 import { GuruStore } from "./store.js";
 import { WatchedBlocks } from "./watched-blocks.js";
+
+/**
+ * Runs a replica's opening steps again while a bucket's stream is reported missing or the
+ * JetStream API does not answer in time: replicas starting at once in a cluster create the
+ * buckets together, and for a moment a server may not know a stream another just created (the
+ * watch and listings of the address blocks at start meet it). Five seconds of pauses at most;
+ * anything else fails the start.
+ */
+const whileStreamsSettle = async <T>(open: () => Promise<T>): Promise<T> => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await open();
+    } catch (err) {
+      if (attempt >= 20 || !(isStreamNotFound(err) || isTransient(err))) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+};
 
 /** One replica's managers, built on its KV store. */
 export class Guru {
@@ -22,9 +40,11 @@ export class Guru {
 
   static async open(deps: { nc: NatsConnection; events: EventPublisher; config: GuruConfig }): Promise<Guru> {
     const { nc, events, config } = deps;
-    const store = await GuruStore.open(nc);
-    await migrateLegacyAddresses(store);
-    const blocks = await WatchedBlocks.open(store.addressBlocks);
+    const { store, blocks } = await whileStreamsSettle(async () => {
+      const opened = await GuruStore.open(nc);
+      await migrateLegacyAddresses(opened);
+      return { store: opened, blocks: await WatchedBlocks.open(opened.addressBlocks) };
+    });
     const pools = {
       gre: new KeyPool(
         store.greKeys,

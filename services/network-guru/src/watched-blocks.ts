@@ -27,6 +27,14 @@ export interface HeldAddress extends AddressClaim {
 
 const unavailable = (why: string): CommandError => new CommandError("UNAVAILABLE", `${why}; retry the command`);
 
+/** What a KV watch of the blocks yields. */
+type BlockWatch = Awaited<ReturnType<JsonBucket<AddressBlock>["kv"]["watch"]>>;
+
+/** How long a wait for the watch lasts before the watch is taken as stalled and started again. */
+const STALL_MS = 2_000;
+/** The pause before a watch that ended under us is started again. */
+const RESTART_MS = 250;
+
 /** How long a command waits for the watch to reach a write before it gives up (the bus is in trouble then). */
 const CATCH_UP_MS = 10_000;
 
@@ -65,35 +73,63 @@ export class WatchedBlocks {
    * gets an answer asked after it called, so every write acknowledged before it is counted).
    */
   private readonly lastSeq = new Coalescer(async () => (await this.bucket.kv.status()).streamInfo.state.last_seq);
-  private stopWatch: () => void = () => undefined;
+  /** The watch now followed (replaced when it ends or stalls under us). */
+  private watch: { stop(): void } | undefined;
+  private stopped = false;
+  /** When the watch was last (re)started, so a stall restarts it at most once per STALL_MS. */
+  private startedAt = 0;
 
   private constructor(private readonly bucket: JsonBucket<AddressBlock>) {}
 
   /** Follows the bucket; answers once the copy holds every block written before the call. */
   static async open(bucket: JsonBucket<AddressBlock>): Promise<WatchedBlocks> {
     const copy = new WatchedBlocks(bucket);
-    const it = await bucket.kv.watch({ key: ">" });
-    copy.stopWatch = () => it.stop();
-    void (async () => {
-      try {
-        for await (const e of it) {
-          // This replica's own writes come back as they were sent: not parsed again.
-          const own = copy.written.get(e.revision);
-          copy.written.delete(e.revision);
-          copy.delivered(e.key, own ?? (e.operation === "PUT" ? e.json<AddressBlock>().held : {}), e.revision);
-        }
-      } catch {
-        // Ended below: what waits for the copy is refused rather than left to time out.
-      } finally {
-        copy.ended();
-      }
-    })();
-    await copy.fresh();
+    void copy.follow(await copy.start());
+    try {
+      await copy.fresh();
+    } catch (err) {
+      copy.stop();
+      throw err;
+    }
     return copy;
   }
 
   stop(): void {
-    this.stopWatch();
+    this.stopped = true;
+    this.watch?.stop();
+  }
+
+  /** A watch from the first block, or after a watch that ended, from the sequence after the last delivered. */
+  private async start() {
+    const it = await this.bucket.kv.watch({ key: ">", ...(this.seq > 0 ? { resumeFromRevision: this.seq + 1 } : {}) });
+    this.watch = it;
+    this.startedAt = Date.now();
+    return it;
+  }
+
+  /**
+   * Applies what the watch delivers. A watch that ends under us (its server went away, or a
+   * stall stopped it) is started again from where it stopped, so the copy catches up rather
+   * than stays behind; only stop() ends the following.
+   */
+  private async follow(first: BlockWatch): Promise<void> {
+    let it: BlockWatch | undefined = first;
+    while (!this.stopped) {
+      try {
+        if (it === undefined) it = await this.start();
+        for await (const e of it) {
+          // This replica's own writes come back as they were sent: not parsed again.
+          const own = this.written.get(e.revision);
+          this.written.delete(e.revision);
+          this.delivered(e.key, own ?? (e.operation === "PUT" ? e.json<AddressBlock>().held : {}), e.revision);
+        }
+      } catch {
+        // Started again below, after a pause.
+      }
+      it = undefined;
+      if (!this.stopped) await new Promise((r) => setTimeout(r, RESTART_MS));
+    }
+    this.ended();
   }
 
   /** Resolves once the copy holds every write to the bucket acknowledged before this call. */
@@ -106,16 +142,22 @@ export class WatchedBlocks {
     if (this.seq >= seq) return Promise.resolve();
     if (this.over) return Promise.reject(unavailable("the guest address watch of this replica ended"));
     return new Promise((resolve, reject) => {
+      // A watch that delivers nothing while writes wait may have lost its server: start it again.
+      const stall = setTimeout(() => {
+        if (Date.now() - this.startedAt >= STALL_MS) this.watch?.stop();
+      }, STALL_MS);
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w.resolve !== done);
         reject(unavailable(`the guest address copy is ${CATCH_UP_MS} ms behind`));
       }, CATCH_UP_MS);
       const done = () => {
         clearTimeout(timer);
+        clearTimeout(stall);
         resolve();
       };
       const fail = (err: Error) => {
         clearTimeout(timer);
+        clearTimeout(stall);
         reject(err);
       };
       this.waiters.push({ seq, resolve: done, reject: fail });

@@ -95,6 +95,20 @@ describe("the replicas' watched copies of the address blocks", () => {
 });
 
 describe("a replica's watch that ended", () => {
+  it("is followed again from where it stopped when it ended under the replica (its server went away)", async () => {
+    const nc = await h.nats.connectAs("network-guru");
+    const store = await GuruStore.open(nc);
+    const copy = await WatchedBlocks.open(store.addressBlocks);
+    // As the client library ends a watch whose server is gone: the iterator ends, stop() was not called.
+    (copy as unknown as { watch: { stop(): void } }).watch.stop();
+    const held = { "10.65.0.9": { nicId: "after", reservedAt: new Date().toISOString() } };
+    await store.addressBlocks.put("3f0c1d2e-4b5a-4c6d-8e9f-a0b1c2d3e4f6.10.65.0.0", { held });
+    await copy.fresh();
+    expect(copy.addressesOf("3f0c1d2e-4b5a-4c6d-8e9f-a0b1c2d3e4f6", "after")).toEqual([(10 << 24) + (65 << 16) + 9]);
+    copy.stop();
+    await nc.close();
+  });
+
   it("refuses what waits for the copy with UNAVAILABLE at once, never an answer from a stale copy", async () => {
     const nc = await h.nats.connectAs("network-guru");
     const store = await GuruStore.open(nc);
