@@ -1,5 +1,12 @@
 import { CommandClient, connectBus, silentLogger } from "@sdn/bus";
-import { CheckHealth, CreateNetwork, eventFilter, ReserveNicAddress, ServiceStarted } from "@sdn/contracts";
+import {
+  CheckHealth,
+  CreateNetwork,
+  eventFilter,
+  ReserveNicAddress,
+  ReserveNicAddresses,
+  ServiceStarted,
+} from "@sdn/contracts";
 import { TestNatsServer, waitFor } from "@sdn/testkit";
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -9,6 +16,11 @@ import { percentile } from "./stats.js";
 const RESERVATIONS = 6_000;
 const TARGET_PER_S = 5_000;
 const IN_FLIGHT = 128;
+/** NICs per ReserveNicAddresses, and such commands in flight at once (as a burst of plugs sends them). */
+const BATCH = 64;
+const BATCHES_IN_FLIGHT = 16;
+/** Batched reservations measured: a whole number of batches, about as many as the singles. */
+const BATCHES = Math.ceil(RESERVATIONS / BATCH);
 const as = { role: "tenant", accountId: "bench" } as const;
 
 const guruMain = fileURLToPath(new URL("../../services/network-guru/src/main.ts", import.meta.url));
@@ -62,21 +74,23 @@ const natsServerPids = (): number[] =>
  * CPU spent per call by the guru replicas and the nats-server while `work` runs: it moves
  * less than calls per second when other jobs share the machine (CI, parallel helpers).
  */
-const cpuPerCall = async <T>(pids: number[], work: () => Promise<T>) => {
+const cpuPerCall = async <T>(pids: number[], work: () => Promise<T>, calls = RESERVATIONS) => {
   const total = () => pids.reduce((ms, pid) => ms + cpuMsOf(pid), 0);
   const before = total();
+  const client = process.cpuUsage();
   const result = await work();
-  return { result, cpuMs: (total() - before) / RESERVATIONS };
+  const { user, system } = process.cpuUsage(client);
+  return { result, cpuMs: (total() - before) / calls, clientCpuMs: (user + system) / 1000 / calls };
 };
 
-/** Runs RESERVATIONS calls, IN_FLIGHT at a time: calls per second and latency percentiles. */
-const rate = async (call: (i: number) => Promise<void>) => {
+/** Runs `calls` calls, `inFlight` at a time: reservations per second (`per` each) and latency percentiles. */
+const rate = async (call: (i: number) => Promise<void>, calls = RESERVATIONS, inFlight = IN_FLIGHT, per = 1) => {
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async () => {
-      while (next < RESERVATIONS) {
+    Array.from({ length: inFlight }, async () => {
+      while (next < calls) {
         const i = next++;
         const t0 = performance.now();
         await call(i);
@@ -84,7 +98,7 @@ const rate = async (call: (i: number) => Promise<void>) => {
       }
     }),
   );
-  const perSecond = RESERVATIONS / ((performance.now() - started) / 1000);
+  const perSecond = (calls * per) / ((performance.now() - started) / 1000);
   return { perSecond, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 };
 
@@ -95,6 +109,7 @@ const rate = async (call: (i: number) => Promise<void>) => {
  * address was handed out twice.
  */
 export default async function run(): Promise<void> {
+  const batchRates: number[] = [];
   for (const replicas of [1, 2]) {
     const nats = await TestNatsServer.start();
     const gurus: ChildProcess[] = [];
@@ -124,6 +139,30 @@ export default async function run(): Promise<void> {
           ips.add(a.data.ip);
         }),
       );
+      // About as many reservations in batches of BATCH NICs, on the same network.
+      const {
+        result: batched,
+        cpuMs: batchCpu,
+        clientCpuMs: batchClientCpu,
+      } = await cpuPerCall(
+        pids,
+        () =>
+          rate(
+            async (b) => {
+              const nics = Array.from({ length: BATCH }, (_, i) => ({ nicId: `batch-${b * BATCH + i}` }));
+              const a = await client.send(ReserveNicAddresses, { networkId, nics }, { ...as, timeoutMs: 60_000 });
+              if (!a.ok) throw new Error(`batch ${b}: ${a.error.message}`);
+              for (const n of a.data.nics) {
+                if (n.address === undefined) throw new Error(`${n.nicId}: ${n.error?.message ?? "no address"}`);
+                ips.add(n.address.ip);
+              }
+            },
+            BATCHES,
+            BATCHES_IN_FLIGHT,
+            BATCH,
+          ),
+        BATCHES * BATCH,
+      );
       // Baseline of the same run: a durable command that does nothing, served by the same replicas.
       const { result: bare, cpuMs: bareCpu } = await cpuPerCall(pids, () =>
         rate(async () => {
@@ -131,7 +170,7 @@ export default async function run(): Promise<void> {
           if (!a.ok) throw new Error(a.error.message);
         }),
       );
-      const duplicates = RESERVATIONS - ips.size;
+      const duplicates = RESERVATIONS + BATCHES * BATCH - ips.size;
       process.stdout.write(
         `ReserveNicAddress, ${replicas} replica(s), ${IN_FLIGHT} in flight, ${RESERVATIONS} on one /16: ` +
           `${reserved.perSecond.toFixed(0)}/s (target ≥ ${TARGET_PER_S}/s, and more with 2 replicas than 1), ` +
@@ -139,13 +178,25 @@ export default async function run(): Promise<void> {
           `baseline, a bare durable command on the same replicas: ${bare.perSecond.toFixed(0)}/s ` +
           `(reservations reach ${((100 * reserved.perSecond) / bare.perSecond).toFixed(0)} % of it); ` +
           `CPU of the guru replicas and nats-server: ${reserveCpu.toFixed(2)} ms per reservation, ` +
-          `${bareCpu.toFixed(2)} ms per bare command\n`,
+          `${bareCpu.toFixed(2)} ms per bare command\n` +
+          `ReserveNicAddresses, ${replicas} replica(s), ${BATCHES_IN_FLIGHT} batches of ${BATCH} in flight, ` +
+          `${BATCHES * BATCH} more on the same /16: ${batched.perSecond.toFixed(0)} reservations/s ` +
+          `(target ≥ ${TARGET_PER_S}/s; ${(batched.perSecond / reserved.perSecond).toFixed(1)}× single reservations, ` +
+          `${((100 * batched.perSecond) / bare.perSecond).toFixed(0)} % of bare commands/s), ` +
+          `p50 ${batched.p50.toFixed(1)} ms, p99 ${batched.p99.toFixed(1)} ms per batch; ` +
+          `CPU ${batchCpu.toFixed(2)} ms per reservation (guru replicas and nats-server), ` +
+          `${batchClientCpu.toFixed(2)} ms in the sending process; duplicates over both ${duplicates}\n`,
       );
       if (duplicates !== 0) throw new Error(`${duplicates} addresses were handed out twice`);
+      batchRates.push(batched.perSecond);
     } finally {
       await Promise.all(gurus.map(stopGuru));
       await nc.close();
       await nats.dispose();
     }
   }
+  const [one, two] = batchRates as [number, number];
+  process.stdout.write(
+    `ReserveNicAddresses: 2 replicas give ${(two / one).toFixed(2)}× the reservations/s of 1 (target > 1)\n`,
+  );
 }

@@ -56,6 +56,7 @@ export const SERVICE_BUCKETS: Record<ServiceName, readonly string[]> = {
     "sdn_guru_vnis",
     "sdn_guru_nics",
     "sdn_guru_addresses",
+    "sdn_guru_address_blocks",
     "sdn_guru_public_ranges",
     "sdn_guru_public_ips",
     "sdn_guru_source_nat",

@@ -8,6 +8,7 @@ export * from "./context.js";
 export * from "./dispatch.js";
 export * from "./semaphore.js";
 export * from "./coalescer.js";
+export * from "./batcher.js";
 export * from "./command-server.js";
 export * from "./command-client.js";
 export * from "./answers.js";

@@ -10,6 +10,13 @@ import { isTransient, retryTransient } from "./transient.js";
 export const isRevisionConflict = (err: unknown): boolean =>
   err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence;
 
+/**
+ * The stream (a bucket's) was reported missing: in a cluster, for a moment after another
+ * process created it, a server that has not applied the create yet answers so.
+ */
+export const isStreamNotFound = (err: unknown): boolean =>
+  err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound;
+
 export class CasExhaustedError extends BusError {
   override readonly name = "CasExhaustedError";
   constructor(

@@ -17,6 +17,7 @@ export * from "./resources/bus-credentials.js";
 export * from "./resources/jobs.js";
 export * from "./resources/networks.js";
 export * from "./commands/networks.js";
+export * from "./commands/nic-address-batch.js";
 export * from "./events/networks.js";
 export * from "./resources/hosts.js";
 export * from "./commands/hosts.js";

@@ -1,46 +1,59 @@
-import { Coalescer, readPage, type CommandContext, type EventPublisher, type Page, type PageRequest } from "@sdn/bus";
+import {
+  Batcher,
+  Coalescer,
+  cursorAfter,
+  keyOfCursor,
+  type CommandContext,
+  type EventPublisher,
+  type Page,
+  type PageRequest,
+} from "@sdn/bus";
 import {
   type AddExcludedRange,
-  formatCidr,
+  CommandError,
+  DEFAULT_PAGE_LIMIT,
   formatIpv4,
   type Network,
   type NicAddress,
+  NicAddressesReserved,
   NicAddressReleased,
   NicAddressReserved,
   parseIpv4,
   type RequestOf,
   type ReserveNicAddress,
+  type ReserveNicAddresses,
+  type ResponseOf,
 } from "@sdn/contracts";
-import { mergeIntervals, randomFree, isBlocked } from "./free-slots.js";
-import { conflict, conflictingField, invalidField, nameSome, notFound, tooMuchContention } from "./guru-errors.js";
+import { AddressBatch, type Outcome, type Wanted } from "./address-batch.js";
+import { conflict, invalidField, nameSome, notFound } from "./guru-errors.js";
 import type { NetworkManager } from "./network-manager.js";
-import {
-  addressPlanOf,
-  checkHostAddress,
-  checkRequestedAddress,
-  isExcluded,
-  type AddressPlan,
-} from "./network-plan.js";
+import { addressPlanOf, checkHostAddress, checkRequestedAddress } from "./network-plan.js";
 import type { GuruStore, NetworkRecord } from "./store.js";
 import { canSee } from "./tenancy.js";
+import { BLOCK_SIZE, type WatchedBlocks } from "./watched-blocks.js";
 
-/** Random probes before listing the claimed addresses (a dense network). */
-const RANDOM_PROBES = 6;
-const ATTEMPTS = 40;
+/** The most reservations one run writes: two full ReserveNicAddresses commands. */
+const MAX_RUN = 512;
 
-/** The NIC's index entry as this call last saw it. */
-interface HeldIndex {
-  ip: number;
-  revision: number;
+interface Queued {
+  networkId: string;
+  nic: { nicId: string; ip?: string | undefined };
+  ctx: CommandContext;
 }
 
+/** An error's details for an answer, when it has any. */
+const detailsOf = (err: CommandError): { details?: unknown } =>
+  err.details === undefined ? {} : { details: err.details };
+
+/** The NIC ids given more than once in a batch. */
+const repeated = (nicIds: readonly string[]): string[] => nicIds.filter((id, i) => nicIds.indexOf(id) !== i);
+
 /**
- * Guest IPAM. Two KV entries per reservation, both created atomically:
- * `addresses/<net>.<ip>` (the address is taken, by which NIC: the uniqueness guard) and
- * `nics/<net>.<nicId>` (which address the NIC holds: idempotency by NIC id). The NIC entry
- * is written first, so a command interrupted at any point is finished, not leaked, by its
- * retry. Addresses are picked at random so that many concurrent reservations on one
- * network rarely collide; a dense network falls back to listing the claimed addresses.
+ * Guest IPAM. The claims of a network live in /24 block documents (`sdn_guru_address_blocks`,
+ * see AddressBatch), which each replica follows (WatchedBlocks): a reservation, or a batch of
+ * them, is one compare-and-swap per block it touches, and the NIC → address index for
+ * idempotency is kept from the watched blocks. Listings and the checks of exclusions and
+ * deletes use the copy once it holds every write acknowledged before they asked.
  */
 export class GuestIpam {
   /**
@@ -52,94 +65,150 @@ export class GuestIpam {
   private readonly reads: Coalescer<{ value: NetworkRecord; revision: number } | undefined>;
 
   constructor(
-    private readonly store: GuruStore,
+    store: GuruStore,
+    private readonly copy: WatchedBlocks,
     private readonly networks: NetworkManager,
     private readonly events: EventPublisher,
   ) {
-    this.reads = new Coalescer((id) => this.store.networks.get(id));
+    this.reads = new Coalescer((id) => store.networks.get(id));
+    // A /16 has 256 blocks: replicas starting at random ones rarely write the same block.
+    const offset = Math.floor(Math.random() * BLOCK_SIZE);
+    this.batch = new AddressBatch(
+      copy,
+      (id) => this.reads.request(id),
+      (r) => networks.beingDeleted(r),
+      offset,
+    );
   }
 
+  private readonly batch: AddressBatch;
+  private readonly releases = new Batcher<string, string | null>(
+    (networkId, nicIds) => this.releaseMany(networkId, nicIds),
+    MAX_RUN,
+  );
+  private readonly batcher = new Batcher<Queued, { record: NetworkRecord; outcome: Outcome }>(
+    (_key, items) => this.runBatch(items),
+    MAX_RUN,
+  );
+
   async reserve(req: RequestOf<typeof ReserveNicAddress>, ctx: CommandContext): Promise<NicAddress> {
-    const found = await this.reads.request(req.networkId);
-    if (found === undefined || !canSee(ctx, found.value.accountId)) throw notFound("network", req.networkId);
+    const { record, outcomes } = await this.reserveAll(req.networkId, [req], ctx);
+    const outcome = outcomes[0];
+    if (outcome === undefined) throw new Error("a batch of one answered nothing");
+    if ("error" in outcome) throw outcome.error;
+    if (outcome.created) {
+      await this.events.publish(
+        NicAddressReserved,
+        { address: outcome.address },
+        { accountId: record.accountId, commandId: ctx.commandId, eventId: `${ctx.commandId}.NicAddressReserved` },
+      );
+    }
+    return outcome.address;
+  }
+
+  /** A batch: one outcome per NIC in request order, one event for the addresses it reserved. */
+  async reserveMany(
+    req: RequestOf<typeof ReserveNicAddresses>,
+    ctx: CommandContext,
+  ): Promise<ResponseOf<typeof ReserveNicAddresses>> {
+    const twice = repeated(req.nics.map((n) => n.nicId));
+    if (twice.length > 0) {
+      const message = `NIC ids given more than once: ${nameSome(twice)}`;
+      throw new CommandError("VALIDATION_FAILED", message, { issues: [{ path: "/nics", message }] });
+    }
+    const { record, outcomes } = await this.reserveAll(req.networkId, req.nics, ctx);
+    const created = outcomes.flatMap((o) => ("address" in o && o.created ? [o.address] : []));
+    if (created.length > 0) {
+      await this.events.publish(
+        NicAddressesReserved,
+        { networkId: record.id, addresses: created },
+        { accountId: record.accountId, commandId: ctx.commandId, eventId: `${ctx.commandId}.NicAddressesReserved` },
+      );
+    }
+    return {
+      networkId: record.id,
+      nics: req.nics.map((n, i) => {
+        const o = outcomes[i] as Outcome;
+        return "error" in o
+          ? { nicId: n.nicId, error: { code: o.error.code, message: o.error.message, ...detailsOf(o.error) } }
+          : { nicId: n.nicId, address: o.address };
+      }),
+    };
+  }
+
+  /**
+   * Reservations of one network (for one account and role) that arrive while a batch of it
+   * runs on this replica go together into the next: concurrent single reservations cost a few
+   * writes, not a few each, and do not fight each other over the same block.
+   */
+  private async reserveAll(
+    networkId: string,
+    nics: readonly { nicId: string; ip?: string | undefined }[],
+    ctx: CommandContext,
+  ): Promise<{ record: NetworkRecord; outcomes: Outcome[] }> {
+    const key = `${networkId}|${ctx.accountId ?? ""}|${ctx.role}`;
+    const done = await Promise.all(
+      this.batcher.submitAll(
+        key,
+        nics.map((nic) => ({ networkId, nic, ctx })),
+      ),
+    );
+    const record = done[0]?.record;
+    if (record === undefined) throw new Error("a batch answered nothing");
+    return { record, outcomes: done.map((d) => d.outcome) };
+  }
+
+  /** One batch; a NIC given twice (two commands for it at once) waits for the next round. */
+  private async runBatch(items: Queued[]): Promise<{ record: NetworkRecord; outcome: Outcome }[]> {
+    const first = items[0];
+    if (first === undefined) return [];
+    const out = new Map<Queued, { record: NetworkRecord; outcome: Outcome }>();
+    let left = items;
+    while (left.length > 0) {
+      const round = left.filter((q, i) => left.findIndex((o) => o.nic.nicId === q.nic.nicId) === i);
+      left = left.filter((q) => !round.includes(q));
+      const { record, outcomes } = await this.reserveRound(
+        first.networkId,
+        round.map((q) => q.nic),
+        first.ctx,
+      );
+      round.forEach((q, i) => out.set(q, { record, outcome: outcomes[i] as Outcome }));
+    }
+    return items.map((q) => out.get(q) as { record: NetworkRecord; outcome: Outcome });
+  }
+
+  private async reserveRound(
+    networkId: string,
+    nics: readonly { nicId: string; ip?: string | undefined }[],
+    ctx: CommandContext,
+  ): Promise<{ record: NetworkRecord; outcomes: Outcome[] }> {
+    const found = await this.reads.request(networkId);
+    if (found === undefined || !canSee(ctx, found.value.accountId)) throw notFound("network", networkId);
     const record = found.value;
     if (record.state === "Destroy") throw this.networks.beingDeleted(record);
     const plan = addressPlanOf(record);
-    const requested = req.ip === undefined ? undefined : checkRequestedAddress(plan, req.ip);
-    const nicKey = `${record.id}.${req.nicId}`;
-    let index: HeldIndex | undefined;
-    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      if (index === undefined) {
-        const candidate = requested ?? (await this.pick(record, plan, attempt));
-        const rev = await this.store.nics.tryCreate(nicKey, { ip: formatIpv4(candidate) });
-        if (rev !== undefined) index = { ip: candidate, revision: rev };
-        else {
-          const held = await this.store.nics.get(nicKey);
-          if (held === undefined) continue;
-          index = { ip: parseIpv4(held.value.ip) ?? 0, revision: held.revision };
-          if (requested !== undefined && index.ip !== requested) {
-            throw conflictingField(
-              "ip",
-              `NIC ${req.nicId} already holds ${held.value.ip} on network ${record.name}; release it before asking for ${req.ip}`,
-            );
-          }
-        }
-      }
-      const claim = await this.claim(record.id, index.ip, req.nicId);
-      if (claim.holder !== req.nicId) {
-        if (requested !== undefined) {
-          // The NIC holds nothing then: its index entry must not point at another NIC's address.
-          await this.store.nics.tryDelete(nicKey, index.revision);
-          throw conflictingField(
-            "ip",
-            `address ${req.ip} on network ${record.name} is already reserved for another NIC`,
-          );
-        }
-        // Taken by another NIC: point the NIC entry at a new candidate and try that one.
-        const held = index;
-        const next = await this.pick(record, plan, attempt + 1).catch(async (err: unknown) => {
-          // None left: the NIC holds nothing, so its entry must not point at another NIC's address.
-          await this.store.nics.tryDelete(nicKey, held.revision);
-          throw err;
-        });
-        const rev = await this.store.nics.tryUpdate(nicKey, { ip: formatIpv4(next) }, index.revision);
-        index = rev === undefined ? undefined : { ip: next, revision: rev };
-        continue;
-      }
-      // Re-read the network: a delete or an exclusion that began meanwhile wins, and we back out.
-      const now = await this.reads.request(record.id);
-      if (now === undefined || now.value.state === "Destroy" || isExcluded(now.value, index.ip)) {
-        await this.releaseHeld(record.id, req.nicId);
-        if (now === undefined) throw notFound("network", record.id);
-        if (now.value.state === "Destroy") throw this.networks.beingDeleted(now.value);
-        if (requested !== undefined) throw invalidField("ip", `address ${req.ip} lies in a range excluded from IPAM`);
-        index = undefined;
-        continue;
-      }
-      const address: NicAddress = {
-        networkId: record.id,
-        accountId: record.accountId,
-        nicId: req.nicId,
-        ip: formatIpv4(index.ip),
-        prefixLength: plan.prefix.prefixLength,
-        gateway: record.gateway,
-        reservedAt: claim.reservedAt,
-      };
-      if (claim.created) {
-        await this.events.publish(
-          NicAddressReserved,
-          { address },
-          { accountId: record.accountId, commandId: ctx.commandId, eventId: `${ctx.commandId}.NicAddressReserved` },
+    const refused = new Map<string, Outcome>();
+    const wanted: Wanted[] = [];
+    for (const n of nics) {
+      try {
+        wanted.push(
+          n.ip === undefined ? { nicId: n.nicId } : { nicId: n.nicId, requested: checkRequestedAddress(plan, n.ip) },
         );
+      } catch (err) {
+        if (!(err instanceof CommandError)) throw err;
+        refused.set(n.nicId, { error: err });
       }
-      return address;
     }
-    throw tooMuchContention(`the addresses of network ${record.name}`);
+    const done = wanted.length === 0 ? new Map<string, Outcome>() : await this.batch.reserve(record, wanted);
+    return {
+      record,
+      outcomes: nics.map((n) => refused.get(n.nicId) ?? (done.get(n.nicId) as Outcome)),
+    };
   }
 
   async release(networkId: string, nicId: string, ctx: CommandContext): Promise<string | null> {
     const { record } = await this.networks.getVisible(networkId, ctx);
-    const ip = await this.releaseHeld(record.id, nicId);
+    const ip = await this.releases.submit(record.id, nicId);
     if (ip !== null) {
       await this.events.publish(
         NicAddressReleased,
@@ -150,27 +219,34 @@ export class GuestIpam {
     return ip;
   }
 
+  /**
+   * One page of the network's addresses, ordered by address. The cursor names the page's last
+   * address as `<networkId>.<ip>` (as when every address had a key of its own), so an address
+   * reserved or released between pages neither repeats nor shifts the ones after it.
+   */
   async list(networkId: string, ctx: CommandContext, page: PageRequest): Promise<Page<NicAddress>> {
     const { record } = await this.networks.getVisible(networkId, ctx);
     const plan = addressPlanOf(record);
     const prefix = `${record.id}.`;
-    const ipOf = (key: string) => parseIpv4(key.slice(prefix.length));
-    return readPage(this.store.addresses, page, {
-      filter: `${record.id}.>`,
-      isKey: (key) => key.startsWith(prefix) && ipOf(key) !== undefined,
-      order: (a, b) => (ipOf(a) ?? 0) - (ipOf(b) ?? 0),
-      itemsOf: (key, claim) => [
-        {
-          networkId: record.id,
-          accountId: record.accountId,
-          nicId: claim.nicId,
-          ip: key.slice(prefix.length),
-          prefixLength: plan.prefix.prefixLength,
-          gateway: record.gateway,
-          reservedAt: claim.reservedAt,
-        },
-      ],
-    });
+    const ipOfKey = (key: string) => (key.startsWith(prefix) ? parseIpv4(key.slice(prefix.length)) : undefined);
+    const after =
+      page.cursor === undefined ? undefined : ipOfKey(keyOfCursor(page.cursor, (k) => ipOfKey(k) !== undefined));
+    const limit = page.limit ?? DEFAULT_PAGE_LIMIT;
+    await this.copy.fresh();
+    const rest = this.copy.all(record.id).filter((a) => after === undefined || a.ip > after);
+    const items = rest.slice(0, limit).map((a) => ({
+      networkId: record.id,
+      accountId: record.accountId,
+      nicId: a.nicId,
+      ip: formatIpv4(a.ip),
+      prefixLength: plan.prefix.prefixLength,
+      gateway: record.gateway,
+      reservedAt: a.reservedAt,
+    }));
+    const last = items[items.length - 1];
+    return rest.length > limit && last !== undefined
+      ? { items, nextCursor: cursorAfter(`${prefix}${last.ip}`) }
+      : { items };
   }
 
   /** Admin: excludes a range; refused (and undone) while addresses in it are reserved. */
@@ -204,19 +280,16 @@ export class GuestIpam {
     return added.network;
   }
 
-  /** The addresses reserved in start..end, ordered by address: only those entries are read. */
+  /** The addresses reserved in start..end, ordered by address. */
   private async reservedIn(networkId: string, start: number, end: number): Promise<{ ip: string; nicId: string }[]> {
-    const prefix = `${networkId}.`;
-    const keys = (await this.store.addresses.keys(`${networkId}.>`))
-      .map((key) => ({ key, ip: parseIpv4(key.slice(prefix.length)) ?? -1 }))
-      .filter(({ ip }) => ip >= start && ip <= end)
-      .sort((a, b) => a.ip - b.ip);
-    const claims = await Promise.all(
-      keys.map(async ({ key }) => ({ key, claim: await this.store.addresses.get(key) })),
-    );
-    return claims.flatMap(({ key, claim }) =>
-      claim === undefined ? [] : [{ ip: key.slice(prefix.length), nicId: claim.value.nicId }],
-    );
+    const held = await this.holders(networkId);
+    return held.filter((a) => a.ipNumber >= start && a.ipNumber <= end).map(({ ip, nicId }) => ({ ip, nicId }));
+  }
+
+  /** Every NIC holding an address on the network, each claim acknowledged before the call included. */
+  async holders(networkId: string): Promise<{ nicId: string; ip: string; ipNumber: number }[]> {
+    await this.copy.fresh();
+    return this.copy.all(networkId).map((a) => ({ nicId: a.nicId, ip: formatIpv4(a.ip), ipNumber: a.ip }));
   }
 
   async removeExclusion(req: RequestOf<typeof AddExcludedRange>, ctx: CommandContext): Promise<Network> {
@@ -228,60 +301,18 @@ export class GuestIpam {
     return removed.network;
   }
 
-  /** Takes `<net>.<ip>` for the NIC, or reports who has it. */
-  private async claim(
-    networkId: string,
-    ip: number,
-    nicId: string,
-  ): Promise<{ holder: string | undefined; reservedAt: string; created: boolean }> {
-    const key = `${networkId}.${formatIpv4(ip)}`;
-    for (let i = 0; i < 3; i++) {
-      const reservedAt = new Date().toISOString();
-      if ((await this.store.addresses.tryCreate(key, { nicId, reservedAt })) !== undefined) {
-        return { holder: nicId, reservedAt, created: true };
-      }
-      const held = await this.store.addresses.get(key);
-      if (held !== undefined) return { holder: held.value.nicId, reservedAt: held.value.reservedAt, created: false };
-    }
-    return { holder: undefined, reservedAt: "", created: false };
-  }
-
-  /** Deletes the NIC's address claim (if it is the NIC's) and its index entry; the released address or null. */
-  private async releaseHeld(networkId: string, nicId: string): Promise<string | null> {
-    const nicKey = `${networkId}.${nicId}`;
-    for (let i = 0; i < 10; i++) {
-      const index = await this.store.nics.get(nicKey);
-      if (index === undefined) return null;
-      const addrKey = `${networkId}.${index.value.ip}`;
-      const claim = await this.store.addresses.get(addrKey);
-      const ours = claim !== undefined && claim.value.nicId === nicId;
-      if (ours && !(await this.store.addresses.tryDelete(addrKey, claim.revision))) continue;
-      if (!(await this.store.nics.tryDelete(nicKey, index.revision))) continue;
-      return ours ? index.value.ip : null;
-    }
-    throw tooMuchContention(`NIC ${nicId}`);
-  }
-
-  /** A candidate address: random while probing, else a random one among the gaps of the claimed set. */
-  private async pick(net: Network, plan: AddressPlan, attempt: number): Promise<number> {
-    if (attempt < RANDOM_PROBES) {
-      for (let draw = 0; draw < 64; draw++) {
-        const ip = plan.lo + Math.floor(Math.random() * (plan.hi - plan.lo + 1));
-        if (!isBlocked(plan.blocked, ip)) return ip;
-      }
-    }
-    const prefix = `${net.id}.`;
-    const claimed = (await this.store.addresses.keys(`${net.id}.>`)).map((k) => {
-      const ip = parseIpv4(k.slice(prefix.length)) ?? 0;
-      return [ip, ip] as const;
-    });
-    const ip = randomFree(plan.lo, plan.hi, mergeIntervals(plan.lo, plan.hi, [...plan.blocked, ...claimed]));
-    if (ip === undefined) {
-      throw conflict(
-        `no free address on network ${net.name} (${formatCidr(plan.prefix)}): every usable address is reserved, ` +
-          "excluded or the gateway",
-      );
-    }
-    return ip;
+  /**
+   * Takes NICs' addresses back, those of one network released at once on this replica in one
+   * compare-and-swap per block; each NIC's released address, or null. The copy is brought up
+   * to date first, so an address reserved through another replica just before is released.
+   */
+  private async releaseMany(networkId: string, nicIds: string[]): Promise<(string | null)[]> {
+    await this.copy.fresh();
+    const claims = [...new Set(nicIds)].flatMap((nicId) =>
+      this.copy.addressesOf(networkId, nicId).map((ip) => ({ ip, nicId })),
+    );
+    const released = new Map((await this.batch.remove(networkId, claims)).map((c) => [c.nicId, formatIpv4(c.ip)]));
+    // A NIC named twice in one run was released by its first command; the second finds nothing.
+    return nicIds.map((id, i) => (nicIds.indexOf(id) === i ? (released.get(id) ?? null) : null));
   }
 }

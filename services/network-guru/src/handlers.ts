@@ -18,6 +18,7 @@ import {
   ReleasePublicIp,
   RemoveExcludedRange,
   ReserveNicAddress,
+  ReserveNicAddresses,
   ShutdownNetwork,
   UpdateNetwork,
   type CommandDefinition,
@@ -74,6 +75,14 @@ export const guruHandlers = (guru: Guru): BoundHandler[] => [
   bindHandler(ReserveNicAddress, async (req, ctx) => {
     const a = await guru.guestIpam.reserve(req, ctx);
     return { data: a, details: `NIC ${a.nicId} holds ${a.ip}/${a.prefixLength}` };
+  }),
+  bindHandler(ReserveNicAddresses, async (req, ctx) => {
+    const r = await guru.guestIpam.reserveMany(req, ctx);
+    const refused = r.nics.filter((n) => n.error !== undefined).length;
+    return {
+      data: r,
+      details: `${r.nics.length - refused} of ${r.nics.length} NIC(s) hold an address${refused > 0 ? `, ${refused} refused` : ""}`,
+    };
   }),
   bindHandler(ReleaseNicAddress, async (req, ctx) => {
     const ip = await guru.guestIpam.release(req.networkId, req.nicId, ctx);

@@ -88,6 +88,8 @@ export class NetworkManager {
     private readonly events: EventPublisher,
     /** The public IPs a network holds (owned by the public IPAM). */
     private readonly publicIpsOf: (networkId: string) => Promise<{ id: string; ip: string }[]>,
+    /** The NICs holding an address on a network, every claim acknowledged before included (the guest IPAM's). */
+    private readonly nicsOf: (networkId: string) => Promise<{ nicId: string; ip: string }[]>,
     /** Seals a new encrypted network's pre-shared key to the agents. */
     private readonly sealPsk: PskSealer,
     /** The watched copy reads are answered from (mutations read KV: they need the revision to swap). */
@@ -329,15 +331,6 @@ export class NetworkManager {
       return { id: networkId, name: record.name, ...released };
     }
     throw tooMuchContention(`network ${networkId}`);
-  }
-
-  /** NICs holding (or about to hold) an address on the network, from the NIC index. */
-  async nicsOf(networkId: string): Promise<{ nicId: string; ip: string }[]> {
-    const prefix = `${networkId}.`;
-    return (await this.store.nics.entries(`${networkId}.>`)).map((e) => ({
-      nicId: e.key.slice(prefix.length),
-      ip: e.value.ip,
-    }));
   }
 
   private poolOf(record: NetworkRecord): KeyPool {

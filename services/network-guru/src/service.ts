@@ -15,7 +15,11 @@ export const networkGuruSpec: ServiceSpec<typeof GuruConfig.properties, Guru> = 
     return {
       handlers: guruHandlers(guru),
       state: guru,
-      components: [{ name: "network-view", runLevel: RunLevel.Component, stop: () => guru.networkView.stop() }],
+      // Opened (and caught up) by setup; stopped with the replica so their watches end.
+      components: [
+        { name: "network-view", runLevel: RunLevel.Component, stop: () => guru.networkView.stop() },
+        { name: "address-blocks", runLevel: RunLevel.Component, stop: () => guru.addressBlocks.stop() },
+      ],
     };
   },
 };

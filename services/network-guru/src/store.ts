@@ -25,6 +25,15 @@ export interface AddressClaim {
   reservedAt: string;
 }
 
+/**
+ * `<networkId>.<a.b.c.0>` → the claims in that /24 slice of the network, keyed by address.
+ * One compare-and-swap writes any number of a batch's reservations in the block; each
+ * replica follows the bucket (WatchedBlocks), so a batch reads nothing before it writes.
+ */
+export interface AddressBlock {
+  held: Record<string, AddressClaim>;
+}
+
 /** `<a.b.c.d>` → the public IP held (uniqueness guard and record in one). */
 export interface PublicIpClaim {
   id: string;
@@ -53,8 +62,11 @@ const GURU_BUCKETS = {
   greKeys: bucket<KeyClaim>("sdn_guru_gre_keys"),
   /** The VNIs of vxlan networks: a pool of their own (a VNI and a GRE key never collide on the wire). */
   vnis: bucket<KeyClaim>("sdn_guru_vnis"),
+  /** Legacy (one entry per NIC): moved into `addressBlocks` as a replica opens. */
   nics: bucket<NicIndex>("sdn_guru_nics"),
+  /** Legacy (one entry per address): moved into `addressBlocks` as a replica opens. */
   addresses: bucket<AddressClaim>("sdn_guru_addresses"),
+  addressBlocks: bucket<AddressBlock>("sdn_guru_address_blocks"),
   publicRanges: bucket<PublicRanges>("sdn_guru_public_ranges"),
   publicIps: bucket<PublicIpClaim>("sdn_guru_public_ips"),
   sourceNat: bucket<SourceNat>("sdn_guru_source_nat"),
@@ -64,8 +76,10 @@ const GURU_BUCKETS = {
 
 /**
  * The guru's state: one JetStream KV bucket per kind of record, every write a
- * compare-and-swap or an atomic create. Nothing is cached, so any number of replicas can
- * serve at once. One key per claimed address/key (not one document per network) keeps
- * concurrent reservations from fighting over a single revision.
+ * compare-and-swap or an atomic create, so any number of replicas can serve at once (the
+ * copies a replica watches, of network records and address blocks, only answer once they have
+ * caught up with the bucket). One key per claimed GRE key/VNI; guest addresses in /24 block
+ * documents, a batch of reservations one write per block, while replicas start their searches
+ * at different blocks.
  */
 export class GuruStore extends bucketStore(GURU_BUCKETS) {}

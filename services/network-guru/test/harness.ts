@@ -1,6 +1,16 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { CommandClient } from "@sdn/bus";
-import type { Answer, CommandDefinition, ErrorBody, RequestOf, ResponseOf, Role } from "@sdn/contracts";
+import {
+  type Answer,
+  type CommandDefinition,
+  CreateNetwork,
+  type ErrorBody,
+  ImplementNetwork,
+  type Network,
+  type RequestOf,
+  type ResponseOf,
+  type Role,
+} from "@sdn/contracts";
 import { networkGuruSpec } from "@sdn/network-guru";
 import { startService, type RunningService } from "@sdn/runtime";
 import { TestNatsServer } from "@sdn/testkit";
@@ -69,6 +79,12 @@ export class GuruHarness {
       cursor = (page as { nextCursor?: string }).nextCursor;
     } while (cursor !== undefined);
     return pages;
+  }
+
+  /** A network created and implemented for the caller. */
+  async network(name: string, cidr: string, as: Caller): Promise<Network> {
+    const net = await this.ok(CreateNetwork, { name, cidr }, as);
+    return this.ok(ImplementNetwork, { networkId: net.id }, as);
   }
 
   /** Sends a command that must fail and returns its error. */

@@ -1,4 +1,4 @@
-import { CommandFailedError, type CommandClient, type CommandContext } from "@sdn/bus";
+import { Batcher, CommandFailedError, type CommandClient, type CommandContext } from "@sdn/bus";
 import {
   GetHost,
   GetNetwork,
@@ -7,6 +7,8 @@ import {
   RecordTunnelHealth,
   ReleaseNicAddress,
   ReserveNicAddress,
+  ReserveNicAddresses,
+  MAX_NIC_ADDRESS_BATCH,
   type CommandDefinition,
   type Host,
   type Network,
@@ -24,6 +26,11 @@ const GURU_TIMEOUT_MS = 30_000;
 /** How the element calls as the system (reads of admin resources, records of its own). */
 const AS_SYSTEM = { role: "admin", timeoutMs: GURU_TIMEOUT_MS } as const;
 
+interface Reservation {
+  req: RequestOf<typeof ReserveNicAddress>;
+  ctx: CommandContext;
+}
+
 const isNotFound = (err: unknown): boolean => err instanceof CommandFailedError && err.code === "NOT_FOUND";
 
 /**
@@ -33,6 +40,15 @@ const isNotFound = (err: unknown): boolean => err instanceof CommandFailedError 
  */
 export class Collaborators {
   private readonly networks = new SingleFlight<Network>();
+  /**
+   * Reservations of one network (for one account and role) made while one is on its way go
+   * together as one ReserveNicAddresses: a burst of plugs costs a few guru commands, and a
+   * lone plug is sent at once, as a ReserveNicAddress.
+   */
+  private readonly reservations = new Batcher<Reservation, NicAddress | CommandFailedError>(
+    (_key, items) => this.reserveBatch(items),
+    MAX_NIC_ADDRESS_BATCH,
+  );
 
   constructor(private readonly commands: CommandClient) {}
 
@@ -56,8 +72,37 @@ export class Collaborators {
     return this.call(ImplementNetwork, { networkId }, ctx);
   }
 
-  reserve(req: RequestOf<typeof ReserveNicAddress>, ctx: CommandContext): Promise<NicAddress> {
-    return this.call(ReserveNicAddress, req, ctx);
+  async reserve(req: RequestOf<typeof ReserveNicAddress>, ctx: CommandContext): Promise<NicAddress> {
+    const got = await this.reservations.submit(`${req.networkId}|${ctx.accountId ?? ""}|${ctx.role}`, { req, ctx });
+    if (got instanceof CommandFailedError) throw got;
+    return got;
+  }
+
+  /** One reservation as before; several (distinct NICs) in one batch command, each its own refusal. */
+  private async reserveBatch(items: Reservation[]): Promise<(NicAddress | CommandFailedError)[]> {
+    const first = items[0];
+    if (first === undefined) return [];
+    // Two plugs of one NIC at once: each its own command, as before (a batch refuses a NIC given twice).
+    if (items.length === 1 || new Set(items.map((i) => i.req.nicId)).size < items.length) {
+      return Promise.all(
+        items.map(({ req, ctx }) =>
+          this.call(ReserveNicAddress, req, ctx).catch((err: unknown) => {
+            if (err instanceof CommandFailedError) return err;
+            throw err;
+          }),
+        ),
+      );
+    }
+    const nics = items.map(({ req }) =>
+      req.ip === undefined ? { nicId: req.nicId } : { nicId: req.nicId, ip: req.ip },
+    );
+    const answer = await this.call(ReserveNicAddresses, { networkId: first.req.networkId, nics }, first.ctx);
+    // A NIC's refusal reads as the ReserveNicAddress refusal it is.
+    return answer.nics.map(
+      (n) =>
+        n.address ??
+        new CommandFailedError(ReserveNicAddress.name, n.error ?? { code: "INTERNAL", message: "no outcome" }),
+    );
   }
 
   release(networkId: string, nicId: string, ctx: CommandContext): Promise<ResponseOf<typeof ReleaseNicAddress>> {

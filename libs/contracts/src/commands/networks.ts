@@ -1,5 +1,6 @@
 import Type from "typebox";
 import { defineCommand } from "../definitions.js";
+import { ReserveNicAddresses } from "./nic-address-batch.js";
 import { nextCursorField, pageRequestFields } from "../paging.js";
 import { DnsDomain } from "../resources/guest-data.js";
 import {
@@ -365,6 +366,7 @@ export const NETWORK_GURU_COMMANDS = [
   ShutdownNetwork,
   DeleteNetwork,
   ReserveNicAddress,
+  ReserveNicAddresses,
   ReleaseNicAddress,
   ListNicAddresses,
   AddExcludedRange,

@@ -55,6 +55,13 @@ export const NicAddressReserved = defineEvent({
   data: Type.Object({ address: NicAddress }, closed),
 });
 
+export const NicAddressesReserved = defineEvent({
+  service,
+  name: "NicAddressesReserved",
+  summary: "Guest addresses were reserved for NICs of one network by one ReserveNicAddresses command.",
+  data: Type.Object({ networkId: NetworkId, addresses: Type.Array(NicAddress) }, closed),
+});
+
 export const NicAddressReleased = defineEvent({
   service,
   name: "NicAddressReleased",
@@ -83,6 +90,7 @@ export const NETWORK_GURU_EVENTS = [
   NetworkShutdown,
   NetworkDeleted,
   NicAddressReserved,
+  NicAddressesReserved,
   NicAddressReleased,
   PublicIpAcquired,
   PublicIpReleased,
