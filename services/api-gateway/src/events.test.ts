@@ -1,5 +1,6 @@
 import { bindHandler, CommandServer, EventPublisher, silentLogger } from "@sdn/bus";
 import { defineCommand, defineEvent, eventSubject } from "@sdn/contracts";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { connect as tcpConnect } from "node:net";
 import Type from "typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -67,13 +68,17 @@ const readStream = async (token: string, until: RegExp, act: () => Promise<unkno
   let text = "";
   await reader.read().then(({ value }) => (text += decoder.decode(value)));
   await act();
+  // One read outstanding at a time: a read left behind by a timed-out race would take the
+  // next chunk and lose it.
+  let pending = reader.read();
   const deadline = Date.now() + 5000;
   while (!until.test(text) && Date.now() < deadline) {
-    const chunk = await Promise.race([
-      reader.read(),
-      new Promise<undefined>((r) => setTimeout(() => r(undefined), 500)),
-    ]);
-    if (chunk?.value) text += decoder.decode(chunk.value);
+    const chunk = await Promise.race([pending, new Promise<undefined>((r) => setTimeout(() => r(undefined), 500))]);
+    if (chunk?.done === true) break;
+    if (chunk !== undefined) {
+      text += decoder.decode(chunk.value);
+      pending = reader.read();
+    }
   }
   ctrl.abort();
   return text;
@@ -226,5 +231,48 @@ describe("event stream limits", () => {
     expect(ended).toBe(true);
     expect(received).toBeLessThan(16 * 1024 * 1024);
     socket.destroy();
+  });
+});
+
+// With authentication on, the gateway may subscribe only to the subjects its credentials name:
+// a stream that asked for more got a permissions violation and never saw an event.
+describe("GET /v1/events on a bus with authentication on", () => {
+  let secured: Harness;
+  let guru: NatsConnection;
+  let securedBase: string;
+  beforeAll(async () => {
+    secured = await startHarness({ secured: true });
+    guru = await secured.nats.connectAs("network-guru");
+    securedBase = await secured.app.listen({ host: "127.0.0.1", port: 0 });
+  });
+  afterAll(async () => {
+    await guru?.close();
+    await secured?.close();
+  });
+
+  it("streams a service's events", async () => {
+    const ctrl = new AbortController();
+    const res = await fetch(`${securedBase}/v1/events`, { headers: bearer(secured.adminToken), signal: ctrl.signal });
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = decoder.decode((await reader.read()).value);
+    const events = new EventPublisher(guru);
+    // One read outstanding at a time: a read left behind by a timed-out race would take the
+    // next chunk and lose it.
+    let pending = reader.read();
+    const deadline = Date.now() + 5000;
+    while (!text.includes("event: TestTouched") && Date.now() < deadline) {
+      await events.publish(Touched, { label: "seen" }, {});
+      const chunk = await Promise.race([pending, new Promise<undefined>((r) => setTimeout(() => r(undefined), 250))]);
+      if (chunk?.done === true) break;
+      if (chunk !== undefined) {
+        text += decoder.decode(chunk.value);
+        pending = reader.read();
+      }
+    }
+    ctrl.abort();
+    expect(text).toContain("event: TestTouched");
+    expect(text).toContain('"label":"seen"');
   });
 });
