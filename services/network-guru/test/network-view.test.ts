@@ -1,27 +1,23 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { JsonBucket } from "@sdn/bus";
 import { CreateNetwork, DeleteNetwork, GetNetwork, UpdateNetwork } from "@sdn/contracts";
-import { TestNatsServer, waitFor } from "@sdn/testkit";
+import { waitFor } from "@sdn/testkit";
+import { useNatsServer } from "@sdn/testkit/nats-fixture";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NetworkView } from "../src/network-view.js";
 import type { NetworkRecord } from "../src/store.js";
 import { GuruHarness, tenant } from "./harness.js";
 
-let nats: TestNatsServer;
-let nc: NatsConnection;
+const bus = useNatsServer();
 let writer: NatsConnection;
 
 beforeAll(async () => {
-  nats = await TestNatsServer.start();
-  nc = await connect({ servers: nats.url });
   // Writes come over another connection, as another replica's would.
-  writer = await connect({ servers: nats.url });
+  writer = await connect({ servers: bus.server.url });
 });
 
 afterAll(async () => {
   await writer?.close();
-  await nc?.close();
-  await nats?.dispose();
 });
 
 const record = (id: string, description: string) =>
@@ -39,7 +35,7 @@ describe("the watched copy of the network records", () => {
   it("serves nothing until it has caught up with the bucket, then what the bucket held", async () => {
     const bucket = await JsonBucket.open<NetworkRecord>(writer, "test_view_start");
     await bucket.put(ID, record(ID, "before"));
-    const view = new NetworkView(await JsonBucket.open<NetworkRecord>(nc, "test_view_start"));
+    const view = new NetworkView(await JsonBucket.open<NetworkRecord>(bus.nc, "test_view_start"));
     expect(view.get(ID)).toBeUndefined();
     await view.start();
     try {
@@ -52,7 +48,7 @@ describe("the watched copy of the network records", () => {
 
   it("shows every write once sync returns, deletes included, never an older revision", async () => {
     const bucket = await JsonBucket.open<NetworkRecord>(writer, "test_view_writes");
-    const view = new NetworkView(await JsonBucket.open<NetworkRecord>(nc, "test_view_writes"));
+    const view = new NetworkView(await JsonBucket.open<NetworkRecord>(bus.nc, "test_view_writes"));
     await view.start();
     try {
       for (let i = 0; i < 20; i++) {
@@ -69,7 +65,7 @@ describe("the watched copy of the network records", () => {
   });
 
   it("starts whether or not the bucket answers, and follows it once it does", async () => {
-    const view = new NetworkView(await JsonBucket.open<NetworkRecord>(nc, "test_view_late").then(destroyed));
+    const view = new NetworkView(await JsonBucket.open<NetworkRecord>(bus.nc, "test_view_late").then(destroyed));
     await view.start();
     try {
       await view.sync();
@@ -86,7 +82,7 @@ describe("the watched copy of the network records", () => {
   it("serves nothing once stopped: reads go to KV", async () => {
     const bucket = await JsonBucket.open<NetworkRecord>(writer, "test_view_stop");
     await bucket.put(ID, record(ID, "kept"));
-    const view = new NetworkView(await JsonBucket.open<NetworkRecord>(nc, "test_view_stop"));
+    const view = new NetworkView(await JsonBucket.open<NetworkRecord>(bus.nc, "test_view_stop"));
     await view.start();
     await view.sync();
     expect(view.get(ID)).toBeDefined();

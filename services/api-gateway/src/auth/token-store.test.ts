@@ -1,24 +1,14 @@
-import type { NatsConnection } from "@nats-io/transport-node";
-import { connect } from "@nats-io/transport-node";
-import { TestNatsServer, waitFor } from "@sdn/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "@sdn/testkit";
+import { useNatsServer } from "@sdn/testkit/nats-fixture";
+import { describe, expect, it } from "vitest";
 import { TokenStore } from "./token-store.js";
 
-let nats: TestNatsServer;
-let nc: NatsConnection;
-beforeAll(async () => {
-  nats = await TestNatsServer.start();
-  nc = await connect({ servers: nats.url });
-});
-afterAll(async () => {
-  await nc?.close();
-  await nats?.dispose();
-});
+const bus = useNatsServer();
 
 describe("TokenStore's cache of verified tokens", () => {
   it("stops accepting a token another replica revoked, and one this replica revoked at once", async () => {
     // Two gateway replicas: each its own store (and cache) on the one bucket.
-    const [a, b] = [await TokenStore.open(nc), await TokenStore.open(nc)];
+    const [a, b] = [await TokenStore.open(bus.nc), await TokenStore.open(bus.nc)];
     const stops = [await a.watchRevoked(() => undefined), await b.watchRevoked(() => undefined)];
     try {
       const first = await a.issue("acct", "tenant");
