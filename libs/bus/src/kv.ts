@@ -1,6 +1,7 @@
-import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from "@nats-io/jetstream";
+import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm, type KV, type KvOptions } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { CasConfirmation } from "./cas-confirm.js";
 import { BusError } from "./errors.js";
 import { listKeys } from "./kv-keys.js";
 import { storageOf } from "./storage.js";
@@ -8,7 +9,8 @@ import { isTransient, retryTransient } from "./transient.js";
 
 /** The write lost a compare-and-swap race: someone else changed the key first. */
 export const isRevisionConflict = (err: unknown): boolean =>
-  err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence;
+  err instanceof WriteOverwrittenError ||
+  (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence);
 
 /**
  * The stream (a bucket's) was reported missing: in a cluster, for a moment after another
@@ -27,13 +29,31 @@ export class CasExhaustedError extends BusError {
   }
 }
 
+/**
+ * The server acknowledged a compare-and-swap write, but a write racing with it was stored
+ * after it, overwriting it (a server that checks such writes only before proposing them:
+ * see CasConfirmation). Counts as a lost race.
+ */
+export class WriteOverwrittenError extends BusError {
+  override readonly name = "WriteOverwrittenError";
+  constructor(readonly key: string) {
+    super("CONFLICT", `the write to key ${key} was overwritten by a concurrent one; retry the request`);
+  }
+}
+
 /** A KV bucket of JSON documents with compare-and-swap writes. */
 export class JsonBucket<T> {
+  private readonly cas: CasConfirmation;
+
   private constructor(
     readonly kv: KV,
     private readonly nc: NatsConnection,
     private readonly name: string,
-  ) {}
+    replicas: number,
+    timeoutMs: number | undefined,
+  ) {
+    this.cas = new CasConfirmation(nc, name, replicas, timeoutMs);
+  }
 
   /**
    * Opens the bucket, creating it with the deployment's replica count (SDN_NATS_REPLICAS);
@@ -46,10 +66,17 @@ export class JsonBucket<T> {
    * from a restarted follower before it caught up (nats-server#4162; a listing of 900
    * reserved addresses came back with 899). The leader read costs one JetStream API hop.
    */
-  static async open<T>(nc: NatsConnection, name: string, opts: Partial<KvOptions> = {}): Promise<JsonBucket<T>> {
+  static async open<T>(
+    nc: NatsConnection,
+    name: string,
+    opts: Partial<KvOptions> = {},
+    /** How long one call waits for the server before it is tried again (JetStream's default: 5 s). */
+    timeoutMs?: number,
+  ): Promise<JsonBucket<T>> {
     const { replicas } = storageOf(nc);
+    const js = jetstream(nc, timeoutMs === undefined ? {} : { timeout: timeoutMs });
     const kv = await retryTransient(() =>
-      new Kvm(nc).create(name, { history: 1, replicas, allow_direct: false, ...opts }),
+      new Kvm(js).create(name, { history: 1, replicas, allow_direct: false, ...opts }),
     );
     if ((await kv.status()).replicas !== replicas) {
       const jsm = await jetstreamManager(nc);
@@ -57,7 +84,7 @@ export class JsonBucket<T> {
       const { config } = await jsm.streams.info(stream);
       await jsm.streams.update(stream, { ...config, num_replicas: replicas });
     }
-    return new JsonBucket<T>(kv, nc, name);
+    return new JsonBucket<T>(kv, nc, name, replicas, timeoutMs);
   }
 
   async get(key: string): Promise<{ value: T; revision: number } | undefined> {
@@ -69,11 +96,12 @@ export class JsonBucket<T> {
   /**
    * A compare-and-swap write that rides out leader elections. A write that timed out may
    * still have landed; when the retry then loses the race, the key is read back and, if it
-   * holds exactly what we wrote, the write is ours and counts as done.
+   * holds exactly what we wrote, the write is ours and counts as done. Where the server does
+   * not serialize such writes, the write is then confirmed (see CasConfirmation).
    */
   private async write(key: string, data: string, op: () => Promise<number>): Promise<number> {
     let ambiguous = false;
-    return retryTransient(async () => {
+    const revision = await retryTransient(async () => {
       try {
         return await op();
       } catch (err) {
@@ -86,6 +114,12 @@ export class JsonBucket<T> {
         throw err;
       }
     });
+    if (this.cas.needed) {
+      await this.cas.barrier();
+      const e = await retryTransient(() => this.kv.get(key));
+      if (e?.revision !== revision) throw new WriteOverwrittenError(key);
+    }
+    return revision;
   }
 
   private create(key: string, value: T): Promise<number> {
@@ -158,6 +192,15 @@ export class JsonBucket<T> {
 
   /** Deletes only if the key is still at `revision`; false on a lost race. */
   async tryDelete(key: string, revision: number): Promise<boolean> {
+    if (!(await this.deleteAt(key, revision))) return false;
+    if (!this.cas.needed) return true;
+    // A racing update stored after the delete undid it (see CasConfirmation).
+    await this.cas.barrier();
+    const e = await retryTransient(() => this.kv.get(key));
+    return e === null || e.operation !== "PUT";
+  }
+
+  private async deleteAt(key: string, revision: number): Promise<boolean> {
     let ambiguous = false;
     try {
       await retryTransient(async () => {
