@@ -14,16 +14,22 @@ import { simulatedHostRequests } from "./simulated-hosts.js";
 /*
  * Agent host leases on a three-node NATS cluster (#22): the lease bucket at three replicas,
  * two agent replicas in their own processes. Through a kill -9 of the lease bucket's leader
- * no host is dropped or served twice; through a kill -9 of an agent replica its hosts move
+ * no host is dropped or served twice (the agents and the probe are connected to the other
+ * two servers: a client of the killed server is unreachable while it reconnects, which is
+ * not what this measures); through a kill -9 of an agent replica its hosts move
  * to the other, never served by both, and every host has exactly one server after the node
  * rejoins.
  */
 
 /** The default lease: a holder keeps a host for two thirds of it without a renewal, longer than an election. */
-const LEASE_MS = 15_000;
+const LEASE_MS = 24_000;
 const LEASES_STREAM = "KV_sdn-host-leases";
 
 let cluster: TestNatsCluster;
+/** The server whose kill is measured: it leads the lease bucket then, and no client is connected to it. */
+let spare: string;
+/** The other servers, the only ones the agents and the probe are given. */
+let clientUrl: string;
 let nc: NatsConnection;
 let dataDir: string;
 const agents: AgentProcess[] = [];
@@ -32,7 +38,7 @@ const hosts: Host[] = [];
 const startAgent = (): AgentProcess => {
   const a = AgentProcess.start(
     {
-      NATS_URL: cluster.url,
+      NATS_URL: clientUrl,
       SDN_NATS_REPLICAS: "3",
       SDN_AGENT_SIMULATOR: "true",
       SDN_AGENT_LEASE_MS: String(LEASE_MS),
@@ -110,7 +116,12 @@ const everyHostOneServer = () =>
 
 beforeAll(async () => {
   cluster = await TestNatsCluster.start(3);
-  nc = await connectBus({ servers: cluster.url, name: "lease-test", logger: silentLogger });
+  spare = cluster.names[0]!;
+  clientUrl = cluster.names
+    .filter((n) => n !== spare)
+    .map((n) => cluster.urlOf(n))
+    .join(",");
+  nc = await connectBus({ servers: clientUrl, name: "lease-test", logger: silentLogger });
   useStorage(nc, { replicas: 3 });
   dataDir = mkdtempSync(join(tmpdir(), "sdn-lease-election-"));
   startAgent();
@@ -141,12 +152,24 @@ describe("agent host leases through NATS leader elections", () => {
     const before = await everyHostOneServer();
     const jsm = await jetstreamManager(nc);
     expect((await jsm.streams.info(LEASES_STREAM)).config.num_replicas).toBe(3);
-    const leader = (await jsm.streams.info(LEASES_STREAM)).cluster?.leader;
-    if (leader === undefined) throw new Error("the lease bucket has no leader");
+    // The lease bucket's leadership moves to the spare server, which is then killed.
+    const leader = await waitFor(
+      `the lease bucket led by ${spare}`,
+      async () => {
+        const now = (await jsm.streams.info(LEASES_STREAM)).cluster?.leader;
+        if (now === spare) return now;
+        if (now !== undefined)
+          await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${LEASES_STREAM}`, "", { timeout: 5_000 });
+        return undefined;
+      },
+      60_000,
+      1_000,
+    );
+    await everyHostOneServer();
 
     cluster.kill(leader);
     // The election and several renewal passes after it.
-    const rounds = await probeUntil(new Promise((r) => setTimeout(r, 12_000)));
+    const rounds = await probeUntil(new Promise((r) => setTimeout(r, 15_000)));
     expect(rounds.length).toBeGreaterThan(3);
     for (const round of rounds) {
       for (const [hostId, seen] of round) {

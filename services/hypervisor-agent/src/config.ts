@@ -18,8 +18,10 @@ export const AgentConfig = Type.Object({
   }),
   SDN_AGENT_LEASE_MS: Type.Integer({
     minimum: 1_000,
-    default: 15_000,
-    description: "How long a replica's claim on a host lasts without renewal (renewed every third of it)",
+    // Kept without renewal for two thirds of it, renewed every sixth: 24 s leaves 12 s for a
+    // renewal to get through, past a NATS Raft election (4-9 s before a follower campaigns).
+    default: 24_000,
+    description: "How long a replica's claim on a host lasts without renewal (renewed every sixth of it)",
   }),
   SDN_HOST_CHECK_INTERVAL_MS: Type.Integer({
     minimum: 200,

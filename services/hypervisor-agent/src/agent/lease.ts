@@ -23,7 +23,10 @@ export class HostLeases {
   ) {}
 
   static async open(nc: NatsConnection, owner: string, ttlMs: number): Promise<HostLeases> {
-    return new HostLeases(await JsonBucket.open<LeaseRecord>(nc, "sdn-host-leases"), owner, ttlMs);
+    // A call lost with a server that went away is tried again well within the renewal margin
+    // (at JetStream's default of 5 s, one lost renewal outlasted it and the hosts were dropped).
+    const timeoutMs = Math.max(500, Math.floor(ttlMs / 10));
+    return new HostLeases(await JsonBucket.open<LeaseRecord>(nc, "sdn-host-leases", {}, timeoutMs), owner, ttlMs);
   }
 
   /** Takes or renews the lease on `hostId`; true when this replica holds it afterwards. */
