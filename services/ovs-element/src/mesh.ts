@@ -7,7 +7,7 @@ import type { ElementConfig } from "./config.js";
 import { describeError } from "./element-errors.js";
 import { applyTunnelsRequest, encapsulationOf } from "./encapsulation.js";
 import { tunnelSetKey, type ElementStore, type Membership, type StoredTunnelSet } from "./store.js";
-import { TunnelSets } from "./tunnel-sets.js";
+import { TunnelSets, type Remote } from "./tunnel-sets.js";
 
 export type HostApply =
   { ok: true; tunnels: ResponseOf<typeof ApplyTunnels>["tunnels"] } | { ok: false; error: CommandError };
@@ -30,12 +30,20 @@ const topology = (m: Membership): string =>
     .sort()
     .join(",")}`;
 
-/** The remotes of `hostId`: every other host of the network. */
-export const remotesOf = (m: Membership, hostId: string): { ip: string; hostId: string }[] =>
+/**
+ * Every host's tunnel endpoint, ordered by host id. A pass sorts them once and takes each
+ * host's remotes out of the one list: sorting every host's remotes anew (N sorts of N-1)
+ * was 12% of the CPU of a 200-host pass, more than the element's own bookkeeping.
+ */
+const endpointsOf = (m: Membership): Remote[] =>
   Object.entries(m.hosts)
-    .filter(([id]) => id !== hostId)
     .map(([id, h]) => ({ ip: h.ip, hostId: id }))
     .sort((a, b) => a.hostId.localeCompare(b.hostId));
+
+const without = (endpoints: Remote[], hostId: string): Remote[] => endpoints.filter((r) => r.hostId !== hostId);
+
+/** The remotes of `hostId`: every other host of the network. */
+export const remotesOf = (m: Membership, hostId: string): Remote[] => without(endpointsOf(m), hostId);
 
 export type MembershipChange = (current: Membership | undefined) => Membership | null | undefined;
 
@@ -199,13 +207,15 @@ export class Mesh {
 
   private async applyAll(m: Membership, revision: number): Promise<Map<string, HostApply>> {
     const recorded = (await this.d.store.tunnels.keys(`${m.networkId}.>`)).map((k) => k.slice(m.networkId.length + 1));
+    const known = new Set(recorded);
     const ids = Object.keys(m.hosts);
+    const endpoints = endpointsOf(m);
     const results = await Promise.all(
       ids.map((id) =>
         this.fanOut.run(async () => {
           const key = tunnelSetKey(m.networkId, id);
-          const prev = recorded.includes(id) ? await this.d.store.tunnels.get(key) : undefined;
-          const remotes = remotesOf(m, id);
+          const prev = known.has(id) ? await this.d.store.tunnels.get(key) : undefined;
+          const remotes = without(endpoints, id);
           if (!this.fresh.has(key) && TunnelSets.current(prev?.value, m, remotes)) {
             const rows = prev?.value.rows ?? [];
             return [
@@ -214,7 +224,7 @@ export class Mesh {
             ] as const;
           }
           this.fresh.delete(key);
-          return [id, await this.applyHost(m, id, { revision, prev })] as const;
+          return [id, await this.applyHost(m, id, { revision, prev, remotes })] as const;
         }),
       ),
     );
@@ -226,9 +236,9 @@ export class Mesh {
   async applyHost(
     m: Membership,
     hostId: string,
-    at: { revision: number; prev?: StoredTunnelSet | undefined },
+    at: { revision: number; prev?: StoredTunnelSet | undefined; remotes?: Remote[] },
   ): Promise<HostApply> {
-    const remotes = remotesOf(m, hostId);
+    const remotes = at.remotes ?? remotesOf(m, hostId);
     // A host that joins (or lost its bridge) gets it in the same call (ensureBridge): no SetupBridge first.
     const body = { ...applyTunnelsRequest(m, remotes), ensureBridge: true };
     const prev = "prev" in at ? at.prev : await this.d.store.tunnels.get(tunnelSetKey(m.networkId, hostId));
@@ -284,9 +294,16 @@ export class Mesh {
       this.scheduleRetry(networkId, Math.max(0, Date.parse(s.value.nextRetryAt ?? "") - now));
     }
     if (ready.length === 0) return;
+    const endpoints = endpointsOf(cur.value);
     await Promise.all(
       ready.map((s) =>
-        this.fanOut.run(() => this.applyHost(cur.value, s.value.from, { revision: cur.revision, prev: s })),
+        this.fanOut.run(() =>
+          this.applyHost(cur.value, s.value.from, {
+            revision: cur.revision,
+            prev: s,
+            remotes: without(endpoints, s.value.from),
+          }),
+        ),
       ),
     );
     const after = await this.d.store.memberships.get(networkId);
