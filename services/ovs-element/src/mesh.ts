@@ -6,7 +6,14 @@ import { Arrivals } from "./arrivals.js";
 import type { ElementConfig } from "./config.js";
 import { describeError } from "./element-errors.js";
 import { applyTunnelsRequest, encapsulationOf } from "./encapsulation.js";
-import { tunnelSetKey, type ElementStore, type Membership, type StoredTunnelSet } from "./store.js";
+import { SingleFlight } from "./single-flight.js";
+import {
+  tunnelSetKey,
+  type ElementStore,
+  type Membership,
+  type StoredMembership,
+  type StoredTunnelSet,
+} from "./store.js";
 import { TunnelSets, type Remote } from "./tunnel-sets.js";
 
 export type HostApply =
@@ -81,6 +88,7 @@ export class Mesh {
   private readonly fresh = new Set<string>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   private readonly changes = new Map<string, QueuedChange[]>();
+  private readonly lookUps = new SingleFlight<StoredMembership | undefined>();
   private stopped = false;
 
   constructor(private readonly d: MeshDeps) {
@@ -159,6 +167,16 @@ export class Mesh {
       if (attempt > 3) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, attempt * 2)));
     }
     throw new CommandError("CONFLICT", `the membership of network ${networkId} kept changing; retry the request`);
+  }
+
+  /**
+   * The network's membership as stored, for a plug's look-up of its own earlier entry (a
+   * redelivery): look-ups of one network in flight at once share one read, so a burst of
+   * plugs does not each read (and parse) the whole membership. Not for passes or changes,
+   * which read fresh.
+   */
+  lookUp(networkId: string): Promise<StoredMembership | undefined> {
+    return this.lookUps.run(networkId, () => this.d.store.memberships.get(networkId));
   }
 
   /** Applies the network's mesh; resolves with a pass that began after this call. */
