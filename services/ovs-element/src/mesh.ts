@@ -22,6 +22,8 @@ export type HostApply =
 /** What one mesh pass did on each host of the network. */
 export interface MeshPass {
   hosts: Map<string, HostApply>;
+  /** How many of `hosts` failed, counted once for every plug that shares the pass. */
+  failures: number;
   /** Agent rounds: how many times the whole network was applied before membership stood still. */
   rounds: number;
 }
@@ -210,7 +212,7 @@ export class Mesh {
       const cur = await this.d.store.memberships.get(networkId);
       if (cur === undefined) {
         await this.forgetTunnelSets(networkId, new Set());
-        return { hosts: new Map(), rounds };
+        return { hosts: new Map(), failures: 0, rounds };
       }
       const shape = topology(cur.value);
       if (shape === applied) break;
@@ -220,7 +222,8 @@ export class Mesh {
       applied = shape;
       rounds++;
     }
-    return { hosts, rounds };
+    const failures = [...hosts.values()].filter((r) => !r.ok).length;
+    return { hosts, failures, rounds };
   }
 
   private async applyAll(m: Membership, revision: number): Promise<Map<string, HostApply>> {

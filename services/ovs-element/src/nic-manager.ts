@@ -212,8 +212,8 @@ export class NicManager {
     const pass = await this.d.mesh.converge(networkId);
     const own = pass.hosts.get(hostId);
     if (own !== undefined && !own.ok) throw own.error;
-    const pending = [...pass.hosts.entries()].filter(([, r]) => !r.ok).map(([id]) => id);
-    if (pending.length > 0) notes.push(`tunnels of ${pending.length} peer host(s) failed and are retried`);
+    // The own host succeeded here, so every failure is a peer's.
+    if (pass.failures > 0) notes.push(`tunnels of ${pass.failures} peer host(s) failed and are retried`);
   }
 
   async unplug(networkId: string, nicId: string, ctx: CommandContext): Promise<NicOutcome> {
