@@ -93,7 +93,7 @@ export class NicManager {
     // The NIC and its member entry exist only when this command ran before (a redelivery).
     const hostLookup = settledLater(this.d.peers.host(req.hostId));
     const earlierLookup = settledLater(this.d.store.nics.get(nicKey(req.networkId, nicId)));
-    const memberLookup = settledLater(this.d.store.memberships.get(req.networkId));
+    const memberLookup = settledLater(this.d.mesh.lookUp(req.networkId));
     let network = await this.d.peers.network(req.networkId, ctx);
     const verdict = canHandle(network, "Connectivity");
     if (!verdict.canHandle)
@@ -115,7 +115,7 @@ export class NicManager {
     const key = tunnelKeyOf(network);
     if (key === undefined) throw new CommandError("CONFLICT", `network ${network.name} has no tunnel key`);
 
-    const membership = await (sameId ? memberLookup : this.d.store.memberships.get(network.id));
+    const membership = await (sameId ? memberLookup : this.d.mesh.lookUp(network.id));
     const member = membership?.value.hosts[req.hostId]?.nics[nicId];
     // The VM's owner first: another account learns nothing of the VM's devices.
     await this.owners.claim(req.vmId, network.accountId, nicId);
@@ -212,8 +212,8 @@ export class NicManager {
     const pass = await this.d.mesh.converge(networkId);
     const own = pass.hosts.get(hostId);
     if (own !== undefined && !own.ok) throw own.error;
-    const pending = [...pass.hosts.entries()].filter(([, r]) => !r.ok).map(([id]) => id);
-    if (pending.length > 0) notes.push(`tunnels of ${pending.length} peer host(s) failed and are retried`);
+    // The own host succeeded here, so every failure is a peer's.
+    if (pass.failures > 0) notes.push(`tunnels of ${pass.failures} peer host(s) failed and are retried`);
   }
 
   async unplug(networkId: string, nicId: string, ctx: CommandContext): Promise<NicOutcome> {

@@ -44,6 +44,12 @@ export interface Membership {
   hosts: Record<string, MemberHost>;
 }
 
+/** A membership as read from KV, with the entry's revision. */
+export interface StoredMembership {
+  value: Membership;
+  revision: number;
+}
+
 /** One direction of a tunnel, inside its host's tunnel set. */
 export interface TunnelRow {
   to: string;

@@ -20,6 +20,8 @@ export class VmOwners {
 
   /** Records the NIC under the VM for `accountId`; FORBIDDEN (naming nothing of the owner) when another account holds it. */
   async claim(vmId: string, accountId: string, nicId: string): Promise<void> {
+    // A VM's first NIC (the usual plug) creates the record in one write, without reading first.
+    if ((await this.bucket.tryCreate(keyOf(vmId), { accountId, nics: [nicId] })) !== undefined) return;
     let taken = false;
     await this.bucket.update(keyOf(vmId), (current) => {
       taken = current !== undefined && current.accountId !== accountId;
