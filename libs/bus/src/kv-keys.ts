@@ -20,15 +20,26 @@ const ATTEMPTS = 6;
  * behind until the next write: a listing of 900 addresses came back with 899). So the
  * listing must reach the sequence of the newest write under the filter, asked of the stream
  * leader first, or it is made again, elsewhere.
+ *
+ * The consumer also delivers what is written while it is read, so a listing that read until
+ * nothing was pending chased a bucket written to without pause (a test's churn kept one
+ * going for 30 s under load). It stops once it has seen every key the leader held when the
+ * listing began: each such key still has a message (a rewrite or delete replaces it with a
+ * newer one, delivered later), and a key written afterwards need not be listed.
  */
 export const listKeys = async (nc: NatsConnection, bucket: string, filter: string): Promise<string[]> => {
   const stream = `KV_${bucket}`;
   const prefix = `$KV.${bucket}.`;
   const jsm = await jetstreamManager(nc);
   const newest = await jsm.streams.getMessage(stream, { last_by_subj: `${prefix}${filter}` });
+  if (newest === null) return [];
+  const held = await jsm.streams.info(stream, { subjects_filter: `${prefix}${filter}` });
+  const subjects = Object.keys(held.state.subjects ?? {});
+  // Purged meanwhile: nothing is left under the filter.
+  if (subjects.length === 0) return [];
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const { keys, lastSeq } = await readKeys(nc, jsm, stream, prefix, filter);
-    if (lastSeq >= (newest?.seq ?? 0)) return keys;
+    const { keys, lastSeq } = await readKeys(nc, jsm, stream, prefix, filter, subjects);
+    if (lastSeq >= newest.seq) return keys;
   }
   throw new StaleListingError(bucket, filter);
 };
@@ -40,6 +51,8 @@ const readKeys = async (
   stream: string,
   prefix: string,
   filter: string,
+  /** The subjects to see before the listing may end (it ends earlier when nothing is pending). */
+  subjects: readonly string[],
 ): Promise<{ keys: string[]; lastSeq: number }> => {
   const created = await jsm.consumers.add(stream, {
     ack_policy: AckPolicy.None,
@@ -53,9 +66,10 @@ const readKeys = async (
   try {
     const consumer = await jetstream(nc).consumers.get(stream, created.name);
     const live = new Set<string>();
+    const unseen = new Set(subjects);
     let lastSeq = 0;
     let pending = created.num_pending;
-    while (pending > 0) {
+    while (pending > 0 && unseen.size > 0) {
       const batch = await consumer.fetch({ max_messages: Math.min(pending, BATCH), expires: FETCH_WAIT_MS });
       let received = 0;
       for await (const m of batch) {
@@ -65,8 +79,9 @@ const readKeys = async (
         const op = m.headers?.get("KV-Operation");
         if (op === "DEL" || op === "PURGE") live.delete(key);
         else live.add(key);
+        unseen.delete(m.subject);
         pending = m.info.pending;
-        if (pending === 0) break;
+        if (pending === 0 || unseen.size === 0) break;
       }
       // What was pending was deleted before it was delivered: there is nothing more.
       if (received === 0) break;
