@@ -17,6 +17,7 @@ import { agentRequestSeconds, agentRequests, outcomeOf } from "./metrics/bus-met
 import { injectTrace, withConsumerSpan } from "./trace.js";
 import { isTransient } from "./transient.js";
 import { parseJson } from "./validation.js";
+import { sameTurn } from "./same-turn.js";
 
 /**
  * The request/reply tier (CloudStack's AgentManager.send): the caller waits, with a
@@ -52,6 +53,7 @@ export const roundTrip = async <C extends CommandDefinition>(
   const commandId = opts.commandId ?? randomUUID();
   const timeoutMs = opts.timeoutMs ?? 10_000;
   try {
+    await sameTurn();
     const reply = await nc.request(subject, JSON.stringify(body), {
       timeout: timeoutMs,
       headers: commandHeaders(commandId, opts),

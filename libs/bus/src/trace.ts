@@ -36,16 +36,31 @@ const runInSpan = <T>(
     }
   });
 
-/**
- * The destination in a span name must have few values (OTel messaging conventions): an
- * agent subject's host token becomes `{hostId}`, and an account in a command, answer or event
- * subject `{accountId}` (the few origins and services stay).
- */
-export const destinationTemplate = (subject: string): string =>
+const templateOf = (subject: string): string =>
   subject
     .replace(/^sdn\.agent\.[^.]+\./, "sdn.agent.{hostId}.")
     .replace(/^(sdn\.(?:cmd|req)\.[^.]+)\.acct\.[^.]+\./, "$1.acct.{accountId}.")
     .replace(/^sdn\.(ans|evt)\.[^.]+\./, "sdn.$1.{accountId}.");
+
+/** Subjects seen lately and their templates; emptied when full (subjects carry account and host ids). */
+const templates = new Map<string, string>();
+const TEMPLATES_HELD = 1_024;
+
+/**
+ * The destination in a span name must have few values (OTel messaging conventions): an
+ * agent subject's host token becomes `{hostId}`, and an account in a command, answer or event
+ * subject `{accountId}` (the few origins and services stay). Remembered per subject: every
+ * message has two spans, and the three patterns cost a microsecond a subject (issue 18).
+ */
+export const destinationTemplate = (subject: string): string => {
+  let template = templates.get(subject);
+  if (template === undefined) {
+    template = templateOf(subject);
+    if (templates.size >= TEMPLATES_HELD) templates.clear();
+    templates.set(subject, template);
+  }
+  return template;
+};
 
 /** `<operation> <destination>` and the messaging attributes of the current conventions. */
 const messagingSpan = (operation: "process" | "send", subject: string, extra: Record<string, string | number>) => {

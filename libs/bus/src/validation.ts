@@ -82,11 +82,14 @@ export const assertValid = <T extends TSchema>(schema: T, value: unknown, what: 
   return value as Static<T>;
 };
 
+/** Stateless between calls (no `stream` option), so one serves every message. */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 /** Parses JSON bytes, turning a parse failure into MalformedMessageError. */
 export const parseJson = (data: Uint8Array, what: string): unknown => {
   if (data.length === 0) return {};
   try {
-    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(data)) as unknown;
+    return JSON.parse(utf8.decode(data)) as unknown;
   } catch (err) {
     throw new MalformedMessageError(`${what} is not valid UTF-8 JSON: ${(err as Error).message}`);
   }

@@ -1,9 +1,8 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { HttpError } from "../http-errors.js";
+import { tokenHashOf } from "./bearer.js";
 import { isExpired } from "./token-lifetime.js";
 import type { TokenStore } from "./token-store.js";
-
-const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,512})$/;
 
 /**
  * onRequest hook: every route needs a valid bearer token unless its config says
@@ -19,11 +18,11 @@ export const authenticate =
     if (header === undefined) {
       throw new HttpError("UNAUTHORIZED", "this route needs an 'Authorization: Bearer <token>' header");
     }
-    const match = BEARER.exec(header);
-    if (match === null) {
+    const hash = tokenHashOf(req);
+    if (hash === undefined) {
       throw new HttpError("UNAUTHORIZED", "the Authorization header must be 'Bearer <token>'");
     }
-    const info = await tokens.verify(match[1] as string);
+    const info = await tokens.verifyHash(hash);
     if (info === undefined) throw new HttpError("UNAUTHORIZED", "the token is not valid: unknown or revoked");
     if (isExpired(info)) {
       throw new HttpError("UNAUTHORIZED", `the token expired at ${info.expiresAt}: create a new one`);

@@ -61,7 +61,11 @@ export class TokenStore {
   }
 
   async verify(token: string): Promise<TokenInfo | undefined> {
-    const hash = hashToken(token);
+    return this.verifyHash(hashToken(token));
+  }
+
+  /** verify, given the token's hash (bearer.ts works it out once per request). */
+  async verifyHash(hash: string): Promise<TokenInfo | undefined> {
     const cached = this.caching ? this.cache.get(hash) : undefined;
     if (cached !== undefined) return cached;
     const epoch = this.cache.epoch;

@@ -1,5 +1,6 @@
 import rateLimit from "@fastify/rate-limit";
 import type { GatewayApp } from "../app.js";
+import { tokenHashOf } from "../auth/bearer.js";
 import { HttpError } from "../http-errors.js";
 import { AccountKeys } from "./account-keys.js";
 
@@ -16,8 +17,8 @@ export const registerRequestLimiter = async (app: GatewayApp, perMinute: number)
     timeWindow: 60_000,
     cache: 10_000,
     keyGenerator: (req) => {
-      const auth = req.headers.authorization;
-      const accountId = typeof auth === "string" ? accounts.accountOf(auth) : undefined;
+      const hash = tokenHashOf(req);
+      const accountId = hash === undefined ? undefined : accounts.accountOf(hash);
       return accountId === undefined ? `ip:${req.ip}` : `account:${accountId}`;
     },
     errorResponseBuilder: (_req, ctx) =>
@@ -28,7 +29,7 @@ export const registerRequestLimiter = async (app: GatewayApp, perMinute: number)
   });
   app.addHook("onRequest", app.rateLimit());
   app.addHook("onResponse", async (req) => {
-    const auth = req.headers.authorization;
-    if (req.principal !== undefined && typeof auth === "string") accounts.remember(auth, req.principal.accountId);
+    const hash = tokenHashOf(req);
+    if (req.principal !== undefined && hash !== undefined) accounts.remember(hash, req.principal.accountId);
   });
 };
