@@ -8,10 +8,12 @@ import gzip
 import hashlib
 import ipaddress
 import os
+import random
 import re
 import shlex
 import subprocess
 import tempfile
+import time
 
 import sdn_ovs_args as args_
 import sdn_ovs_cmd as ovs
@@ -84,14 +86,37 @@ def _ssh_fingerprint(blob_b64):
     return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
 
 
+# sshd drops unauthenticated connections at random beyond MaxStartups (default 10:30:100), and
+# ssh-keyscan opens one per key type: a few relay calls at once (a router program deploy) got
+# "Connection closed by remote host" and no key. Such a scan is tried again after a pause.
+SCAN_ATTEMPTS = 4
+DROPPED = "Connection closed by remote host"
+
+
+def _scan(address, port):
+    """ssh-keyscan's output: the host key lines and what it said on stderr."""
+    try:
+        _status, scanned, err = ovs.run(["ssh-keyscan", "-p", str(port), "-T", "5", address], 15)
+    except subprocess.TimeoutExpired:
+        return "", ""
+    return scanned, err
+
+
+def _scanned_keys(address, port, scan=_scan, pause=time.sleep):
+    """The router's host keys (fields of known_hosts lines), scanned again while sshd dropped the scan."""
+    for attempt in range(SCAN_ATTEMPTS):
+        scanned, err = scan(address, port)
+        keys = [l.split() for l in scanned.splitlines() if l.strip() and not l.startswith("#")]
+        keys = [k for k in keys if len(k) >= 3]
+        if keys or DROPPED not in err:
+            return keys
+        pause(0.2 * (attempt + 1) + random.random() * 0.3)
+    return []
+
+
 def _pinned_known_host(address, port, fingerprint):
     """The router's host key line for known_hosts, if it presents the pinned key."""
-    try:
-        _status, scanned, _err = ovs.run(["ssh-keyscan", "-p", str(port), "-T", "5", address], 15)
-    except subprocess.TimeoutExpired:
-        scanned = ""
-    keys = [l.split() for l in scanned.splitlines() if l.strip() and not l.startswith("#")]
-    keys = [k for k in keys if len(k) >= 3]
+    keys = _scanned_keys(address, port)
     if not keys:
         raise HostError("ROUTER_UNREACHABLE", "no SSH server answers at %s:%d from this host" % (address, port))
     for _host, key_type, blob in keys:

@@ -65,3 +65,32 @@ class RouterRelayRefusals(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class HostKeyScan(unittest.TestCase):
+    KEY = "[169.254.0.2]:3922 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA\n"
+
+    def scans(self, outcomes):
+        calls = []
+
+        def scan(_address, _port):
+            calls.append(1)
+            return outcomes[min(len(calls), len(outcomes)) - 1]
+
+        keys = sdn_ovs_relay._scanned_keys("169.254.0.2", 3922, scan=scan, pause=lambda _s: None)
+        return keys, len(calls)
+
+    def test_scans_again_while_sshd_drops_the_connections(self):
+        dropped = ("", "169.254.0.2: Connection closed by remote host\n")
+        keys, calls = self.scans([dropped, dropped, (self.KEY, "")])
+        self.assertEqual(keys, [self.KEY.split()])
+        self.assertEqual(calls, 3)
+
+    def test_gives_up_after_its_attempts(self):
+        keys, calls = self.scans([("", "169.254.0.2: Connection closed by remote host\n")])
+        self.assertEqual(keys, [])
+        self.assertEqual(calls, sdn_ovs_relay.SCAN_ATTEMPTS)
+
+    def test_does_not_scan_again_when_nothing_answers(self):
+        keys, calls = self.scans([("", "")])
+        self.assertEqual((keys, calls), ([], 1))
