@@ -48,6 +48,15 @@ export interface XapiClientOptions {
 
 const TLS_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ALTNAME|SSL/;
 
+/** Calls that can be sent again after a reset connection without doing anything twice. */
+const REPEATABLE = /^(session\.login_with_password|host\.call_plugin|[A-Za-z_]+\.get_[A-Za-z_]+|system\.listMethods)$/;
+
+/** The connection was reset or closed before an answer came. */
+const isReset = (cause: unknown): boolean => {
+  const e = cause as { code?: string; message?: string } | undefined;
+  return e?.code === "ECONNRESET" || e?.message === "socket hang up";
+};
+
 /**
  * A small typed XAPI client over XML-RPC (the `xmlrpc` package): one session reused for
  * every call, a new login when XAPI says SESSION_INVALID, HOST_IS_SLAVE followed to the
@@ -132,7 +141,22 @@ export class XapiClient {
     }
   }
 
-  private rawCall(method: string, params: unknown[]): Promise<unknown> {
+  /**
+   * One XML-RPC call. A call that may be repeated (reads, login, the host programs, which
+   * apply whole sets) is sent once more when the connection was reset under it: a kept-alive
+   * connection the host closed as it was reused ("socket hang up") dropped the host as
+   * unreachable for a moment (the quickstart's ListVms did so once in a CI rehearsal).
+   */
+  private async rawCall(method: string, params: unknown[]): Promise<unknown> {
+    try {
+      return await this.sendCall(method, params);
+    } catch (err) {
+      if (!(err instanceof XapiTransportError) || !isReset(err.cause) || !REPEATABLE.test(method)) throw err;
+      return this.sendCall(method, params);
+    }
+  }
+
+  private sendCall(method: string, params: unknown[]): Promise<unknown> {
     const client = xmlrpc.createSecureClient({
       host: this.target,
       port: this.opts.port,
