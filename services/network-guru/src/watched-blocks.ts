@@ -35,8 +35,13 @@ const STALL_MS = 2_000;
 /** The pause before a watch that ended under us is started again. */
 const RESTART_MS = 250;
 
-/** How long a command waits for the watch to reach a write before it gives up (the bus is in trouble then). */
-const CATCH_UP_MS = 10_000;
+/**
+ * How long a command waits for the watch to reach a write before it gives up (the bus is in
+ * trouble then). Longer than a stream leader election (a Raft follower waits 4-9 s before it
+ * campaigns) plus a stalled watch's restart: at 10 s, reservations made while the leader was
+ * killed failed UNAVAILABLE on a loaded CI machine.
+ */
+const CATCH_UP_MS = 20_000;
 
 interface Network {
   blocks: Map<number, BlockState>;
