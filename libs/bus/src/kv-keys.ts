@@ -33,18 +33,23 @@ export const listKeys = async (nc: NatsConnection, bucket: string, filter: strin
   const jsm = await jetstreamManager(nc);
   const newest = await jsm.streams.getMessage(stream, { last_by_subj: `${prefix}${filter}` });
   if (newest === null) return [];
-  const held = await jsm.streams.info(stream, { subjects_filter: `${prefix}${filter}` });
-  const subjects = Object.keys(held.state.subjects ?? {});
-  // Purged meanwhile: nothing is left under the filter.
-  if (subjects.length === 0) return [];
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const { keys, lastSeq } = await readKeys(nc, jsm, stream, prefix, filter, subjects);
-    if (lastSeq >= newest.seq) return keys;
+    const held = await jsm.streams.info(stream, { subjects_filter: `${prefix}${filter}` });
+    const subjects = Object.keys(held.state.subjects ?? {});
+    // Purged meanwhile: nothing is left under the filter.
+    if (subjects.length === 0) return [];
+    const { keys, lastSeq, complete } = await readKeys(nc, jsm, stream, prefix, filter, subjects);
+    // A replica that delivered the newest write but not every key the leader holds (one that
+    // rejoined and is catching up) is behind as well: the listing is made again.
+    if (complete && lastSeq >= newest.seq) return keys;
   }
   throw new StaleListingError(bucket, filter);
 };
 
-/** One listing through a consumer on whichever replica the server picks; `lastSeq` is the newest message it saw. */
+/**
+ * One listing through a consumer on whichever replica the server picks; `lastSeq` is the
+ * newest message it saw, `complete` whether it saw every subject asked for.
+ */
 const readKeys = async (
   nc: NatsConnection,
   jsm: JetStreamManager,
@@ -53,7 +58,7 @@ const readKeys = async (
   filter: string,
   /** The subjects to see before the listing may end (it ends earlier when nothing is pending). */
   subjects: readonly string[],
-): Promise<{ keys: string[]; lastSeq: number }> => {
+): Promise<{ keys: string[]; lastSeq: number; complete: boolean }> => {
   const created = await jsm.consumers.add(stream, {
     ack_policy: AckPolicy.None,
     deliver_policy: DeliverPolicy.LastPerSubject,
@@ -86,7 +91,7 @@ const readKeys = async (
       // What was pending was deleted before it was delivered: there is nothing more.
       if (received === 0) break;
     }
-    return { keys: [...live], lastSeq };
+    return { keys: [...live], lastSeq, complete: unseen.size === 0 };
   } finally {
     await jsm.consumers.delete(stream, created.name).catch(() => undefined);
   }
