@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -77,7 +78,7 @@ describe("XapiClient on a connection reset", () => {
       address: "127.0.0.1",
       port,
       username: "root",
-      password: "secret",
+      password: randomUUID(),
       tls: { insecure: true },
       timeoutMs: 5_000,
       originator: "sdn-test",
