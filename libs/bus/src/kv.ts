@@ -114,11 +114,7 @@ export class JsonBucket<T> {
         throw err;
       }
     });
-    if (this.cas.needed) {
-      await this.cas.barrier();
-      const e = await retryTransient(() => this.kv.get(key));
-      if (e?.revision !== revision) throw new WriteOverwrittenError(key);
-    }
+    if (this.cas.needed && (await this.settled(key))?.revision !== revision) throw new WriteOverwrittenError(key);
     return revision;
   }
 
@@ -195,9 +191,14 @@ export class JsonBucket<T> {
     if (!(await this.deleteAt(key, revision))) return false;
     if (!this.cas.needed) return true;
     // A racing update stored after the delete undid it (see CasConfirmation).
-    await this.cas.barrier();
-    const e = await retryTransient(() => this.kv.get(key));
+    const e = await this.settled(key);
     return e === null || e.operation !== "PUT";
+  }
+
+  /** The key's entry once every write proposed before the call is applied (see CasConfirmation). */
+  private async settled(key: string) {
+    await this.cas.barrier();
+    return retryTransient(() => this.kv.get(key));
   }
 
   private async deleteAt(key: string, revision: number): Promise<boolean> {
