@@ -10,6 +10,7 @@ import {
 import { TestNatsServer, waitFor } from "@sdn/testkit";
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { percentile } from "./stats.js";
 
@@ -62,6 +63,14 @@ const cpuMsOf = (pid: number): number => {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 };
 
+/** The machine's busy and total CPU time so far, in clock ticks, over all cores (/proc/stat). */
+const machineTicks = (): { busy: number; total: number } => {
+  const ticks = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").split(/\s+/).slice(1).map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  // idle and iowait are the 4th and 5th fields.
+  return { busy: total - (ticks[3] ?? 0) - (ticks[4] ?? 0), total };
+};
+
 /** This process's children named nats-server: the test server (its handle keeps the process private). */
 const natsServerPids = (): number[] =>
   readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, "utf8")
@@ -73,14 +82,29 @@ const natsServerPids = (): number[] =>
 /**
  * CPU spent per call by the guru replicas and the nats-server while `work` runs: it moves
  * less than calls per second when other jobs share the machine (CI, parallel helpers).
+ * Also how busy the machine and the busiest replica were (% of all cores, % of one core).
  */
-const cpuPerCall = async <T>(pids: number[], work: () => Promise<T>, calls = RESERVATIONS) => {
-  const total = () => pids.reduce((ms, pid) => ms + cpuMsOf(pid), 0);
-  const before = total();
+const cpuPerCall = async <T>(pids: number[], replicas: number[], work: () => Promise<T>, calls = RESERVATIONS) => {
+  const total = (of: number[]) => of.reduce((ms, pid) => ms + cpuMsOf(pid), 0);
+  const before = total(pids);
+  const replicasBefore = replicas.map(cpuMsOf);
   const client = process.cpuUsage();
+  const machine = machineTicks();
+  const started = performance.now();
   const result = await work();
+  const wallMs = performance.now() - started;
   const { user, system } = process.cpuUsage(client);
-  return { result, cpuMs: (total() - before) / calls, clientCpuMs: (user + system) / 1000 / calls };
+  const after = machineTicks();
+  // Whole machine (neighbours included): near 100 % the run is bound by cores, not by a replica.
+  const machineBusy = (100 * (after.busy - machine.busy)) / Math.max(1, after.total - machine.total);
+  const replicaBusy = Math.max(...replicas.map((pid, i) => (100 * (cpuMsOf(pid) - (replicasBefore[i] ?? 0))) / wallMs));
+  return {
+    result,
+    cpuMs: (total(pids) - before) / calls,
+    clientCpuMs: (user + system) / 1000 / calls,
+    machineBusy,
+    replicaBusy,
+  };
 };
 
 /** Runs `calls` calls, `inFlight` at a time: reservations per second (`per` each) and latency percentiles. */
@@ -110,6 +134,7 @@ const rate = async (call: (i: number) => Promise<void>, calls = RESERVATIONS, in
  */
 export default async function run(): Promise<void> {
   const batchRates: number[] = [];
+  const machineBusy: number[] = [];
   for (const replicas of [1, 2]) {
     const nats = await TestNatsServer.start();
     const gurus: ChildProcess[] = [];
@@ -127,8 +152,9 @@ export default async function run(): Promise<void> {
       if (!created.ok) throw new Error(created.error.message);
       const networkId = created.data.id;
       const ips = new Set<string>();
-      const pids = [...gurus.flatMap((g) => (g.pid === undefined ? [] : [g.pid])), ...natsServerPids()];
-      const { result: reserved, cpuMs: reserveCpu } = await cpuPerCall(pids, () =>
+      const replicaPids = gurus.flatMap((g) => (g.pid === undefined ? [] : [g.pid]));
+      const pids = [...replicaPids, ...natsServerPids()];
+      const { result: reserved, cpuMs: reserveCpu } = await cpuPerCall(pids, replicaPids, () =>
         rate(async (i) => {
           const a = await client.send(
             ReserveNicAddress,
@@ -144,8 +170,11 @@ export default async function run(): Promise<void> {
         result: batched,
         cpuMs: batchCpu,
         clientCpuMs: batchClientCpu,
+        machineBusy: batchBusy,
+        replicaBusy,
       } = await cpuPerCall(
         pids,
+        replicaPids,
         () =>
           rate(
             async (b) => {
@@ -164,7 +193,7 @@ export default async function run(): Promise<void> {
         BATCHES * BATCH,
       );
       // Baseline of the same run: a durable command that does nothing, served by the same replicas.
-      const { result: bare, cpuMs: bareCpu } = await cpuPerCall(pids, () =>
+      const { result: bare, cpuMs: bareCpu } = await cpuPerCall(pids, replicaPids, () =>
         rate(async () => {
           const a = await client.send(CheckHealth["network-guru"], {}, { ...as, timeoutMs: 30_000 });
           if (!a.ok) throw new Error(a.error.message);
@@ -185,10 +214,12 @@ export default async function run(): Promise<void> {
           `${((100 * batched.perSecond) / bare.perSecond).toFixed(0)} % of bare commands/s), ` +
           `p50 ${batched.p50.toFixed(1)} ms, p99 ${batched.p99.toFixed(1)} ms per batch; ` +
           `CPU ${batchCpu.toFixed(2)} ms per reservation (guru replicas and nats-server), ` +
-          `${batchClientCpu.toFixed(2)} ms in the sending process; duplicates over both ${duplicates}\n`,
+          `${batchClientCpu.toFixed(2)} ms in the sending process; the machine's ${availableParallelism()} cores ` +
+          `${batchBusy.toFixed(0)} % busy, the busiest replica ${replicaBusy.toFixed(0)} % of a core; duplicates over both ${duplicates}\n`,
       );
       if (duplicates !== 0) throw new Error(`${duplicates} addresses were handed out twice`);
       batchRates.push(batched.perSecond);
+      machineBusy.push(batchBusy);
     } finally {
       await Promise.all(gurus.map(stopGuru));
       await nc.close();
@@ -196,7 +227,11 @@ export default async function run(): Promise<void> {
     }
   }
   const [one, two] = batchRates as [number, number];
+  // A second replica adds throughput only where the first is what is saturated: with the
+  // machine's cores already busy, it can only share them (and pays for the other's writes).
   process.stdout.write(
-    `ReserveNicAddresses: 2 replicas give ${(two / one).toFixed(2)}× the reservations/s of 1 (target > 1)\n`,
+    `ReserveNicAddresses: 2 replicas give ${(two / one).toFixed(2)}× the reservations/s of 1 (target > 1); ` +
+      `the machine was ${machineBusy.map((b) => `${b.toFixed(0)} %`).join(" and ")} busy in those runs ` +
+      `(at ≈100 % the cores, not a replica, set the rate)\n`,
   );
 }
