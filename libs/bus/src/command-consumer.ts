@@ -40,6 +40,12 @@ export class CommandConsumer {
   /** Epoch ms of the consumer's creation; Infinity while unknown, so that every delivery is checked. */
   private createdMs = Number.POSITIVE_INFINITY;
   private ackFloor: number | undefined;
+  /**
+   * The commands stream's last sequence, read once the consumer born at `birthMs` was seen
+   * to exist: every command stored after it was published while that consumer existed, so
+   * only that consumer can have delivered it, and a second delivery says so (redelivered).
+   */
+  private seenAt: { birthMs: number; lastSeq: number } | undefined;
 
   constructor(
     private readonly jsm: JetStreamManager,
@@ -59,6 +65,7 @@ export class CommandConsumer {
     const existing = await this.info();
     if (existing !== undefined) {
       await this.align(existing);
+      await this.markSeen();
       return { created: false };
     }
     const start =
@@ -70,14 +77,23 @@ export class CommandConsumer {
           };
     try {
       this.remember(await this.jsm.consumers.add(STREAMS.commands.name, { ...this.config(), ...start }));
+      await this.markSeen();
       return { created: true };
     } catch (err) {
       // Another replica created it at the same moment (perhaps from another start): use theirs.
       const theirs = await this.info();
       if (theirs === undefined) throw err;
       this.remember(theirs);
+      await this.markSeen();
       return { created: false };
     }
+  }
+
+  /** Reads the stream's last sequence now that the consumer is known to exist (see seenAt). */
+  private async markSeen(): Promise<void> {
+    const birthMs = this.createdMs;
+    const { state } = await this.jsm.streams.info(STREAMS.commands.name);
+    this.seenAt = { birthMs, lastSeq: state.last_seq };
   }
 
   /** Reads the consumer (undefined when it is missing) and remembers its birth and ack floor. */
@@ -122,9 +138,16 @@ export class CommandConsumer {
   /**
    * Whether a delivery may already have been handled: redelivered, or published before
    * this consumer existed (an earlier consumer may have run it). Only those cost a lookup.
+   * A command stored after the consumer was seen to exist (seenAt, while it is still the
+   * same consumer) is not such a one, however close to the consumer's birth its timestamp
+   * is: without the sequence, every command of a service's first seconds paid a lookup of
+   * its answer (issue 18: 200 JetStream reads in a burst of plugs after a start).
    */
   mayHaveRun(m: JsMsg): boolean {
-    return m.info.redelivered || Number(m.info.timestampNanos) / 1e6 <= this.createdMs + CLOCK_SKEW_MS;
+    if (m.info.redelivered) return true;
+    const seen = this.seenAt;
+    if (seen !== undefined && seen.birthMs === this.createdMs && m.info.streamSequence > seen.lastSeq) return false;
+    return Number(m.info.timestampNanos) / 1e6 <= this.createdMs + CLOCK_SKEW_MS;
   }
 
   private remember(info: ConsumerInfo): void {

@@ -106,6 +106,31 @@ describe("command-path integrity", () => {
     await svc.stop();
   });
 
+  it("reads no answer back for a command stored after the consumer was seen, even in the consumer's first seconds", async () => {
+    const jsm = await jetstreamManager(bus.nc);
+    // Born now: every command below is published within the clock-skew margin of its birth.
+    await jsm.consumers.delete(STREAMS.commands.name, commandConsumerName("ovs-element")).catch(() => undefined);
+    // The replay of the earlier tests' commands (older than the consumer) is still checked: count only ours.
+    let lookups = 0;
+    const watch = bus.nc.subscribe(`$JS.API.STREAM.MSG.GET.${STREAMS.answers.name}`, {
+      callback: (_err, m) => {
+        if (m.string().includes("first-seconds-")) lookups++;
+      },
+    });
+    const svc = countingServer(60_000);
+    await svc.start();
+    const commands = new CommandClient(bus.nc);
+    const answers = await Promise.all(
+      [1, 2, 3].map((n) => commands.send(Count, { n }, { commandId: `first-seconds-${n}` })),
+    );
+    expect(answers.map((a) => a.ok)).toEqual([true, true, true]);
+    await bus.nc.flush();
+    expect(lookups).toBe(0);
+    for (const n of [1, 2, 3]) expect(runs.get(`first-seconds-${n}`)).toBe(1);
+    watch.unsubscribe();
+    await svc.stop();
+  });
+
   it("answers and audits a command that never gets answered MAX_DELIVERIES_EXCEEDED", async () => {
     const hung = new CommandServer(bus.nc, {
       service: "vr-manager",
