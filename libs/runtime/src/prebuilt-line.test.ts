@@ -47,7 +47,7 @@ describe("prebuilt info line", () => {
     expect(lines.map((l) => (JSON.parse(l) as { i: number }).i)).toEqual([0, 1, 2]);
   });
 
-  it("still writes the lines of a process that exits in the same turn", async () => {
+  it("still writes the lines of a process that exits in the same turn, and exits as it meant to", async () => {
     const dir = await mkdtemp(join(tmpdir(), "prebuilt-line-"));
     try {
       const script = join(dir, "exit.ts");
@@ -57,6 +57,9 @@ describe("prebuilt info line", () => {
         script,
         `import { createLogger } from ${JSON.stringify(logger)};\n` +
           `import { writePrebuiltInfo } from ${JSON.stringify(prebuilt)};\n` +
+          // A writer that throws (destroyed) is written to first: the others still get theirs.
+          `const broken = createLogger("broken", "info", { write: () => { throw new Error("destroyed"); } });\n` +
+          `writePrebuiltInfo(broken, "", "lost");\n` +
           `const log = createLogger("exiting", "info");\n` +
           `for (let i = 0; i < 100; i++) writePrebuiltInfo(log, \`,"i":\${i}\`, "request");\n` +
           `process.exit(0);\n`,

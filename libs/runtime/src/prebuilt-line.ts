@@ -15,12 +15,12 @@ const INFO = 30;
 
 /**
  * Writes an `info` line of createLogger's shape (level, time, the logger's bindings, then
- * `fields`, then `msg`) to the logger's stream at the end of this turn of the event loop
- * (turn-batch.ts: after lines logged the usual way in the same turn, their times still
- * right), without what its `logger.info` does first:
- * copy the object to redact it, look up the active span (mixin), scrub the message
- * (logMethod) and serialise the object key by key. Those were most of what the gateway's
- * access line cost (issue 18), for values that cannot hold a secret.
+ * `fields`, then `msg`) without what `logger.info` does first: copy the object to redact it,
+ * look up the active span (mixin), scrub the message (logMethod), serialise the object key by
+ * key. Those were most of what the gateway's access line cost (issue 18), for values that
+ * cannot hold a secret. The line goes to the logger's stream at the end of this turn of the
+ * event loop (turn-batch.ts), after lines logged the usual way in the same turn; its time is
+ * when it was made.
  *
  * `fields` is JSON members, each after a comma (`,"status":200,"route":"/healthz"`): the
  * caller makes it, from values that cannot hold a secret, every string through

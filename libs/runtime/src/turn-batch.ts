@@ -6,8 +6,10 @@ let scheduled = false;
 
 const writePending = (): void => {
   scheduled = false;
-  for (const [stream, text] of pending) stream.write(text);
+  // Taken before writing: a writer that throws (destroyed) leaves nothing half-written behind.
+  const batches = [...pending];
   pending.clear();
+  for (const [stream, text] of batches) stream.write(text);
 };
 
 /**
@@ -15,14 +17,14 @@ const writePending = (): void => {
  * it first. pino flushes its own writer at exit too, but may have done so already.
  */
 const writeAtExit = (): void => {
-  const streams = [...pending.keys()];
-  writePending();
-  for (const stream of streams) {
-    const flushSync = (stream as { flushSync?: () => void }).flushSync;
+  const batches = [...pending];
+  pending.clear();
+  for (const [stream, text] of batches) {
     try {
-      flushSync?.call(stream);
+      stream.write(text);
+      (stream as { flushSync?: () => void }).flushSync?.();
     } catch {
-      // A writer that cannot write now (closed, never opened) cannot be helped while exiting.
+      // A writer that cannot write now (destroyed, never opened) cannot be helped while exiting.
     }
   }
 };
