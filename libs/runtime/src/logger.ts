@@ -4,6 +4,9 @@ import { redact } from "./redact.js";
 
 export type { Logger };
 
+/** A span's trace flags as a log line's `trace_flags` field holds them: two hex digits ("01"). */
+export const traceFlagsText = (traceFlags: number): string => `0${traceFlags.toString(16)}`.slice(-2);
+
 /**
  * The ids of the span current when the line is written, so a log line leads to its trace
  * (the field names are OpenTelemetry's log data model's). Outside a span: nothing.
@@ -12,7 +15,7 @@ const traceFields = (): Record<string, string> => {
   const span = trace.getActiveSpan();
   if (span === undefined) return {};
   const { traceId, spanId, traceFlags } = span.spanContext();
-  return { trace_id: traceId, span_id: spanId, trace_flags: `0${traceFlags.toString(16)}`.slice(-2) };
+  return { trace_id: traceId, span_id: spanId, trace_flags: traceFlagsText(traceFlags) };
 };
 
 let stampedAt = Number.NaN;

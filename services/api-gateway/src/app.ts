@@ -16,14 +16,8 @@ import { EventStreams, type EventStreamLimits } from "./limits/event-streams.js"
 import { registerQuotaChecks } from "./limits/quota-hook.js";
 import type { QuotaLocks } from "./limits/quota-locks.js";
 import { registerRequestLimiter } from "./limits/request-limiter.js";
-import {
-  correlationHeaders,
-  countRequest,
-  logRequest,
-  otelInstrumentation,
-  requestIdOf,
-  serveMetrics,
-} from "./observability.js";
+import { logRequest } from "./access-log.js";
+import { correlationHeaders, countRequest, otelInstrumentation, requestIdOf, serveMetrics } from "./observability.js";
 import { auditGatewayChanges } from "./audit/audited-routes.js";
 import { GatewayAuditWriter } from "./audit/audit-writer.js";
 import { accountRoutes } from "./routes/accounts.js";

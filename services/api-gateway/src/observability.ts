@@ -2,13 +2,11 @@
  * What ties an HTTP call to the logs, traces and metrics it produced: a request id
  * (the caller's `x-request-id` when it is sane, else a new one), the W3C `traceparent` of
  * the request's span on every response, span names after the OTel HTTP conventions
- * (`GET /v1/networks/:id`), request counts and latencies by route, and one access log line
- * per request.
+ * (`GET /v1/networks/:id`), request counts and latencies by route. The access log line is
+ * access-log.ts's.
  */
 import { FastifyOtelInstrumentation } from "@fastify/otel";
-import { isSpanContextValid } from "@opentelemetry/api";
 import { CONTENT_TYPE, metrics } from "@sdn/bus";
-import type { Logger } from "@sdn/runtime";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
@@ -66,41 +64,6 @@ export const countRequest = async (req: FastifyRequest, reply: FastifyReply): Pr
   const route = req.routeOptions.url ?? "(unmatched)";
   requests.inc({ method: req.method, route, status: String(reply.statusCode) });
   requestSeconds.observe({ method: req.method, route }, reply.elapsedTime / 1000);
-};
-
-const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
-
-/**
- * The request span's trace id (recorded or not: with export off spans are unsampled but
- * still carry ids); without tracing set up, the one the caller's `traceparent` names.
- */
-const traceIdOf = (req: FastifyRequest): string | undefined => {
-  const span = req.opentelemetry().span;
-  if (span !== null && isSpanContextValid(span.spanContext())) return span.spanContext().traceId;
-  const given = req.headers["traceparent"];
-  return typeof given === "string" ? TRACEPARENT.exec(given)?.[1] : undefined;
-};
-
-/**
- * onResponse hook: the access log, one `info` line per request (Fastify's own two lines,
- * which carry neither route nor status together, are off: `disableRequestLogging`). The
- * route is the template, so lines group like the metrics; the account and the trace id tie
- * the line to a caller and to its spans. Nothing is built when `info` is off.
- */
-export const logRequest = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-  // The gateway's logger is pino (buildGateway), which Fastify's logger type does not say.
-  if (!(req.log as unknown as Pick<Logger, "isLevelEnabled">).isLevelEnabled("info")) return;
-  req.log.info(
-    {
-      method: req.method,
-      route: req.routeOptions.url ?? "(unmatched)",
-      status: reply.statusCode,
-      ms: Math.round(reply.elapsedTime * 10) / 10,
-      account: req.principal?.accountId,
-      trace_id: traceIdOf(req),
-    },
-    "request",
-  );
 };
 
 /** GET /metrics (admin token): this gateway's metrics in the Prometheus text format. */
