@@ -16,6 +16,7 @@ import type { BusLogger } from "./logger.js";
 import { agentRequestSeconds, agentRequests, outcomeOf } from "./metrics/bus-metrics.js";
 import { injectTrace, withConsumerSpan } from "./trace.js";
 import { isTransient } from "./transient.js";
+import { muxedRequest } from "./muxed-request.js";
 import { parseJson } from "./validation.js";
 import { sameTurn } from "./same-turn.js";
 
@@ -54,7 +55,7 @@ export const roundTrip = async <C extends CommandDefinition>(
   const timeoutMs = opts.timeoutMs ?? 10_000;
   try {
     await sameTurn();
-    const reply = await nc.request(subject, JSON.stringify(body), {
+    const reply = await muxedRequest(nc, subject, JSON.stringify(body), {
       timeout: timeoutMs,
       headers: commandHeaders(commandId, opts),
     });
