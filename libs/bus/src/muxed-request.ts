@@ -6,7 +6,7 @@ interface MuxedRequest {
   readonly token: string;
   readonly requestSubject: string;
   received: number;
-  resolver(err: Error | null, msg: Msg): void;
+  resolver(err: Error | null, msg: Msg | undefined): void;
   cancel(err?: Error): void;
 }
 
@@ -29,7 +29,50 @@ const protocolOf = (nc: NatsConnection): MuxProtocol => {
  * in the multiplexer they share. The inbox prefix before it is random per connection.
  */
 let sequence = 0;
-const nextToken = () => `r-${(sequence++).toString(36)}`;
+
+/** One request in the multiplexer: a class, so that a request allocates no closures. */
+class PendingRequest implements MuxedRequest {
+  readonly token = `r-${(sequence++).toString(36)}`;
+  received = 0;
+  readonly answer: Promise<Msg>;
+  private resolve!: (msg: Msg) => void;
+  private reject!: (err: Error) => void;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly protocol: MuxProtocol,
+    readonly requestSubject: string,
+    timeoutMs: number,
+  ) {
+    this.answer = new Promise<Msg>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.timer = setTimeout(() => this.resolver(new errors.TimeoutError(), undefined), timeoutMs);
+  }
+
+  resolver(err: Error | null, msg: Msg | undefined): void {
+    this.forget();
+    if (err === null) this.resolve(msg as Msg);
+    else this.reject(err instanceof errors.TimeoutError ? err : new errors.RequestError(err.message, { cause: err }));
+  }
+
+  /** Nothing in nats.js cancels a request it did not send itself; here for the interface's sake. */
+  cancel(err?: Error): void {
+    this.resolver(err ?? new errors.RequestError("cancelled"), undefined);
+  }
+
+  /** A publish refused at once (a closed or draining connection) rejects as nats.js's does: as thrown. */
+  refused(err: unknown): void {
+    this.forget();
+    this.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+
+  private forget(): void {
+    clearTimeout(this.timer);
+    this.protocol.muxSubscriptions.cancel(this);
+  }
+}
 
 /**
  * `nc.request` on the connection's shared reply inbox, settling as nats.js does (a reply;
@@ -47,30 +90,12 @@ export const muxedRequest = (
   opts: { timeout: number; headers?: MsgHdrs },
 ): Promise<Msg> => {
   const protocol = protocolOf(nc);
-  return new Promise<Msg>((resolve, reject) => {
-    const settle = (err: Error | null, msg?: Msg) => {
-      clearTimeout(timer);
-      protocol.muxSubscriptions.cancel(r);
-      if (err === null) resolve(msg as Msg);
-      else reject(err instanceof errors.TimeoutError ? err : new errors.RequestError(err.message, { cause: err }));
-    };
-    const r: MuxedRequest = {
-      token: nextToken(),
-      requestSubject: subject,
-      received: 0,
-      resolver: (err, msg) => settle(err, msg),
-      // Nothing in nats.js cancels a request it did not send itself; for the interface's sake.
-      cancel: (err) => settle(err ?? new errors.RequestError("cancelled")),
-    };
-    const timer = setTimeout(() => settle(new errors.TimeoutError()), opts.timeout);
-    protocol.request(r);
-    try {
-      nc.publish(subject, data, { reply: `${protocol.muxSubscriptions.baseInbox}${r.token}`, headers: opts.headers });
-    } catch (err) {
-      // As nats.js: a publish refused here (a closed or draining connection) rejects as it was thrown.
-      clearTimeout(timer);
-      protocol.muxSubscriptions.cancel(r);
-      reject(err instanceof Error ? err : new Error(String(err)));
-    }
-  });
+  const r = new PendingRequest(protocol, subject, opts.timeout);
+  protocol.request(r);
+  try {
+    nc.publish(subject, data, { reply: `${protocol.muxSubscriptions.baseInbox}${r.token}`, headers: opts.headers });
+  } catch (err) {
+    r.refused(err);
+  }
+  return r.answer;
 };
