@@ -86,23 +86,27 @@ export class CommandClient {
   async publish<C extends CommandDefinition>(def: C, body: RequestOf<C>, opts: SendOptions = {}): Promise<Published> {
     const commandId = opts.commandId ?? randomUUID();
     const subject = commandSubject(def.service, def.name, this.origin);
-    return withProducerSpan(subject, { "messaging.message.id": commandId }, async () => {
-      // The stream drops a resent id, so a publish cut by a leader election is simply sent
-      // again; a resend that finds our own first attempt stored is not a duplicate.
-      let ambiguous = false;
-      const ack = await retryTransient(async () => {
-        try {
-          return await this.js.publish(subject, JSON.stringify(body), {
-            msgID: commandId,
-            headers: commandHeaders(commandId, opts),
-          });
-        } catch (err) {
-          if (isTransient(err)) ambiguous = true;
-          throw err;
-        }
-      });
-      return { commandId, duplicate: ack.duplicate && !ambiguous };
-    });
+    return withProducerSpan(
+      subject,
+      () => ({ "messaging.message.id": commandId }),
+      async () => {
+        // The stream drops a resent id, so a publish cut by a leader election is simply sent
+        // again; a resend that finds our own first attempt stored is not a duplicate.
+        let ambiguous = false;
+        const ack = await retryTransient(async () => {
+          try {
+            return await this.js.publish(subject, JSON.stringify(body), {
+              msgID: commandId,
+              headers: commandHeaders(commandId, opts),
+            });
+          } catch (err) {
+            if (isTransient(err)) ambiguous = true;
+            throw err;
+          }
+        });
+        return { commandId, duplicate: ack.duplicate && !ambiguous };
+      },
+    );
   }
 
   /** Publishes and waits for the answer; throws CommandTimeoutError naming command and subject. */
@@ -147,8 +151,10 @@ export class CommandClient {
   ): Promise<Answer<ResponseOf<C>>> {
     const subject = requestSubject(def.service, def.name, this.origin);
     // roundTrip checks the answer against its contract.
-    return withProducerSpan(subject, { "messaging.message.id": opts.commandId ?? "" }, () =>
-      roundTrip(this.nc, def, subject, body, opts),
+    return withProducerSpan(
+      subject,
+      () => ({ "messaging.message.id": opts.commandId ?? "" }),
+      () => roundTrip(this.nc, def, subject, body, opts),
     );
   }
 
