@@ -41,12 +41,17 @@ export interface Published {
 /** The gateway's origin: what a client built without one (tests, tools acting as the gateway) sends as. */
 export const GATEWAY_ORIGIN: CommandOrigin = { kind: "principal", name: "api-gateway" };
 
+/**
+ * A command's headers. Appended, not set: the headers are new and hold only the trace
+ * context, so nats.js's `set` would search them for each key to delete first (issue 18:
+ * every request pays these).
+ */
 export const commandHeaders = (commandId: string, opts: SendOptions): MsgHdrs => {
   const h = injectTrace(natsHeaders());
-  h.set(HEADERS.commandId, commandId);
-  if (opts.accountId !== undefined) h.set(HEADERS.accountId, opts.accountId);
-  h.set(HEADERS.role, opts.role ?? "tenant");
-  if (opts.tokenId !== undefined) h.set(HEADERS.tokenId, opts.tokenId);
+  h.append(HEADERS.commandId, commandId);
+  if (opts.accountId !== undefined) h.append(HEADERS.accountId, opts.accountId);
+  h.append(HEADERS.role, opts.role ?? "tenant");
+  if (opts.tokenId !== undefined) h.append(HEADERS.tokenId, opts.tokenId);
   return h;
 };
 
