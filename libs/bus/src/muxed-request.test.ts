@@ -52,6 +52,24 @@ describe("muxedRequest", () => {
     sub.unsubscribe();
   });
 
+  it("refuses a request on a draining connection at once, as nats.js does", async () => {
+    const nc = await connect({ servers: bus.server.url });
+    const sub = nc.subscribe("mux.draining", { callback: () => undefined });
+    await nc.flush();
+    const draining = nc.drain();
+    await expect(muxedRequest(nc, "mux.draining", "", { timeout: 5_000 })).rejects.toBeInstanceOf(
+      errors.DrainingConnectionError,
+    );
+    await draining;
+    expect(sub.isClosed()).toBe(true);
+  });
+
+  it("refuses a negative timeout, as nats.js does", async () => {
+    await expect(muxedRequest(bus.nc, "mux.echo", "", { timeout: -1 })).rejects.toBeInstanceOf(
+      errors.InvalidArgumentError,
+    );
+  });
+
   it("fails the requests in flight when the connection closes, and refuses new ones", async () => {
     const nc = await connect({ servers: bus.server.url });
     const sub = bus.nc.subscribe("mux.never", { callback: () => undefined });

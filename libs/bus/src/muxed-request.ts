@@ -90,7 +90,11 @@ export const muxedRequest = (
   opts: { timeout: number; headers?: MsgHdrs },
 ): Promise<Msg> => {
   const protocol = protocolOf(nc);
-  const r = new PendingRequest(protocol, subject, opts.timeout);
+  // nats.js's own checks before a request: a draining connection would not take the reply.
+  if (nc.isDraining()) return Promise.reject(new errors.DrainingConnectionError());
+  const timeout = opts.timeout || 1_000;
+  if (timeout < 1) return Promise.reject(errors.InvalidArgumentError.format("timeout", "must be greater than 0"));
+  const r = new PendingRequest(protocol, subject, timeout);
   protocol.request(r);
   try {
     nc.publish(subject, data, { reply: `${protocol.muxSubscriptions.baseInbox}${r.token}`, headers: opts.headers });
