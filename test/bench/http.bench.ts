@@ -1,8 +1,11 @@
 import { startHarness } from "@sdn/api-gateway/testing";
 import { networkGuruSpec } from "@sdn/network-guru";
 import { createLogger, startService } from "@sdn/runtime";
+import { waitFor } from "@sdn/testkit";
+import type { ChildProcess } from "node:child_process";
 import Fastify from "fastify";
 import { destination } from "pino";
+import { cpuMsOf, spawnGuru, stopGuru } from "./guru-process.js";
 import { loadFromProcess, type LoadFigures } from "./load-process.js";
 import { pacedLoad } from "./paced-load.js";
 import { percentile } from "./stats.js";
@@ -21,6 +24,12 @@ import { percentile } from "./stats.js";
  * of the three runs back to back (the levels in alternating order), and each ratio is the
  * median of the rounds' own ratios, shown with their spread. Each ratio is given twice: by
  * the server's CPU time per request (load-process.ts: the steady one) and by throughput.
+ *
+ * Those lines run the guru in this process, so the read's CPU is the gateway's and the
+ * guru's together, on one event loop. The last line runs the read again with the guru in a
+ * process of its own, as deployed: the gateway's CPU per read against its `/healthz`, and
+ * the guru's CPU per read beside it (added, not a replacement: the in-process lines stay
+ * comparable with earlier runs).
  */
 const CONNECTIONS = 50;
 const SECONDS = 5;
@@ -63,6 +72,8 @@ export default async function run(): Promise<void> {
     NATS_URL: h.nats.url,
     LOG_LEVEL: "warn",
   });
+  let guruStopped = false;
+  let ownGuru: ChildProcess | undefined;
   const bare = Fastify();
   bare.get("/healthz", async () => ({ status: "ok" }));
   try {
@@ -107,6 +118,30 @@ export default async function run(): Promise<void> {
     // The same pace against the bare server: what the machine and the load leave of the tail.
     const bareEven = await pacedLoad(`${bareBase}/healthz`, {}, 1_000, SECONDS);
 
+    await guru.stop();
+    guruStopped = true;
+    ownGuru = spawnGuru(h.nats.url);
+    const guruPid = ownGuru.pid ?? 0;
+    const path = `/v1/networks/${networkId}`;
+    await waitFor(
+      "the guru in its own process to answer",
+      async () => ((await h.app.inject({ url: path, headers })).statusCode === 200 ? true : undefined),
+      30_000,
+    );
+    await load(read, { headers, seconds: ROUND_SECONDS }); // warm up the new guru
+    const own = { health: [] as Figures[], read: [] as Figures[], guruUs: [] as number[] };
+    for (let round = 0; round < ROUNDS; round++) {
+      own.health.push(await load(`${base}/healthz`, { seconds: ROUND_SECONDS }));
+      const guruBefore = cpuMsOf(guruPid);
+      const r = await load(read, { headers, seconds: ROUND_SECONDS });
+      own.read.push(r);
+      own.guruUs.push(((cpuMsOf(guruPid) - guruBefore) * 1000) / Math.max(1, r.requests));
+    }
+    const ownPeak = medianRun(own.read);
+    const ownHealthOf = (i: number) => own.health[i] as Figures;
+    const ownCpu = own.read.map((r, i) => (ownHealthOf(i).cpuUs / r.cpuUs) * 100);
+    const ownRate = own.read.map((r, i) => (r.rps / ownHealthOf(i).rps) * 100);
+
     process.stdout.write(
       `autocannon (its own process), ${CONNECTIONS} connections, ${SECONDS} s each (${ROUNDS} rounds of ` +
         `${ROUND_SECONDS} s for the /healthz and peak lines: median run; ratios: the median of the rounds' ` +
@@ -145,9 +180,17 @@ export default async function run(): Promise<void> {
       "-",
       `p50 ${bareEven.p50.toFixed(1)} ms (baseline: the machine's own tail)`,
     );
+    line(
+      "GET /v1/networks/{id}, guru in own process",
+      ownPeak,
+      ">= 10,000/s or >= 50 % of /healthz",
+      `gateway CPU ${ownPeak.cpuUs.toFixed(0)} us/req (guru ${median(own.guruUs).toFixed(0)} us/req), ` +
+        `${spread(ownCpu)} of /healthz by gateway CPU (${spread(ownRate)} by rate)`,
+    );
   } finally {
     await bare.close();
-    await guru.stop();
+    if (ownGuru !== undefined) await stopGuru(ownGuru);
+    if (!guruStopped) await guru.stop();
     await h.close();
   }
 }

@@ -10,6 +10,8 @@ export interface LoadFigures {
   non2xx: number;
   /** CPU time this process spent per request answered (µs), all its threads. */
   cpuUs: number;
+  /** Requests answered. */
+  requests: number;
 }
 
 export interface LoadOptions {
@@ -61,5 +63,6 @@ export const loadFromProcess = async (url: string, opts: LoadOptions): Promise<L
     p99: r.latency.p99,
     non2xx: r.non2xx + r.errors,
     cpuUs: (cpu.user + cpu.system) / Math.max(1, r.requests.total),
+    requests: r.requests.total,
   };
 };

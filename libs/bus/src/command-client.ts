@@ -41,12 +41,17 @@ export interface Published {
 /** The gateway's origin: what a client built without one (tests, tools acting as the gateway) sends as. */
 export const GATEWAY_ORIGIN: CommandOrigin = { kind: "principal", name: "api-gateway" };
 
+/**
+ * A command's headers. Appended, not set: the headers are new and hold only the trace
+ * context, so nats.js's `set` would search them for each key to delete first (issue 18:
+ * every request pays these).
+ */
 export const commandHeaders = (commandId: string, opts: SendOptions): MsgHdrs => {
   const h = injectTrace(natsHeaders());
-  h.set(HEADERS.commandId, commandId);
-  if (opts.accountId !== undefined) h.set(HEADERS.accountId, opts.accountId);
-  h.set(HEADERS.role, opts.role ?? "tenant");
-  if (opts.tokenId !== undefined) h.set(HEADERS.tokenId, opts.tokenId);
+  h.append(HEADERS.commandId, commandId);
+  if (opts.accountId !== undefined) h.append(HEADERS.accountId, opts.accountId);
+  h.append(HEADERS.role, opts.role ?? "tenant");
+  if (opts.tokenId !== undefined) h.append(HEADERS.tokenId, opts.tokenId);
   return h;
 };
 
@@ -86,23 +91,27 @@ export class CommandClient {
   async publish<C extends CommandDefinition>(def: C, body: RequestOf<C>, opts: SendOptions = {}): Promise<Published> {
     const commandId = opts.commandId ?? randomUUID();
     const subject = commandSubject(def.service, def.name, this.origin);
-    return withProducerSpan(subject, { "messaging.message.id": commandId }, async () => {
-      // The stream drops a resent id, so a publish cut by a leader election is simply sent
-      // again; a resend that finds our own first attempt stored is not a duplicate.
-      let ambiguous = false;
-      const ack = await retryTransient(async () => {
-        try {
-          return await this.js.publish(subject, JSON.stringify(body), {
-            msgID: commandId,
-            headers: commandHeaders(commandId, opts),
-          });
-        } catch (err) {
-          if (isTransient(err)) ambiguous = true;
-          throw err;
-        }
-      });
-      return { commandId, duplicate: ack.duplicate && !ambiguous };
-    });
+    return withProducerSpan(
+      subject,
+      () => ({ "messaging.message.id": commandId }),
+      async () => {
+        // The stream drops a resent id, so a publish cut by a leader election is simply sent
+        // again; a resend that finds our own first attempt stored is not a duplicate.
+        let ambiguous = false;
+        const ack = await retryTransient(async () => {
+          try {
+            return await this.js.publish(subject, JSON.stringify(body), {
+              msgID: commandId,
+              headers: commandHeaders(commandId, opts),
+            });
+          } catch (err) {
+            if (isTransient(err)) ambiguous = true;
+            throw err;
+          }
+        });
+        return { commandId, duplicate: ack.duplicate && !ambiguous };
+      },
+    );
   }
 
   /** Publishes and waits for the answer; throws CommandTimeoutError naming command and subject. */
@@ -147,8 +156,10 @@ export class CommandClient {
   ): Promise<Answer<ResponseOf<C>>> {
     const subject = requestSubject(def.service, def.name, this.origin);
     // roundTrip checks the answer against its contract.
-    return withProducerSpan(subject, { "messaging.message.id": opts.commandId ?? "" }, () =>
-      roundTrip(this.nc, def, subject, body, opts),
+    return withProducerSpan(
+      subject,
+      () => ({ "messaging.message.id": opts.commandId ?? "" }),
+      () => roundTrip(this.nc, def, subject, body, opts),
     );
   }
 

@@ -181,10 +181,10 @@ export class CommandServer {
       await withConsumerSpan(
         m.subject,
         m.headers,
-        {
+        () => ({
           "messaging.message.id": commandId,
           "messaging.consumer.group.name": commandConsumerName(this.opts.service),
-        },
+        }),
         async () => {
           if (this.consumer?.mayHaveRun(m) === true && (await this.alreadyAnswered(commandId, ctx.accountId))) return;
           const handler = this.byName.get(commandName);

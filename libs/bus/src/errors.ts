@@ -63,3 +63,11 @@ export class StaleListingError extends BusError {
     );
   }
 }
+
+/** The installed nats.js has no request multiplexer where muxed-request.ts registers (an upgrade moved it). */
+export class MuxUnavailableError extends BusError {
+  override readonly name = "MuxUnavailableError";
+  constructor() {
+    super("INTERNAL", "this nats.js connection has no request multiplexer (protocol.request): see muxed-request.ts");
+  }
+}

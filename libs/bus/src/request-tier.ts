@@ -16,6 +16,7 @@ import type { BusLogger } from "./logger.js";
 import { agentRequestSeconds, agentRequests, outcomeOf } from "./metrics/bus-metrics.js";
 import { injectTrace, withConsumerSpan } from "./trace.js";
 import { isTransient } from "./transient.js";
+import { muxedRequest } from "./muxed-request.js";
 import { parseJson } from "./validation.js";
 import { sameTurn } from "./same-turn.js";
 
@@ -54,7 +55,7 @@ export const roundTrip = async <C extends CommandDefinition>(
   const timeoutMs = opts.timeoutMs ?? 10_000;
   try {
     await sameTurn();
-    const reply = await nc.request(subject, JSON.stringify(body), {
+    const reply = await muxedRequest(nc, subject, JSON.stringify(body), {
       timeout: timeoutMs,
       headers: commandHeaders(commandId, opts),
     });
@@ -88,16 +89,21 @@ export const answerRequest = (
   logger: BusLogger,
   spanAttributes: Record<string, string | number>,
 ): Promise<void> =>
-  withConsumerSpan(m.subject, m.headers, { "messaging.message.id": ctx.commandId, ...spanAttributes }, async () => {
-    const answer = await dispatch(bound, name, m.data, ctx, logger).catch((e: unknown) => {
-      if (!isTransient(e)) throw e;
-      return failure(ctx.commandId, {
-        code: "UNAVAILABLE",
-        message: `${name} could not reach the controller's state in time (NATS unavailable); retry`,
+  withConsumerSpan(
+    m.subject,
+    m.headers,
+    () => ({ "messaging.message.id": ctx.commandId, ...spanAttributes }),
+    async () => {
+      const answer = await dispatch(bound, name, m.data, ctx, logger).catch((e: unknown) => {
+        if (!isTransient(e)) throw e;
+        return failure(ctx.commandId, {
+          code: "UNAVAILABLE",
+          message: `${name} could not reach the controller's state in time (NATS unavailable); retry`,
+        });
       });
-    });
-    m.respond(JSON.stringify(answer), { headers: injectTrace(natsHeaders()) });
-  }).catch((e: unknown) => logger.error({ err: e, subject: m.subject }, "could not reply"));
+      m.respond(JSON.stringify(answer), { headers: injectTrace(natsHeaders()) });
+    },
+  ).catch((e: unknown) => logger.error({ err: e, subject: m.subject }, "could not reply"));
 
 export interface RequestServerOptions {
   /** Subject prefix; the command name is the token after it (`<prefix>.<Command>`). */

@@ -17,14 +17,24 @@ export const extractTrace = (h: MsgHdrs | undefined): Context => propagation.ext
 
 const tracer = () => trace.getTracer("@sdn/bus");
 
+type Attributes = Record<string, string | number>;
+
+/**
+ * Runs `fn` in an active span. The attributes are built and set only when the span records:
+ * with export off every span is unsampled (UNEXPORTED_SAMPLER) and the SDK would still copy
+ * and check each attribute of the two bus spans of every message, only to drop them (issue
+ * 18). Set after the start, they are not the sampler's input; no sampler the runtime
+ * configures reads attributes.
+ */
 const runInSpan = <T>(
   name: string,
   kind: SpanKind,
   parent: Context,
-  attributes: Record<string, string | number>,
+  attributes: () => Attributes,
   fn: (span: Span) => Promise<T>,
 ): Promise<T> =>
-  tracer().startActiveSpan(name, { kind, attributes }, parent, async (span) => {
+  tracer().startActiveSpan(name, { kind }, parent, async (span) => {
+    if (span.isRecording()) span.setAttributes(attributes());
     try {
       return await fn(span);
     } catch (err) {
@@ -62,39 +72,50 @@ export const destinationTemplate = (subject: string): string => {
   return template;
 };
 
-/** `<operation> <destination>` and the messaging attributes of the current conventions. */
-const messagingSpan = (operation: "process" | "send", subject: string, extra: Record<string, string | number>) => {
-  const template = destinationTemplate(subject);
-  return {
-    name: `${operation} ${template}`,
-    attributes: {
-      "messaging.system": "nats",
-      "messaging.operation.name": operation,
-      "messaging.operation.type": operation,
-      "messaging.destination.name": subject,
-      ...(template === subject ? {} : { "messaging.destination.template": template }),
-      ...extra,
-    },
-  };
-};
+/** The messaging attributes of the current conventions. */
+const messagingAttributes = (
+  operation: "process" | "send",
+  subject: string,
+  template: string,
+  extra: Attributes,
+): Attributes => ({
+  "messaging.system": "nats",
+  "messaging.operation.name": operation,
+  "messaging.operation.type": operation,
+  "messaging.destination.name": subject,
+  ...(template === subject ? {} : { "messaging.destination.template": template }),
+  ...extra,
+});
 
 /** Runs `fn` in a consumer span (`process <subject>`) whose parent is the trace carried by the message headers. */
 export const withConsumerSpan = <T>(
   subject: string,
   h: MsgHdrs | undefined,
-  attributes: Record<string, string | number>,
+  attributes: () => Attributes,
   fn: (span: Span) => Promise<T>,
 ): Promise<T> => {
-  const span = messagingSpan("process", subject, attributes);
-  return runInSpan(span.name, SpanKind.CONSUMER, extractTrace(h), span.attributes, fn);
+  const template = destinationTemplate(subject);
+  return runInSpan(
+    `process ${template}`,
+    SpanKind.CONSUMER,
+    extractTrace(h),
+    () => messagingAttributes("process", subject, template, attributes()),
+    fn,
+  );
 };
 
 /** Runs `fn` in a producer span (`send <subject>`) so the receiver's span becomes its child. */
 export const withProducerSpan = <T>(
   subject: string,
-  attributes: Record<string, string | number>,
+  attributes: () => Attributes,
   fn: (span: Span) => Promise<T>,
 ): Promise<T> => {
-  const span = messagingSpan("send", subject, attributes);
-  return runInSpan(span.name, SpanKind.PRODUCER, context.active(), span.attributes, fn);
+  const template = destinationTemplate(subject);
+  return runInSpan(
+    `send ${template}`,
+    SpanKind.PRODUCER,
+    context.active(),
+    () => messagingAttributes("send", subject, template, attributes()),
+    fn,
+  );
 };

@@ -48,6 +48,30 @@ describe("MetricsRegistry exposition", () => {
     expect(() => r.counter("t_c_total", "C").inc({}, -1)).toThrow(/only goes up/);
   });
 
+  it("keeps label sets apart whose values would run together, and refuses an undeclared label beside declared ones", async () => {
+    const r = new MetricsRegistry();
+    const c = r.counter("t_pairs_total", "Pairs", ["a", "b"]);
+    c.inc({ a: "x1:", b: "y" });
+    c.inc({ a: "x", b: "1:y" });
+    c.inc({ a: "x" });
+    c.inc({ a: "x", b: "" });
+    expect(() => c.inc({ a: "x", b: "y", c: "z" })).toThrow(/no label 'c'/);
+    const g = r.gauge("t_g", "G", ["a"]);
+    g.set({ a: "1" }, 5);
+    g.set({ a: "2" }, 6);
+    g.remove({ a: "1" });
+    const h = r.histogram("t_h_seconds", "H", [], [0.1, 1]);
+    h.observe({}, 1);
+    h.observe({}, 0.1);
+    const s = parsePrometheus(await r.expose());
+    expect(s.value("t_pairs_total", { a: "x1:", b: "y" })).toBe(1);
+    expect(s.value("t_pairs_total", { a: "x", b: "1:y" })).toBe(1);
+    expect(s.value("t_pairs_total", { a: "x", b: "" })).toBe(2);
+    expect(s.find("t_g").map((x) => x.labels)).toEqual([{ a: "2" }]);
+    expect(s.value("t_h_seconds_bucket", { le: "0.1" })).toBe(1);
+    expect(s.value("t_h_seconds_bucket", { le: "1" })).toBe(2);
+  });
+
   it("the reader refuses what Prometheus would refuse", () => {
     expect(() => parsePrometheus("x 1\n")).toThrow(/no # TYPE/);
     expect(() => parsePrometheus('# TYPE x counter\nx{a="1} 1\n')).toThrow(/bad labels/);

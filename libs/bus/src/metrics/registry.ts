@@ -50,17 +50,34 @@ abstract class Metric {
 
   /** The labels in declared order; a missing one is "", an undeclared one is a bug. */
   protected ordered(labels: Labels): [string, string][] {
-    for (const k of Object.keys(labels)) {
-      if (!this.labelNames.includes(k)) throw new Error(`${this.name} has no label '${k}'`);
-    }
+    this.keyOf(labels);
     return this.labelNames.map((k) => [k, labels[k] ?? ""]);
   }
 
+  /**
+   * The series' key: each declared label's value in order, length-prefixed so that no two
+   * label sets share one. Built on every record (the bus counts every command, the gateway
+   * every request), so it is a string of the values rather than JSON of label pairs.
+   */
+  protected keyOf(labels: Labels): string {
+    let key = "";
+    let declared = 0;
+    for (const k of this.labelNames) {
+      if (k in labels) declared++;
+      const v = labels[k] ?? "";
+      key += `${v.length}:${v}`;
+    }
+    if (declared !== Object.keys(labels).length) {
+      const undeclared = Object.keys(labels).find((k) => !this.labelNames.includes(k));
+      throw new Error(`${this.name} has no label '${undeclared}'`);
+    }
+    return key;
+  }
+
   protected add(labels: Labels, delta: number, set = false): void {
-    const ordered = this.ordered(labels);
-    const key = JSON.stringify(ordered);
+    const key = this.keyOf(labels);
     const s = this.series.get(key);
-    if (s === undefined) this.series.set(key, { labels: ordered, value: delta });
+    if (s === undefined) this.series.set(key, { labels: this.ordered(labels), value: delta });
     else s.value = set ? delta : s.value + delta;
   }
 
@@ -95,7 +112,7 @@ export class Gauge extends Metric {
 
   /** Drops a series (what it described is gone). */
   remove(labels: Labels): void {
-    this.series.delete(JSON.stringify(this.ordered(labels)));
+    this.series.delete(this.keyOf(labels));
   }
 
   /**
@@ -141,16 +158,16 @@ export class Histogram extends Metric {
   }
 
   observe(labels: Labels, value: number): void {
-    const ordered = this.ordered(labels);
-    const key = JSON.stringify(ordered);
+    const key = this.keyOf(labels);
     let h = this.observed.get(key);
     if (h === undefined) {
-      h = { labels: ordered, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      h = { labels: this.ordered(labels), counts: this.buckets.map(() => 0), sum: 0, count: 0 };
       this.observed.set(key, h);
     }
-    this.buckets.forEach((b, i) => {
-      if (value <= b) h.counts[i] = (h.counts[i] ?? 0) + 1;
-    });
+    // Buckets are cumulative and increasing: every one from the first that holds the value.
+    const buckets = this.buckets;
+    const counts = h.counts;
+    for (let i = buckets.length - 1; i >= 0 && value <= (buckets[i] as number); i--) counts[i] = (counts[i] ?? 0) + 1;
     h.sum += value;
     h.count += 1;
   }
