@@ -61,6 +61,15 @@ const spread = (percents: readonly number[]) =>
 
 const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`;
 
+/** Each round's read as a share of the same round's `/healthz`: by CPU per request and by rate (%). */
+const shareOfHealth = (reads: readonly Figures[], health: readonly Figures[]) => {
+  const healthOf = (i: number) => health[i] as Figures;
+  return {
+    cpu: reads.map((r, i) => (healthOf(i).cpuUs / r.cpuUs) * 100),
+    rate: reads.map((r, i) => (r.rps / healthOf(i).rps) * 100),
+  };
+};
+
 const cpu = (f: Figures) => `CPU ${f.cpuUs.toFixed(0)} us/req`;
 
 export default async function run(): Promise<void> {
@@ -108,11 +117,9 @@ export default async function run(): Promise<void> {
     const peak = medianRun(rounds.read);
     // Per round, from CPU time per request (steady) and from throughput (what the targets name).
     const warnOf = (i: number) => rounds.warn[i] as Figures;
-    const infoOf = (i: number) => rounds.info[i] as Figures;
     const loggingCpu = rounds.info.map((info, i) => 100 - (warnOf(i).cpuUs / info.cpuUs) * 100);
     const loggingRate = rounds.info.map((info, i) => 100 - (info.rps / warnOf(i).rps) * 100);
-    const readCpu = rounds.read.map((r, i) => (infoOf(i).cpuUs / r.cpuUs) * 100);
-    const readRate = rounds.read.map((r, i) => (r.rps / infoOf(i).rps) * 100);
+    const readShare = shareOfHealth(rounds.read, rounds.info);
     const fixed = await load(read, { headers, overallRate: 1_000 });
     const paced = await pacedLoad(read, headers, 1_000, SECONDS);
     // The same pace against the bare server: what the machine and the load leave of the tail.
@@ -138,9 +145,7 @@ export default async function run(): Promise<void> {
       own.guruUs.push(((cpuMsOf(guruPid) - guruBefore) * 1000) / Math.max(1, r.requests));
     }
     const ownPeak = medianRun(own.read);
-    const ownHealthOf = (i: number) => own.health[i] as Figures;
-    const ownCpu = own.read.map((r, i) => (ownHealthOf(i).cpuUs / r.cpuUs) * 100);
-    const ownRate = own.read.map((r, i) => (r.rps / ownHealthOf(i).rps) * 100);
+    const ownShare = shareOfHealth(own.read, own.health);
 
     process.stdout.write(
       `autocannon (its own process), ${CONNECTIONS} connections, ${SECONDS} s each (${ROUNDS} rounds of ` +
@@ -164,7 +169,7 @@ export default async function run(): Promise<void> {
       "GET /v1/networks/{id} (authenticated), peak",
       peak,
       ">= 10,000/s or >= 50 % of /healthz",
-      `${cpu(peak)}, ${spread(readCpu)} of /healthz by CPU (${spread(readRate)} by rate), ` +
+      `${cpu(peak)}, ${spread(readShare.cpu)} of /healthz by CPU (${spread(readShare.rate)} by rate), ` +
         `${pct(peak.rps, bareFigures.rps)} of bare`,
     );
     line("GET /v1/networks/{id} at 1,000 req/s", fixed, "p99 < 20 ms", "(issue's baseline: p99 76 ms durable)");
@@ -185,7 +190,7 @@ export default async function run(): Promise<void> {
       ownPeak,
       ">= 10,000/s or >= 50 % of /healthz",
       `gateway CPU ${ownPeak.cpuUs.toFixed(0)} us/req (guru ${median(own.guruUs).toFixed(0)} us/req), ` +
-        `${spread(ownCpu)} of /healthz by gateway CPU (${spread(ownRate)} by rate)`,
+        `${spread(ownShare.cpu)} of /healthz by gateway CPU (${spread(ownShare.rate)} by rate)`,
     );
   } finally {
     await bare.close();
