@@ -219,7 +219,11 @@ export class XapiLabHost extends LabHost {
 
   private lab(path: string, body: unknown): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const req = request(new URL(path, this.url), { method: "POST", ca: this.caCertificate }, (res) => {
+      // A connection of its own (agent: false): Node's global agent keeps connections alive,
+      // and reusing one as the emulator's server closed it failed the quickstart with "socket
+      // hang up" (req.reusedSocket true; in a CI run and in runs of its own on a busy machine).
+      const options = { method: "POST", ca: this.caCertificate, agent: false };
+      const req = request(new URL(path, this.url), options, (res) => {
         let text = "";
         res.setEncoding("utf8").on("data", (d: string) => (text += d));
         res.on("end", () => resolve(JSON.parse(text || "null") as unknown));
