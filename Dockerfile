@@ -17,17 +17,19 @@ RUN mkdir /manifests \
   && find . -name package.json -not -path "*/node_modules/*" -exec cp --parents {} /manifests \; \
   && cp package-lock.json /manifests/
 
-# Compiles every workspace, then keeps what runs: manifests, dist/, the programs a
-# service ships to hosts and routers (host/, router/) and the gateway's web view (ui/), no sources or tests.
+# Builds every workspace as `npm run build` does (scripts/build.ts: tsc, then TypeBox bundled),
+# then keeps what runs: manifests, dist/, the programs a service ships to hosts and routers
+# (host/, router/) and the gateway's web view (ui/), no sources or tests.
 FROM ${BASE_IMAGE} AS build
 WORKDIR /src
 COPY --from=manifests /manifests/ ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.base.json tsconfig.build.json ./
+COPY scripts/build.ts scripts/
 COPY libs/ libs/
 COPY apps/ apps/
 COPY services/ services/
-RUN npx tsc -b tsconfig.build.json \
+RUN node --import tsx scripts/build.ts \
   && for dir in libs/* apps/* services/*; do \
     mkdir -p "/out/$dir" && cp "$dir/package.json" "/out/$dir/" && cp -r "$dir/dist" "/out/$dir/" \
     && for shipped in host router ui; do if [ -d "$dir/$shipped" ]; then cp -r "$dir/$shipped" "/out/$dir/"; fi; done; \

@@ -18,7 +18,17 @@ export default tseslint.config(
       "@typescript-eslint/no-floating-promises": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/require-await": "off",
+      // TypeBox through libs/typebox, which the build bundles (its 683 modules cost each
+      // service ~10 MB resident): an import of `typebox` itself would load them all again.
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ regex: "^typebox(/|$)", message: "import @sdn/typebox (bundled) instead" }] },
+      ],
     },
+  },
+  {
+    files: ["libs/typebox/src/**"],
+    rules: { "no-restricted-imports": "off" },
   },
   {
     // Committed JavaScript bin shims (no TypeScript project to type-check them with).

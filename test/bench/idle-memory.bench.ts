@@ -89,15 +89,12 @@ const line = (what: string, mb: number, base: number) =>
   );
 
 export default async function run(): Promise<void> {
-  // The services run from `dist`, as `npm start` runs them: build what changed first.
-  const build = spawnSync(
-    process.execPath,
-    [join(root, "node_modules/typescript/bin/tsc"), "-b", "tsconfig.build.json"],
-    {
-      cwd: root,
-      stdio: "inherit",
-    },
-  );
+  // The services run from `dist`, as `npm start` runs them: build what changed first (the
+  // same build, TypeBox's bundle included).
+  const build = spawnSync(process.execPath, ["--import", "tsx", join(root, "scripts/build.ts")], {
+    cwd: root,
+    stdio: "inherit",
+  });
   if (build.status !== 0) throw new Error("the build failed");
   const nats = await TestNatsServer.startSecured();
   const dataDir = mkdtempSync(join(tmpdir(), "sdn-idle-"));

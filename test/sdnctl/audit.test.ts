@@ -6,7 +6,7 @@ import { commandRoute, startHarness, type Harness } from "@sdn/api-gateway/testi
 import { bindHandler, CommandServer, silentLogger } from "@sdn/bus";
 import { CommandError, defineCommand } from "@sdn/contracts";
 import type { AddressInfo } from "node:net";
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import { waitFor } from "@sdn/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sdnctl } from "./cli-runner.js";

@@ -10,7 +10,7 @@ import { bindHandler, CommandServer, EventPublisher, silentLogger } from "@sdn/b
 import { CommandError, defineCommand, defineEvent } from "@sdn/contracts";
 import { COMMAND_MODULES, runMutation, withMutationOptions, type CommandModule } from "@sdn/sdnctl";
 import type { AddressInfo } from "node:net";
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import { freePort } from "@sdn/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sdnctl } from "./cli-runner.js";

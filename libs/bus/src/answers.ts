@@ -1,5 +1,5 @@
 import { answerSchema, type Answer, type CommandDefinition, type ErrorBody, type ResponseOf } from "@sdn/contracts";
-import type { TSchema } from "typebox";
+import type { TSchema } from "@sdn/typebox";
 import { CommandFailedError } from "./errors.js";
 import { assertValid } from "./validation.js";
 

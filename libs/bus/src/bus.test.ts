@@ -2,7 +2,7 @@ import { headers as natsHeaders } from "@nats-io/transport-node";
 import { CommandError, InfrastructureError, defineCommand, HEADERS, commandSubject } from "@sdn/contracts";
 import { waitFor } from "@sdn/testkit";
 import { useNatsServer } from "@sdn/testkit/nats-fixture";
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import { describe, expect, it } from "vitest";
 import { CommandClient, GATEWAY_ORIGIN } from "./command-client.js";
 import { CommandServer } from "./command-server.js";

@@ -1,6 +1,6 @@
 import { CommandError, defineCommand } from "@sdn/contracts";
 import { useNatsServer } from "@sdn/testkit/nats-fixture";
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommandClient } from "./command-client.js";
 import { CommandServer } from "./command-server.js";

@@ -9,7 +9,7 @@ import {
 } from "@sdn/contracts";
 import { waitFor } from "@sdn/testkit";
 import { useNatsServer } from "@sdn/testkit/nats-fixture";
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import { describe, expect, it } from "vitest";
 import { CommandClient } from "./command-client.js";
 import { CommandServer } from "./command-server.js";

@@ -2,7 +2,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { defineEvent, STREAMS, eventSubject } from "@sdn/contracts";
 import { useNatsServer } from "@sdn/testkit/nats-fixture";
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import { describe, expect, it } from "vitest";
 import { EventPublisher } from "./events.js";
 import { JsonBucket } from "./kv.js";

@@ -1,6 +1,6 @@
 import { defineCommand, requestSubject } from "@sdn/contracts";
 import { useNatsServer } from "@sdn/testkit/nats-fixture";
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommandClient, GATEWAY_ORIGIN } from "./command-client.js";
 import { bindHandler } from "./dispatch.js";

@@ -1,6 +1,6 @@
 import { defineCommand } from "@sdn/contracts";
 import { useNatsServer } from "@sdn/testkit/nats-fixture";
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import { describe, expect, it } from "vitest";
 import { bindHandler } from "./dispatch.js";
 import { CommandTimeoutError, NoResponderError } from "./errors.js";

@@ -1,5 +1,5 @@
-import type { TSchema, Static } from "typebox";
-import { Compile, type Validator } from "typebox/compile";
+import type { TSchema, Static } from "@sdn/typebox";
+import { Compile, type Validator } from "@sdn/typebox/compile";
 import { MalformedMessageError } from "./errors.js";
 
 export interface ValidationIssue {

@@ -1,4 +1,4 @@
-import Type, { type Static } from "typebox";
+import Type, { type Static } from "@sdn/typebox";
 import type { CommandDefinition } from "./definitions.js";
 import { ROLES } from "./headers.js";
 import { nextCursorField, pageRequestFields } from "./paging.js";

@@ -1,4 +1,4 @@
-import type { Static, TSchema } from "typebox";
+import type { Static, TSchema } from "@sdn/typebox";
 import type { CommandServiceName, ServiceName } from "./subjects.js";
 
 /** The tier a command travels on (DESIGN.md, "Two tiers of delivery"). */

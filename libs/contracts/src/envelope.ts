@@ -1,4 +1,4 @@
-import Type, { type Static, type TSchema } from "typebox";
+import Type, { type Static, type TSchema } from "@sdn/typebox";
 import { ErrorBody } from "./errors.js";
 
 /**

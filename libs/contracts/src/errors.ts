@@ -1,4 +1,4 @@
-import Type, { type Static } from "typebox";
+import Type, { type Static } from "@sdn/typebox";
 
 /**
  * Machine-readable error codes used in answers and HTTP errors alike. Each maps to one

@@ -1,4 +1,4 @@
-import Type from "typebox";
+import Type from "@sdn/typebox";
 
 /**
  * Cursor paging of list commands. A page holds at most `limit` items; `nextCursor` is there

@@ -1,4 +1,4 @@
-import Type, { type Static } from "typebox";
+import Type, { type Static } from "@sdn/typebox";
 
 /**
  * Secrets sealed to the hypervisor-agent (docs/bus-integrity.md). The agent derives an

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import { describe, expect, it } from "vitest";
 import { BaseConfig, ConfigError, loadConfig } from "./config.js";
 

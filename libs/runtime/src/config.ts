@@ -1,8 +1,8 @@
 import type { BusCredentials } from "@sdn/bus";
 import { readFileSync } from "node:fs";
-import Type, { type Static, type TObject, type TProperties } from "typebox";
-import { Value } from "typebox/value";
-import { Compile } from "typebox/compile";
+import Type, { type Static, type TObject, type TProperties } from "@sdn/typebox";
+import { Value } from "@sdn/typebox/value";
+import { Compile } from "@sdn/typebox/compile";
 
 /** A configuration value that is missing or wrong; names the environment variable. */
 export class ConfigError extends Error {

@@ -25,7 +25,7 @@ import {
   type ServiceName,
 } from "@sdn/contracts";
 import { randomUUID } from "node:crypto";
-import type { Static, TObject, TProperties } from "typebox";
+import type { Static, TObject, TProperties } from "@sdn/typebox";
 import { BaseConfig, busCredentialsOf, ConfigError, loadConfig } from "./config.js";
 import { ComponentContext, LifecycleError, RunLevel, type Component } from "./lifecycle.js";
 import { removeInstanceFile, writeInstanceFile } from "./instance-file.js";

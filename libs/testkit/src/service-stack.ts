@@ -1,6 +1,6 @@
 import type { ServiceName } from "@sdn/contracts";
 import { startService, type RunningService, type ServiceSpec } from "@sdn/runtime";
-import type { TProperties } from "typebox";
+import type { TProperties } from "@sdn/typebox";
 
 type Env = Record<string, string | undefined>;
 

@@ -9,7 +9,7 @@ import {
   type CommandDefinition,
   type EventDefinition,
 } from "@sdn/contracts";
-import type { TSchema } from "typebox";
+import type { TSchema } from "@sdn/typebox";
 
 /**
  * Plain JSON Schema: TypeBox's symbols removed, every nested `$id` turned into a `title`

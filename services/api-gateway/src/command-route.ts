@@ -17,7 +17,7 @@ import { CommandTimeoutError } from "@sdn/bus";
 import { JobAccepted, type CommandDefinition, type RequestOf, type ResponseOf } from "@sdn/contracts";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { createHash, randomUUID } from "node:crypto";
-import Type, { type Static, type TSchema } from "typebox";
+import Type, { type Static, type TSchema } from "@sdn/typebox";
 import { replyWithAnswer } from "./answers.js";
 import type { GatewayApp } from "./app.js";
 import { principalOf } from "./auth/authenticate.js";

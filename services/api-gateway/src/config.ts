@@ -1,5 +1,5 @@
 import { BaseConfig } from "@sdn/runtime";
-import Type from "typebox";
+import Type from "@sdn/typebox";
 
 export const GatewayConfig = Type.Object({
   ...BaseConfig.properties,

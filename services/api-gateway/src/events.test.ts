@@ -2,7 +2,7 @@ import { bindHandler, CommandServer, EventPublisher, silentLogger } from "@sdn/b
 import { defineCommand, defineEvent, eventSubject } from "@sdn/contracts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { connect as tcpConnect } from "node:net";
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commandRoute } from "./command-route.js";
 import { bearer, startHarness, type Harness } from "../test/harness.js";

@@ -1,7 +1,7 @@
 import { bindHandler, CommandServer, silentLogger } from "@sdn/bus";
 import { CommandError, defineCommand } from "@sdn/contracts";
 import { waitFor } from "@sdn/testkit";
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commandRoute } from "./command-route.js";
 import { bearer, startHarness, type Harness } from "../test/harness.js";

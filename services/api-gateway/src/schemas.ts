@@ -1,5 +1,5 @@
 import { ErrorBody } from "@sdn/contracts";
-import Type from "typebox";
+import Type from "@sdn/typebox";
 
 /** Every error response: `{ error: { code, message, details? } }`. */
 export const ErrorResponse = Type.Object({ error: ErrorBody }, { additionalProperties: false });

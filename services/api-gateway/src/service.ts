@@ -9,7 +9,7 @@ import {
   type ServiceContext,
   type ServiceSpec,
 } from "@sdn/runtime";
-import type { Static } from "typebox";
+import type { Static } from "@sdn/typebox";
 import { BusCredentialStore } from "./bus-credentials/credential-store.js";
 import { buildGateway, type GatewayApp } from "./app.js";
 import { GatewayAuditWriter } from "./audit/audit-writer.js";

@@ -1,7 +1,7 @@
 import { validationIssues, type ValidationIssue } from "@sdn/bus";
 import type { FastifySchemaCompiler } from "fastify";
-import type { TSchema } from "typebox";
-import { Value } from "typebox/value";
+import type { TSchema } from "@sdn/typebox";
+import { Value } from "@sdn/typebox/value";
 
 /**
  * Validates HTTP input with the same TypeBox checks and messages the services use on the

@@ -1,6 +1,6 @@
 import type { FastifyReply } from "fastify";
 import { readdir, readFile } from "node:fs/promises";
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import type { GatewayApp } from "./app.js";
 import { sendError } from "./http-errors.js";
 

@@ -1,5 +1,5 @@
 import { BaseConfig } from "@sdn/runtime";
-import Type, { type Static } from "typebox";
+import Type, { type Static } from "@sdn/typebox";
 import { RELAY_KEY_FILE_PATTERN } from "./agent/relay-policy.js";
 
 export const AgentConfig = Type.Object({

@@ -1,5 +1,5 @@
 import { BaseConfig, ConfigError } from "@sdn/runtime";
-import Type, { type Static } from "typebox";
+import Type, { type Static } from "@sdn/typebox";
 
 const greKey = (fallback: number, description: string) =>
   Type.Integer({ minimum: 1, maximum: 4294967295, default: fallback, description });

@@ -1,5 +1,5 @@
 import { BaseConfig } from "@sdn/runtime";
-import Type, { type Static } from "typebox";
+import Type, { type Static } from "@sdn/typebox";
 
 const ms = (fallback: number, minimum: number, description: string) =>
   Type.Integer({ minimum, default: fallback, description });

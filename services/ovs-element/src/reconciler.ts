@@ -11,7 +11,7 @@ import {
   type EventEnvelope,
   type OvsBridge,
 } from "@sdn/contracts";
-import type { Static } from "typebox";
+import type { Static } from "@sdn/typebox";
 import type { Logger } from "@sdn/runtime";
 import type { AgentClient } from "./agent-client.js";
 import type { ElementConfig } from "./config.js";

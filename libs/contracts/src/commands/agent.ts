@@ -1,4 +1,4 @@
-import Type, { type TSchema } from "typebox";
+import Type, { type TSchema } from "@sdn/typebox";
 import { defineCommand } from "../definitions.js";
 import { HostId, InterfaceName, Ipv4, MacAddress, Platform, TunnelInterface } from "../resources/hosts.js";
 import { Encapsulation, GreKey, NetworkId, Vni } from "../resources/networks.js";

@@ -1,4 +1,4 @@
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import { defineCommand } from "../definitions.js";
 import { COMMAND_SERVICES, type CommandServiceName } from "../subjects.js";
 

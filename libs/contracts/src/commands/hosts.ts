@@ -1,4 +1,4 @@
-import Type, { type Static } from "typebox";
+import Type, { type Static } from "@sdn/typebox";
 import { defineCommand } from "../definitions.js";
 import { Host, HostId, NewHost } from "../resources/hosts.js";
 import { SealedSecret } from "../sealing.js";

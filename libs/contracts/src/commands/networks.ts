@@ -1,4 +1,4 @@
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import { defineCommand } from "../definitions.js";
 import { ReserveNicAddresses } from "./nic-address-batch.js";
 import { nextCursorField, pageRequestFields } from "../paging.js";

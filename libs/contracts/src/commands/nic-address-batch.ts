@@ -1,4 +1,4 @@
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import { defineCommand } from "../definitions.js";
 import { ErrorBody } from "../errors.js";
 import { NetworkId, NicAddress, NicId } from "../resources/networks.js";

@@ -1,4 +1,4 @@
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import { defineCommand } from "../definitions.js";
 import { pageRequestFields } from "../paging.js";
 import { Hostname, PublicKeys, UserData } from "../resources/guest-data.js";

@@ -1,4 +1,4 @@
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import { defineCommand } from "../definitions.js";
 import { HostKeyFingerprint, Ipv4 } from "../resources/hosts.js";
 

@@ -1,4 +1,4 @@
-import Type, { type TObject, type TProperties } from "typebox";
+import Type, { type TObject, type TProperties } from "@sdn/typebox";
 import { defineCommand } from "../definitions.js";
 import { MAX_PAGE_LIMIT } from "../paging.js";
 import { NetworkId } from "../resources/networks.js";

@@ -1,4 +1,4 @@
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import { defineEvent } from "../definitions.js";
 import { Host, HostId } from "../resources/hosts.js";
 import { TunnelHealthChanged } from "./tunnels.js";

@@ -1,4 +1,4 @@
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import { defineEvent } from "../definitions.js";
 import { SERVICE_NAMES, type ServiceName } from "../subjects.js";
 

@@ -1,4 +1,4 @@
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import { defineEvent } from "../definitions.js";
 import { GreKey, Network, NetworkId, NicAddress, NicId, PublicIp, Vni } from "../resources/networks.js";
 

@@ -1,4 +1,4 @@
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import { defineEvent } from "../definitions.js";
 import { NetworkId } from "../resources/networks.js";
 import { VrrpState } from "../resources/redundancy.js";

@@ -1,4 +1,4 @@
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import { defineEvent } from "../definitions.js";
 import { HostId, InterfaceName, Ipv4 } from "../resources/hosts.js";
 import { NetworkId } from "../resources/networks.js";

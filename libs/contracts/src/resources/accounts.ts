@@ -1,4 +1,4 @@
-import Type, { type Static } from "typebox";
+import Type, { type Static } from "@sdn/typebox";
 import { QuotaOverrides } from "./quotas.js";
 
 /** The account every admin token belongs to; admins act on behalf of the system. */

@@ -1,4 +1,4 @@
-import Type, { type Static } from "typebox";
+import Type, { type Static } from "@sdn/typebox";
 
 /**
  * Bus credentials of an external system: a NATS user bound to one account (or admin bus

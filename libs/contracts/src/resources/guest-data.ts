@@ -1,4 +1,4 @@
-import Type from "typebox";
+import Type from "@sdn/typebox";
 
 /**
  * What the virtual router serves a guest besides its address (docs/guest-services.md): the

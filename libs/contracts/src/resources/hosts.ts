@@ -1,4 +1,4 @@
-import Type, { type Static } from "typebox";
+import Type, { type Static } from "@sdn/typebox";
 import { SUBJECT_TOKEN_PATTERN } from "../subjects.js";
 
 export const HYPERVISORS = ["xenserver", "xcp-ng", "kvm"] as const;

@@ -1,4 +1,4 @@
-import Type, { type Static } from "typebox";
+import Type, { type Static } from "@sdn/typebox";
 import { nextCursorField } from "../paging.js";
 import { Hostname, PublicKeys, UserData } from "./guest-data.js";
 import { HostId, InterfaceName, MacAddress } from "./hosts.js";

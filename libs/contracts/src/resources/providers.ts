@@ -1,4 +1,4 @@
-import Type, { type Static } from "typebox";
+import Type, { type Static } from "@sdn/typebox";
 import { ENCAPSULATION_OVERHEAD_BYTES, ENCAPSULATIONS, Encapsulation } from "./networks.js";
 
 /**

@@ -1,4 +1,4 @@
-import Type, { type Static } from "typebox";
+import Type, { type Static } from "@sdn/typebox";
 
 /** What an account may hold at most; each limit is named in the error that enforces it. */
 export const QUOTA_NAMES = ["networks", "nics", "publicIps", "tokens", "rules"] as const;

@@ -1,4 +1,4 @@
-import Type, { type Static } from "typebox";
+import Type, { type Static } from "@sdn/typebox";
 import { HostId } from "./hosts.js";
 import { RouterId } from "./router-id.js";
 import { closed } from "./schema-fields.js";

@@ -1,4 +1,4 @@
-import Type, { type Static } from "typebox";
+import Type, { type Static } from "@sdn/typebox";
 import { Ipv4Cidr } from "./networks.js";
 import { EgressDefaultPolicy, LbAlgorithm, TrafficProtocol, TransportProtocol } from "./rules.js";
 import { closed } from "./schema-fields.js";

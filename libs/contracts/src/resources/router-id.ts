@@ -1,4 +1,4 @@
-import Type from "typebox";
+import Type from "@sdn/typebox";
 
 /** The ids of the vr-manager's resources. */
 

@@ -1,4 +1,4 @@
-import Type, { type Static } from "typebox";
+import Type, { type Static } from "@sdn/typebox";
 import { HostId, HostKeyFingerprint, InterfaceName, MacAddress } from "./hosts.js";
 import { NetworkId, NicId } from "./networks.js";
 import { ConnectionSync, Redundancy, RedundancyGroupName, VrrpState } from "./redundancy.js";

@@ -1,4 +1,4 @@
-import Type, { type Static } from "typebox";
+import Type, { type Static } from "@sdn/typebox";
 import { AccountId, Ipv4Cidr, NetworkId, PublicIpId } from "./networks.js";
 import { RouterId, RuleId } from "./router-id.js";
 import { closed, ipv4, port, timestamp } from "./schema-fields.js";

@@ -1,4 +1,4 @@
-import Type from "typebox";
+import Type from "@sdn/typebox";
 
 /** Field builders the vr-manager's resource schemas share. */
 export const closed = { additionalProperties: false } as const;

@@ -1,4 +1,4 @@
-import Type, { type Static } from "typebox";
+import Type, { type Static } from "@sdn/typebox";
 import { nextCursorField } from "../paging.js";
 import { HostId, InterfaceName } from "./hosts.js";
 import { Encapsulation, NetworkId } from "./networks.js";

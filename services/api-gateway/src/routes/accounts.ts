@@ -8,7 +8,7 @@ import {
   TokenInfo,
 } from "@sdn/contracts";
 import type { FastifyRequest } from "fastify";
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import type { GatewayApp } from "../app.js";
 import { noteAudited } from "../audit/audited-routes.js";
 import { principalOf } from "../auth/authenticate.js";

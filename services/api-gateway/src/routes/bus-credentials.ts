@@ -1,6 +1,6 @@
 import { ClaimsUpdateError } from "@sdn/bus-auth";
 import { ADMIN_ACCOUNT_ID, BusCredentialInfo, IssuedBusCredential, isSubjectToken } from "@sdn/contracts";
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import type { GatewayApp } from "../app.js";
 import type { BusCredentialStore } from "../bus-credentials/credential-store.js";
 import { HttpError } from "../http-errors.js";

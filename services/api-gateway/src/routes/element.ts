@@ -14,7 +14,7 @@ import {
   UnplugNic,
   UpdateNic,
 } from "@sdn/contracts";
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import type { GatewayApp } from "../app.js";
 import { commandRoute } from "../command-route.js";
 

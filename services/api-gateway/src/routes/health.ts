@@ -1,5 +1,5 @@
 import { COMMAND_SERVICES, serviceEndpointGroup } from "@sdn/contracts";
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import type { GatewayApp } from "../app.js";
 
 const ServiceState = Type.Object({

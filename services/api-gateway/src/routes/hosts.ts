@@ -1,6 +1,6 @@
 import { sealNewHost } from "@sdn/bus";
 import { AddHost, GetHost, HostId, ListHosts, NewHost, RemoveHost } from "@sdn/contracts";
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import type { GatewayApp } from "../app.js";
 import { commandRoute } from "../command-route.js";
 

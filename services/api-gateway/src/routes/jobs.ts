@@ -1,5 +1,5 @@
 import { Job } from "@sdn/contracts";
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import type { GatewayApp } from "../app.js";
 import { principalOf } from "../auth/authenticate.js";
 import { HttpError } from "../http-errors.js";

@@ -19,7 +19,7 @@ import {
   ReleasePublicIp,
   UpdateNetwork,
 } from "@sdn/contracts";
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import type { GatewayApp } from "../app.js";
 import { commandRoute } from "../command-route.js";
 

@@ -1,5 +1,5 @@
 import { QuotaOverrides, Quotas } from "@sdn/contracts";
-import Type from "typebox";
+import Type from "@sdn/typebox";
 import type { GatewayApp } from "../app.js";
 import { HttpError } from "../http-errors.js";
 import { quotasOf } from "../limits/quotas.js";

@@ -27,7 +27,7 @@ import {
   SyncRouter,
   JoinRedundancyGroup,
 } from "@sdn/contracts";
-import Type, { type TObject } from "typebox";
+import Type, { type TObject } from "@sdn/typebox";
 import type { GatewayApp } from "../app.js";
 import { commandRoute } from "../command-route.js";
 

@@ -1,6 +1,6 @@
 import { assertValid, jsonSchemaFile, MalformedMessageError } from "@sdn/bus";
 import { DestroyBridge, ListVms, SetupBridge, TunnelInterface } from "@sdn/contracts";
-import Type, { type Static, type TSchema } from "typebox";
+import Type, { type Static, type TSchema } from "@sdn/typebox";
 import { HostProgramError } from "./errors.js";
 
 /*

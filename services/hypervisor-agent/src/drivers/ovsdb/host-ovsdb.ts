@@ -1,5 +1,5 @@
 import type { GetOvsState, ResponseOf, TunnelRemote } from "@sdn/contracts";
-import type { Static } from "typebox";
+import type { Static } from "@sdn/typebox";
 import {
   type BfdTimers,
   OvsdbClient,
