@@ -41,7 +41,7 @@ from sdn_ovs_tunnels import apply_tunnels, ipsec_check, tunnel_health
 
 # Of this file and the modules beside it (sdn_ovs_*.py, sdn_guest.py, sdn_ipsec.py): the
 # agent deploys them all when a host answers another version.
-VERSION = "1.6.1"
+VERSION = "1.6.2"
 
 __all__ = ["FUNCTIONS", "HostError", "VERSION"]
 

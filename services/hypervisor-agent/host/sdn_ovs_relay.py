@@ -88,9 +88,17 @@ def _ssh_fingerprint(blob_b64):
 
 # sshd drops unauthenticated connections at random beyond MaxStartups (default 10:30:100), and
 # ssh-keyscan opens one per key type: a few relay calls at once (a router program deploy) got
-# "Connection closed by remote host" and no key. Such a scan is tried again after a pause.
+# "Connection closed by remote host" (or a reset) and no key. Such a scan is tried again after
+# a pause; so is the command's own connection when sshd dropped it before identifying itself
+# (ssh's "kex_exchange_identification: ..."): nothing ran on the router then.
 SCAN_ATTEMPTS = 4
-DROPPED = "Connection closed by remote host"
+SSH_ATTEMPTS = 4
+DROPPED = ("Connection closed by remote host", "Connection reset by peer")
+NOT_IDENTIFIED = b"kex_exchange_identification"
+
+
+def _pause_before(attempt, pause):
+    pause(0.2 * (attempt + 1) + random.random() * 0.3)
 
 
 def _scan(address, port):
@@ -108,10 +116,19 @@ def _scanned_keys(address, port, scan=_scan, pause=time.sleep):
         scanned, err = scan(address, port)
         keys = [l.split() for l in scanned.splitlines() if l.strip() and not l.startswith("#")]
         keys = [k for k in keys if len(k) >= 3]
-        if keys or DROPPED not in err:
+        if keys or not any(d in err for d in DROPPED):
             return keys
-        pause(0.2 * (attempt + 1) + random.random() * 0.3)
+        _pause_before(attempt, pause)
     return []
+
+
+def _run_ssh(ssh, timeout, stdin, run=ovs.run, pause=time.sleep):
+    """ssh's status, stdout and stderr, run again while sshd dropped it before identifying."""
+    for attempt in range(SSH_ATTEMPTS):
+        status, out, err = run(ssh, timeout, stdin=stdin, decode=False)
+        if status != 255 or NOT_IDENTIFIED not in err or attempt == SSH_ATTEMPTS - 1:
+            return status, out, err
+        _pause_before(attempt, pause)
 
 
 def _pinned_known_host(address, port, fingerprint):
@@ -158,7 +175,7 @@ def router_relay(args):
             address, "--", " ".join(shlex.quote(a) for a in argv),
         ]  # fmt: skip
         try:
-            status, out, err = ovs.run(ssh, timeout, stdin=stdin, decode=False)
+            status, out, err = _run_ssh(ssh, timeout, stdin)
         except subprocess.TimeoutExpired:
             raise HostError("ROUTER_TIMEOUT", "the command on %s took over %.0f s" % (address, timeout))
     stderr = err.decode("utf-8", "replace")

@@ -63,9 +63,6 @@ class RouterRelayRefusals(unittest.TestCase):
             self.refused("RELAY_KEY_MISSING", argv=argv)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class HostKeyScan(unittest.TestCase):
     KEY = "[169.254.0.2]:3922 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA\n"
@@ -94,3 +91,53 @@ class HostKeyScan(unittest.TestCase):
     def test_does_not_scan_again_when_nothing_answers(self):
         keys, calls = self.scans([("", "")])
         self.assertEqual((keys, calls), ([], 1))
+
+    def test_scans_again_when_sshd_resets_the_connections(self):
+        reset = ("", "read (169.254.0.2): Connection reset by peer\n")
+        keys, calls = self.scans([reset, (self.KEY, "")])
+        self.assertEqual((keys, calls), ([self.KEY.split()], 2))
+
+
+class RelayedCommand(unittest.TestCase):
+    """The command's own connection, tried again only when nothing can have run."""
+
+    def runs(self, outcomes):
+        calls = []
+
+        def run(argv, _timeout, stdin=None, decode=True):
+            calls.append((argv, stdin, decode))
+            return outcomes[min(len(calls), len(outcomes)) - 1]
+
+        result = sdn_ovs_relay._run_ssh(["ssh", "router"], 5, b"input", run=run, pause=lambda _s: None)
+        return result, calls
+
+    def test_runs_again_while_sshd_drops_it_before_identifying(self):
+        for said in (
+            b"kex_exchange_identification: read: Connection reset by peer\r\n",
+            b"kex_exchange_identification: Connection closed by remote host\r\n",
+        ):
+            result, calls = self.runs([(255, b"", said), (0, b"ok", b"")])
+            self.assertEqual(result, (0, b"ok", b""))
+            # The same command and input each time.
+            self.assertEqual(calls, [(["ssh", "router"], b"input", False)] * 2)
+
+    def test_gives_up_after_its_attempts(self):
+        dropped = (255, b"", b"kex_exchange_identification: read: Connection reset by peer\r\n")
+        result, calls = self.runs([dropped])
+        self.assertEqual(result, dropped)
+        self.assertEqual(len(calls), sdn_ovs_relay.SSH_ATTEMPTS)
+
+    def test_never_runs_again_once_the_router_answered(self):
+        # A refused key, a host key mismatch, the command's own failure: the router was reached.
+        for outcome in (
+            (255, b"", b"root@169.254.0.2: Permission denied (publickey).\r\n"),
+            (255, b"", b"Host key verification failed.\r\n"),
+            (255, b"", b"Connection to 169.254.0.2 closed by remote host.\r\n"),
+            (1, b"", b"kex_exchange_identification in the command's own output\n"),
+        ):
+            result, calls = self.runs([outcome, (0, b"ok", b"")])
+            self.assertEqual((result, len(calls)), (outcome, 1))
+
+
+if __name__ == "__main__":
+    unittest.main()
